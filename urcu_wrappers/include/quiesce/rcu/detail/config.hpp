@@ -1,0 +1,70 @@
+// quiesce/rcu/detail/config.hpp — build-time switches and sanitizer hooks.
+//
+// Internal header. Two switches exist, both about *checking*, never about
+// behaviour of correct programs:
+//
+//  * QUIESCE_CHECKS (default: on unless NDEBUG) enables the misuse checks that
+//    cost something on a fast path: a QSBR read-side guard in an offline
+//    thread, rcu_synchronize/rcu_barrier inside a QSBR guard, and retiring
+//    the same pointer twice through rcu_retire(). Checks that are free
+//    relative to the call they guard (rcu_synchronize or rcu_barrier inside a
+//    memb/mb/bp read-side section, rcu_barrier inside a deleter, a second
+//    retire() of an rcu_obj_base) are always on.
+//    All translation units of one program must agree on QUIESCE_CHECKS.
+//  * ThreadSanitizer annotations are compiled in when the compiler instruments
+//    for TSan. They teach TSan the happens-before edges that liburcu creates
+//    with membarrier()/futexes inside uninstrumented code (see rcu_domain.hpp).
+#ifndef QUIESCE_RCU_DETAIL_CONFIG_HPP
+#define QUIESCE_RCU_DETAIL_CONFIG_HPP
+
+#ifndef QUIESCE_CHECKS
+#ifdef NDEBUG
+#define QUIESCE_CHECKS 0
+#else
+#define QUIESCE_CHECKS 1
+#endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define QUIESCE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define QUIESCE_TSAN 1
+#endif
+#endif
+#ifndef QUIESCE_TSAN
+#define QUIESCE_TSAN 0
+#endif
+
+#if QUIESCE_TSAN
+extern "C" {
+void __tsan_acquire(void* addr);
+void __tsan_release(void* addr);
+}
+#endif
+
+namespace quiesce::detail {
+
+inline constexpr bool checks_enabled = QUIESCE_CHECKS != 0;
+
+// Happens-before annotations for ThreadSanitizer; no code in other builds.
+// tsan_release(a) publishes everything this thread did so far to whoever
+// later calls tsan_acquire(a).
+inline void tsan_release([[maybe_unused]] const void* addr) noexcept {
+#if QUIESCE_TSAN
+  __tsan_release(const_cast<void*>(addr));
+#endif
+}
+inline void tsan_acquire([[maybe_unused]] const void* addr) noexcept {
+#if QUIESCE_TSAN
+  __tsan_acquire(const_cast<void*>(addr));
+#endif
+}
+
+// Prints "quiesce: <what>" and a hint on stderr, then aborts. Used for misuse
+// that would otherwise deadlock or corrupt memory.
+[[noreturn]] void fatal(const char* what, const char* hint) noexcept;
+
+}  // namespace quiesce::detail
+
+#endif  // QUIESCE_RCU_DETAIL_CONFIG_HPP

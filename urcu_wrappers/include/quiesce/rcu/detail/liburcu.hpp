@@ -1,0 +1,88 @@
+// quiesce/rcu/detail/liburcu.hpp — the one place that includes liburcu.
+//
+// Internal header: include <quiesce/rcu.hpp> instead.
+//
+// liburcu 0.13.2 lets several flavours live in one program through its
+// flavour-prefixed names (urcu_memb_*, urcu_qsbr_*, ...). Two details make
+// including all four flavours in one C++ translation unit awkward, and this
+// header takes care of both:
+//
+//  * The read side is only inlinable when _LGPL_SOURCE is defined before the
+//    first liburcu include (otherwise every read_lock is an exported call,
+//    ~6 ns instead of ~1 ns). We define it here; a translation unit that
+//    included liburcu earlier without it gets a clear #error below.
+//  * <urcu/call-rcu.h> has one include guard for all flavours, so only the
+//    first flavour included gets its call_rcu family declared. We declare the
+//    other flavours' exported functions ourselves, with the exact prototypes
+//    of call-rcu.h and flavor.h (checked against liburcu 0.13.2's symbols).
+#ifndef QUIESCE_RCU_DETAIL_LIBURCU_HPP
+#define QUIESCE_RCU_DETAIL_LIBURCU_HPP
+
+#if defined(_URCU_MEMB_H) && !defined(_URCU_MEMB_STATIC_H)
+#error "quiesce: <urcu/urcu-memb.h> was included before <quiesce/rcu.hpp> without _LGPL_SOURCE; include quiesce first or define _LGPL_SOURCE"
+#endif
+
+#ifndef _LGPL_SOURCE
+#define _LGPL_SOURCE 1
+#define QUIESCE_DEFINED_LGPL_SOURCE 1
+#endif
+
+#include <urcu/urcu-memb.h>  // first: declares struct rcu_head and the memb call_rcu family
+#include <urcu/urcu-qsbr.h>
+#include <urcu/urcu-mb.h>
+#include <urcu/urcu-bp.h>
+#include <urcu/rculfhash.h>
+
+#ifdef QUIESCE_DEFINED_LGPL_SOURCE
+#undef _LGPL_SOURCE
+#undef QUIESCE_DEFINED_LGPL_SOURCE
+#endif
+
+extern "C" {
+// The call_rcu family of the flavours whose <urcu/call-rcu.h> declarations
+// were suppressed by its include guard (see above). Prototypes as in
+// liburcu 0.13.2 <urcu/call-rcu.h>.
+void urcu_qsbr_call_rcu(struct rcu_head*, void (*)(struct rcu_head*));
+struct call_rcu_data* urcu_qsbr_create_call_rcu_data(unsigned long flags, int cpu_affinity);
+void urcu_qsbr_call_rcu_data_free(struct call_rcu_data*);
+void urcu_qsbr_set_thread_call_rcu_data(struct call_rcu_data*);
+struct call_rcu_data* urcu_qsbr_get_thread_call_rcu_data(void);
+pthread_t urcu_qsbr_get_call_rcu_thread(struct call_rcu_data*);
+int urcu_qsbr_create_all_cpu_call_rcu_data(unsigned long flags);
+void urcu_qsbr_free_all_cpu_call_rcu_data(void);
+void urcu_qsbr_call_rcu_before_fork(void);
+void urcu_qsbr_call_rcu_after_fork_parent(void);
+void urcu_qsbr_call_rcu_after_fork_child(void);
+void urcu_qsbr_barrier(void);
+extern const struct rcu_flavor_struct urcu_qsbr_flavor;
+
+void urcu_mb_call_rcu(struct rcu_head*, void (*)(struct rcu_head*));
+struct call_rcu_data* urcu_mb_create_call_rcu_data(unsigned long flags, int cpu_affinity);
+void urcu_mb_call_rcu_data_free(struct call_rcu_data*);
+void urcu_mb_set_thread_call_rcu_data(struct call_rcu_data*);
+struct call_rcu_data* urcu_mb_get_thread_call_rcu_data(void);
+pthread_t urcu_mb_get_call_rcu_thread(struct call_rcu_data*);
+int urcu_mb_create_all_cpu_call_rcu_data(unsigned long flags);
+void urcu_mb_free_all_cpu_call_rcu_data(void);
+void urcu_mb_call_rcu_before_fork(void);
+void urcu_mb_call_rcu_after_fork_parent(void);
+void urcu_mb_call_rcu_after_fork_child(void);
+void urcu_mb_barrier(void);
+extern const struct rcu_flavor_struct urcu_mb_flavor;
+
+void urcu_bp_call_rcu(struct rcu_head*, void (*)(struct rcu_head*));
+struct call_rcu_data* urcu_bp_create_call_rcu_data(unsigned long flags, int cpu_affinity);
+void urcu_bp_call_rcu_data_free(struct call_rcu_data*);
+void urcu_bp_set_thread_call_rcu_data(struct call_rcu_data*);
+struct call_rcu_data* urcu_bp_get_thread_call_rcu_data(void);
+pthread_t urcu_bp_get_call_rcu_thread(struct call_rcu_data*);
+int urcu_bp_create_all_cpu_call_rcu_data(unsigned long flags);
+void urcu_bp_free_all_cpu_call_rcu_data(void);
+void urcu_bp_call_rcu_before_fork(void);
+void urcu_bp_call_rcu_after_fork_parent(void);
+void urcu_bp_call_rcu_after_fork_child(void);
+void urcu_bp_barrier(void);
+extern const struct rcu_flavor_struct urcu_bp_flavor;
+}  // extern "C"
+
+#endif  // QUIESCE_RCU_DETAIL_LIBURCU_HPP

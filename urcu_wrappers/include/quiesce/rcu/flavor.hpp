@@ -1,0 +1,194 @@
+// quiesce/rcu/flavor.hpp — liburcu's four flavours as C++ policy types.
+//
+// Each type below maps one liburcu flavour onto one interface, so that
+// basic_rcu_domain<Flavor>, the guards, retire and the containers are written
+// once. Users name a flavour only to pick a domain (rcu_qsbr_domain, ...);
+// the static members are the raw liburcu calls and carry liburcu's contracts.
+//
+//   flavour | read side (this machine, see perf/rcu_bench)  | registration        | grace period
+//   --------+-----------------------------------------------+---------------------+-------------------------
+//   memb    | TLS counter update, compiler barrier (~1 ns)  | implicit on 1st use | membarrier() syscall
+//   qsbr    | nothing; threads announce quiescent states    | explicit, required  | waits for quiescent states
+//   mb      | TLS counter update + full fence (~10-90 ns)   | implicit on 1st use | no syscall
+//   bp      | like memb, plus "registered?" test            | automatic (liburcu) | membarrier(); fork-safe
+//
+// The table is the reason quiesce offers all four: memb is the right default
+// (the C++26 rcu_default_domain()), qsbr for event loops that can announce
+// quiescent states, mb where membarrier() is unavailable or forbidden, bp for
+// code that cannot register threads (libraries, threads it does not own) or
+// must survive fork() without exec().
+#ifndef QUIESCE_RCU_FLAVOR_HPP
+#define QUIESCE_RCU_FLAVOR_HPP
+
+#include <concepts>
+
+#include <quiesce/rcu/detail/liburcu.hpp>
+
+namespace quiesce::rcu_flavor {
+
+// The default flavour: memory barriers on the grace-period side only, via
+// membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) (falls back to mb on the read
+// side when the kernel lacks it).
+struct memb {
+  static constexpr const char* name = "memb";
+  static constexpr int index = 0;
+  static constexpr bool implicit_registration = true;
+  static constexpr bool has_read_side_counter = true;
+
+  static void read_lock() noexcept { _urcu_memb_read_lock(); }
+  static void read_unlock() noexcept { _urcu_memb_read_unlock(); }
+  static bool read_ongoing() noexcept { return _urcu_memb_read_ongoing() != 0; }
+  static bool registered() noexcept { return URCU_TLS(urcu_memb_reader).registered != 0; }
+  static unsigned long* reader_ctr() noexcept { return &URCU_TLS(urcu_memb_reader).ctr; }
+  static void register_thread() noexcept { urcu_memb_register_thread(); }
+  static void unregister_thread() noexcept { urcu_memb_unregister_thread(); }
+  static void synchronize() noexcept { urcu_memb_synchronize_rcu(); }
+  static void call(rcu_head* h, void (*f)(rcu_head*)) noexcept { urcu_memb_call_rcu(h, f); }
+  static void barrier() noexcept { urcu_memb_barrier(); }
+  static call_rcu_data* create_call_rcu_data(unsigned long flags, int cpu) noexcept {
+    return urcu_memb_create_call_rcu_data(flags, cpu);
+  }
+  static void call_rcu_data_free(call_rcu_data* c) noexcept { urcu_memb_call_rcu_data_free(c); }
+  static void set_thread_call_rcu_data(call_rcu_data* c) noexcept { urcu_memb_set_thread_call_rcu_data(c); }
+  static call_rcu_data* get_thread_call_rcu_data() noexcept { return urcu_memb_get_thread_call_rcu_data(); }
+  static pthread_t call_rcu_thread(call_rcu_data* c) noexcept { return urcu_memb_get_call_rcu_thread(c); }
+  static int create_all_cpu_call_rcu_data(unsigned long flags) noexcept {
+    return urcu_memb_create_all_cpu_call_rcu_data(flags);
+  }
+  static void free_all_cpu_call_rcu_data() noexcept { urcu_memb_free_all_cpu_call_rcu_data(); }
+  static void before_fork() noexcept { urcu_memb_call_rcu_before_fork(); }
+  static void after_fork_parent() noexcept { urcu_memb_call_rcu_after_fork_parent(); }
+  static void after_fork_child() noexcept { urcu_memb_call_rcu_after_fork_child(); }
+  static const rcu_flavor_struct* flavor_struct() noexcept { return &urcu_memb_flavor; }
+};
+
+// Quiescent-state-based reclamation: free read side, threads must call
+// quiescent_state() periodically or go offline, or grace periods never end.
+struct qsbr {
+  static constexpr const char* name = "qsbr";
+  static constexpr int index = 1;
+  static constexpr bool implicit_registration = false;
+  static constexpr bool has_read_side_counter = false;
+
+  static void read_lock() noexcept { _urcu_qsbr_read_lock(); }
+  static void read_unlock() noexcept { _urcu_qsbr_read_unlock(); }
+  // For QSBR, liburcu's "read ongoing" means "registered and online".
+  static bool online() noexcept { return _urcu_qsbr_read_ongoing() != 0; }
+  static bool registered() noexcept { return URCU_TLS(urcu_qsbr_reader).registered != 0; }
+  static unsigned long* reader_ctr() noexcept { return &URCU_TLS(urcu_qsbr_reader).ctr; }
+  static void register_thread() noexcept { urcu_qsbr_register_thread(); }
+  static void unregister_thread() noexcept { urcu_qsbr_unregister_thread(); }
+  static void quiescent_state() noexcept { _urcu_qsbr_quiescent_state(); }
+  static void thread_offline() noexcept { _urcu_qsbr_thread_offline(); }
+  static void thread_online() noexcept { _urcu_qsbr_thread_online(); }
+  static void synchronize() noexcept { urcu_qsbr_synchronize_rcu(); }
+  static void call(rcu_head* h, void (*f)(rcu_head*)) noexcept { urcu_qsbr_call_rcu(h, f); }
+  static void barrier() noexcept { urcu_qsbr_barrier(); }
+  static call_rcu_data* create_call_rcu_data(unsigned long flags, int cpu) noexcept {
+    return urcu_qsbr_create_call_rcu_data(flags, cpu);
+  }
+  static void call_rcu_data_free(call_rcu_data* c) noexcept { urcu_qsbr_call_rcu_data_free(c); }
+  static void set_thread_call_rcu_data(call_rcu_data* c) noexcept { urcu_qsbr_set_thread_call_rcu_data(c); }
+  static call_rcu_data* get_thread_call_rcu_data() noexcept { return urcu_qsbr_get_thread_call_rcu_data(); }
+  static pthread_t call_rcu_thread(call_rcu_data* c) noexcept { return urcu_qsbr_get_call_rcu_thread(c); }
+  static int create_all_cpu_call_rcu_data(unsigned long flags) noexcept {
+    return urcu_qsbr_create_all_cpu_call_rcu_data(flags);
+  }
+  static void free_all_cpu_call_rcu_data() noexcept { urcu_qsbr_free_all_cpu_call_rcu_data(); }
+  static void before_fork() noexcept { urcu_qsbr_call_rcu_before_fork(); }
+  static void after_fork_parent() noexcept { urcu_qsbr_call_rcu_after_fork_parent(); }
+  static void after_fork_child() noexcept { urcu_qsbr_call_rcu_after_fork_child(); }
+  static const rcu_flavor_struct* flavor_struct() noexcept { return &urcu_qsbr_flavor; }
+};
+
+// Full memory barriers on the read side; needs no membarrier() syscall.
+struct mb {
+  static constexpr const char* name = "mb";
+  static constexpr int index = 2;
+  static constexpr bool implicit_registration = true;
+  static constexpr bool has_read_side_counter = true;
+
+  static void read_lock() noexcept { _urcu_mb_read_lock(); }
+  static void read_unlock() noexcept { _urcu_mb_read_unlock(); }
+  static bool read_ongoing() noexcept { return _urcu_mb_read_ongoing() != 0; }
+  static bool registered() noexcept { return URCU_TLS(urcu_mb_reader).registered != 0; }
+  static unsigned long* reader_ctr() noexcept { return &URCU_TLS(urcu_mb_reader).ctr; }
+  static void register_thread() noexcept { urcu_mb_register_thread(); }
+  static void unregister_thread() noexcept { urcu_mb_unregister_thread(); }
+  static void synchronize() noexcept { urcu_mb_synchronize_rcu(); }
+  static void call(rcu_head* h, void (*f)(rcu_head*)) noexcept { urcu_mb_call_rcu(h, f); }
+  static void barrier() noexcept { urcu_mb_barrier(); }
+  static call_rcu_data* create_call_rcu_data(unsigned long flags, int cpu) noexcept {
+    return urcu_mb_create_call_rcu_data(flags, cpu);
+  }
+  static void call_rcu_data_free(call_rcu_data* c) noexcept { urcu_mb_call_rcu_data_free(c); }
+  static void set_thread_call_rcu_data(call_rcu_data* c) noexcept { urcu_mb_set_thread_call_rcu_data(c); }
+  static call_rcu_data* get_thread_call_rcu_data() noexcept { return urcu_mb_get_thread_call_rcu_data(); }
+  static pthread_t call_rcu_thread(call_rcu_data* c) noexcept { return urcu_mb_get_call_rcu_thread(c); }
+  static int create_all_cpu_call_rcu_data(unsigned long flags) noexcept {
+    return urcu_mb_create_all_cpu_call_rcu_data(flags);
+  }
+  static void free_all_cpu_call_rcu_data() noexcept { urcu_mb_free_all_cpu_call_rcu_data(); }
+  static void before_fork() noexcept { urcu_mb_call_rcu_before_fork(); }
+  static void after_fork_parent() noexcept { urcu_mb_call_rcu_after_fork_parent(); }
+  static void after_fork_child() noexcept { urcu_mb_call_rcu_after_fork_child(); }
+  static const rcu_flavor_struct* flavor_struct() noexcept { return &urcu_mb_flavor; }
+};
+
+// "Bulletproof": registers threads by itself and survives fork() without
+// exec(); its reader records live in a liburcu-owned arena, not in TLS.
+struct bp {
+  static constexpr const char* name = "bp";
+  static constexpr int index = 3;
+  static constexpr bool implicit_registration = false;  // liburcu does it in read_lock
+  static constexpr bool has_read_side_counter = true;
+
+  static void read_lock() noexcept { _urcu_bp_read_lock(); }
+  static void read_unlock() noexcept { _urcu_bp_read_unlock(); }
+  static bool read_ongoing() noexcept { return _urcu_bp_read_ongoing() != 0; }
+  static bool registered() noexcept { return URCU_TLS(urcu_bp_reader) != nullptr; }
+  static void register_thread() noexcept { urcu_bp_register_thread(); }
+  static void unregister_thread() noexcept {}  // bp threads unregister at thread exit
+  static void synchronize() noexcept { urcu_bp_synchronize_rcu(); }
+  static void call(rcu_head* h, void (*f)(rcu_head*)) noexcept { urcu_bp_call_rcu(h, f); }
+  static void barrier() noexcept { urcu_bp_barrier(); }
+  static call_rcu_data* create_call_rcu_data(unsigned long flags, int cpu) noexcept {
+    return urcu_bp_create_call_rcu_data(flags, cpu);
+  }
+  static void call_rcu_data_free(call_rcu_data* c) noexcept { urcu_bp_call_rcu_data_free(c); }
+  static void set_thread_call_rcu_data(call_rcu_data* c) noexcept { urcu_bp_set_thread_call_rcu_data(c); }
+  static call_rcu_data* get_thread_call_rcu_data() noexcept { return urcu_bp_get_thread_call_rcu_data(); }
+  static pthread_t call_rcu_thread(call_rcu_data* c) noexcept { return urcu_bp_get_call_rcu_thread(c); }
+  static int create_all_cpu_call_rcu_data(unsigned long flags) noexcept {
+    return urcu_bp_create_all_cpu_call_rcu_data(flags);
+  }
+  static void free_all_cpu_call_rcu_data() noexcept { urcu_bp_free_all_cpu_call_rcu_data(); }
+  static void before_fork() noexcept {
+    urcu_bp_call_rcu_before_fork();
+    urcu_bp_before_fork();
+  }
+  static void after_fork_parent() noexcept {
+    urcu_bp_after_fork_parent();
+    urcu_bp_call_rcu_after_fork_parent();
+  }
+  static void after_fork_child() noexcept {
+    urcu_bp_after_fork_child();
+    urcu_bp_call_rcu_after_fork_child();
+  }
+  static const rcu_flavor_struct* flavor_struct() noexcept { return &urcu_bp_flavor; }
+};
+
+// Satisfied by the four flavour types above.
+template <class F>
+concept flavor = requires(rcu_head* h, void (*fn)(rcu_head*)) {
+  { F::name } -> std::convertible_to<const char*>;
+  F::read_lock();
+  F::read_unlock();
+  F::synchronize();
+  F::call(h, fn);
+  F::barrier();
+};
+
+}  // namespace quiesce::rcu_flavor
+
+#endif  // QUIESCE_RCU_FLAVOR_HPP

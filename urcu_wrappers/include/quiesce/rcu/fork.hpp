@@ -1,0 +1,47 @@
+// quiesce/rcu/fork.hpp — fork() without exec() in a program that uses RCU.
+//
+// Linux copies only the forking thread into the child. liburcu 0.13.2 then
+// needs its fork handlers run around fork() (call_rcu workers paused and
+// recreated; bp's registry cleaned), and the memb/mb/qsbr registries still
+// list the parent's other threads. quiesce makes the child fully usable:
+//
+//   pid_t pid;
+//   { quiesce::rcu_fork_guard g; pid = fork(); }   // or: pid = quiesce::rcu_fork();
+//
+// Before fork() the guard takes quiesce's registration lock and every
+// flavour's grace-period gate (no registration and no quiesce-initiated grace
+// period is half done in the child), and runs liburcu's before-fork handlers
+// for the flavours in use. Its destructor tells parent from child by pid and
+// runs the matching handlers. In the child, every reader record of a thread
+// that did not survive the fork is marked quiescent, so grace periods do not
+// wait for dead threads (records of threads registered directly through
+// liburcu, not through quiesce, are not known to quiesce and keep their state).
+//
+// Do not use pthread_atfork() for this: liburcu's documentation warns it
+// deadlocks when deleters call malloc().
+#ifndef QUIESCE_RCU_FORK_HPP
+#define QUIESCE_RCU_FORK_HPP
+
+#include <sys/types.h>
+
+namespace quiesce {
+
+class [[nodiscard]] rcu_fork_guard {
+ public:
+  // Must not be created inside a read-side section (fatal): the guard waits
+  // for in-flight grace periods, which would wait for this thread.
+  rcu_fork_guard() noexcept;
+  ~rcu_fork_guard();
+  rcu_fork_guard(const rcu_fork_guard&) = delete;
+  rcu_fork_guard& operator=(const rcu_fork_guard&) = delete;
+
+ private:
+  pid_t parent_;
+};
+
+// fork() inside an rcu_fork_guard. Returns what fork() returns.
+pid_t rcu_fork() noexcept;
+
+}  // namespace quiesce
+
+#endif  // QUIESCE_RCU_FORK_HPP

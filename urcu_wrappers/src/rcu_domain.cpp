@@ -1,0 +1,496 @@
+// urcu_wrappers/src/rcu_domain.cpp — the out-of-line half of quiesce's RCU
+// domains: thread registration and its registry, grace periods, polled grace
+// periods, the retire backlog throttle, fork support and the exit barrier.
+#include <quiesce/rcu.hpp>
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <shared_mutex>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <unordered_set>
+#include <vector>
+
+namespace quiesce::detail {
+
+// ---------------------------------------------------------------------------
+// Diagnostics
+
+void fatal(const char* what, const char* hint) noexcept {
+  // One write(2) per line, no allocation: usable from deleters and after fork.
+  char buf[1024];
+  int n = std::snprintf(buf, sizeof buf, "quiesce: fatal: %s\nquiesce: hint: %s\n", what, hint);
+  if (n > 0) {
+    ssize_t ignored = ::write(STDERR_FILENO, buf, static_cast<size_t>(std::min<int>(n, sizeof buf - 1)));
+    (void)ignored;
+  }
+  std::abort();
+}
+
+void deleter_threw(const char* flavor) noexcept {
+  char what[128];
+  std::snprintf(what, sizeof what, "a deleter retired to the %s domain threw an exception", flavor);
+  fatal(what, "deleters run on liburcu's call_rcu worker and must not throw; catch inside the deleter");
+}
+
+// ---------------------------------------------------------------------------
+// Registry of threads registered through quiesce (for fork) and the
+// per-thread, per-flavour registration reference count.
+
+namespace {
+
+struct registry_entry {
+  int flavor;
+  pthread_t thread;
+  unsigned long* reader_ctr;  // liburcu's per-thread reader counter (memb, mb, qsbr)
+};
+
+std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::vector<registry_entry>& registry() {
+  static std::vector<registry_entry> r;
+  return r;
+}
+
+// Serialises quiesce-initiated grace periods and barriers (shared) against
+// rcu_fork_guard (exclusive), so no liburcu grace-period mutex is held in the
+// child. One per flavour.
+std::shared_mutex& gp_gate(int flavor) {
+  static std::shared_mutex gates[4];
+  return gates[flavor];
+}
+
+template <class F>
+struct thread_registration {
+  int refs = 0;          // explicit registrations + the implicit one
+  bool implicit = false;  // registered by a guard; dropped at thread exit
+  bool ours = false;      // registered by quiesce (not by the user via liburcu)
+  ~thread_registration() {
+    if (implicit) {
+      implicit = false;
+      registration_release<F>();
+    }
+  }
+};
+
+template <class F>
+thread_registration<F>& tls_registration() {
+  thread_local thread_registration<F> r;
+  return r;
+}
+
+template <class F>
+void do_register() {
+  std::lock_guard lk(registry_mutex());
+  F::register_thread();
+  if constexpr (!std::is_same_v<F, rcu_flavor::bp>)
+    registry().push_back({F::index, pthread_self(), F::reader_ctr()});
+}
+
+template <class F>
+void do_unregister() {
+  if constexpr (F::has_read_side_counter) {
+    if (F::read_ongoing())
+      fatal("thread unregisters (or exits) inside an RCU read-side section",
+            "end every rcu_read_guard / domain lock before the thread exits");
+  }
+  std::lock_guard lk(registry_mutex());
+  auto& r = registry();
+  const pthread_t self = pthread_self();
+  r.erase(std::remove_if(r.begin(), r.end(),
+                         [&](const registry_entry& e) {
+                           return e.flavor == F::index && pthread_equal(e.thread, self);
+                         }),
+          r.end());
+  F::unregister_thread();
+}
+
+}  // namespace
+
+template <class F>
+void register_implicitly() noexcept {
+  auto& r = tls_registration<F>();
+  if (F::registered()) return;  // registered directly via liburcu
+  do_register<F>();
+  r.ours = true;
+  r.implicit = true;
+  ++r.refs;
+  note_flavor_used(F::index);
+}
+
+template <class F>
+void registration_acquire() noexcept {
+  if constexpr (std::is_same_v<F, rcu_flavor::bp>) {
+    F::register_thread();  // liburcu-bp: idempotent, undone at thread exit
+    return;
+  } else {
+    auto& r = tls_registration<F>();
+    if (r.refs == 0) {
+      if (F::registered()) {
+        r.ours = false;  // the user registered through liburcu; leave it to them
+      } else {
+        do_register<F>();
+        r.ours = true;
+      }
+    }
+    ++r.refs;
+    note_flavor_used(F::index);
+  }
+}
+
+template <class F>
+void registration_release() noexcept {
+  if constexpr (std::is_same_v<F, rcu_flavor::bp>) {
+    return;
+  } else {
+    auto& r = tls_registration<F>();
+    if (r.refs <= 0) fatal("unbalanced RCU thread unregistration", "use rcu_thread_registration (RAII)");
+    if (--r.refs == 0 && r.ours) {
+      r.ours = false;
+      do_unregister<F>();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Checks shared by synchronize, barrier and retire
+
+namespace {
+template <class F>
+void check_may_wait(const char* op) {
+  char what[160];
+  if constexpr (F::has_read_side_counter) {
+    if (F::read_ongoing()) {
+      std::snprintf(what, sizeof what, "%s called inside a read-side section of the %s domain (deadlock)", op,
+                    F::name);
+      fatal(what, "leave the read-side section (end the rcu_read_guard) before waiting for a grace period");
+    }
+  } else if constexpr (checks_enabled) {
+    if (qsbr_guard_depth != 0) {
+      std::snprintf(what, sizeof what, "%s called inside a QSBR read-side guard", op);
+      fatal(what, "a QSBR grace-period wait is a quiescent state; leave the guard first");
+    }
+  }
+}
+}  // namespace
+
+template <class F>
+void require_retire_context() noexcept {
+  if constexpr (std::is_same_v<F, rcu_flavor::qsbr>) {
+    if (!F::registered())
+      fatal("retire to the QSBR domain from a thread that is not registered",
+            "hold a quiesce::rcu_thread_registration<quiesce::rcu_qsbr_domain> in this thread");
+  } else if constexpr (F::implicit_registration) {
+    if (!F::registered()) [[unlikely]]
+      register_implicitly<F>();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Grace periods
+
+
+template <class F>
+void synchronize(basic_rcu_domain<F>& d) noexcept {
+  check_may_wait<F>("rcu_synchronize()");
+  std::shared_lock gate(gp_gate(F::index));
+  // Every start_poll() ticket handed out before this load is covered by the
+  // grace period below (seq_cst: pairs with the fetch_add in start_poll).
+  const std::uint64_t covered = d.poll_requested_.load(std::memory_order_seq_cst);
+  F::synchronize();
+  domain_internals<F>::advance_poll(d, covered);
+  // Pairs with tsan_release in read_unlock(): all pre-existing readers are done.
+  tsan_acquire(&d.read_sync_);
+}
+
+template <class F>
+void barrier(basic_rcu_domain<F>& d) noexcept {
+  if (in_deleter)
+    fatal("rcu_barrier() called from inside a deleter",
+          "a deleter runs on the call_rcu worker that rcu_barrier() waits for; it would wait for itself");
+  check_may_wait<F>("rcu_barrier()");
+  std::shared_lock gate(gp_gate(F::index));
+  F::barrier();
+  // Pairs with tsan_release(&reclaim_sync_) in run_reclaim: every deleter ran.
+  tsan_acquire(&d.reclaim_sync_);
+}
+
+// Polled grace periods. Tickets: start_poll() takes ticket t = ++requested and
+// returns it; a ticket is complete when completed >= t. `completed` advances
+// (a) after every synchronize() to the `requested` value read before it began,
+// (b) from a call_rcu hook: the hook enqueued after reading requested = X runs
+// after a grace period that began after that read, so it completes X. At most
+// one hook is in flight (poll_pending_); the hook re-arms itself while newer
+// tickets wait, so every ticket completes without a thread of ours.
+template <class F>
+struct domain_internals {
+  static void advance_poll(basic_rcu_domain<F>& d, std::uint64_t covered) {
+    std::uint64_t cur = d.poll_completed_.load(std::memory_order_relaxed);
+    while (cur < covered &&
+           !d.poll_completed_.compare_exchange_weak(cur, covered, std::memory_order_release,
+                                                    std::memory_order_relaxed)) {
+    }
+  }
+
+  // The poll hook's "deleter": completes the covered ticket, re-arms itself
+  // while newer tickets wait.
+  static void reclaim(retire_hook*) noexcept {
+    auto& d = basic_rcu_domain<F>::instance();
+    advance_poll(d, d.poll_covered_);
+    for (;;) {
+      const std::uint64_t req = d.poll_requested_.load(std::memory_order_seq_cst);
+      if (req > d.poll_covered_) {
+        d.poll_covered_ = req;
+        // run_reclaim's reclaimed_one() balances this increment.
+        d.outstanding_.fetch_add(1, std::memory_order_relaxed);
+        F::call(&d.poll_hook_.head, &run_reclaim<F, domain_internals>);
+        return;
+      }
+      d.poll_pending_.store(false, std::memory_order_seq_cst);
+      // A start_poll() that saw pending == true before our store relies on us:
+      // re-check, and take the hook back if a ticket slipped in.
+      if (d.poll_requested_.load(std::memory_order_seq_cst) <= d.poll_covered_) return;
+      if (d.poll_pending_.exchange(true, std::memory_order_seq_cst)) return;  // its owner re-arms
+    }
+  }
+
+  static rcu_poll_cookie start_poll(basic_rcu_domain<F>& d) noexcept {
+    require_retire_context<F>();
+    const std::uint64_t ticket = d.poll_requested_.fetch_add(1, std::memory_order_seq_cst) + 1;
+    if (!d.poll_pending_.exchange(true, std::memory_order_seq_cst)) {
+      d.poll_covered_ = d.poll_requested_.load(std::memory_order_seq_cst);
+      d.template enqueue<domain_internals>(&d.poll_hook_.head);
+    }
+    return rcu_poll_cookie{ticket};
+  }
+};
+
+template <class F>
+rcu_poll_cookie start_poll(basic_rcu_domain<F>& d) noexcept {
+  return domain_internals<F>::start_poll(d);
+}
+
+// ---------------------------------------------------------------------------
+// Retire backlog throttle
+
+template <class F>
+void throttle(basic_rcu_domain<F>& d) noexcept {
+  bool can_wait = !in_deleter;
+  if constexpr (std::is_same_v<F, rcu_flavor::qsbr>)
+    can_wait = can_wait && !F::online();
+  else
+    can_wait = can_wait && !F::read_ongoing();
+  if (!can_wait) {
+    d.overruns_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  d.throttled_.fetch_add(1, std::memory_order_relaxed);
+  d.waiters_.fetch_add(1, std::memory_order_seq_cst);
+  for (;;) {
+    const std::size_t v = d.outstanding_.load(std::memory_order_seq_cst);
+    if (v <= d.backlog_limit_.load(std::memory_order_relaxed)) break;
+    d.outstanding_.wait(v, std::memory_order_seq_cst);  // woken by reclaimed_one()
+  }
+  d.waiters_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------
+// Double-retire tracking (checks builds)
+
+namespace {
+std::mutex& pending_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::unordered_set<const void*>& pending_set() {
+  static std::unordered_set<const void*> s;
+  return s;
+}
+}  // namespace
+
+void retire_track(const void* p) noexcept {
+  std::lock_guard lk(pending_mutex());
+  if (!pending_set().insert(p).second)
+    fatal("the same pointer was retired twice (its deleter has not run yet)",
+          "retire each object once; a second retire would run its deleter twice");
+}
+
+void retire_untrack(const void* p) noexcept {
+  std::lock_guard lk(pending_mutex());
+  pending_set().erase(p);
+}
+
+// ---------------------------------------------------------------------------
+// Exit: run every pending deleter, so that a program exiting with retired
+// objects leaks nothing (liburcu 0.13.2 leaves them queued otherwise).
+
+namespace {
+void exit_barrier() {
+  const unsigned used = used_flavors.load(std::memory_order_acquire);
+  if (used & (1u << rcu_flavor::memb::index)) rcu_flavor::memb::barrier();
+  if (used & (1u << rcu_flavor::qsbr::index)) {
+    // A registered, online QSBR main thread would hold up the barrier's grace
+    // period: liburcu's barrier goes offline by itself while it waits.
+    rcu_flavor::qsbr::barrier();
+  }
+  if (used & (1u << rcu_flavor::mb::index)) rcu_flavor::mb::barrier();
+  if (used & (1u << rcu_flavor::bp::index)) rcu_flavor::bp::barrier();
+}
+}  // namespace
+
+void note_flavor_used(int index) noexcept {
+  const unsigned bit = 1u << index;
+  const unsigned prev = used_flavors.fetch_or(bit, std::memory_order_acq_rel);
+  if (prev == 0) std::atexit(exit_barrier);
+}
+
+// ---------------------------------------------------------------------------
+// Workers
+
+void validate_worker_cpu(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof set, &set) != 0 || !CPU_ISSET(cpu, &set))
+    throw std::invalid_argument("quiesce: call_rcu worker: CPU " + std::to_string(cpu) +
+                                " does not exist or is not in this process's affinity mask");
+}
+
+#define QUIESCE_INSTANTIATE(F)                                              \
+  template void register_implicitly<F>() noexcept;                          \
+  template void registration_acquire<F>() noexcept;                         \
+  template void registration_release<F>() noexcept;                         \
+  template void synchronize<F>(basic_rcu_domain<F>&) noexcept;              \
+  template void barrier<F>(basic_rcu_domain<F>&) noexcept;                  \
+  template rcu_poll_cookie start_poll<F>(basic_rcu_domain<F>&) noexcept;    \
+  template void throttle<F>(basic_rcu_domain<F>&) noexcept;                 \
+  template void require_retire_context<F>() noexcept;
+QUIESCE_INSTANTIATE(rcu_flavor::memb)
+QUIESCE_INSTANTIATE(rcu_flavor::qsbr)
+QUIESCE_INSTANTIATE(rcu_flavor::mb)
+QUIESCE_INSTANTIATE(rcu_flavor::bp)
+#undef QUIESCE_INSTANTIATE
+
+}  // namespace quiesce::detail
+
+namespace quiesce {
+
+// ---------------------------------------------------------------------------
+// per_cpu_call_rcu_workers
+
+template <class Domain>
+per_cpu_call_rcu_workers<Domain>::per_cpu_call_rcu_workers(bool realtime) {
+  detail::note_flavor_used(F::index);
+  if (F::create_all_cpu_call_rcu_data(realtime ? URCU_CALL_RCU_RT : 0UL) != 0) {
+    const int err = errno;
+    F::free_all_cpu_call_rcu_data();
+    throw std::system_error(err, std::generic_category(),
+                            std::string("quiesce: cannot create per-CPU call_rcu workers for the ") + F::name +
+                                " domain");
+  }
+}
+
+template <class Domain>
+per_cpu_call_rcu_workers<Domain>::~per_cpu_call_rcu_workers() {
+  // liburcu waits for a grace period inside: must not be in a read-side section.
+  if constexpr (F::has_read_side_counter) {
+    if (F::read_ongoing())
+      detail::fatal("per_cpu_call_rcu_workers destroyed inside a read-side section (deadlock)",
+                    "destroy it outside any rcu_read_guard");
+  }
+  F::free_all_cpu_call_rcu_data();
+}
+
+template class per_cpu_call_rcu_workers<rcu_domain>;
+template class per_cpu_call_rcu_workers<rcu_qsbr_domain>;
+template class per_cpu_call_rcu_workers<rcu_mb_domain>;
+template class per_cpu_call_rcu_workers<rcu_bp_domain>;
+
+// ---------------------------------------------------------------------------
+// fork
+
+namespace {
+template <class F>
+bool in_use() {
+  return (detail::used_flavors.load(std::memory_order_acquire) & (1u << F::index)) != 0;
+}
+
+template <class F>
+void for_flavor_prepare() {
+  detail::gp_gate(F::index).lock();
+  if (in_use<F>()) F::before_fork();
+}
+template <class F>
+void for_flavor_parent() {
+  if (in_use<F>()) F::after_fork_parent();
+  detail::gp_gate(F::index).unlock();
+}
+template <class F>
+void for_flavor_child() {
+  if (in_use<F>()) F::after_fork_child();
+  // The child's thread has a new TID: glibc's rwlock would not accept its
+  // unlock of the parent's write lock. Nothing else can hold it: start afresh.
+  new (&detail::gp_gate(F::index)) std::shared_mutex;
+}
+}  // namespace
+
+rcu_fork_guard::rcu_fork_guard() noexcept : parent_(::getpid()) {
+  if (rcu_flavor::memb::read_ongoing() || rcu_flavor::mb::read_ongoing() ||
+      (rcu_flavor::bp::registered() && rcu_flavor::bp::read_ongoing()))
+    detail::fatal("rcu_fork_guard created inside a read-side section",
+                  "fork outside any rcu_read_guard");
+  // Lock order: gates (memb, qsbr, mb, bp), then the registry.
+  for_flavor_prepare<rcu_flavor::memb>();
+  for_flavor_prepare<rcu_flavor::qsbr>();
+  for_flavor_prepare<rcu_flavor::mb>();
+  for_flavor_prepare<rcu_flavor::bp>();
+  detail::registry_mutex().lock();
+}
+
+rcu_fork_guard::~rcu_fork_guard() {
+  if (::getpid() == parent_) {
+    detail::registry_mutex().unlock();
+    for_flavor_parent<rcu_flavor::bp>();
+    for_flavor_parent<rcu_flavor::mb>();
+    for_flavor_parent<rcu_flavor::qsbr>();
+    for_flavor_parent<rcu_flavor::memb>();
+    return;
+  }
+  // Child: only this thread exists. Threads that did not survive may have
+  // been inside a read-side section (memb/mb) or online (qsbr) at the fork:
+  // mark their reader records quiescent/offline so no grace period waits for
+  // them, and forget them.
+  auto& r = detail::registry();
+  const pthread_t self = pthread_self();
+  std::vector<detail::registry_entry> kept;
+  for (const auto& e : r) {
+    if (pthread_equal(e.thread, self))
+      kept.push_back(e);
+    else
+      *e.reader_ctr = 0;
+  }
+  r.swap(kept);
+  new (&detail::registry_mutex()) std::mutex;  // as for the gates, see for_flavor_child
+  for_flavor_child<rcu_flavor::bp>();
+  for_flavor_child<rcu_flavor::mb>();
+  for_flavor_child<rcu_flavor::qsbr>();
+  for_flavor_child<rcu_flavor::memb>();
+}
+
+pid_t rcu_fork() noexcept {
+  rcu_fork_guard g;
+  return ::fork();
+}
+
+}  // namespace quiesce
