@@ -52,15 +52,18 @@ struct registry_entry {
   int flavor;
   pthread_t thread;
   unsigned long* reader_ctr;  // liburcu's per-thread reader counter (memb, mb, qsbr)
+  cds_list_head* reader_node;  // its link in liburcu's registry of readers
 };
 
 std::mutex& registry_mutex() {
   static std::mutex m;
   return m;
 }
+// Immortal (never destroyed): threads may still unregister while static
+// destructors run at exit.
 std::vector<registry_entry>& registry() {
-  static std::vector<registry_entry> r;
-  return r;
+  static auto* r = new std::vector<registry_entry>;
+  return *r;
 }
 
 // Serialises quiesce-initiated grace periods and barriers (shared) against
@@ -95,7 +98,7 @@ void do_register() {
   std::lock_guard lk(registry_mutex());
   F::register_thread();
   if constexpr (!std::is_same_v<F, rcu_flavor::bp>)
-    registry().push_back({F::index, pthread_self(), F::reader_ctr()});
+    registry().push_back({F::index, pthread_self(), F::reader_ctr(), F::reader_node()});
 }
 
 template <class F>
@@ -314,8 +317,8 @@ std::mutex& pending_mutex() {
   return m;
 }
 std::unordered_set<const void*>& pending_set() {
-  static std::unordered_set<const void*> s;
-  return s;
+  static auto* s = new std::unordered_set<const void*>;  // immortal, as registry()
+  return *s;
 }
 }  // namespace
 
@@ -365,6 +368,15 @@ void validate_worker_cpu(int cpu) {
   if (cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof set, &set) != 0 || !CPU_ISSET(cpu, &set))
     throw std::invalid_argument("quiesce: call_rcu worker: CPU " + std::to_string(cpu) +
                                 " does not exist or is not in this process's affinity mask");
+}
+
+void pin_thread(pthread_t t, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (const int err = pthread_setaffinity_np(t, sizeof set, &set); err != 0)
+    throw std::system_error(err, std::generic_category(),
+                            "quiesce: cannot pin call_rcu worker to CPU " + std::to_string(cpu));
 }
 
 #define QUIESCE_INSTANTIATE(F)                                              \
@@ -456,10 +468,12 @@ rcu_fork_guard::rcu_fork_guard() noexcept : parent_(::getpid()) {
   for_flavor_prepare<rcu_flavor::mb>();
   for_flavor_prepare<rcu_flavor::bp>();
   detail::registry_mutex().lock();
+  detail::pending_mutex().lock();
 }
 
 rcu_fork_guard::~rcu_fork_guard() {
   if (::getpid() == parent_) {
+    detail::pending_mutex().unlock();
     detail::registry_mutex().unlock();
     for_flavor_parent<rcu_flavor::bp>();
     for_flavor_parent<rcu_flavor::mb>();
@@ -467,21 +481,28 @@ rcu_fork_guard::~rcu_fork_guard() {
     for_flavor_parent<rcu_flavor::memb>();
     return;
   }
-  // Child: only this thread exists. Threads that did not survive may have
-  // been inside a read-side section (memb/mb) or online (qsbr) at the fork:
-  // mark their reader records quiescent/offline so no grace period waits for
-  // them, and forget them.
+  // Child: only this thread exists. The other threads' reader records are
+  // still linked in liburcu's registries, and may say "inside a read-side
+  // section" (memb/mb) or "online" (qsbr). Worse, glibc reuses dead threads'
+  // stacks and TLS for threads created in the child, so a new thread would
+  // register a record that is already linked (list corruption). Unlink them,
+  // as their threads' unregistration would have. Safe: no other thread runs,
+  // and the fork guard kept every quiesce registration and grace period (the
+  // users of liburcu's registry lock) out of the critical window.
   auto& r = detail::registry();
   const pthread_t self = pthread_self();
   std::vector<detail::registry_entry> kept;
   for (const auto& e : r) {
     if (pthread_equal(e.thread, self))
       kept.push_back(e);
-    else
+    else {
       *e.reader_ctr = 0;
+      cds_list_del(e.reader_node);
+    }
   }
   r.swap(kept);
   new (&detail::registry_mutex()) std::mutex;  // as for the gates, see for_flavor_child
+  new (&detail::pending_mutex()) std::mutex;
   for_flavor_child<rcu_flavor::bp>();
   for_flavor_child<rcu_flavor::mb>();
   for_flavor_child<rcu_flavor::qsbr>();

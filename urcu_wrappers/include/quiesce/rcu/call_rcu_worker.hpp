@@ -30,6 +30,8 @@ namespace detail {
 // Throws std::invalid_argument naming `cpu` if it is not in the process's
 // affinity mask (liburcu would abort the whole process instead).
 void validate_worker_cpu(int cpu);
+// Pins `t` to `cpu` (validated); throws std::system_error on failure.
+void pin_thread(pthread_t t, int cpu);
 }  // namespace detail
 
 template <class Domain = rcu_domain>
@@ -43,6 +45,9 @@ class call_rcu_worker {
   explicit call_rcu_worker(int cpu = -1, bool realtime = false) {
     detail::validate_worker_cpu(cpu);
     crdp_ = F::create_call_rcu_data(realtime ? URCU_CALL_RCU_RT : 0UL, cpu);
+    // liburcu 0.13 applies cpu_affinity only every 256 worker iterations;
+    // pin now so the first batch already runs there.
+    if (cpu >= 0) detail::pin_thread(F::call_rcu_thread(crdp_), cpu);
   }
   // Stops the worker after its current batch; callbacks still queued move to
   // the flavour's default worker (none are lost). Fatal while attachments live.

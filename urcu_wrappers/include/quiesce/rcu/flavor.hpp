@@ -40,6 +40,7 @@ struct memb {
   static bool read_ongoing() noexcept { return _urcu_memb_read_ongoing() != 0; }
   static bool registered() noexcept { return URCU_TLS(urcu_memb_reader).registered != 0; }
   static unsigned long* reader_ctr() noexcept { return &URCU_TLS(urcu_memb_reader).ctr; }
+  static cds_list_head* reader_node() noexcept { return &URCU_TLS(urcu_memb_reader).node; }
   static void register_thread() noexcept { urcu_memb_register_thread(); }
   static void unregister_thread() noexcept { urcu_memb_unregister_thread(); }
   static void synchronize() noexcept { urcu_memb_synchronize_rcu(); }
@@ -76,6 +77,7 @@ struct qsbr {
   static bool online() noexcept { return _urcu_qsbr_read_ongoing() != 0; }
   static bool registered() noexcept { return URCU_TLS(urcu_qsbr_reader).registered != 0; }
   static unsigned long* reader_ctr() noexcept { return &URCU_TLS(urcu_qsbr_reader).ctr; }
+  static cds_list_head* reader_node() noexcept { return &URCU_TLS(urcu_qsbr_reader).node; }
   static void register_thread() noexcept { urcu_qsbr_register_thread(); }
   static void unregister_thread() noexcept { urcu_qsbr_unregister_thread(); }
   static void quiescent_state() noexcept { _urcu_qsbr_quiescent_state(); }
@@ -113,6 +115,7 @@ struct mb {
   static bool read_ongoing() noexcept { return _urcu_mb_read_ongoing() != 0; }
   static bool registered() noexcept { return URCU_TLS(urcu_mb_reader).registered != 0; }
   static unsigned long* reader_ctr() noexcept { return &URCU_TLS(urcu_mb_reader).ctr; }
+  static cds_list_head* reader_node() noexcept { return &URCU_TLS(urcu_mb_reader).node; }
   static void register_thread() noexcept { urcu_mb_register_thread(); }
   static void unregister_thread() noexcept { urcu_mb_unregister_thread(); }
   static void synchronize() noexcept { urcu_mb_synchronize_rcu(); }

@@ -106,7 +106,8 @@ struct retire_node final : retire_hook {
   T* ptr;
   [[no_unique_address]] D deleter;
   bool tracked;
-  static void reclaim(retire_hook* h) noexcept {
+  // May throw if D does; run_reclaim turns that into a fatal error.
+  static void reclaim(retire_hook* h) noexcept(std::is_nothrow_invocable_v<D&, T*>) {
     auto* n = static_cast<retire_node*>(h);
     if (n->tracked) retire_untrack(n->ptr);
     n->deleter(n->ptr);

@@ -1,0 +1,208 @@
+// Unit tests for quiesce/rcu/rcu_domain.hpp: guards, registration, QSBR
+// scopes, grace periods, for every flavour.
+#include <quiesce/rcu.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+
+namespace {
+
+using quiesce::rcu_bp_domain;
+using quiesce::rcu_domain;
+using quiesce::rcu_mb_domain;
+using quiesce::rcu_qsbr_domain;
+
+// C++26 names and shapes.
+static_assert(std::is_same_v<decltype(quiesce::rcu_default_domain()), rcu_domain&>);
+static_assert(!std::is_copy_constructible_v<rcu_domain> && !std::is_move_constructible_v<rcu_domain>);
+static_assert(!std::is_default_constructible_v<rcu_domain>);
+static_assert(noexcept(quiesce::rcu_default_domain().lock()));
+static_assert(noexcept(quiesce::rcu_default_domain().unlock()));
+static_assert(noexcept(quiesce::rcu_default_domain().try_lock()));
+static_assert(noexcept(quiesce::rcu_synchronize()));
+static_assert(noexcept(quiesce::rcu_barrier()));
+static_assert(!std::is_copy_constructible_v<quiesce::rcu_read_guard<>>);
+static_assert(!std::is_move_constructible_v<quiesce::rcu_read_guard<>>);
+static_assert(!std::is_copy_constructible_v<quiesce::rcu_thread_registration<rcu_qsbr_domain>>);
+static_assert(!std::is_copy_constructible_v<quiesce::rcu_offline_scope>);
+// One domain per flavour.
+static_assert(!std::is_same_v<rcu_domain, rcu_qsbr_domain> && !std::is_same_v<rcu_mb_domain, rcu_bp_domain>);
+
+// Domains whose threads may read with no registration (C++26 semantics).
+template <class D>
+class RcuImplicitDomain : public ::testing::Test {};
+using ImplicitDomains = ::testing::Types<rcu_domain, rcu_mb_domain, rcu_bp_domain>;
+TYPED_TEST_SUITE(RcuImplicitDomain, ImplicitDomains);
+
+TYPED_TEST(RcuImplicitDomain, UnregisteredThreadCanReadAndNest) {
+  using D = TypeParam;
+  std::atomic<bool> ok{false};
+  std::thread t([&] {
+    EXPECT_FALSE(D::read_ongoing());
+    {
+      std::scoped_lock l(D::instance());  // the C++26 way
+      EXPECT_TRUE(D::read_ongoing());
+      {
+        quiesce::rcu_read_guard<D> g;  // nests
+        EXPECT_TRUE(D::read_ongoing());
+      }
+      EXPECT_TRUE(D::read_ongoing());
+    }
+    EXPECT_FALSE(D::read_ongoing());
+    EXPECT_TRUE(D::instance().try_lock());
+    D::instance().unlock();
+    ok = true;
+  });
+  t.join();
+  EXPECT_TRUE(ok);
+  // The thread exited while (implicitly) registered: grace periods must not
+  // wait for it.
+  D::instance().synchronize();
+}
+
+TYPED_TEST(RcuImplicitDomain, SynchronizeWaitsForPreExistingReader) {
+  using D = TypeParam;
+  std::atomic<int> stage{0};
+  std::atomic<bool> reader_left{false};
+  std::atomic<bool> saw_reader_left{false};
+  std::thread reader([&] {
+    quiesce::rcu_read_guard<D> g;
+    stage = 1;  // inside the section
+    while (stage.load() != 2) std::this_thread::yield();
+    // The writer is about to call synchronize(): give it every chance to
+    // return early, then leave.
+    for (int i = 0; i < 1000; ++i) std::this_thread::yield();
+    reader_left = true;
+  });
+  std::thread writer([&] {
+    while (stage.load() != 1) std::this_thread::yield();
+    stage = 2;
+    D::instance().synchronize();
+    saw_reader_left = reader_left.load();
+  });
+  reader.join();
+  writer.join();
+  EXPECT_TRUE(saw_reader_left) << "synchronize() returned while a pre-existing reader was inside";
+}
+
+TYPED_TEST(RcuImplicitDomain, ExplicitRegistrationNestsAndBalances) {
+  using D = TypeParam;
+  using F = typename D::flavor_type;
+  std::thread t([] {
+    if constexpr (!std::is_same_v<F, quiesce::rcu_flavor::bp>) {
+      EXPECT_FALSE(F::registered());
+    }
+    {
+      quiesce::rcu_thread_registration<D> r1;
+      EXPECT_TRUE(F::registered());
+      {
+        quiesce::rcu_thread_registration r2{D::instance()};
+        EXPECT_TRUE(F::registered());
+      }
+      EXPECT_TRUE(F::registered());
+    }
+    if constexpr (!std::is_same_v<F, quiesce::rcu_flavor::bp>) {
+      EXPECT_FALSE(F::registered());
+    }
+    { quiesce::rcu_read_guard<D> g; }  // implicit registration afterwards still works
+    EXPECT_TRUE(F::registered());
+  });
+  t.join();
+}
+
+TEST(RcuDomain, ForeignLiburcuRegistrationIsLeftAlone) {
+  std::thread t([] {
+    urcu_memb_register_thread();
+    {
+      quiesce::rcu_thread_registration<> r;
+      quiesce::rcu_read_guard g;
+    }
+    EXPECT_TRUE(quiesce::rcu_flavor::memb::registered()) << "quiesce unregistered a thread it did not register";
+    urcu_memb_unregister_thread();
+  });
+  t.join();
+}
+
+TEST(RcuDomain, GuardCtadPicksTheDomain) {
+  quiesce::rcu_read_guard g{quiesce::rcu_mb()};
+  static_assert(std::is_same_v<decltype(g), quiesce::rcu_read_guard<rcu_mb_domain>>);
+  EXPECT_TRUE(rcu_mb_domain::read_ongoing());
+  EXPECT_FALSE(rcu_domain::read_ongoing());
+}
+
+TEST(RcuDomain, FreeFunctionsDefaultToTheDefaultDomain) {
+  quiesce::rcu_synchronize();
+  quiesce::rcu_barrier();
+  quiesce::rcu_synchronize(quiesce::rcu_bp());
+  quiesce::rcu_barrier(quiesce::rcu_mb());
+  SUCCEED();
+}
+
+TEST(RcuQsbr, RegistrationPutsThreadOnlineAndScopesRestoreState) {
+  std::thread t([] {
+    EXPECT_FALSE(rcu_qsbr_domain::read_ongoing());
+    quiesce::rcu_thread_registration<rcu_qsbr_domain> reg;
+    EXPECT_TRUE(rcu_qsbr_domain::read_ongoing()) << "registered QSBR threads are online";
+    { quiesce::rcu_read_guard g{quiesce::rcu_qsbr()}; }
+    quiesce::rcu_quiescent_state();
+    {
+      quiesce::rcu_offline_scope off;
+      EXPECT_FALSE(rcu_qsbr_domain::read_ongoing());
+      {
+        quiesce::rcu_offline_scope off2;  // nested: stays offline
+        EXPECT_FALSE(rcu_qsbr_domain::read_ongoing());
+      }
+      EXPECT_FALSE(rcu_qsbr_domain::read_ongoing()) << "inner scope must restore 'offline'";
+    }
+    EXPECT_TRUE(rcu_qsbr_domain::read_ongoing());
+    // An online caller may synchronize: liburcu treats it as quiescent.
+    quiesce::rcu_qsbr().synchronize();
+    EXPECT_TRUE(rcu_qsbr_domain::read_ongoing());
+  });
+  t.join();
+}
+
+TEST(RcuQsbr, GracePeriodWaitsForOnlineReaderUntilQuiescentState) {
+  std::atomic<int> stage{0};
+  std::atomic<bool> announced{false};
+  std::atomic<bool> saw_announced{false};
+  std::thread reader([&] {
+    quiesce::rcu_thread_registration<rcu_qsbr_domain> reg;
+    stage = 1;
+    while (stage.load() != 2) std::this_thread::yield();
+    for (int i = 0; i < 1000; ++i) std::this_thread::yield();
+    announced = true;
+    quiesce::rcu_quiescent_state();
+    while (stage.load() != 3) quiesce::rcu_quiescent_state();
+  });
+  std::thread writer([&] {
+    while (stage.load() != 1) std::this_thread::yield();
+    stage = 2;
+    quiesce::rcu_qsbr().synchronize();
+    saw_announced = announced.load();
+    stage = 3;
+  });
+  writer.join();
+  reader.join();
+  EXPECT_TRUE(saw_announced);
+}
+
+TEST(RcuQsbr, OfflineThreadDoesNotHoldUpGracePeriods) {
+  std::atomic<bool> go{false}, done{false};
+  std::thread idle([&] {
+    quiesce::rcu_thread_registration<rcu_qsbr_domain> reg;
+    quiesce::rcu_offline_scope off;  // e.g. blocked in epoll_wait
+    go = true;
+    while (!done.load()) std::this_thread::yield();
+  });
+  while (!go.load()) std::this_thread::yield();
+  quiesce::rcu_qsbr().synchronize();  // would hang if the offline thread counted
+  done = true;
+  idle.join();
+}
+
+}  // namespace
