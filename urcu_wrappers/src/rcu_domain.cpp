@@ -250,21 +250,25 @@ struct domain_internals {
   // while newer tickets wait.
   static void reclaim(retire_hook*) noexcept {
     auto& d = basic_rcu_domain<F>::instance();
-    advance_poll(d, d.poll_covered_);
+    // We own the hook (poll_pending_ is true) until we store false below;
+    // after that, poll_covered_ belongs to whoever takes the hook next.
+    std::uint64_t covered = d.poll_covered_;
+    advance_poll(d, covered);
     for (;;) {
       const std::uint64_t req = d.poll_requested_.load(std::memory_order_seq_cst);
-      if (req > d.poll_covered_) {
+      if (req > covered) {
         d.poll_covered_ = req;
         // run_reclaim's reclaimed_one() balances this increment.
         d.outstanding_.fetch_add(1, std::memory_order_relaxed);
+        tsan_release(&d.poll_hook_.head);  // as in enqueue(): poll_covered_ to the next run
         F::call(&d.poll_hook_.head, &run_reclaim<F, domain_internals>);
         return;
       }
       d.poll_pending_.store(false, std::memory_order_seq_cst);
       // A start_poll() that saw pending == true before our store relies on us:
       // re-check, and take the hook back if a ticket slipped in.
-      if (d.poll_requested_.load(std::memory_order_seq_cst) <= d.poll_covered_) return;
-      if (d.poll_pending_.exchange(true, std::memory_order_seq_cst)) return;  // its owner re-arms
+      if (d.poll_requested_.load(std::memory_order_seq_cst) <= covered) return;
+      if (d.poll_pending_.exchange(true, std::memory_order_seq_cst)) return;  // its new owner re-arms
     }
   }
 

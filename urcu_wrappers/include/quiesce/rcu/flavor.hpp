@@ -35,8 +35,13 @@ struct memb {
   static constexpr bool implicit_registration = true;
   static constexpr bool has_read_side_counter = true;
 
+#if QUIESCE_TSAN
+  static void read_lock() noexcept { detail::urcu_exported::memb_read_lock(); }
+  static void read_unlock() noexcept { detail::urcu_exported::memb_read_unlock(); }
+#else
   static void read_lock() noexcept { _urcu_memb_read_lock(); }
   static void read_unlock() noexcept { _urcu_memb_read_unlock(); }
+#endif
   static bool read_ongoing() noexcept { return _urcu_memb_read_ongoing() != 0; }
   static bool registered() noexcept { return URCU_TLS(urcu_memb_reader).registered != 0; }
   static unsigned long* reader_ctr() noexcept { return &URCU_TLS(urcu_memb_reader).ctr; }
@@ -80,9 +85,15 @@ struct qsbr {
   static cds_list_head* reader_node() noexcept { return &URCU_TLS(urcu_qsbr_reader).node; }
   static void register_thread() noexcept { urcu_qsbr_register_thread(); }
   static void unregister_thread() noexcept { urcu_qsbr_unregister_thread(); }
+#if QUIESCE_TSAN
+  static void quiescent_state() noexcept { detail::urcu_exported::qsbr_quiescent_state(); }
+  static void thread_offline() noexcept { detail::urcu_exported::qsbr_thread_offline(); }
+  static void thread_online() noexcept { detail::urcu_exported::qsbr_thread_online(); }
+#else
   static void quiescent_state() noexcept { _urcu_qsbr_quiescent_state(); }
   static void thread_offline() noexcept { _urcu_qsbr_thread_offline(); }
   static void thread_online() noexcept { _urcu_qsbr_thread_online(); }
+#endif
   static void synchronize() noexcept { urcu_qsbr_synchronize_rcu(); }
   static void call(rcu_head* h, void (*f)(rcu_head*)) noexcept { urcu_qsbr_call_rcu(h, f); }
   static void barrier() noexcept { urcu_qsbr_barrier(); }
@@ -110,8 +121,13 @@ struct mb {
   static constexpr bool implicit_registration = true;
   static constexpr bool has_read_side_counter = true;
 
+#if QUIESCE_TSAN
+  static void read_lock() noexcept { detail::urcu_exported::mb_read_lock(); }
+  static void read_unlock() noexcept { detail::urcu_exported::mb_read_unlock(); }
+#else
   static void read_lock() noexcept { _urcu_mb_read_lock(); }
   static void read_unlock() noexcept { _urcu_mb_read_unlock(); }
+#endif
   static bool read_ongoing() noexcept { return _urcu_mb_read_ongoing() != 0; }
   static bool registered() noexcept { return URCU_TLS(urcu_mb_reader).registered != 0; }
   static unsigned long* reader_ctr() noexcept { return &URCU_TLS(urcu_mb_reader).ctr; }
@@ -146,8 +162,13 @@ struct bp {
   static constexpr bool implicit_registration = false;  // liburcu does it in read_lock
   static constexpr bool has_read_side_counter = true;
 
+#if QUIESCE_TSAN
+  static void read_lock() noexcept { detail::urcu_exported::bp_read_lock(); }
+  static void read_unlock() noexcept { detail::urcu_exported::bp_read_unlock(); }
+#else
   static void read_lock() noexcept { _urcu_bp_read_lock(); }
   static void read_unlock() noexcept { _urcu_bp_read_unlock(); }
+#endif
   static bool read_ongoing() noexcept { return _urcu_bp_read_ongoing() != 0; }
   static bool registered() noexcept { return URCU_TLS(urcu_bp_reader) != nullptr; }
   static void register_thread() noexcept { urcu_bp_register_thread(); }

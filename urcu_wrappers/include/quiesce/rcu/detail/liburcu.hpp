@@ -85,4 +85,28 @@ void urcu_bp_barrier(void);
 extern const struct rcu_flavor_struct urcu_bp_flavor;
 }  // extern "C"
 
+#include <quiesce/rcu/detail/config.hpp>
+
+#if QUIESCE_TSAN
+// ThreadSanitizer builds call liburcu's exported (uninstrumented) read-side
+// functions instead of inlining them: the inline versions update the shared
+// grace-period futex word with plain volatile accesses (liburcu's uatomic on
+// x86), which TSan would report as races between readers. With _LGPL_SOURCE
+// the exported names are macros for the inline ones, hence the asm labels.
+// Release builds always inline.
+namespace quiesce::detail::urcu_exported {
+extern "C" {
+void memb_read_lock() __asm__("urcu_memb_read_lock");
+void memb_read_unlock() __asm__("urcu_memb_read_unlock");
+void mb_read_lock() __asm__("urcu_mb_read_lock");
+void mb_read_unlock() __asm__("urcu_mb_read_unlock");
+void bp_read_lock() __asm__("urcu_bp_read_lock");
+void bp_read_unlock() __asm__("urcu_bp_read_unlock");
+void qsbr_quiescent_state() __asm__("urcu_qsbr_quiescent_state");
+void qsbr_thread_offline() __asm__("urcu_qsbr_thread_offline");
+void qsbr_thread_online() __asm__("urcu_qsbr_thread_online");
+}
+}  // namespace quiesce::detail::urcu_exported
+#endif
+
 #endif  // QUIESCE_RCU_DETAIL_LIBURCU_HPP
