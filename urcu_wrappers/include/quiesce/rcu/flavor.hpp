@@ -162,14 +162,15 @@ struct bp {
   static constexpr bool implicit_registration = false;  // liburcu does it in read_lock
   static constexpr bool has_read_side_counter = true;
 
-#if QUIESCE_TSAN
+#if QUIESCE_TSAN || QUIESCE_UBSAN
   static void read_lock() noexcept { detail::urcu_exported::bp_read_lock(); }
   static void read_unlock() noexcept { detail::urcu_exported::bp_read_unlock(); }
+  static bool read_ongoing() noexcept { return detail::urcu_exported::bp_read_ongoing() != 0; }
 #else
   static void read_lock() noexcept { _urcu_bp_read_lock(); }
   static void read_unlock() noexcept { _urcu_bp_read_unlock(); }
-#endif
   static bool read_ongoing() noexcept { return _urcu_bp_read_ongoing() != 0; }
+#endif
   static bool registered() noexcept { return URCU_TLS(urcu_bp_reader) != nullptr; }
   static void register_thread() noexcept { urcu_bp_register_thread(); }
   static void unregister_thread() noexcept {}  // bp threads unregister at thread exit

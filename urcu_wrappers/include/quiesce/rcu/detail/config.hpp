@@ -36,6 +36,16 @@
 #define QUIESCE_TSAN 0
 #endif
 
+// Define QUIESCE_UBSAN=1 when building with -fsanitize=undefined (GCC has no
+// macro for it; quiesce's own CMake does this for its address build).
+// liburcu-bp's registry arena places its reader records at 32-byte offsets
+// although the type is declared 128-byte aligned; UBSan's alignment check
+// flags every inlined bp read-side access. The flag makes the bp domain call
+// liburcu's exported (uninstrumented) read side instead.
+#ifndef QUIESCE_UBSAN
+#define QUIESCE_UBSAN 0
+#endif
+
 #if QUIESCE_TSAN
 extern "C" {
 void __tsan_acquire(void* addr);

@@ -87,8 +87,8 @@ extern const struct rcu_flavor_struct urcu_bp_flavor;
 
 #include <quiesce/rcu/detail/config.hpp>
 
-#if QUIESCE_TSAN
-// ThreadSanitizer builds call liburcu's exported (uninstrumented) read-side
+#if QUIESCE_TSAN || QUIESCE_UBSAN
+// ThreadSanitizer builds (and, for bp, UBSan builds: see config.hpp) call liburcu's exported (uninstrumented) read-side
 // functions instead of inlining them: the inline versions update the shared
 // grace-period futex word with plain volatile accesses (liburcu's uatomic on
 // x86), which TSan would report as races between readers. With _LGPL_SOURCE
@@ -102,6 +102,7 @@ void mb_read_lock() __asm__("urcu_mb_read_lock");
 void mb_read_unlock() __asm__("urcu_mb_read_unlock");
 void bp_read_lock() __asm__("urcu_bp_read_lock");
 void bp_read_unlock() __asm__("urcu_bp_read_unlock");
+int bp_read_ongoing() __asm__("urcu_bp_read_ongoing");
 void qsbr_quiescent_state() __asm__("urcu_qsbr_quiescent_state");
 void qsbr_thread_offline() __asm__("urcu_qsbr_thread_offline");
 void qsbr_thread_online() __asm__("urcu_qsbr_thread_online");
