@@ -179,7 +179,9 @@ void check_may_wait(const char* op) {
                     F::name);
       fatal(what, "leave the read-side section (end the rcu_read_guard) before waiting for a grace period");
     }
-  } else if constexpr (checks_enabled) {
+  } else {
+    // Only guards compiled with QUIESCE_CHECKS count depth; test it whatever
+    // this file was compiled with, so a checks-enabled caller is checked.
     if (qsbr_guard_depth != 0) {
       std::snprintf(what, sizeof what, "%s called inside a QSBR read-side guard", op);
       fatal(what, "a QSBR grace-period wait is a quiescent state; leave the guard first");
@@ -187,18 +189,6 @@ void check_may_wait(const char* op) {
   }
 }
 }  // namespace
-
-template <class F>
-void require_retire_context() noexcept {
-  if constexpr (std::is_same_v<F, rcu_flavor::qsbr>) {
-    if (!F::registered())
-      fatal("retire to the QSBR domain from a thread that is not registered",
-            "hold a quiesce::rcu_thread_registration<quiesce::rcu_qsbr_domain> in this thread");
-  } else if constexpr (F::implicit_registration) {
-    if (!F::registered()) [[unlikely]]
-      register_implicitly<F>();
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Grace periods
@@ -391,7 +381,7 @@ void pin_thread(pthread_t t, int cpu) {
   template void barrier<F>(basic_rcu_domain<F>&) noexcept;                  \
   template rcu_poll_cookie start_poll<F>(basic_rcu_domain<F>&) noexcept;    \
   template void throttle<F>(basic_rcu_domain<F>&) noexcept;                 \
-  template void require_retire_context<F>() noexcept;
+
 QUIESCE_INSTANTIATE(rcu_flavor::memb)
 QUIESCE_INSTANTIATE(rcu_flavor::qsbr)
 QUIESCE_INSTANTIATE(rcu_flavor::mb)
@@ -442,18 +432,23 @@ bool in_use() {
   return (detail::used_flavors.load(std::memory_order_acquire) & (1u << F::index)) != 0;
 }
 
+// call_rcu's fork handlers only for flavours whose workers may exist; bp's
+// registry handlers always (its readers register without quiesce knowing).
 template <class F>
 void for_flavor_prepare() {
   detail::gp_gate(F::index).lock();
   if (in_use<F>()) F::before_fork();
+  if constexpr (std::is_same_v<F, rcu_flavor::bp>) F::registry_before_fork();
 }
 template <class F>
 void for_flavor_parent() {
+  if constexpr (std::is_same_v<F, rcu_flavor::bp>) F::registry_after_fork_parent();
   if (in_use<F>()) F::after_fork_parent();
   detail::gp_gate(F::index).unlock();
 }
 template <class F>
 void for_flavor_child() {
+  if constexpr (std::is_same_v<F, rcu_flavor::bp>) F::registry_after_fork_child();
   if (in_use<F>()) F::after_fork_child();
   // The child's thread has a new TID: glibc's rwlock would not accept its
   // unlock of the parent's write lock. Nothing else can hold it: start afresh.

@@ -38,5 +38,7 @@
 #include <quiesce/rcu/rcu_ptr.hpp>
 #include <quiesce/rcu/call_rcu_worker.hpp>
 #include <quiesce/rcu/fork.hpp>
+#include <quiesce/rcu/hash_map.hpp>
+#include <quiesce/rcu/list.hpp>
 
 #endif  // QUIESCE_RCU_HPP

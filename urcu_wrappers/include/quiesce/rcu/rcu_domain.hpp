@@ -80,7 +80,6 @@ template <class F> void synchronize(basic_rcu_domain<F>&) noexcept;
 template <class F> void barrier(basic_rcu_domain<F>&) noexcept;
 template <class F> rcu_poll_cookie start_poll(basic_rcu_domain<F>&) noexcept;
 template <class F> void throttle(basic_rcu_domain<F>&) noexcept;
-template <class F> void require_retire_context() noexcept;
 template <class F> struct domain_internals;  // poll machinery, rcu_domain.cpp
 void note_flavor_used(int index) noexcept;
 void retire_track(const void* p) noexcept;    // fatal() if p is already pending
@@ -114,6 +113,21 @@ struct retire_node final : retire_hook {
     delete n;
   }
 };
+
+// The registration a retire needs: memb/mb register implicitly, bp registers
+// itself, QSBR must already be registered (fatal otherwise). Inline fast path:
+// one TLS test.
+template <class F>
+inline void require_retire_context() noexcept {
+  if constexpr (std::is_same_v<F, rcu_flavor::qsbr>) {
+    if (!F::registered()) [[unlikely]]
+      fatal("retire to the QSBR domain from a thread that is not registered",
+            "hold a quiesce::rcu_thread_registration<quiesce::rcu_qsbr_domain> in this thread");
+  } else if constexpr (F::implicit_registration) {
+    if (!F::registered()) [[unlikely]]
+      register_implicitly<F>();
+  }
+}
 
 // Runs `h`'s reclaim under the deleter contract: outside any read-side
 // section (liburcu's worker holds none), with exceptions turned into a clear
@@ -153,7 +167,7 @@ class basic_rcu_domain {
   // call on a thread. Ordering: the section's loads cannot be reordered before
   // it (compiler barrier; memb/bp pair with the membarrier() in
   // synchronize, mb with its own full fence).
-  static void read_lock() noexcept {
+  [[gnu::always_inline]] static void read_lock() noexcept {
     if constexpr (Flavor::implicit_registration) {
       if (!Flavor::registered()) [[unlikely]] detail::register_implicitly<Flavor>();
     }
@@ -167,16 +181,18 @@ class basic_rcu_domain {
     Flavor::read_lock();
   }
   // Leaves the section entered by the matching read_lock(). Wait-free.
-  static void read_unlock() noexcept {
+  [[gnu::always_inline]] static void read_unlock() noexcept {
+    // Before the unlock: once liburcu sees the reader gone, a grace period
+    // can end and a deleter run; TSan must already know what we read.
+    tsan_reader_done();
     Flavor::read_unlock();
     if constexpr (std::is_same_v<Flavor, rcu_flavor::qsbr> && detail::checks_enabled)
       --detail::qsbr_guard_depth;
-    tsan_reader_done();
   }
   // ThreadSanitizer only: marks the end of a read-side section (or a QSBR
   // quiescent state). Pairs with the tsan_acquire() in synchronize() and
   // run_reclaim(): everything the section read happens-before reclamation.
-  static void tsan_reader_done() noexcept { detail::tsan_release(&instance().read_sync_); }
+  [[gnu::always_inline]] static void tsan_reader_done() noexcept { detail::tsan_release(&instance().read_sync_); }
   // True inside a read-side section of this domain (for QSBR: thread online).
   static bool read_ongoing() noexcept {
     if constexpr (std::is_same_v<Flavor, rcu_flavor::qsbr>)
@@ -185,12 +201,12 @@ class basic_rcu_domain {
       return Flavor::read_ongoing();
   }
 
-  void lock() noexcept { read_lock(); }
+  [[gnu::always_inline]] void lock() noexcept { read_lock(); }
   bool try_lock() noexcept {
     read_lock();
     return true;
   }
-  void unlock() noexcept { read_unlock(); }
+  [[gnu::always_inline]] void unlock() noexcept { read_unlock(); }
 
   // ---- grace periods (any thread outside a read-side section of this domain) ----
 
@@ -361,9 +377,9 @@ class [[nodiscard]] rcu_read_guard {
 
  public:
   using domain_type = Domain;
-  rcu_read_guard() noexcept { Domain::read_lock(); }
-  explicit rcu_read_guard(Domain&) noexcept { Domain::read_lock(); }
-  ~rcu_read_guard() { Domain::read_unlock(); }
+  [[gnu::always_inline]] rcu_read_guard() noexcept { Domain::read_lock(); }
+  [[gnu::always_inline]] explicit rcu_read_guard(Domain&) noexcept { Domain::read_lock(); }
+  [[gnu::always_inline]] ~rcu_read_guard() { Domain::read_unlock(); }
   rcu_read_guard(const rcu_read_guard&) = delete;
   rcu_read_guard& operator=(const rcu_read_guard&) = delete;
 };

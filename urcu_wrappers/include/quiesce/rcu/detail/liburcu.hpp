@@ -11,6 +11,7 @@
 //    first liburcu include (otherwise every read_lock is an exported call,
 //    ~6 ns instead of ~1 ns). We define it here; a translation unit that
 //    included liburcu earlier without it gets a clear #error below.
+//  * liburcu's thread-locals are declared `thread_local` in C++; see below.
 //  * <urcu/call-rcu.h> has one include guard for all flavours, so only the
 //    first flavour included gets its call_rcu family declared. We declare the
 //    other flavours' exported functions ourselves, with the exact prototypes
@@ -26,6 +27,16 @@
 #define _LGPL_SOURCE 1
 #define QUIESCE_DEFINED_LGPL_SOURCE 1
 #endif
+
+// liburcu declares its per-thread reader records `thread_local` when compiled
+// as C++, which makes every access from C++ go through a TLS-init check (the
+// variables might need dynamic initialisation, as far as the compiler knows).
+// They are defined in liburcu's C sources with static initialisation, so
+// `__thread` is exact, and saves three test-and-branch pairs per read-side
+// section (perf/rcu_bench: memb guard 1.9 -> 1.4 ns with g++).
+#include <urcu/tls-compat.h>
+#undef URCU_TLS_STORAGE_CLASS
+#define URCU_TLS_STORAGE_CLASS __thread
 
 #include <urcu/urcu-memb.h>  // first: declares struct rcu_head and the memb call_rcu family
 #include <urcu/urcu-qsbr.h>

@@ -1,0 +1,554 @@
+// perf/rcu_bench.cpp — quiesce's RCU (urcu_wrappers, <quiesce/rcu.hpp>)
+// against liburcu 0.13 used directly and against std locks, in one run.
+//
+// What is measured
+//   read/<flavour>/quiesce_guard     one empty read-side section through
+//                                    quiesce::rcu_read_guard<D>, per flavour
+//   read/<flavour>/liburcu_inline    the same section through liburcu's inline
+//                                    pair (_urcu_<flavour>_read_lock/unlock)
+//   read/std/shared_mutex, std/mutex the same section under lock_shared() /
+//                                    lock() of an uncontended std lock
+//   read/none/payload_only           the loop and the payload load alone
+//     Each iteration runs 16 sections, unrolled; every section does the same
+//     relaxed load of one global and hands it to benchmark::DoNotOptimize, so
+//     the guard and the inline pair compile to the same loop apart from the
+//     section entry/exit themselves. Counter per_section = CPU time / 16
+//     (seconds in the JSON).
+//     The thread is registered (quiesce::rcu_thread_registration<D>) before
+//     timing, for both quiesce and liburcu variants.
+//   synchronize/<flavour>/<quiesce|liburcu>/readers:<none|idle|busy>
+//     quiesce::rcu_synchronize(dom) vs urcu_<flavour>_synchronize_rcu(), with
+//     no other registered thread, one registered idle thread (blocked; QSBR:
+//     offline), or one thread on the helper CPU looping over short read-side
+//     sections (QSBR: rcu_quiescent_state() between sections).
+//     Real time per call; counter reader_ns_per_section shows the reader ran.
+//   retire_latency/<quiesce_rcu_retire|quiesce_obj_base|liburcu_call_rcu>
+//     Time from retire to the start of the deleter, through the memb domain's
+//     default call_rcu worker (pinned to the helper CPU), one retire every
+//     20 µs for 4096 retires: counters p50_us, p99_us, max_us, and enqueue_ns
+//     (mean cost of the retire call itself). Peers: quiesce::rcu_retire(p, d),
+//     rcu_obj_base::retire(), and urcu_memb_call_rcu() with a hand-written
+//     rcu_head callback doing the same work (record, delete).
+//   retire_throughput/<same three>
+//     Back-to-back retires of 16-byte objects: items_per_second. Default
+//     settings, so quiesce's backlog throttle (262144 outstanding retires)
+//     applies to the quiesce peers and not to raw call_rcu; counter throttled
+//     says how often it waited (more often in longer runs: the one worker
+//     frees more slowly than one thread retires). rcu_barrier() /
+//     urcu_memb_barrier() runs after the timed loop.
+//
+// Placement
+//   The measuring thread is pinned to the first CPU of the process's start-up
+//   affinity mask (CPU 0 on a plain machine), the helper (busy/idle reader,
+//   call_rcu worker) to the second (CPU 1). Benchmarks that need a helper are
+//   skipped with a reason where only one CPU is available.
+//
+// Command (what scripts/run_main.sh runs; --quick uses 3 repetitions, 0.05 s):
+//   build/main/perf/rcu_bench --benchmark_repetitions=7 --benchmark_min_time=0.2
+//     --benchmark_display_aggregates_only=true
+//     --benchmark_out=out/rcu_bench.json --benchmark_out_format=json
+//   python3 perf/rcu_ratios.py out/rcu_bench.json
+//
+// Machine caveat
+//   The project's reference machine is a noisy 2-vCPU VM: compare medians and
+//   ratios from one run, never absolute figures across runs or machines. A
+//   qsbr section is empty (only the payload load remains), so its ratios are
+//   timer noise around 1.
+//   Build in Release (NDEBUG, QUIESCE_CHECKS off): checks builds add a
+//   thread-local depth counter to QSBR guards.
+#include <quiesce/rcu.hpp>  // first: it defines _LGPL_SOURCE for liburcu's inline read side
+
+#include <benchmark/benchmark.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Placement
+
+struct cpu_plan {
+  int measure = -1;  // the measuring (benchmark) thread
+  int helper = -1;   // reader threads and the call_rcu worker
+};
+
+// Read once, at static initialisation, before any thread is pinned (a pinned
+// thread's own mask would hide the other CPUs).
+cpu_plan plan_cpus() {
+  cpu_plan p;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return p;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (!CPU_ISSET(c, &set)) continue;
+    if (p.measure < 0) {
+      p.measure = c;
+    } else {
+      p.helper = c;
+      break;
+    }
+  }
+  return p;
+}
+const cpu_plan g_cpus = plan_cpus();
+
+bool pin_thread(pthread_t t, int cpu) {
+  if (cpu < 0) return false;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(t, sizeof set, &set) == 0;
+}
+
+// Pins the calling (measuring) thread. False, with the benchmark marked
+// skipped, where placement is impossible.
+bool place(benchmark::State& st, bool needs_helper) {
+  if (needs_helper && g_cpus.helper < 0) {
+    st.SkipWithError("needs 2 CPUs (measuring and helper threads apart); this process may use only 1");
+    return false;
+  }
+  if (!pin_thread(pthread_self(), g_cpus.measure)) {
+    st.SkipWithError("cannot pin the measuring thread (sched_getaffinity/pthread_setaffinity_np failed)");
+    return false;
+  }
+  return true;
+}
+
+// The memb flavour's default call_rcu worker runs every deleter below. It is
+// created on first use by the (pinned) measuring thread and would inherit its
+// CPU: move it to the helper CPU. Its call_rcu_data has no CPU affinity of its
+// own, so liburcu leaves the mask alone afterwards.
+bool pin_memb_call_rcu_worker() {
+  call_rcu_data* crdp = urcu_memb_get_default_call_rcu_data();
+  return crdp != nullptr && pin_thread(urcu_memb_get_call_rcu_thread(crdp), g_cpus.helper);
+}
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+inline std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---------------------------------------------------------------------------
+// Read side
+
+constexpr int kSectionsPerIteration = 16;
+
+// What every section does: one relaxed load the compiler must perform.
+alignas(64) std::atomic<std::uint64_t> g_payload{1};
+
+BENCHMARK_ALWAYS_INLINE inline void touch_payload() noexcept {
+  std::uint64_t v = g_payload.load(std::memory_order_relaxed);
+  benchmark::DoNotOptimize(v);
+}
+
+// liburcu's own inline read-side pair and grace-period call, per flavour.
+// (Not forced inline: GCC 12 and clang 14 inline these one-liners anyway, and
+// forcing them spends GCC's per-file inlining budget, after which it outlines
+// liburcu's static inline read_lock in some loops of both peers.)
+struct liburcu_memb {
+  static void lock() noexcept { _urcu_memb_read_lock(); }
+  static void unlock() noexcept { _urcu_memb_read_unlock(); }
+  static void synchronize() noexcept { urcu_memb_synchronize_rcu(); }
+};
+struct liburcu_qsbr {
+  static void lock() noexcept { _urcu_qsbr_read_lock(); }
+  static void unlock() noexcept { _urcu_qsbr_read_unlock(); }
+  static void synchronize() noexcept { urcu_qsbr_synchronize_rcu(); }
+};
+struct liburcu_mb {
+  static void lock() noexcept { _urcu_mb_read_lock(); }
+  static void unlock() noexcept { _urcu_mb_read_unlock(); }
+  static void synchronize() noexcept { urcu_mb_synchronize_rcu(); }
+};
+struct liburcu_bp {
+  static void lock() noexcept { _urcu_bp_read_lock(); }
+  static void unlock() noexcept { _urcu_bp_read_unlock(); }
+  static void synchronize() noexcept { urcu_bp_synchronize_rcu(); }
+};
+
+template <class D>
+struct guard_section {
+  BENCHMARK_ALWAYS_INLINE void operator()() const noexcept {
+    quiesce::rcu_read_guard<D> g;
+    touch_payload();
+  }
+};
+
+template <class Raw>
+struct inline_section {
+  BENCHMARK_ALWAYS_INLINE void operator()() const noexcept {
+    Raw::lock();
+    touch_payload();
+    Raw::unlock();
+  }
+};
+
+std::shared_mutex g_shared_mutex;
+std::mutex g_mutex;
+
+struct shared_mutex_section {
+  BENCHMARK_ALWAYS_INLINE void operator()() const noexcept {
+    g_shared_mutex.lock_shared();
+    touch_payload();
+    g_shared_mutex.unlock_shared();
+  }
+};
+struct mutex_section {
+  BENCHMARK_ALWAYS_INLINE void operator()() const noexcept {
+    g_mutex.lock();
+    touch_payload();
+    g_mutex.unlock();
+  }
+};
+struct payload_only_section {
+  BENCHMARK_ALWAYS_INLINE void operator()() const noexcept { touch_payload(); }
+};
+
+struct no_registration {};
+
+template <class Section>
+BENCHMARK_ALWAYS_INLINE inline void run_sections(const Section& s) noexcept {
+  [&]<std::size_t... I>(std::index_sequence<I...>) BENCHMARK_ALWAYS_INLINE {
+    ((static_cast<void>(I), s()), ...);
+  }(std::make_index_sequence<kSectionsPerIteration>{});
+}
+
+template <class Section, class Registration>
+void bm_read_section(benchmark::State& st) {
+  if (!place(st, false)) return;
+  [[maybe_unused]] Registration registration;  // before timing: no first registration in the loop
+  const Section section;
+  section();  // first use outside timing (liburcu-bp registers itself here)
+  for (auto _ : st) run_sections(section);
+  const auto sections = st.iterations() * kSectionsPerIteration;
+  st.SetItemsProcessed(sections);
+  // kIsRate divides by the measured (CPU) seconds, kInvert turns sections per
+  // second into seconds per section (the console shows it as e.g. "1.2ns").
+  st.counters["per_section"] =
+      benchmark::Counter(static_cast<double>(sections), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  if constexpr (std::is_same_v<Section, guard_section<quiesce::rcu_domain>> ||
+                std::is_same_v<Section, inline_section<liburcu_memb>>) {
+    // memb without membarrier() falls back to a full fence per section.
+    st.SetLabel(urcu_memb_has_sys_membarrier ? "membarrier" : "NO membarrier: smp_mb fallback");
+  }
+}
+
+template <class D>
+using reg = quiesce::rcu_thread_registration<D>;
+
+BENCHMARK(bm_read_section<payload_only_section, no_registration>)->Name("read/none/payload_only");
+BENCHMARK(bm_read_section<guard_section<quiesce::rcu_domain>, reg<quiesce::rcu_domain>>)
+    ->Name("read/memb/quiesce_guard");
+BENCHMARK(bm_read_section<inline_section<liburcu_memb>, reg<quiesce::rcu_domain>>)->Name("read/memb/liburcu_inline");
+BENCHMARK(bm_read_section<guard_section<quiesce::rcu_qsbr_domain>, reg<quiesce::rcu_qsbr_domain>>)
+    ->Name("read/qsbr/quiesce_guard");
+BENCHMARK(bm_read_section<inline_section<liburcu_qsbr>, reg<quiesce::rcu_qsbr_domain>>)
+    ->Name("read/qsbr/liburcu_inline");
+BENCHMARK(bm_read_section<guard_section<quiesce::rcu_mb_domain>, reg<quiesce::rcu_mb_domain>>)
+    ->Name("read/mb/quiesce_guard");
+BENCHMARK(bm_read_section<inline_section<liburcu_mb>, reg<quiesce::rcu_mb_domain>>)->Name("read/mb/liburcu_inline");
+BENCHMARK(bm_read_section<guard_section<quiesce::rcu_bp_domain>, reg<quiesce::rcu_bp_domain>>)
+    ->Name("read/bp/quiesce_guard");
+BENCHMARK(bm_read_section<inline_section<liburcu_bp>, reg<quiesce::rcu_bp_domain>>)->Name("read/bp/liburcu_inline");
+BENCHMARK(bm_read_section<shared_mutex_section, no_registration>)->Name("read/std/shared_mutex");
+BENCHMARK(bm_read_section<mutex_section, no_registration>)->Name("read/std/mutex");
+
+// ---------------------------------------------------------------------------
+// Grace periods
+
+enum class readers { none, idle, busy };
+
+// One registered reader thread on the helper CPU. busy: loops over short
+// read-side sections until stopped. idle: registered, blocked (QSBR: offline)
+// until stopped, as an idle server thread would be.
+template <class D>
+class reader_thread {
+  using F = typename D::flavor_type;
+  static constexpr bool qsbr = std::is_same_v<F, quiesce::rcu_flavor::qsbr>;
+
+ public:
+  reader_thread(int cpu, readers mode) : thread_([this, cpu, mode] { run(cpu, mode); }) {
+    while (state_.load(std::memory_order_acquire) == starting) std::this_thread::yield();
+  }
+  ~reader_thread() { stop(); }
+  reader_thread(const reader_thread&) = delete;
+  reader_thread& operator=(const reader_thread&) = delete;
+
+  bool pinned() const noexcept { return state_.load(std::memory_order_acquire) == running; }
+
+  // Stops and joins the thread; returns its mean ns per read-side section
+  // (0 when it ran none).
+  double stop() {
+    if (thread_.joinable()) {
+      stop_.store(true, std::memory_order_release);
+      stop_.notify_all();
+      thread_.join();
+    }
+    return sections_ != 0 ? static_cast<double>(elapsed_ns_) / static_cast<double>(sections_) : 0.0;
+  }
+
+ private:
+  static constexpr int starting = 0, running = 1, failed = 2;
+
+  void run(int cpu, readers mode) {
+    if (!pin_thread(pthread_self(), cpu)) {
+      state_.store(failed, std::memory_order_release);
+      return;
+    }
+    quiesce::rcu_thread_registration<D> registration;
+    if (mode == readers::idle) {
+      if constexpr (qsbr) {
+        quiesce::rcu_offline_scope offline;
+        state_.store(running, std::memory_order_release);
+        stop_.wait(false, std::memory_order_acquire);
+      } else {
+        state_.store(running, std::memory_order_release);
+        stop_.wait(false, std::memory_order_acquire);
+      }
+      return;
+    }
+    state_.store(running, std::memory_order_release);
+    const std::int64_t t0 = now_ns();
+    std::uint64_t n = 0;
+    while (!stop_.load(std::memory_order_relaxed)) {
+      {
+        quiesce::rcu_read_guard<D> g;
+        touch_payload();
+      }
+      if constexpr (qsbr) quiesce::rcu_quiescent_state();
+      ++n;
+    }
+    elapsed_ns_ = now_ns() - t0;
+    sections_ = n;  // read after join()
+  }
+
+  std::atomic<int> state_{starting};
+  std::atomic<bool> stop_{false};
+  std::int64_t elapsed_ns_ = 0;
+  std::uint64_t sections_ = 0;
+  std::thread thread_;  // last: starts after the members above exist
+};
+
+template <class D, class Raw, bool UseQuiesce, readers Mode>
+void bm_synchronize(benchmark::State& st) {
+  if (!place(st, Mode != readers::none)) return;
+  std::optional<reader_thread<D>> reader;
+  if constexpr (Mode != readers::none) {
+    reader.emplace(g_cpus.helper, Mode);
+    if (!reader->pinned()) {
+      st.SkipWithError("cannot pin the reader thread to the helper CPU");
+      return;
+    }
+  }
+  for (auto _ : st) {
+    if constexpr (UseQuiesce)
+      quiesce::rcu_synchronize(D::instance());
+    else
+      Raw::synchronize();
+  }
+  if constexpr (Mode == readers::busy) st.counters["reader_ns_per_section"] = reader->stop();
+}
+
+#define QUIESCE_BENCH_SYNC(D, RAW, FL)                                                               \
+  BENCHMARK(bm_synchronize<D, RAW, true, readers::none>)                                             \
+      ->Name("synchronize/" FL "/quiesce/readers:none")                                              \
+      ->UseRealTime();                                                                               \
+  BENCHMARK(bm_synchronize<D, RAW, false, readers::none>)                                            \
+      ->Name("synchronize/" FL "/liburcu/readers:none")                                              \
+      ->UseRealTime();                                                                               \
+  BENCHMARK(bm_synchronize<D, RAW, true, readers::idle>)                                             \
+      ->Name("synchronize/" FL "/quiesce/readers:idle")                                              \
+      ->UseRealTime();                                                                               \
+  BENCHMARK(bm_synchronize<D, RAW, false, readers::idle>)                                            \
+      ->Name("synchronize/" FL "/liburcu/readers:idle")                                              \
+      ->UseRealTime();                                                                               \
+  BENCHMARK(bm_synchronize<D, RAW, true, readers::busy>)                                             \
+      ->Name("synchronize/" FL "/quiesce/readers:busy")                                              \
+      ->UseRealTime();                                                                               \
+  BENCHMARK(bm_synchronize<D, RAW, false, readers::busy>)                                            \
+      ->Name("synchronize/" FL "/liburcu/readers:busy")                                              \
+      ->UseRealTime()
+
+QUIESCE_BENCH_SYNC(quiesce::rcu_domain, liburcu_memb, "memb");
+QUIESCE_BENCH_SYNC(quiesce::rcu_qsbr_domain, liburcu_qsbr, "qsbr");
+QUIESCE_BENCH_SYNC(quiesce::rcu_mb_domain, liburcu_mb, "mb");
+QUIESCE_BENCH_SYNC(quiesce::rcu_bp_domain, liburcu_bp, "bp");
+#undef QUIESCE_BENCH_SYNC
+
+// ---------------------------------------------------------------------------
+// Retirement (memb domain, liburcu's default call_rcu worker on the helper CPU)
+
+constexpr std::uint32_t kLatencySamples = 4096;
+constexpr std::int64_t kRetireGapNs = 20'000;  // one retire per 20 µs: ~500 per worker batch
+
+// Where deleters record retire→deleter latencies; set for one benchmark run.
+// Written by the worker, read by the benchmark after the barrier (which waits
+// for every deleter: happens-before through liburcu's completion futex).
+std::int64_t* g_latency_slots = nullptr;
+
+struct record_latency {
+  template <class T>
+  void operator()(T* p) const noexcept {
+    g_latency_slots[p->slot] = now_ns() - p->retired_at;
+    delete p;
+  }
+};
+
+struct stamped {
+  std::int64_t retired_at;
+  std::uint32_t slot;
+};
+struct stamped_obj : quiesce::rcu_obj_base<stamped_obj, record_latency> {
+  stamped_obj(std::int64_t t, std::uint32_t s) : retired_at(t), slot(s) {}
+  std::int64_t retired_at;
+  std::uint32_t slot;
+};
+struct raw_stamped {
+  rcu_head head;  // first: the rcu_head* liburcu hands back is the object's address
+  std::int64_t retired_at;
+  std::uint32_t slot;
+};
+static_assert(std::is_standard_layout_v<raw_stamped> && offsetof(raw_stamped, head) == 0);
+
+void raw_record_latency(rcu_head* h) noexcept { record_latency{}(reinterpret_cast<raw_stamped*>(h)); }
+
+// Throughput objects: 16 bytes of payload each.
+struct plain {
+  std::uint64_t a = 0, b = 0;
+};
+struct plain_obj : quiesce::rcu_obj_base<plain_obj> {
+  std::uint64_t a = 0, b = 0;
+};
+struct raw_plain {
+  rcu_head head;
+  std::uint64_t a = 0, b = 0;
+};
+static_assert(std::is_standard_layout_v<raw_plain> && offsetof(raw_plain, head) == 0);
+
+void raw_delete_plain(rcu_head* h) noexcept { delete reinterpret_cast<raw_plain*>(h); }
+
+struct retire_quiesce_rcu_retire {
+  static void stamped_one(std::int64_t t, std::uint32_t slot) {
+    quiesce::rcu_retire(new stamped{t, slot}, record_latency{});
+  }
+  static void plain_one() { quiesce::rcu_retire(new plain{}); }
+  static void barrier() { quiesce::rcu_barrier(); }
+};
+struct retire_quiesce_obj_base {
+  static void stamped_one(std::int64_t t, std::uint32_t slot) { (new stamped_obj{t, slot})->retire(); }
+  static void plain_one() { (new plain_obj)->retire(); }
+  static void barrier() { quiesce::rcu_barrier(); }
+};
+struct retire_liburcu_call_rcu {
+  static void stamped_one(std::int64_t t, std::uint32_t slot) {
+    auto* p = new raw_stamped{{}, t, slot};
+    urcu_memb_call_rcu(&p->head, raw_record_latency);
+  }
+  static void plain_one() { urcu_memb_call_rcu(&(new raw_plain{})->head, raw_delete_plain); }
+  static void barrier() { urcu_memb_barrier(); }
+};
+
+// Sets up placement, the worker's CPU and a memb registration for the whole
+// run (call_rcu needs a registered thread; quiesce would register implicitly,
+// and keep the thread registered after the benchmark).
+bool retire_setup(benchmark::State& st) {
+  if (!place(st, true)) return false;
+  if (!pin_memb_call_rcu_worker()) {
+    st.SkipWithError("cannot pin liburcu's memb call_rcu worker to the helper CPU");
+    return false;
+  }
+  return true;
+}
+
+template <class Retirer>
+void bm_retire_latency(benchmark::State& st) {
+  if (!retire_setup(st)) return;
+  if (st.max_iterations > kLatencySamples) {
+    st.SkipWithError("more iterations than latency slots: keep ->Iterations(kLatencySamples)");
+    return;
+  }
+  quiesce::rcu_thread_registration<quiesce::rcu_domain> registration;
+  std::vector<std::int64_t> slots(kLatencySamples, -1);
+  g_latency_slots = slots.data();
+  std::uint32_t slot = 0;
+  std::int64_t enqueue_ns = 0;
+  for (auto _ : st) {
+    const std::int64_t t0 = now_ns();
+    Retirer::stamped_one(t0, slot++);
+    const std::int64_t t1 = now_ns();
+    enqueue_ns += t1 - t0;
+    while (now_ns() - t0 < kRetireGapNs) cpu_relax();
+  }
+  Retirer::barrier();  // every deleter has run and recorded its sample
+  g_latency_slots = nullptr;
+
+  slots.resize(slot);
+  const auto missing = std::count(slots.begin(), slots.end(), std::int64_t{-1});
+  if (missing != 0 || slots.empty()) {
+    st.SkipWithError("some deleters did not record a latency before rcu_barrier() returned");
+    return;
+  }
+  std::sort(slots.begin(), slots.end());
+  const auto at = [&](double q) {
+    const auto i = static_cast<std::size_t>(q * static_cast<double>(slots.size() - 1) + 0.5);
+    return static_cast<double>(slots[std::min(i, slots.size() - 1)]) / 1000.0;
+  };
+  st.counters["p50_us"] = at(0.50);
+  st.counters["p99_us"] = at(0.99);
+  st.counters["max_us"] = at(1.0);
+  st.counters["enqueue_ns"] = static_cast<double>(enqueue_ns) / static_cast<double>(slot);
+}
+
+template <class Retirer>
+void bm_retire_throughput(benchmark::State& st) {
+  if (!retire_setup(st)) return;
+  quiesce::rcu_thread_registration<quiesce::rcu_domain> registration;
+  const quiesce::rcu_domain_stats before = quiesce::rcu_default_domain().stats();
+  for (auto _ : st) Retirer::plain_one();
+  const quiesce::rcu_domain_stats after = quiesce::rcu_default_domain().stats();
+  st.SetItemsProcessed(st.iterations());
+  st.counters["throttled"] = static_cast<double>(after.throttled - before.throttled);
+  Retirer::barrier();  // outside the timed loop: leaves no backlog for the next run
+}
+
+BENCHMARK(bm_retire_latency<retire_quiesce_rcu_retire>)
+    ->Name("retire_latency/quiesce_rcu_retire")
+    ->Iterations(kLatencySamples)
+    ->UseRealTime();
+BENCHMARK(bm_retire_latency<retire_quiesce_obj_base>)
+    ->Name("retire_latency/quiesce_obj_base")
+    ->Iterations(kLatencySamples)
+    ->UseRealTime();
+BENCHMARK(bm_retire_latency<retire_liburcu_call_rcu>)
+    ->Name("retire_latency/liburcu_call_rcu")
+    ->Iterations(kLatencySamples)
+    ->UseRealTime();
+BENCHMARK(bm_retire_throughput<retire_quiesce_rcu_retire>)->Name("retire_throughput/quiesce_rcu_retire")->UseRealTime();
+BENCHMARK(bm_retire_throughput<retire_quiesce_obj_base>)->Name("retire_throughput/quiesce_obj_base")->UseRealTime();
+BENCHMARK(bm_retire_throughput<retire_liburcu_call_rcu>)->Name("retire_throughput/liburcu_call_rcu")->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

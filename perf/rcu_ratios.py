@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""rcu_ratios.py - turn perf/rcu_bench's Google Benchmark JSON into ratio tables.
+
+Reads the JSON that rcu_bench writes with --benchmark_out=FILE (and
+--benchmark_out_format=json) or prints with --benchmark_format=json, takes the
+median of every benchmark over its repetitions (the "median" aggregate rows
+where present, otherwise the median of the repetition rows), and prints
+Markdown tables:
+
+  * read side: quiesce guard vs liburcu's inline pair, per flavour
+    (target: guard <= 1.10x inline), and std::shared_mutex / std::mutex vs the
+    guard (targets: shared_mutex >= 5x the memb guard, >= 20x the qsbr guard);
+  * rcu_synchronize: per flavour with no other registered thread, one idle
+    registered thread and one busy reader, quiesce vs liburcu;
+  * retirement: retire->deleter latency p50/p99 and retire throughput,
+    quiesce (rcu_retire, rcu_obj_base) vs raw urcu_memb_call_rcu.
+
+Only the Python standard library is used. Exit status: 0, or 1 with --strict
+when a target is missed, 2 on unreadable input.
+
+Example:
+  build/main/perf/rcu_bench --benchmark_repetitions=7 \\
+      --benchmark_out=out/rcu_bench.json --benchmark_out_format=json
+  python3 perf/rcu_ratios.py out/rcu_bench.json -o out/rcu_ratios.md
+"""
+
+import argparse
+import json
+import re
+import statistics
+import sys
+
+FLAVOURS = ["memb", "qsbr", "mb", "bp"]
+READ_TARGET = 1.10  # quiesce guard / liburcu inline pair, at most
+LOCK_TARGETS = {"memb": 5.0, "qsbr": 20.0}  # shared_mutex / guard, at least
+SECTIONS_PER_ITERATION = 16  # rcu_bench's read loops run 16 sections per iteration
+TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+META_KEYS = {
+    "name", "run_name", "run_type", "repetitions", "repetition_index", "threads",
+    "iterations", "time_unit", "aggregate_name", "aggregate_unit", "label",
+    "family_index", "per_family_instance_index", "error_occurred", "error_message",
+}
+# Suffixes Google Benchmark appends to the registered name.
+SUFFIX = re.compile(r"(/(real_time|manual_time|process_time|iterations:\d+|repeats:\d+|threads:\d+))+$")
+
+
+def fail(message):
+    print(f"rcu_ratios.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def base_name(run_name):
+    return SUFFIX.sub("", run_name)
+
+
+def numeric_fields(row):
+    out = {}
+    for key, value in row.items():
+        if key in META_KEYS or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        out[key] = float(value)
+    unit = TO_NS.get(row.get("time_unit", "ns"), 1.0)
+    for key in ("real_time", "cpu_time"):
+        if key in out:
+            out[key] *= unit  # always nanoseconds from here on
+    return out
+
+
+def load_medians(path):
+    """Returns (context, {benchmark: {field: median}}, {benchmark: error message})."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        fail(f"cannot read {path}: {e}")
+    if not isinstance(data, dict) or "benchmarks" not in data:
+        fail(f"{path} is not Google Benchmark JSON (no 'benchmarks' key)")
+
+    medians, repetitions, errors = {}, {}, {}
+    for row in data["benchmarks"]:
+        name = base_name(row.get("run_name", row.get("name", "")))
+        if row.get("error_occurred"):
+            errors[name] = row.get("error_message", "error")
+            continue
+        if row.get("run_type") == "aggregate":
+            if row.get("aggregate_name") == "median":
+                medians[name] = numeric_fields(row)
+            continue
+        repetitions.setdefault(name, []).append(numeric_fields(row))
+    for name, rows in repetitions.items():
+        if name in medians:
+            continue
+        keys = set().union(*(r.keys() for r in rows))
+        medians[name] = {k: statistics.median(r[k] for r in rows if k in r) for k in keys}
+    return data.get("context", {}), medians, errors
+
+
+class Report:
+    def __init__(self, medians, errors):
+        self.m = medians
+        self.errors = errors
+        self.misses = []
+
+    def get(self, name, field):
+        return self.m.get(name, {}).get(field)
+
+    def missing(self, name):
+        if name in self.errors:
+            return f"skipped: {self.errors[name]}"
+        return "not run"
+
+    def section_ns(self, name):
+        """Median ns per read-side section (CPU time)."""
+        per = self.get(name, "per_section")
+        if per is not None:
+            return per * 1e9
+        cpu = self.get(name, "cpu_time")
+        return cpu / SECTIONS_PER_ITERATION if cpu is not None else None
+
+
+def fmt(x, digits=2):
+    if x is None:
+        return "n/a"
+    if x != 0 and abs(x) < 10 ** -digits:
+        return f"{x:.{digits}g}"
+    return f"{x:.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def read_tables(r, lines):
+    lines.append("## Read side: one empty section (ns per section, CPU time, median)")
+    lines.append("")
+    base = r.section_ns("read/none/payload_only")
+    lines.append(f"Loop and payload load alone (read/none/payload_only): {fmt(base, 3)} ns per section.")
+    lines.append("")
+    lines.append("| flavour | quiesce guard | liburcu inline pair | guard / inline | target | result |")
+    lines.append("|---|---:|---:|---:|---:|---|")
+    for fl in FLAVOURS:
+        g_name, i_name = f"read/{fl}/quiesce_guard", f"read/{fl}/liburcu_inline"
+        g, i = r.section_ns(g_name), r.section_ns(i_name)
+        q = ratio(g, i)
+        if q is None:
+            why = r.missing(g_name if g is None else i_name)
+            lines.append(f"| {fl} | {fmt(g, 3)} | {fmt(i, 3)} | n/a | <= {READ_TARGET:.2f}x | {why} |")
+            continue
+        ok = q <= READ_TARGET
+        if not ok:
+            r.misses.append(f"read/{fl}: guard/inline {q:.3f}x > {READ_TARGET:.2f}x")
+        lines.append(f"| {fl} | {fmt(g, 3)} | {fmt(i, 3)} | {q:.3f}x | <= {READ_TARGET:.2f}x | "
+                     f"{'PASS' if ok else 'MISS'} |")
+    lines.append("")
+
+    sm = r.section_ns("read/std/shared_mutex")
+    mx = r.section_ns("read/std/mutex")
+    lines.append(f"## Read side vs std locks (std::shared_mutex lock_shared: {fmt(sm)} ns, "
+                 f"std::mutex lock: {fmt(mx)} ns per section)")
+    lines.append("")
+    lines.append("| flavour | quiesce guard ns | shared_mutex / guard | target | result | mutex / guard |")
+    lines.append("|---|---:|---:|---:|---|---:|")
+    for fl in FLAVOURS:
+        g = r.section_ns(f"read/{fl}/quiesce_guard")
+        q, qm = ratio(sm, g), ratio(mx, g)
+        target = LOCK_TARGETS.get(fl)
+        if target is None:
+            result, tgt = "-", "-"
+        elif q is None:
+            result, tgt = r.missing("read/std/shared_mutex" if sm is None else f"read/{fl}/quiesce_guard"), f">= {target:g}x"
+        else:
+            ok = q >= target
+            if not ok:
+                r.misses.append(f"read/{fl}: shared_mutex/guard {q:.1f}x < {target:g}x")
+            result, tgt = ("PASS" if ok else "MISS"), f">= {target:g}x"
+        qs = "n/a" if q is None else f"{q:.1f}x"
+        qms = "n/a" if qm is None else f"{qm:.1f}x"
+        lines.append(f"| {fl} | {fmt(g, 3)} | {qs} | {tgt} | {result} | {qms} |")
+    lines.append("")
+
+
+def synchronize_table(r, lines):
+    lines.append("## rcu_synchronize latency (us per call, real time, median)")
+    lines.append("")
+    lines.append("readers: none = no other registered thread; idle = one registered thread, blocked "
+                 "(qsbr: offline); busy = one thread on the helper CPU looping over read-side sections.")
+    lines.append("")
+    lines.append("| flavour | quiesce none | quiesce idle | quiesce busy | liburcu none | liburcu idle | "
+                 "liburcu busy | quiesce / liburcu (busy) | busy / none (quiesce) |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for fl in FLAVOURS:
+        cells = {}
+        for impl in ("quiesce", "liburcu"):
+            for mode in ("none", "idle", "busy"):
+                t = r.get(f"synchronize/{fl}/{impl}/readers:{mode}", "real_time")
+                cells[impl, mode] = None if t is None else t / 1e3
+        q_vs_raw = ratio(cells["quiesce", "busy"], cells["liburcu", "busy"])
+        busy_vs_none = ratio(cells["quiesce", "busy"], cells["quiesce", "none"])
+        row = [fmt(cells[k], 3) for k in [("quiesce", m) for m in ("none", "idle", "busy")] +
+               [("liburcu", m) for m in ("none", "idle", "busy")]]
+        row.append("n/a" if q_vs_raw is None else f"{q_vs_raw:.2f}x")
+        row.append("n/a" if busy_vs_none is None else f"{busy_vs_none:.0f}x")
+        lines.append(f"| {fl} | " + " | ".join(row) + " |")
+    skipped = sorted(n for n in r.errors if n.startswith("synchronize/"))
+    if skipped:
+        lines.append("")
+        lines.append("Skipped: " + "; ".join(f"{n}: {r.errors[n]}" for n in skipped))
+    lines.append("")
+
+
+def retire_tables(r, lines):
+    peers = [("quiesce_rcu_retire", "quiesce::rcu_retire(p, d)"),
+             ("quiesce_obj_base", "rcu_obj_base::retire()"),
+             ("liburcu_call_rcu", "urcu_memb_call_rcu (raw)")]
+    lines.append("## Retire -> deleter latency (memb domain, default call_rcu worker on the helper CPU, "
+                 "one retire every 20 us; medians over repetitions)")
+    lines.append("")
+    lines.append("| peer | p50 ms | p99 ms | max ms | retire call ns | p50 vs raw | p99 vs raw |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    raw = "retire_latency/liburcu_call_rcu"
+    raw50, raw99 = r.get(raw, "p50_us"), r.get(raw, "p99_us")
+    for key, label in peers:
+        name = f"retire_latency/{key}"
+        if name not in r.m:
+            lines.append(f"| {label} | {r.missing(name)} | | | | | |")
+            continue
+        p50, p99, mx, enq = (r.get(name, k) for k in ("p50_us", "p99_us", "max_us", "enqueue_ns"))
+        q50, q99 = ratio(p50, raw50), ratio(p99, raw99)
+        lines.append(f"| {label} | {fmt(p50 and p50 / 1e3, 3)} | {fmt(p99 and p99 / 1e3, 3)} | "
+                     f"{fmt(mx and mx / 1e3, 3)} | {fmt(enq, 1)} | "
+                     f"{'n/a' if q50 is None else f'{q50:.2f}x'} | {'n/a' if q99 is None else f'{q99:.2f}x'} |")
+    lines.append("")
+    lines.append("## Retire throughput (back-to-back retires, deleters on the helper CPU; default settings: "
+                 "quiesce's backlog throttle at 262144 outstanding applies to the quiesce peers)")
+    lines.append("")
+    lines.append("| peer | M retires/s | vs raw call_rcu | times throttled (median per run) |")
+    lines.append("|---|---:|---:|---:|")
+    raw_tp = r.get("retire_throughput/liburcu_call_rcu", "items_per_second")
+    for key, label in peers:
+        name = f"retire_throughput/{key}"
+        if name not in r.m:
+            lines.append(f"| {label} | {r.missing(name)} | | |")
+            continue
+        tp = r.get(name, "items_per_second")
+        q = ratio(tp, raw_tp)
+        thr = r.get(name, "throttled")
+        lines.append(f"| {label} | {fmt(tp and tp / 1e6, 2)} | {'n/a' if q is None else f'{q:.2f}x'} | "
+                     f"{'-' if thr is None else f'{thr:.0f}'} |")
+    lines.append("")
+
+
+def header(ctx, args, lines):
+    lines.append("# rcu_bench ratios")
+    lines.append("")
+    facts = []
+    if args.cpu_model:
+        facts.append(f"CPU: {args.cpu_model}")
+    if "num_cpus" in ctx:
+        facts.append(f"{ctx['num_cpus']} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz")
+    if "host_name" in ctx:
+        facts.append(f"host {ctx['host_name']}")
+    if "date" in ctx:
+        facts.append(f"run {ctx['date']}")
+    if "load_avg" in ctx:
+        facts.append("load average " + ", ".join(f"{x:.2f}" for x in ctx["load_avg"]))
+    if facts:
+        lines.append("- " + "; ".join(facts))
+    if args.compiler:
+        lines.append(f"- compiler: {args.compiler}")
+    if args.command:
+        lines.append(f"- command: `{args.command}`")
+    lines.append(f"- source: {args.json}; medians over repetitions. Placement: measuring thread on the first "
+                 "CPU of the process's mask, helper threads on the second.")
+    lines.append("- A noisy 2-vCPU VM is the reference machine: read ratios and medians, not single "
+                 "figures; a qsbr section is empty (only the payload load), so its guard/inline ratio is "
+                 "timer noise around 1.")
+    lines.append("")
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Markdown ratio tables from perf/rcu_bench's Google Benchmark JSON "
+                    "(medians over repetitions).",
+        epilog="Produce the input with: rcu_bench --benchmark_repetitions=7 "
+               "--benchmark_out=out/rcu_bench.json --benchmark_out_format=json")
+    ap.add_argument("json", help="Google Benchmark JSON file written by rcu_bench")
+    ap.add_argument("-o", "--output", help="also write the Markdown to this file")
+    ap.add_argument("--command", help="the command that produced the JSON, recorded in the header")
+    ap.add_argument("--cpu-model", help="CPU model string, recorded in the header")
+    ap.add_argument("--compiler", help="compiler and version, recorded in the header")
+    ap.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
+    args = ap.parse_args()
+
+    ctx, medians, errors = load_medians(args.json)
+    r = Report(medians, errors)
+    lines = []
+    header(ctx, args, lines)
+    read_tables(r, lines)
+    synchronize_table(r, lines)
+    retire_tables(r, lines)
+    lines.append("## Targets missed" if r.misses else "## Targets: all met")
+    lines.append("")
+    for m in r.misses:
+        lines.append(f"- {m}")
+    if r.misses:
+        lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    return 1 if (args.strict and r.misses) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# scripts/run_main.sh — the main job: build quiesce's RCU benchmark in Release
+# and measure quiesce against liburcu 0.13 and the std locks, in one run.
+#
+# Steps
+#   1. Debian/Ubuntu: installs whatever is missing of cmake ninja-build g++
+#      pkg-config liburcu-dev libbenchmark-dev libgtest-dev python3
+#      (dpkg -s first; apt-get update + apt-get install -y only if needed;
+#      needs root, or sudo).
+#   2. Configures an out-of-tree Release build in build/main (tests off) and
+#      builds perf/rcu_bench.
+#   3. Runs rcu_bench (it pins itself: measuring thread on the first CPU of
+#      its mask, helper threads on the second) with repetitions, console
+#      output to the terminal and out/rcu_bench.txt, JSON to out/rcu_bench.json.
+#   4. Writes the ratio tables (perf/rcu_ratios.py) to out/rcu_ratios.md and
+#      prints them.
+#
+# Outputs (out/ is git-ignored; every run overwrites it):
+#   out/rcu_bench.json   Google Benchmark JSON, every repetition + aggregates
+#   out/rcu_bench.txt    the console output
+#   out/rcu_ratios.md    the ratio tables, with the command and the machine
+#   out/machine.txt      CPU, kernel, compiler, liburcu version
+#
+# Runtime: about 2-3 minutes by default on a 2-vCPU VM (build ~1 min),
+# under a minute more with --quick.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/run_main.sh [--quick] [--help] [-- EXTRA_BENCHMARK_FLAGS...]
+
+Builds perf/rcu_bench in Release (build/main), runs it and writes
+out/rcu_bench.json, out/rcu_bench.txt, out/rcu_ratios.md and out/machine.txt.
+
+Options:
+  --quick    shorter run: 3 repetitions of 0.05 s instead of 7 of 0.2 s
+             (figures noisier; for checking that everything works)
+  --help     this text
+  --         pass the remaining arguments to rcu_bench
+             (e.g. -- --benchmark_filter='^read/')
+
+Missing Debian packages (cmake ninja-build g++ pkg-config liburcu-dev
+libbenchmark-dev libgtest-dev python3) are installed with apt-get, as root
+or through sudo.
+EOF
+}
+
+quick=0
+extra=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    -h | --help) usage; exit 0 ;;
+    --) shift; extra=("$@"); break ;;
+    *) echo "run_main.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"  # every path below is relative to the repository root
+build=build/main
+out=out
+start=$SECONDS
+
+step() { printf '\n==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
+
+# ---- 1. packages ----
+packages=(cmake ninja-build g++ pkg-config liburcu-dev libbenchmark-dev libgtest-dev python3)
+step "checking packages: ${packages[*]}"
+scripts/ensure_packages.sh "${packages[@]}"
+
+# ---- 2. build ----
+step "configuring Release build in $build"
+if [[ -f $build/CMakeCache.txt ]] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$build/CMakeCache.txt"; then
+  echo "$build was configured with another generator: starting it afresh"
+  rm -rf "$build"
+fi
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DQUIESCE_BUILD_TESTS=OFF -DQUIESCE_BUILD_BENCHMARKS=ON
+step "building rcu_bench"
+cmake --build "$build" --target rcu_bench
+
+# ---- 3. run ----
+mkdir -p "$out"
+if [[ $quick -eq 1 ]]; then
+  reps=3 min_time=0.05
+else
+  reps=7 min_time=0.2
+fi
+bench=(
+  "$build/perf/rcu_bench"
+  "--benchmark_repetitions=$reps"
+  "--benchmark_min_time=$min_time"
+  --benchmark_display_aggregates_only=true
+  "--benchmark_out=$out/rcu_bench.json"
+  --benchmark_out_format=json
+  "${extra[@]}"
+)
+shown="${bench[*]}"  # recorded with the results
+
+cpu_model="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)"
+compiler="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" | head -n 1)"
+compiler="$("${compiler:-c++}" --version 2>/dev/null | head -n 1 || true)"
+{
+  echo "cpu: ${cpu_model:-unknown}"
+  echo "cpus: $(nproc --all 2>/dev/null || echo "?") online, $(nproc 2>/dev/null || echo "?") usable by this process"
+  echo "kernel: $(uname -srm)"
+  echo "compiler: $compiler"
+  echo "liburcu: $(pkg-config --modversion liburcu-memb 2>/dev/null || echo '?')"
+  echo "google benchmark: $(dpkg-query -W -f='${Version}' libbenchmark-dev 2>/dev/null || echo '?')"
+  echo "command: $shown"
+} >"$out/machine.txt"
+
+step "running rcu_bench: $reps repetitions x ${min_time}s per benchmark (progress below, one block per benchmark)"
+"${bench[@]}" 2>&1 | tee "$out/rcu_bench.txt"
+
+# ---- 4. ratios ----
+step "ratio tables"
+python3 perf/rcu_ratios.py "$out/rcu_bench.json" -o "$out/rcu_ratios.md" \
+  --command "$shown" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
+
+step "done in $((SECONDS - start)) s. Outputs:"
+for f in rcu_ratios.md rcu_bench.json rcu_bench.txt machine.txt; do
+  echo "  $root/$out/$f"
+done
