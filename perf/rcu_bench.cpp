@@ -6,6 +6,9 @@
 //                                    quiesce::rcu_read_guard<D>, per flavour
 //   read/<flavour>/liburcu_inline    the same section through liburcu's inline
 //                                    pair (_urcu_<flavour>_read_lock/unlock)
+//   read/memb/quiesce_guard_registered  the guard constructed from the
+//                                    thread's rcu_thread_registration (no
+//                                    registration test)
 //   read/std/shared_mutex, std/mutex the same section under lock_shared() /
 //                                    lock() of an uncontended std lock
 //   read/none/payload_only           the loop and the payload load alone
@@ -196,6 +199,16 @@ struct guard_section {
   }
 };
 
+// A guard that presents the thread's registration as proof (no registration test).
+template <class D>
+struct registered_guard_section {
+  const quiesce::rcu_thread_registration<D>* registration;
+  BENCHMARK_ALWAYS_INLINE void operator()() const noexcept {
+    quiesce::rcu_read_guard<D> g{*registration};
+    touch_payload();
+  }
+};
+
 template <class Raw>
 struct inline_section {
   BENCHMARK_ALWAYS_INLINE void operator()() const noexcept {
@@ -239,7 +252,12 @@ template <class Section, class Registration>
 void bm_read_section(benchmark::State& st) {
   if (!place(st, false)) return;
   [[maybe_unused]] Registration registration;  // before timing: no first registration in the loop
-  const Section section;
+  const Section section = [&] {
+    if constexpr (requires { Section{&registration}; })
+      return Section{&registration};
+    else
+      return Section{};
+  }();
   section();  // first use outside timing (liburcu-bp registers itself here)
   for (auto _ : st) run_sections(section);
   const auto sections = st.iterations() * kSectionsPerIteration;
@@ -262,6 +280,8 @@ BENCHMARK(bm_read_section<payload_only_section, no_registration>)->Name("read/no
 BENCHMARK(bm_read_section<guard_section<quiesce::rcu_domain>, reg<quiesce::rcu_domain>>)
     ->Name("read/memb/quiesce_guard");
 BENCHMARK(bm_read_section<inline_section<liburcu_memb>, reg<quiesce::rcu_domain>>)->Name("read/memb/liburcu_inline");
+BENCHMARK(bm_read_section<registered_guard_section<quiesce::rcu_domain>, reg<quiesce::rcu_domain>>)
+    ->Name("read/memb/quiesce_guard_registered");
 BENCHMARK(bm_read_section<guard_section<quiesce::rcu_qsbr_domain>, reg<quiesce::rcu_qsbr_domain>>)
     ->Name("read/qsbr/quiesce_guard");
 BENCHMARK(bm_read_section<inline_section<liburcu_qsbr>, reg<quiesce::rcu_qsbr_domain>>)

@@ -153,6 +153,11 @@ def read_tables(r, lines):
             r.misses.append(f"read/{fl}: guard/inline {q:.3f}x > {READ_TARGET:.2f}x")
         lines.append(f"| {fl} | {fmt(g, 3)} | {fmt(i, 3)} | {q:.3f}x | <= {READ_TARGET:.2f}x | "
                      f"{'PASS' if ok else 'MISS'} |")
+    g, i = r.section_ns("read/memb/quiesce_guard_registered"), r.section_ns("read/memb/liburcu_inline")
+    q = ratio(g, i)
+    if q is not None:
+        lines.append(f"| memb, guard given the thread's registration (no registration test) | {fmt(g, 3)} | "
+                     f"{fmt(i, 3)} | {q:.3f}x | <= {READ_TARGET:.2f}x | {'PASS' if q <= READ_TARGET else 'MISS'} |")
     lines.append("")
 
     sm = r.section_ns("read/std/shared_mutex")

@@ -206,3 +206,21 @@ TEST(RcuQsbr, OfflineThreadDoesNotHoldUpGracePeriods) {
 }
 
 }  // namespace
+
+namespace {
+TEST(RcuDomain, GuardFromRegistrationSkipsTheTestButStillReads) {
+  std::thread t([] {
+    quiesce::rcu_thread_registration<> reg;
+    {
+      quiesce::rcu_read_guard g{reg};
+      static_assert(std::is_same_v<decltype(g), quiesce::rcu_read_guard<quiesce::rcu_domain>>);
+      EXPECT_TRUE(quiesce::rcu_domain::read_ongoing());
+    }
+    EXPECT_FALSE(quiesce::rcu_domain::read_ongoing());
+    quiesce::rcu_thread_registration<quiesce::rcu_mb_domain> mreg;
+    quiesce::rcu_read_guard g{mreg};
+    EXPECT_TRUE(quiesce::rcu_mb_domain::read_ongoing());
+  });
+  t.join();
+}
+}  // namespace
