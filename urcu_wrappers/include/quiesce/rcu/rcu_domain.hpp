@@ -392,7 +392,8 @@ class [[nodiscard]] rcu_read_guard {
  public:
   using domain_type = Domain;
   [[gnu::always_inline]] rcu_read_guard() noexcept { Domain::read_lock(); }
-  [[gnu::always_inline]] explicit rcu_read_guard(Domain&) noexcept { Domain::read_lock(); }
+  // (type_identity_t: deduction goes through the guides below only.)
+  [[gnu::always_inline]] explicit rcu_read_guard(std::type_identity_t<Domain>&) noexcept { Domain::read_lock(); }
   [[gnu::always_inline]] explicit rcu_read_guard(const rcu_thread_registration<Domain>&) noexcept {
     Domain::read_lock_registered();
   }
@@ -417,7 +418,7 @@ class [[nodiscard]] rcu_thread_registration {
 
  public:
   rcu_thread_registration() noexcept { detail::registration_acquire<F>(); }
-  explicit rcu_thread_registration(Domain&) noexcept { detail::registration_acquire<F>(); }
+  explicit rcu_thread_registration(std::type_identity_t<Domain>&) noexcept { detail::registration_acquire<F>(); }
   ~rcu_thread_registration() { detail::registration_release<F>(); }
   rcu_thread_registration(const rcu_thread_registration&) = delete;
   rcu_thread_registration& operator=(const rcu_thread_registration&) = delete;
