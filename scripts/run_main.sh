@@ -66,7 +66,7 @@ start=$SECONDS
 step() { printf '\n==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
 
 # ---- 1. packages ----
-packages=(cmake ninja-build g++ pkg-config liburcu-dev libbenchmark-dev libgtest-dev python3)
+packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev libbenchmark-dev libgtest-dev python3)
 step "checking packages: ${packages[*]}"
 scripts/ensure_packages.sh "${packages[@]}"
 

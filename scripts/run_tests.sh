@@ -8,23 +8,30 @@
 #   tsan   clang++, ThreadSanitizer, tests
 #   asan   g++, AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), tests
 # Each runs ctest; any sanitizer report fails the test that caused it.
-# Logs: build/<config>/build.log and build/<config>/ctest.log.
+# Then a fifth step, multinode, runs the ctest label `multinode` of the gcc
+# build: statically linked NUMA tests inside 2- and 4-node qemu guests
+# (scripts/numa_guest.sh, tests/multinode/), one guest at a time. The other
+# configurations leave that label out (ctest -LE multinode).
+# Logs: build/<config>/build.log and build/<config>/ctest.log; the multinode
+# step's are build/gcc/build-multinode.log and build/gcc/ctest-multinode.log.
 set -euo pipefail
 
 usage() {
   cat <<'USAGE'
 Usage: scripts/run_tests.sh [--only CONFIG[,CONFIG...]] [--jobs N] [--help]
 
-Builds and tests quiesce in the configurations gcc, clang, tsan and asan
-(default: all four, in that order). Installs missing Debian packages first
-(apt-get; needs root or sudo). Exits non-zero if any build or test fails.
+Builds and tests quiesce in the configurations gcc, clang, tsan and asan,
+then runs the multinode tests (qemu guests with 2 and 4 NUMA nodes) of the
+gcc build (default: all five steps, in that order). Installs missing Debian
+packages first (apt-get; needs root or sudo). Exits non-zero if any build or
+test fails; a multinode test that cannot run here is reported as skipped.
 
-  --only LIST   run only these configurations, e.g. --only gcc,tsan
+  --only LIST   run only these steps, e.g. --only gcc,tsan or --only multinode
   --jobs N      parallel build jobs (default: nproc)
 USAGE
 }
 
-configs=(gcc clang tsan asan)
+configs=(gcc clang tsan asan multinode)
 jobs=$(nproc 2>/dev/null || echo 2)
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -42,39 +49,52 @@ step() { printf '\n==> [%4ds] %s\n' "$((SECONDS - start))" "$*"; }
 
 step "packages"
 "$root/scripts/ensure_packages.sh" cmake ninja-build g++ clang libclang-rt-14-dev pkg-config \
-  liburcu-dev libgtest-dev libbenchmark-dev python3
+  liburcu-dev libnuma-dev libgtest-dev libbenchmark-dev python3 \
+  qemu-system-x86 busybox-static bash-static numactl cpio
 
 total_pass=0
 total_fail=0
 failed_configs=()
 for cfg in "${configs[@]}"; do
-  dir="$root/build/$cfg"
+  # multinode: the gcc build again (a no-op if gcc just ran), its guest tests only.
+  build_cfg=$cfg tag='' ctest_jobs=$jobs
+  label=(-LE multinode)
+  if [[ $cfg == multinode ]]; then
+    # Verbose: the guests' consoles (test results, SKIP reasons) go to the log.
+    build_cfg=gcc tag=-multinode ctest_jobs=1
+    label=(-L multinode --verbose)
+  fi
+  dir="$root/build/$build_cfg"
   args=(-G Ninja -DQUIESCE_WERROR=ON -DQUIESCE_BUILD_TESTS=ON)
-  case "$cfg" in
+  case "$build_cfg" in
     gcc) args+=(-DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUIESCE_BUILD_BENCHMARKS=ON) ;;
     clang) args+=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DQUIESCE_BUILD_BENCHMARKS=ON) ;;
     tsan) args+=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUIESCE_SANITIZE=thread
                  -DQUIESCE_BUILD_BENCHMARKS=OFF) ;;
     asan) args+=(-DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUIESCE_SANITIZE=address
                  -DQUIESCE_BUILD_BENCHMARKS=OFF) ;;
-    *) echo "run_tests.sh: unknown configuration '$cfg' (gcc, clang, tsan, asan)" >&2; exit 2 ;;
+    *) echo "run_tests.sh: unknown configuration '$cfg' (gcc, clang, tsan, asan, multinode)" >&2; exit 2 ;;
   esac
+  build_log="$dir/build$tag.log" ctest_log="$dir/ctest$tag.log"
   step "$cfg: configure + build in $dir"
   mkdir -p "$dir"
-  if ! { cmake -S "$root" -B "$dir" "${args[@]}" && cmake --build "$dir" -j "$jobs"; } >"$dir/build.log" 2>&1; then
-    tail -n 60 "$dir/build.log"
-    echo "$cfg: BUILD FAILED (full log: $dir/build.log)"
+  if ! { cmake -S "$root" -B "$dir" "${args[@]}" && cmake --build "$dir" -j "$jobs"; } >"$build_log" 2>&1; then
+    tail -n 60 "$build_log"
+    echo "$cfg: BUILD FAILED (full log: $build_log)"
     failed_configs+=("$cfg(build)")
     total_fail=$((total_fail + 1))
     continue
   fi
-  step "$cfg: ctest"
+  step "$cfg: ctest ${label[*]}"
   set +e
-  (cd "$dir" && ctest --output-on-failure --timeout 600 -j "$jobs") >"$dir/ctest.log" 2>&1
+  (cd "$dir" && ctest --output-on-failure --timeout 600 -j "$ctest_jobs" "${label[@]}") >"$ctest_log" 2>&1
   rc=$?
   set -e
-  grep -E "tests passed|Failed|\*\*\*|Not Run|Timeout" "$dir/ctest.log" | tail -n 40 || true
-  line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$dir/ctest.log" | tail -n1 || true)
+  grep -E "tests passed|Failed|\*\*\*|Not Run|Timeout" "$ctest_log" | tail -n 40 || true
+  if [[ $cfg == multinode ]]; then
+    grep -hoE "SKIP: .*" "$ctest_log" | sort -u || true
+  fi
+  line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$ctest_log" | tail -n1 || true)
   if [[ $line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
     f=${BASH_REMATCH[1]} n=${BASH_REMATCH[2]}
     total_fail=$((total_fail + f))
@@ -84,9 +104,9 @@ for cfg in "${configs[@]}"; do
   fi
   if [[ $rc -ne 0 ]]; then
     failed_configs+=("$cfg")
-    echo "$cfg: FAILED (log: $dir/ctest.log)"
+    echo "$cfg: FAILED (log: $ctest_log)"
   else
-    echo "$cfg: ok (log: $dir/ctest.log)"
+    echo "$cfg: ok (log: $ctest_log)"
   fi
 done
 

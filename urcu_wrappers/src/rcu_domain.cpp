@@ -249,7 +249,7 @@ struct domain_internals {
       if (req > covered) {
         d.poll_covered_ = req;
         // run_reclaim's reclaimed_one() balances this increment.
-        d.outstanding_.fetch_add(1, std::memory_order_relaxed);
+        d.retired_.fetch_add(1, std::memory_order_relaxed);
         tsan_release(&d.poll_hook_.head);  // as in enqueue(): poll_covered_ to the next run
         F::call(&d.poll_hook_.head, &run_reclaim<F, domain_internals>);
         return;
@@ -281,23 +281,31 @@ rcu_poll_cookie start_poll(basic_rcu_domain<F>& d) noexcept {
 // ---------------------------------------------------------------------------
 // Retire backlog throttle
 
+// Waiting is safe only if this thread holds up no grace period of any
+// flavour: not inside a read-side section of memb, mb or bp, not online in
+// QSBR, not a deleter. Otherwise a cycle is possible, e.g. a memb reader
+// throttled on the mb worker while rcu_fork_guard waits for the memb worker,
+// whose grace period waits for that reader.
+namespace {
+bool may_block_for_reclamation() noexcept {
+  return !in_deleter && !rcu_flavor::memb::read_ongoing() && !rcu_flavor::mb::read_ongoing() &&
+         !(rcu_flavor::bp::registered() && rcu_flavor::bp::read_ongoing()) && !rcu_flavor::qsbr::online();
+}
+}  // namespace
+
 template <class F>
 void throttle(basic_rcu_domain<F>& d) noexcept {
-  bool can_wait = !in_deleter;
-  if constexpr (std::is_same_v<F, rcu_flavor::qsbr>)
-    can_wait = can_wait && !F::online();
-  else
-    can_wait = can_wait && !F::read_ongoing();
-  if (!can_wait) {
+  if (!may_block_for_reclamation()) {
     d.overruns_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   d.throttled_.fetch_add(1, std::memory_order_relaxed);
   d.waiters_.fetch_add(1, std::memory_order_seq_cst);
   for (;;) {
-    const std::size_t v = d.outstanding_.load(std::memory_order_seq_cst);
-    if (v <= d.backlog_limit_.load(std::memory_order_relaxed)) break;
-    d.outstanding_.wait(v, std::memory_order_seq_cst);  // woken by reclaimed_one()
+    const std::size_t done = d.reclaimed_.load(std::memory_order_seq_cst);
+    const std::size_t all = d.retired_.load(std::memory_order_relaxed);
+    if (all <= done || all - done <= d.backlog_limit_.load(std::memory_order_relaxed)) break;
+    d.reclaimed_.wait(done, std::memory_order_seq_cst);  // woken by reclaimed_one()
   }
   d.waiters_.fetch_sub(1, std::memory_order_relaxed);
 }

@@ -402,28 +402,25 @@ class rcu_hash_map {
   // Sets the bucket count to `buckets` rounded up to a power of two (0 counts
   // as 1; liburcu 0.13.2's cds_lfht_resize never returns for a target that
   // is not a power of two), now, in the calling thread; automatic resizing
-  // may change it again later (it shrinks a sparse table). Blocking: waits for
-  // a concurrent resize and may wait for a grace period. Must be called
-  // outside any read-side section of Domain (fatal otherwise: it would wait
-  // for itself). QSBR: the calling thread is offline for the duration (as
-  // later liburcu releases do inside cds_lfht_resize), so a concurrent
-  // automatic resize that holds the resize mutex while waiting for a grace
-  // period cannot wait for this thread. Throws std::length_error above
-  // max_bucket_request.
+  // may change it again later (it shrinks a sparse table). Blocking: waits for a concurrent resize
+  // and may wait for a grace period. Must be called outside any read-side
+  // section of Domain (fatal otherwise: it would wait for itself). Throws
+  // std::length_error above max_bucket_request. Not available for the QSBR
+  // domain (see the static_assert).
   void resize(std::size_t buckets) {
+    static_assert(!is_qsbr,
+                  "rcu_hash_map::resize() is not available for rcu_qsbr_domain: liburcu 0.13.2's "
+                  "cds_lfht_resize blocks on the resize mutex while the caller must stay online, which "
+                  "deadlocks against a concurrent automatic shrink; rely on automatic resizing, or use "
+                  "another domain");
     const unsigned long n = round_buckets(buckets);
     check_outside_read_section("rcu_hash_map::resize() called inside a read-side section of its domain (deadlock)",
                                "call resize() after the rcu_read_guard ends: it may wait for a grace period");
-    if constexpr (is_qsbr) {
-      rcu_offline_scope offline;
-      cds_lfht_resize(ht_, n);
-    } else {
-      // liburcu's resize enters read-side sections itself: register memb/mb threads.
-      if constexpr (F::implicit_registration) {
-        if (!F::registered()) detail::register_implicitly<F>();
-      }
-      cds_lfht_resize(ht_, n);
+    // liburcu's resize enters read-side sections itself: register memb/mb threads.
+    if constexpr (F::implicit_registration) {
+      if (!F::registered()) detail::register_implicitly<F>();
     }
+    cds_lfht_resize(ht_, n);
   }
 
   // The number of entries, counted by walking the whole table in one read-side
