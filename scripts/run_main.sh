@@ -29,8 +29,10 @@ usage() {
   cat <<'EOF'
 Usage: scripts/run_main.sh [--quick] [--help] [-- EXTRA_BENCHMARK_FLAGS...]
 
-Builds perf/rcu_bench in Release (build/main), runs it and writes
-out/rcu_bench.json, out/rcu_bench.txt, out/rcu_ratios.md and out/machine.txt.
+Builds perf/rcu_bench and perf/numa_bench in Release (build/main), runs
+them and writes out/rcu_bench.json, out/rcu_bench.txt, out/rcu_ratios.md,
+out/numa_bench.json, out/numa_bench.txt, out/numa_ratios.md and
+out/machine.txt.
 
 Options:
   --quick    shorter run: 3 repetitions of 0.05 s instead of 7 of 0.2 s
@@ -78,8 +80,8 @@ if [[ -f $build/CMakeCache.txt ]] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$
 fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DQUIESCE_BUILD_TESTS=OFF -DQUIESCE_BUILD_BENCHMARKS=ON
-step "building rcu_bench"
-cmake --build "$build" --target rcu_bench
+step "building rcu_bench and numa_bench"
+cmake --build "$build" --target rcu_bench numa_bench
 
 # ---- 3. run ----
 mkdir -p "$out"
@@ -120,7 +122,13 @@ step "ratio tables"
 python3 perf/rcu_ratios.py "$out/rcu_bench.json" -o "$out/rcu_ratios.md" \
   --command "$shown" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
 
+step "running numa_bench: $reps repetitions (node_pool vs malloc vs numa_alloc_onnode, local vs remote memory, core-to-core ping-pong)"
+"$build/perf/numa_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
+  --benchmark_display_aggregates_only=true "--benchmark_out=$out/numa_bench.json" --benchmark_out_format=json \
+  2>&1 | tee "$out/numa_bench.txt"
+python3 perf/numa_ratios.py "$out/numa_bench.json" -o "$out/numa_ratios.md"
+
 step "done in $((SECONDS - start)) s. Outputs:"
-for f in rcu_ratios.md rcu_bench.json rcu_bench.txt machine.txt; do
+for f in rcu_ratios.md rcu_bench.json rcu_bench.txt numa_ratios.md numa_bench.json numa_bench.txt machine.txt; do
   echo "  $root/$out/$f"
 done

@@ -6,7 +6,8 @@
 #   gcc    g++, RelWithDebInfo (-O2), tests + benchmarks, plus the install/consumer test
 #   clang  clang++, Release (-O3), tests + benchmarks
 #   tsan   clang++, ThreadSanitizer, tests
-#   asan   g++, AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), tests
+#   asan   g++, Debug (checks and debug-only reports on: QUIESCE_CHECKS, no NDEBUG),
+#          AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), tests
 # Each runs ctest; any sanitizer report fails the test that caused it.
 # Then a fifth step, multinode, runs the ctest label `multinode` of the gcc
 # build: statically linked NUMA tests inside 2- and 4-node qemu guests
@@ -71,7 +72,7 @@ for cfg in "${configs[@]}"; do
     clang) args+=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DQUIESCE_BUILD_BENCHMARKS=ON) ;;
     tsan) args+=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUIESCE_SANITIZE=thread
                  -DQUIESCE_BUILD_BENCHMARKS=OFF) ;;
-    asan) args+=(-DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUIESCE_SANITIZE=address
+    asan) args+=(-DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DQUIESCE_SANITIZE=address
                  -DQUIESCE_BUILD_BENCHMARKS=OFF) ;;
     *) echo "run_tests.sh: unknown configuration '$cfg' (gcc, clang, tsan, asan, multinode)" >&2; exit 2 ;;
   esac

@@ -55,9 +55,25 @@ void fork_and_check_child() {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define QUIESCE_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define QUIESCE_TEST_ASAN 1
+#endif
+#endif
+
 TEST(RcuFork, ChildUsesEveryFlavourWhileParentThreadsReadAndRetire) {
 #if QUIESCE_TSAN
   GTEST_SKIP() << "ThreadSanitizer does not support creating threads after a multi-threaded fork()";
+#endif
+#ifdef QUIESCE_TEST_ASAN
+  // Seen in CI: a parent thread inside ASan's allocator (quarantine recycle)
+  // at the fork leaves the allocator's internal mutex locked in the child,
+  // whose first calloc (liburcu recreating its worker) then blocks forever.
+  // GCC 12's ASan runtime has no fork handler for it; glibc's malloc does.
+  GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe while other threads allocate; "
+                  "this test runs in the gcc and clang configurations";
 #endif
   std::atomic<bool> stop{false};
   std::vector<std::thread> ts;

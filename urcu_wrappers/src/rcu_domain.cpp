@@ -172,21 +172,15 @@ void registration_release() noexcept {
 namespace {
 template <class F>
 void check_may_wait(const char* op) {
+  if (!in_read_section<F>()) return;
   char what[160];
-  if constexpr (F::has_read_side_counter) {
-    if (F::read_ongoing()) {
-      std::snprintf(what, sizeof what, "%s called inside a read-side section of the %s domain (deadlock)", op,
-                    F::name);
-      fatal(what, "leave the read-side section (end the rcu_read_guard) before waiting for a grace period");
-    }
-  } else {
-    // Only guards compiled with QUIESCE_CHECKS count depth; test it whatever
-    // this file was compiled with, so a checks-enabled caller is checked.
-    if (qsbr_guard_depth != 0) {
-      std::snprintf(what, sizeof what, "%s called inside a QSBR read-side guard", op);
-      fatal(what, "a QSBR grace-period wait is a quiescent state; leave the guard first");
-    }
-  }
+  if constexpr (F::has_read_side_counter)
+    std::snprintf(what, sizeof what, "%s called inside a read-side section of the %s domain (deadlock)", op, F::name);
+  else
+    std::snprintf(what, sizeof what, "%s called inside a QSBR read-side guard", op);
+  fatal(what, F::has_read_side_counter
+                  ? "leave the read-side section (end the rcu_read_guard) before waiting for a grace period"
+                  : "a QSBR grace-period wait is a quiescent state; leave the guard first");
 }
 }  // namespace
 
@@ -418,11 +412,8 @@ per_cpu_call_rcu_workers<Domain>::per_cpu_call_rcu_workers(bool realtime) {
 template <class Domain>
 per_cpu_call_rcu_workers<Domain>::~per_cpu_call_rcu_workers() {
   // liburcu waits for a grace period inside: must not be in a read-side section.
-  if constexpr (F::has_read_side_counter) {
-    if (F::read_ongoing())
-      detail::fatal("per_cpu_call_rcu_workers destroyed inside a read-side section (deadlock)",
-                    "destroy it outside any rcu_read_guard");
-  }
+  detail::require_outside_read_section<F>("per_cpu_call_rcu_workers destroyed inside a read-side section (deadlock)",
+                                          "destroy it outside any rcu_read_guard");
   F::free_all_cpu_call_rcu_data();
 }
 

@@ -246,7 +246,7 @@ class rcu_hash_map {
   // QSBR: the thread must be registered and online, outside any guard; it goes
   // offline around cds_lfht_destroy by itself. Blocking; O(n + buckets).
   ~rcu_hash_map() {
-    check_outside_read_section("rcu_hash_map destroyed inside a read-side section of its domain (deadlock)",
+    detail::require_outside_read_section<F>("rcu_hash_map destroyed inside a read-side section of its domain (deadlock)",
                                "destroy the map after the rcu_read_guard ends; liburcu's cds_lfht_destroy "
                                "waits for its resize worker, which may wait for this thread's grace period");
     clear();
@@ -414,7 +414,7 @@ class rcu_hash_map {
                   "deadlocks against a concurrent automatic shrink; rely on automatic resizing, or use "
                   "another domain");
     const unsigned long n = round_buckets(buckets);
-    check_outside_read_section("rcu_hash_map::resize() called inside a read-side section of its domain (deadlock)",
+    detail::require_outside_read_section<F>("rcu_hash_map::resize() called inside a read-side section of its domain (deadlock)",
                                "call resize() after the rcu_read_guard ends: it may wait for a grace period");
     // liburcu's resize enters read-side sections itself: register memb/mb threads.
     if constexpr (F::implicit_registration) {
@@ -502,17 +502,6 @@ class rcu_hash_map {
     detail::tsan_acquire(n);
     detail::require_retire_context<F>();
     Domain::instance().template enqueue<node_type>(&n->head);
-  }
-
-  // Fatal if the calling thread is inside a read-side section of Domain. For
-  // QSBR only a guard counts (an online thread is the normal state), and it is
-  // known in checks builds only.
-  static void check_outside_read_section(const char* what, const char* hint) noexcept {
-    if constexpr (is_qsbr) {
-      if (detail::checks_enabled && detail::qsbr_guard_depth != 0) detail::fatal(what, hint);
-    } else {
-      if (Domain::read_ongoing()) detail::fatal(what, hint);
-    }
   }
 
   cds_lfht* const ht_;

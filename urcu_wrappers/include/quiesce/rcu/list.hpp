@@ -197,7 +197,7 @@ class rcu_list {
   // traversing it is a use-after-free in waiting. Needs the retire context of
   // Domain (QSBR: a registered thread). Blocking (the mutex); O(n).
   ~rcu_list() {
-    check_outside_read_section("rcu_list destroyed inside a read-side section of its domain",
+    detail::require_outside_read_section<F>("rcu_list destroyed inside a read-side section of its domain",
                                "destroy the list after the rcu_read_guard ends; the section may still be "
                                "traversing it");
     clear();
@@ -365,17 +365,6 @@ class rcu_list {
   static void retire(node_type* n) noexcept {
     detail::require_retire_context<F>();
     Domain::instance().template enqueue<node_type>(&n->head);
-  }
-
-  // Fatal if the calling thread is inside a read-side section of Domain. For
-  // QSBR only a guard counts (an online thread is the normal state), and it is
-  // known in checks builds only.
-  static void check_outside_read_section(const char* what, const char* hint) noexcept {
-    if constexpr (is_qsbr) {
-      if (detail::checks_enabled && detail::qsbr_guard_depth != 0) detail::fatal(what, hint);
-    } else {
-      if (Domain::read_ongoing()) detail::fatal(what, hint);
-    }
   }
 
   // The sentinel. `mutable` because const readers load head_.next through
