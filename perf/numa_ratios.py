@@ -28,10 +28,11 @@ Example:
 """
 
 import argparse
-import json
 import re
 import statistics
 import sys
+
+from bench_json import load_medians  # perf/bench_json.py, beside this script
 
 SIZES = [32, 64, 256]
 POOL_VS_MALLOC_TARGET = 1.5  # node_pool / malloc, at most
@@ -45,64 +46,7 @@ PEERS = [
     ("pmr_synchronized_pool", "pmr synchronized_pool_resource"),
     ("allocate_on_node", "quiesce allocate_on_node (pages)"),
 ]
-TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-META_KEYS = {
-    "name", "run_name", "run_type", "repetitions", "repetition_index", "threads",
-    "iterations", "time_unit", "aggregate_name", "aggregate_unit", "label",
-    "family_index", "per_family_instance_index", "error_occurred", "error_message",
-}
-SUFFIX = re.compile(r"(/(real_time|manual_time|process_time|iterations:\d+|repeats:\d+|threads:\d+))+$")
 PAIR = re.compile(r"^cpu(\d+)_cpu(\d+)$")
-
-
-def fail(message):
-    print(f"numa_ratios.py: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def base_name(run_name):
-    return SUFFIX.sub("", run_name)
-
-
-def numeric_fields(row):
-    out = {}
-    for key, value in row.items():
-        if key in META_KEYS or isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        out[key] = float(value)
-    unit = TO_NS.get(row.get("time_unit", "ns"), 1.0)
-    for key in ("real_time", "cpu_time"):
-        if key in out:
-            out[key] *= unit  # nanoseconds from here on
-    return out
-
-
-def load_medians(path):
-    """Returns (context, {benchmark: {field: median}}, {benchmark: error message})."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        fail(f"cannot read {path}: {e}")
-    if not isinstance(data, dict) or "benchmarks" not in data:
-        fail(f"{path} is not Google Benchmark JSON (no 'benchmarks' key)")
-    medians, repetitions, errors = {}, {}, {}
-    for row in data["benchmarks"]:
-        name = base_name(row.get("run_name", row.get("name", "")))
-        if row.get("error_occurred"):
-            errors[name] = row.get("error_message", "error")
-            continue
-        if row.get("run_type") == "aggregate":
-            if row.get("aggregate_name") == "median":
-                medians[name] = numeric_fields(row)
-            continue
-        repetitions.setdefault(name, []).append(numeric_fields(row))
-    for name, rows in repetitions.items():
-        if name in medians:
-            continue
-        keys = set().union(*(r.keys() for r in rows))
-        medians[name] = {k: statistics.median(r[k] for r in rows if k in r) for k in keys}
-    return data.get("context", {}), medians, errors
 
 
 def fmt(x, digits=1):

@@ -25,76 +25,14 @@ Example:
 """
 
 import argparse
-import json
-import re
-import statistics
 import sys
+
+from bench_json import load_medians  # perf/bench_json.py, beside this script
 
 FLAVOURS = ["memb", "qsbr", "mb", "bp"]
 READ_TARGET = 1.10  # quiesce guard / liburcu inline pair, at most
 LOCK_TARGETS = {"memb": 5.0, "qsbr": 20.0}  # shared_mutex / guard, at least
 SECTIONS_PER_ITERATION = 16  # rcu_bench's read loops run 16 sections per iteration
-TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-META_KEYS = {
-    "name", "run_name", "run_type", "repetitions", "repetition_index", "threads",
-    "iterations", "time_unit", "aggregate_name", "aggregate_unit", "label",
-    "family_index", "per_family_instance_index", "error_occurred", "error_message",
-}
-# Suffixes Google Benchmark appends to the registered name.
-SUFFIX = re.compile(r"(/(real_time|manual_time|process_time|iterations:\d+|repeats:\d+|threads:\d+))+$")
-
-
-def fail(message):
-    print(f"rcu_ratios.py: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def base_name(run_name):
-    return SUFFIX.sub("", run_name)
-
-
-def numeric_fields(row):
-    out = {}
-    for key, value in row.items():
-        if key in META_KEYS or isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        out[key] = float(value)
-    unit = TO_NS.get(row.get("time_unit", "ns"), 1.0)
-    for key in ("real_time", "cpu_time"):
-        if key in out:
-            out[key] *= unit  # always nanoseconds from here on
-    return out
-
-
-def load_medians(path):
-    """Returns (context, {benchmark: {field: median}}, {benchmark: error message})."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        fail(f"cannot read {path}: {e}")
-    if not isinstance(data, dict) or "benchmarks" not in data:
-        fail(f"{path} is not Google Benchmark JSON (no 'benchmarks' key)")
-
-    medians, repetitions, errors = {}, {}, {}
-    for row in data["benchmarks"]:
-        name = base_name(row.get("run_name", row.get("name", "")))
-        if row.get("error_occurred"):
-            errors[name] = row.get("error_message", "error")
-            continue
-        if row.get("run_type") == "aggregate":
-            if row.get("aggregate_name") == "median":
-                medians[name] = numeric_fields(row)
-            continue
-        repetitions.setdefault(name, []).append(numeric_fields(row))
-    for name, rows in repetitions.items():
-        if name in medians:
-            continue
-        keys = set().union(*(r.keys() for r in rows))
-        medians[name] = {k: statistics.median(r[k] for r in rows if k in r) for k in keys}
-    return data.get("context", {}), medians, errors
-
-
 class Report:
     def __init__(self, medians, errors):
         self.m = medians
