@@ -4,7 +4,7 @@
 #
 # Steps
 #   1. Debian/Ubuntu: installs whatever is missing of cmake ninja-build g++
-#      pkg-config liburcu-dev libbenchmark-dev libgtest-dev python3
+#      pkg-config liburcu-dev libck-dev libbenchmark-dev libgtest-dev python3
 #      (dpkg -s first; apt-get update + apt-get install -y only if needed;
 #      needs root, or sudo).
 #   2. Configures an out-of-tree Release build in build/main (tests off) and
@@ -29,10 +29,9 @@ usage() {
   cat <<'EOF'
 Usage: scripts/run_main.sh [--quick] [--help] [-- EXTRA_BENCHMARK_FLAGS...]
 
-Builds perf/rcu_bench and perf/numa_bench in Release (build/main), runs
-them and writes out/rcu_bench.json, out/rcu_bench.txt, out/rcu_ratios.md,
-out/numa_bench.json, out/numa_bench.txt, out/numa_ratios.md and
-out/machine.txt.
+Builds perf/rcu_bench, perf/numa_bench and perf/seqlock_bench in Release
+(build/main), runs them and writes out/<bench>.json, out/<bench>.txt and
+out/<area>_ratios.md for each, and out/machine.txt.
 
 Options:
   --quick    shorter run: 3 repetitions of 0.05 s instead of 7 of 0.2 s
@@ -42,7 +41,7 @@ Options:
              (e.g. -- --benchmark_filter='^read/')
 
 Missing Debian packages (cmake ninja-build g++ pkg-config liburcu-dev
-libbenchmark-dev libgtest-dev python3) are installed with apt-get, as root
+libck-dev libbenchmark-dev libgtest-dev python3) are installed with apt-get, as root
 or through sudo.
 EOF
 }
@@ -68,7 +67,7 @@ start=$SECONDS
 step() { printf '\n==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
 
 # ---- 1. packages ----
-packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev libbenchmark-dev libgtest-dev python3)
+packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev libck-dev libbenchmark-dev libgtest-dev python3)
 step "checking packages: ${packages[*]}"
 scripts/ensure_packages.sh "${packages[@]}"
 
@@ -80,8 +79,8 @@ if [[ -f $build/CMakeCache.txt ]] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$
 fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DQUIESCE_BUILD_TESTS=OFF -DQUIESCE_BUILD_BENCHMARKS=ON
-step "building rcu_bench and numa_bench"
-cmake --build "$build" --target rcu_bench numa_bench
+step "building rcu_bench, numa_bench and seqlock_bench"
+cmake --build "$build" --target rcu_bench numa_bench seqlock_bench
 
 # ---- 3. run ----
 mkdir -p "$out"
@@ -128,7 +127,14 @@ step "running numa_bench: $reps repetitions (node_pool vs malloc vs numa_alloc_o
   2>&1 | tee "$out/numa_bench.txt"
 python3 perf/numa_ratios.py "$out/numa_bench.json" -o "$out/numa_ratios.md"
 
+step "running seqlock_bench: $reps repetitions (seqlock and seqcount_latch vs ck_sequence and std::shared_mutex)"
+"$build/perf/seqlock_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
+  --benchmark_display_aggregates_only=true "--benchmark_out=$out/seqlock_bench.json" --benchmark_out_format=json \
+  2>&1 | tee "$out/seqlock_bench.txt"
+python3 perf/seqlock_ratios.py "$out/seqlock_bench.json" -o "$out/seqlock_ratios.md"
+
 step "done in $((SECONDS - start)) s. Outputs:"
-for f in rcu_ratios.md rcu_bench.json rcu_bench.txt numa_ratios.md numa_bench.json numa_bench.txt machine.txt; do
+for f in rcu_ratios.md rcu_bench.json rcu_bench.txt numa_ratios.md numa_bench.json numa_bench.txt \
+  seqlock_ratios.md seqlock_bench.json seqlock_bench.txt machine.txt; do
   echo "  $root/$out/$f"
 done

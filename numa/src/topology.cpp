@@ -63,7 +63,12 @@ std::string format_list(const std::vector<int>& ids) {
     while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1) ++j;
     if (!out.empty()) out += ',';
     out += std::to_string(ids[i]);
-    if (j > i) out += "-" + std::to_string(ids[j]);  // the kernel's cpulist style: "0-1", not "0,1"
+    if (j > i) {  // the kernel's cpulist style: "0-1", not "0,1"
+      // Two appends, not "-" + to_string(): g++ 12 -O3 reports a false
+      // -Wrestrict in libstdc++'s operator+(const char*, string&&).
+      out += '-';
+      out += std::to_string(ids[j]);
+    }
     i = j + 1;
   }
   return out;

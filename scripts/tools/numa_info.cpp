@@ -33,7 +33,10 @@ namespace qn = quiesce::numa;
 
 std::string join(const std::vector<int>& v) {
   std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(v[i]);  // appended separately: g++ 12 -O3 false -Wrestrict on "," + string
+  }
   return s;
 }
 
@@ -78,7 +81,12 @@ int where(std::size_t mib, int passes) {
   std::map<int, std::size_t> pages;  // node -> pages
   for (int node : qn::nodes_of_range(mem, bytes)) ++pages[node];
   std::string hist;
-  for (auto [node, n] : pages) hist += (hist.empty() ? "" : ",") + std::to_string(node) + ":" + std::to_string(n);
+  for (auto [node, n] : pages) {
+    if (!hist.empty()) hist += ',';
+    hist += std::to_string(node);
+    hist += ':';
+    hist += std::to_string(n);
+  }
   std::printf("numa_info: where: cpu=%d cpu_node=%d memory_pages=%s (node:pages of %zu MiB)\n", qn::current_cpu(),
               qn::current_node(), hist.c_str(), mib);
 

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""seqlock_ratios.py - turn perf/seqlock_bench's Google Benchmark JSON into ratio tables.
+
+Reads the JSON that seqlock_bench writes with --benchmark_out=FILE
+(--benchmark_out_format=json), takes the median of every benchmark over its
+repetitions (perf/bench_json.py), and prints Markdown tables:
+
+  * read cost per payload size (16, 64, 256 bytes) and writer mode (none,
+    paced, flat_out): quiesce::seqlock, quiesce::seqcount_latch, Concurrency
+    Kit's ck_sequence and std::shared_mutex, in ns per read, with the ratios
+    seqlock / ck and latch / ck. Target (issue 5): seqlock <= 1.2x ck_sequence
+    for 16 bytes with no writer (PASS/MISS); the other rows are shown for
+    information, marked "info";
+  * the writer's pace in the writer rows (writes per read): whether the
+    peers saw comparable write pressure (with a flat-out writer they do not:
+    each peer's writer gets the cache line at its own rate);
+  * uncontended write cost per peer.
+
+Only the Python standard library is used. Exit status: 0, or 1 with --strict
+when the target is missed, 2 on unreadable input.
+
+Example:
+  build/main/perf/seqlock_bench --benchmark_repetitions=5 --benchmark_min_time=0.2 \\
+      --benchmark_out=out/seqlock_bench.json --benchmark_out_format=json
+  python3 perf/seqlock_ratios.py out/seqlock_bench.json -o out/seqlock_ratios.md
+"""
+
+import argparse
+import sys
+
+from bench_json import load_medians  # perf/bench_json.py, beside this script
+
+SIZES = [16, 64, 256]
+WRITERS = ["none", "paced", "flat_out"]
+PEERS = [("quiesce_seqlock", "quiesce seqlock"), ("quiesce_latch", "quiesce latch"),
+         ("ck_sequence", "ck_sequence"), ("std_shared_mutex", "std::shared_mutex")]
+TARGET = 1.2  # quiesce seqlock / ck_sequence, 16 bytes, no writer: at most
+TARGET_ROW = (16, "none")
+BATCH = 64  # seqlock_bench's reads per iteration (fallback when per_read is absent)
+
+
+def fmt(x, digits=2):
+    if x is None:
+        return "n/a"
+    return f"{x:.{digits}f}"
+
+
+def fmt_ratio(x, digits=3):
+    return "n/a" if x is None else f"{x:.{digits}f}x"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+class Report:
+    def __init__(self, medians, errors):
+        self.m, self.errors, self.misses, self.target_checked = medians, errors, [], False
+
+    def field(self, name, key):
+        return self.m.get(name, {}).get(key)
+
+    def per_op_ns(self, name, counter):
+        v = self.field(name, counter)
+        if v is not None:
+            return v * 1e9
+        cpu = self.field(name, "cpu_time")
+        return None if cpu is None else cpu / BATCH
+
+    def why_missing(self, name):
+        return f"skipped: {self.errors[name]}" if name in self.errors else "not run"
+
+
+def read_table(r, lines):
+    lines.append("## Read cost (ns per consistent read, CPU time, median)")
+    lines.append("")
+    lines.append("writer: none = nobody writes; paced = one write per microsecond on the helper CPU; "
+                 "flat_out = back-to-back writes on the helper CPU (worst case; depends on scheduling).")
+    lines.append("")
+    lines.append("| payload | writer | " + " | ".join(label for _, label in PEERS) +
+                 " | seqlock / ck | latch / ck | shared_mutex / seqlock | target | result |")
+    lines.append("|---|---|" + "---:|" * len(PEERS) + "---:|---:|---:|---:|---|")
+    for size in SIZES:
+        for writer in WRITERS:
+            names = {key: f"read/{size}B/{key}/writer:{writer}" for key, _ in PEERS}
+            ns = {key: r.per_op_ns(n, "per_read") for key, n in names.items()}
+            q = ratio(ns["quiesce_seqlock"], ns["ck_sequence"])
+            ql = ratio(ns["quiesce_latch"], ns["ck_sequence"])
+            qs = ratio(ns["std_shared_mutex"], ns["quiesce_seqlock"])
+            cells = [fmt(ns[key], 2) if ns[key] is not None else r.why_missing(names[key]) for key, _ in PEERS]
+            if (size, writer) == TARGET_ROW:
+                r.target_checked = q is not None
+                if q is None:
+                    target, result = f"<= {TARGET:.1f}x", "n/a"
+                    r.misses.append(f"read/{size}B writer:{writer}: seqlock/ck not measured")
+                else:
+                    ok = q <= TARGET
+                    if not ok:
+                        r.misses.append(f"read/{size}B writer:{writer}: seqlock/ck {q:.3f}x > {TARGET:.1f}x")
+                    target, result = f"<= {TARGET:.1f}x", "PASS" if ok else "MISS"
+            else:
+                target, result = "-", "info"
+            lines.append(f"| {size} B | {writer} | " + " | ".join(cells) +
+                         f" | {fmt_ratio(q)} | {fmt_ratio(ql)} | {fmt_ratio(qs, 1)} | {target} | {result} |")
+    lines.append("")
+
+
+def pace_table(r, lines):
+    lines.append("## Writer pace in the writer rows (writes per read, median)")
+    lines.append("")
+    lines.append("| payload | writer | " + " | ".join(label for _, label in PEERS) + " |")
+    lines.append("|---|---|" + "---:|" * len(PEERS))
+    for size in SIZES:
+        for writer in WRITERS[1:]:
+            cells = []
+            for key, _ in PEERS:
+                v = r.field(f"read/{size}B/{key}/writer:{writer}", "writes_per_read")
+                cells.append(fmt(v, 3))
+            lines.append(f"| {size} B | {writer} | " + " | ".join(cells) + " |")
+    lines.append("")
+
+
+def write_table(r, lines):
+    lines.append("## Uncontended write cost (ns per write, CPU time, median)")
+    lines.append("")
+    lines.append("| payload | " + " | ".join(label for _, label in PEERS) + " | seqlock / ck |")
+    lines.append("|---|" + "---:|" * len(PEERS) + "---:|")
+    for size in SIZES:
+        ns = {key: r.per_op_ns(f"write/{size}B/{key}", "per_write") for key, _ in PEERS}
+        q = ratio(ns["quiesce_seqlock"], ns["ck_sequence"])
+        lines.append(f"| {size} B | " + " | ".join(fmt(ns[key], 2) for key, _ in PEERS) + f" | {fmt_ratio(q)} |")
+    lines.append("")
+
+
+def header(ctx, args, lines):
+    lines.append("# seqlock_bench ratios")
+    lines.append("")
+    facts = []
+    if args.cpu_model:
+        facts.append(f"CPU: {args.cpu_model}")
+    if "num_cpus" in ctx:
+        facts.append(f"{ctx['num_cpus']} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz")
+    if "date" in ctx:
+        facts.append(f"run {ctx['date']}")
+    if "load_avg" in ctx:
+        facts.append("load average " + ", ".join(f"{x:.2f}" for x in ctx["load_avg"]))
+    if facts:
+        lines.append("- " + "; ".join(facts))
+    if args.compiler:
+        lines.append(f"- compiler: {args.compiler}")
+    if args.command:
+        lines.append(f"- command: `{args.command}`")
+    lines.append(f"- source: {args.json}; medians over repetitions. Placement: reader on the first CPU of the "
+                 "process's mask, writer on the second.")
+    lines.append("- On a noisy 2-vCPU VM read ratios from one run, not single figures.")
+    lines.append("")
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Markdown ratio tables from perf/seqlock_bench's Google Benchmark JSON "
+                    "(medians over repetitions).",
+        epilog="Produce the input with: seqlock_bench --benchmark_repetitions=5 "
+               "--benchmark_out=out/seqlock_bench.json --benchmark_out_format=json")
+    ap.add_argument("json", help="Google Benchmark JSON file written by seqlock_bench")
+    ap.add_argument("-o", "--output", help="also write the Markdown to this file")
+    ap.add_argument("--command", help="the command that produced the JSON, recorded in the header")
+    ap.add_argument("--cpu-model", help="CPU model string, recorded in the header")
+    ap.add_argument("--compiler", help="compiler and version, recorded in the header")
+    ap.add_argument("--strict", action="store_true", help="exit with status 1 when the target is missed")
+    args = ap.parse_args()
+
+    ctx, medians, errors = load_medians(args.json)
+    r = Report(medians, errors)
+    lines = []
+    header(ctx, args, lines)
+    read_table(r, lines)
+    pace_table(r, lines)
+    write_table(r, lines)
+    lines.append("## Target missed" if r.misses else "## Target met")
+    lines.append("")
+    for m in r.misses:
+        lines.append(f"- {m}")
+    if r.misses:
+        lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    return 1 if (args.strict and r.misses) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,506 @@
+// quiesce/seqlock.hpp — sequence locks: seqlock<T> and seqcount_latch<T>,
+// small values that many threads read and few threads write, read without
+// taking a lock or writing shared memory.
+//
+// What it is
+//   seqlock<T> holds one T. A writer makes the sequence counter odd, stores
+//   the new value and makes the counter even again; a reader copies the value
+//   between two reads of the counter and keeps the copy only if the counter
+//   was even and unchanged (the Linux kernel's seqlock_t). Writers are
+//   serialised by the counter itself (an odd counter is a held lock).
+//   seqcount_latch<T> keeps two copies and a counter whose low bit tells
+//   readers which copy is stable (the kernel's raw_write_seqcount_latch()):
+//   readers never wait for a writer, so they may run in a signal handler or
+//   an NMI-like context that interrupted the writer. One writer at a time.
+//
+//   Both are data-race free in the C++ memory model (Boehm, "Can seqlocks get
+//   along with programming language memory models?", MSPC 2012): T is kept as
+//   an array of std::atomic<std::uint64_t> words, copied with relaxed loads
+//   and stores, and ordered by acquire/release operations and fences on the
+//   counter. Nothing relies on x86's ordering; on x86-64 every fence below
+//   compiles to nothing and every reader access to a plain mov, as
+//   ck_sequence's do (a seqlock writer adds one lock cmpxchg).
+//
+// When to use it
+//   A small (up to a few cache lines), trivially copyable value read far more
+//   often than written, whose readers want the latest value and must not slow
+//   each other down: a clock/offset pair, statistics snapshots, a config
+//   tuple, a bounding box. The latch when readers can interrupt the writer
+//   (signal handlers, tracing hooks), or when a reader must never spin.
+// When not to
+//   Large values (readers copy all of T on every attempt, retry on every
+//   concurrent write; use rcu_ptr<T>), values holding pointers a reader would
+//   follow (the pointee may be freed; use RCU or hazard pointers), T that is
+//   not trivially copyable (rejected at compile time), write-mostly data
+//   (readers starve; use a mutex), and seqlock<T> reads from a signal
+//   handler that may interrupt a writer on the same thread (it spins
+//   forever; use seqcount_latch<T>).
+//
+// Example
+//   struct clock_params { std::int64_t base_ns; std::uint64_t mult; };
+//   quiesce::seqlock<clock_params> params{{0, 1}};
+//   // readers, any thread:
+//   clock_params p = params.load();
+//   // writers, any thread:
+//   params.store({now, m});
+//   params.update([](clock_params& p) { p.mult += 1; });  // read-modify-write
+//   quiesce::seqcount_latch<clock_params> latch{{0, 1}};  // signal-safe reads
+//   latch.store({now, m});                                // one writer at a time
+//
+// Costs (medians of one perf/seqlock_bench run, 5 repetitions; g++ 12 -O3;
+// 2-vCPU AMD EPYC VM; reader pinned to CPU 0, writer to CPU 1; ns per
+// operation for a 16 / 64 / 256-byte T; command in perf/seqlock_bench.cpp)
+//   read, no writer:     seqlock::load 0.37 / 1.18 / 4.05
+//                        seqcount_latch::load 0.48 / 1.15 / 4.32
+//                        ck_sequence (Concurrency Kit 0.7.1) 0.67 / 0.85 / 2.94
+//                        std::shared_mutex 11.4 / 11.8 / 13.1
+//   read, one write/µs:  seqlock 0.52 / 1.24 / 4.67, ck_sequence 0.74 / 0.96 / 4.95
+//   store, uncontended:  seqlock 5.3 / 5.9 / 10.8 (one lock cmpxchg),
+//                        latch 0.7 / 2.1 / 14.2 (no atomic RMW, T written
+//                        twice), ck_sequence + ck_spinlock 5.6 / 5.9 / 9.3,
+//                        std::shared_mutex 17.6 / 18.3 / 20.8
+//   clang 14 -O3, same machine: 16-byte read 0.36 (seqlock) vs 0.57 (ck).
+//   Beyond 16 bytes the race-free copy costs ~1.3-1.5x ck's: relaxed atomic
+//   loads are never merged into vector loads, ck's plain (racy) struct copy
+//   is. Under a writer storing back to back, readers of both spin and retry
+//   most of the time; that figure depends on how often the writer gets the
+//   line and is no guide (perf/seqlock_ratios.py prints it with the pace).
+//
+// Compared with the alternatives
+//   std::shared_mutex: every reader writes the lock word, so readers on
+//   different cores contend (11-13 ns uncontended, 30x a 16-byte seqlock
+//   read; 60-500 ns with a writer); seqlock readers only read.
+//   rcu_ptr<T>: readers pay ~1 ns and never retry, whatever T's size, but
+//   each update allocates, and frees through a grace period; a seqlock
+//   updates in place with no allocation. ck_sequence and
+//   rigtorp's Seqlock copy T with plain loads under a data race (undefined
+//   behaviour in C++; TSan reports it); this one is race free, and as fast
+//   for 16 bytes (1.3-1.5x ck for 64-256 bytes).
+//
+// Synchronisation table (who must synchronise with whom)
+//   seqlock:  load/try_load vs anything: nothing. store/update vs
+//             store/update: nothing (serialised inside).
+//   latch:    load/try_load vs anything: nothing. store vs store: the
+//             caller (one writer at a time; checks builds abort otherwise).
+#ifndef QUIESCE_SEQLOCK_HPP
+#define QUIESCE_SEQLOCK_HPP
+
+#include <atomic>
+#include <bit>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <type_traits>
+#include <utility>
+
+#include <quiesce/structures/detail/config.hpp>
+
+namespace quiesce {
+
+namespace detail::structures {
+
+// A T kept as relaxed atomic 64-bit words (the last one zero-padded). The
+// owner orders the accesses with its sequence.
+template <class T>
+class atomic_words {
+  static constexpr std::size_t word = sizeof(std::uint64_t);
+  static constexpr std::size_t full = sizeof(T) / word;
+  static constexpr std::size_t tail = sizeof(T) % word;
+
+ public:
+  static constexpr std::size_t count = full + (tail != 0);
+
+  // Relaxed loads of every word into the sizeof(T) bytes at dst.
+  //
+  // The loops are unrolled and move 8 bytes at a time on purpose: a copy
+  // that reloads just-stored words with wider (vector) loads stalls on store
+  // forwarding (~4 ns on x86-64), which is why load() writes straight into
+  // its result and try_load() copies word by word.
+  void read(void* dst) const noexcept {
+    auto* out = static_cast<unsigned char*>(dst);
+#pragma GCC unroll 32
+    for (std::size_t i = 0; i < full; ++i) {
+      const std::uint64_t w = words_[i].load(std::memory_order_relaxed);
+      std::memcpy(out + i * word, &w, word);
+    }
+    if constexpr (tail != 0) {
+      const std::uint64_t w = words_[full].load(std::memory_order_relaxed);
+      std::memcpy(out + full * word, &w, tail);
+    }
+  }
+  // Relaxed stores of the sizeof(T) bytes at src (a T's object representation).
+  void write(const void* src) noexcept {
+    const auto* in = static_cast<const unsigned char*>(src);
+#pragma GCC unroll 32
+    for (std::size_t i = 0; i < full; ++i) {
+      std::uint64_t w;
+      std::memcpy(&w, in + i * word, word);
+      words_[i].store(w, std::memory_order_relaxed);
+    }
+    if constexpr (tail != 0) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, in + full * word, tail);
+      words_[full].store(w, std::memory_order_relaxed);
+    }
+  }
+  // Copies sizeof(T) bytes, 8 at a time (see read()).
+  static void copy(void* dst, const void* src) noexcept {
+    auto* out = static_cast<unsigned char*>(dst);
+    const auto* in = static_cast<const unsigned char*>(src);
+#pragma GCC unroll 32
+    for (std::size_t i = 0; i < full; ++i) {
+      std::uint64_t w;
+      std::memcpy(&w, in + i * word, word);
+      std::memcpy(out + i * word, &w, word);
+    }
+    if constexpr (tail != 0) std::memcpy(out + full * word, in + full * word, tail);
+  }
+
+ private:
+  std::atomic<std::uint64_t> words_[count] = {};
+};
+
+// The bytes of a copy of T not yet known to be consistent. A torn copy may
+// hold an invalid object representation (a bool that is 2), so it becomes a
+// T (value()) only once the sequence has vouched for it.
+template <class T>
+struct raw_copy {
+  alignas(T) unsigned char bytes[sizeof(T)];
+  T value() const noexcept { return std::bit_cast<T>(*this); }
+};
+
+template <class T>
+inline constexpr bool plain_object_type = !std::is_const_v<T> && !std::is_volatile_v<T> && !std::is_array_v<T>;
+
+}  // namespace detail::structures
+
+// seqlock<T>: one T, read optimistically, written under the sequence.
+//
+// Layout: the 64-bit sequence and T's words share one 64-byte-aligned block
+// whose size is a multiple of 64 bytes, so no neighbour shares its lines. For
+// T of up to 56 bytes the whole seqlock is one cache line (the kernel's
+// choice: a read touches one line; a writer invalidates it once per store).
+//
+// Invariant: the sequence is even when no writer holds the lock, odd while
+// one does; it only grows (by 2 per store/update), so 64 bits never wrap.
+template <class T>
+class alignas(detail::structures::cache_line) seqlock {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "quiesce::seqlock<T> needs a trivially copyable T (readers copy it word by word while a "
+                "writer may be storing it): keep the value in a trivially copyable struct, or protect "
+                "a pointer to it with quiesce::rcu_ptr<T> or a mutex");
+  static_assert(detail::structures::plain_object_type<T>,
+                "quiesce::seqlock<T>: T must be a non-const, non-volatile, non-array object type; "
+                "write seqlock<U>, or wrap an array in std::array");
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
+                "quiesce::seqlock needs lock-free 64-bit atomics");
+  using words = detail::structures::atomic_words<T>;
+  using raw_copy = detail::structures::raw_copy<T>;
+
+ public:
+  using value_type = T;
+
+  // A value-initialised T. Not thread-safe (no object is shared yet).
+  seqlock() noexcept
+    requires std::is_default_constructible_v<T>
+      : seqlock(T{}) {}
+  explicit seqlock(const T& initial) noexcept {
+    static_assert(sizeof(seqlock) % detail::structures::cache_line == 0 &&
+                      alignof(seqlock) == detail::structures::cache_line,
+                  "a seqlock must own whole cache lines");
+    static_assert(sizeof(T) > detail::structures::cache_line - sizeof(seq_) ||
+                      sizeof(seqlock) == detail::structures::cache_line,
+                  "a small seqlock must fit one cache line");
+    data_.write(&initial);
+  }
+  seqlock(const seqlock&) = delete;
+  seqlock& operator=(const seqlock&) = delete;
+
+  // load: a consistent copy of the value of some store() or update() that
+  // completed no earlier than the last one this thread saw complete (reads
+  // by one thread never go backwards).
+  //   Threads: any. Async-signal-safe only if the handler cannot interrupt a
+  //   writer of this seqlock on the same thread (it would spin forever).
+  //   Progress: spins while a writer holds the lock and retries if a writer
+  //   ran during the copy; never blocks other readers or writers. Not
+  //   lock-free in the formal sense: a writer descheduled in mid-store
+  //   stalls readers until it runs again (with no writer active, a load
+  //   takes a bounded number of steps).
+  //   Cost: 0.37 ns for 16 bytes with no writer (ck_sequence 0.67 ns in the
+  //   same run; see Costs above), seqlock_bench read/16B/quiesce_seqlock/*.
+  //   Ordering: acquire — everything the writer of the returned value did
+  //   before its store() is visible after load() returns.
+  [[nodiscard]] T load() const noexcept {
+    if constexpr (std::is_trivially_default_constructible_v<T>)
+      return load_in_place();
+    else
+      return load_via_raw();
+  }
+
+  // try_load: one attempt at load(). True with out = a consistent copy (as
+  // load()); false, out untouched, if a writer held the lock or ran during
+  // the copy. For callers with something better to do than spin.
+  //   Threads: any, including a signal handler (it never spins).
+  //   Progress: wait-free.
+  [[nodiscard]] bool try_load(T& out) const noexcept {
+    raw_copy raw;
+    if (!read_once(raw.bytes)) return false;
+    words::copy(&out, raw.bytes);  // consistent: now a valid T
+    return true;
+  }
+
+  // store: replaces the value.
+  //   Threads: any; concurrent writers are serialised (spin on the sequence,
+  //   test-and-test-and-set; not fair). Never from a signal handler that may
+  //   interrupt a writer of this seqlock on the same thread (deadlock).
+  //   Progress: blocking (spins while another writer holds the lock).
+  //   Cost: one lock cmpxchg on the sequence plus sizeof(T)/8 + 1 plain
+  //   stores, 5.3 ns for 16 bytes uncontended (seqlock_bench
+  //   write/16B/quiesce_seqlock); readers on other cores miss once after.
+  //   Ordering: release — pairs with the acquire in load()/try_load() that
+  //   returns this value; writers are ordered among themselves (each one's
+  //   lock acquisition pairs with the previous one's release).
+  void store(const T& value) noexcept {
+    const std::uint64_t odd = lock();
+    data_.write(&value);
+    unlock(odd);
+  }
+
+  // update: read-modify-write under the lock: calls f(T&) on a copy of the
+  // current value and stores the result. If f throws, nothing is stored
+  // and the exception propagates (the lock is released).
+  //   Threads: as store(). f runs with the lock held and readers spinning:
+  //   keep it short, and never touch this seqlock from inside f (deadlock).
+  //   Progress: blocking. Ordering: as store(), and f sees the value of the
+  //   last store()/update() (the lock acquisition acquires it).
+  template <class F>
+    requires std::invocable<F&, T&>
+  void update(F f) noexcept(std::is_nothrow_invocable_v<F&, T&>) {
+    struct unlock_on_exit {
+      seqlock* self;
+      std::uint64_t odd;
+      ~unlock_on_exit() { self->unlock(odd); }
+    } guard{this, lock()};
+    raw_copy raw;
+    data_.read(raw.bytes);  // stable: we hold the lock
+    T value = raw.value();
+    std::invoke(f, value);
+    data_.write(&value);
+  }
+
+ private:
+  // load() for a T with a trivial default constructor: the words go straight
+  // into the returned object (one named return value, so GCC applies NRVO:
+  // no second copy, whose wide loads of just-stored words would stall on
+  // store forwarding). A torn attempt is overwritten by the next one before
+  // anything reads it as a T.
+  T load_in_place() const noexcept {
+    T out;
+    while (!read_once(&out)) detail::structures::cpu_relax();
+    return out;
+  }
+  T load_via_raw() const noexcept {
+    raw_copy raw;
+    while (!read_once(raw.bytes)) detail::structures::cpu_relax();
+    return raw.value();
+  }
+
+  // One reader attempt: true if the sizeof(T) bytes at dst now hold one
+  // writer's complete value.
+  bool read_once(void* dst) const noexcept {
+    // Acquire: pairs with the release store of the even sequence in
+    // unlock(), so dst receives at least that writer's words.
+    const std::uint64_t begin = seq_.load(std::memory_order_acquire);
+    if (begin & 1) return false;  // a writer holds the lock
+    data_.read(dst);
+    // Acquire fence: pairs with the release fence in lock(). If any word we
+    // read came from a later writer, that writer's odd sequence is visible
+    // to the re-load below, which then differs from `begin`.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return seq_.load(std::memory_order_relaxed) == begin;
+  }
+
+  // Takes the writer lock (makes the sequence odd); returns the odd value.
+  std::uint64_t lock() noexcept {
+    std::uint64_t s = seq_.load(std::memory_order_relaxed);
+    for (;;) {
+      // Acquire on success: pairs with the release store in the previous
+      // writer's unlock(), so our word stores come after its stores in each
+      // word's modification order and update() reads its value.
+      if ((s & 1) == 0 &&
+          seq_.compare_exchange_weak(s, s + 1, std::memory_order_acquire, std::memory_order_relaxed))
+        break;
+      detail::structures::cpu_relax();
+      s = seq_.load(std::memory_order_relaxed);
+    }
+    // Release fence: pairs with the acquire fence in read_once(). Orders the
+    // odd sequence before the word stores that follow, for readers that see
+    // any of those stores.
+    std::atomic_thread_fence(std::memory_order_release);
+    return s + 1;
+  }
+
+  void unlock(std::uint64_t odd) noexcept {
+    // Release: pairs with the acquire load in read_once() and the acquire
+    // CAS in the next writer's lock(); publishes the word stores.
+    seq_.store(odd + 1, std::memory_order_release);
+  }
+
+  std::atomic<std::uint64_t> seq_{0};
+  words data_;
+};
+
+// seqcount_latch<T>: two copies of one T, so that readers never wait for a
+// writer (the kernel's latch: raw_write_seqcount_latch() and
+// read_seqcount_latch()).
+//
+// The writer moves readers to copy 1 (sequence odd), rewrites copy 0, moves
+// them back to copy 0 (sequence even) and rewrites copy 1. Whatever point a
+// writer stopped at, one copy is complete and the sequence points at it.
+//
+// Layout: the sequence and both copies share one 64-byte-aligned block,
+// whole cache lines (one line for T up to 24 bytes).
+template <class T>
+class alignas(detail::structures::cache_line) seqcount_latch {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "quiesce::seqcount_latch<T> needs a trivially copyable T (readers copy it word by word "
+                "while the writer may be storing it): keep the value in a trivially copyable struct, or "
+                "protect a pointer to it with quiesce::rcu_ptr<T>");
+  static_assert(detail::structures::plain_object_type<T>,
+                "quiesce::seqcount_latch<T>: T must be a non-const, non-volatile, non-array object type; "
+                "write seqcount_latch<U>, or wrap an array in std::array");
+  // Signal-handler readers need atomics that are not emulated with a lock.
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
+                "quiesce::seqcount_latch needs lock-free 64-bit atomics (its readers may run in signal handlers)");
+  using words = detail::structures::atomic_words<T>;
+  using raw_copy = detail::structures::raw_copy<T>;
+
+ public:
+  using value_type = T;
+
+  // Both copies hold a value-initialised T. Not thread-safe.
+  seqcount_latch() noexcept
+    requires std::is_default_constructible_v<T>
+      : seqcount_latch(T{}) {}
+  explicit seqcount_latch(const T& initial) noexcept {
+    static_assert(sizeof(seqcount_latch) % detail::structures::cache_line == 0 &&
+                      alignof(seqcount_latch) == detail::structures::cache_line,
+                  "a seqcount_latch must own whole cache lines");
+    copy_[0].write(&initial);
+    copy_[1].write(&initial);
+  }
+  seqcount_latch(const seqcount_latch&) = delete;
+  seqcount_latch& operator=(const seqcount_latch&) = delete;
+
+  // load: a consistent copy of the value of some store() that began no
+  // earlier than the last one this thread saw complete; while a store() is
+  // in progress that is the previous value or the new one. Reads by one
+  // thread never go backwards.
+  //   Threads: any, including signal handlers, also one that interrupted
+  //   the writer on its own thread: it runs only lock-free atomic loads
+  //   (static_assert above), an acquire fence (a compiler barrier on
+  //   x86-64) and memcpy — no lock, no call into the C library, no spinning
+  //   on the writer, no write to shared memory.
+  //   Progress: lock-free; retries only when the writer advanced the
+  //   sequence during the copy (twice per store()). A stopped writer never
+  //   delays it; with one store() in progress and no further one started it
+  //   retries at most twice.
+  //   Cost: as seqlock::load plus an index computation, 0.48 ns for 16
+  //   bytes with no writer; seqlock_bench read/<B>B/quiesce_latch/*.
+  //   Ordering: acquire, as seqlock::load.
+  [[nodiscard]] T load() const noexcept {
+    if constexpr (std::is_trivially_default_constructible_v<T>)
+      return load_in_place();
+    else
+      return load_via_raw();
+  }
+
+  // try_load: one attempt at load(); false, out untouched, if the writer
+  // advanced the sequence during the copy. Threads: any. Wait-free.
+  [[nodiscard]] bool try_load(T& out) const noexcept {
+    raw_copy raw;
+    if (!read_once(raw.bytes)) return false;
+    words::copy(&out, raw.bytes);  // consistent: now a valid T
+    return true;
+  }
+
+  // store: replaces the value (writes it into both copies in turn).
+  //   Threads: one writer at a time — concurrent store() calls must be
+  //   serialised by the caller (a mutex, or a single writing thread); the
+  //   writing thread may change if that hand-over synchronises. Checks
+  //   builds (QUIESCE_CHECKS) abort on two overlapping store() calls. Not
+  //   from a signal handler that may interrupt a store() of this latch.
+  //   Progress: wait-free (no atomic read-modify-write in release builds).
+  //   Cost: two copies of T and two sequence stores, all plain stores on
+  //   x86-64: 0.7 ns for 16 bytes (seqlock_bench write/16B/quiesce_latch).
+  //   Ordering: release — pairs with the acquire in load()/try_load().
+  void store(const T& value) noexcept {
+    if constexpr (detail::structures::checks_enabled) {
+      // Acquire: pairs with the release store of false at the end of the
+      // previous store() (the flag orders nothing but the check itself).
+      if (writing_.exchange(true, std::memory_order_acquire))
+        detail::structures::misuse(
+            "two seqcount_latch::store() calls overlapped (the latch allows one writer at a time)",
+            "serialise the writers (a mutex around store(), or one writing thread), or use quiesce::seqlock<T>");
+    }
+    // Relaxed: only writers change the sequence, and writers are
+    // serialised by the caller (whose synchronisation orders this load).
+    const std::uint64_t s = seq_.load(std::memory_order_relaxed);
+    // (1) Readers switch to copy[1]. Release: pairs with the acquire load in
+    // read_once() — a reader that sees s+1 also sees the previous store()'s
+    // writes of copy[1].
+    seq_.store(s + 1, std::memory_order_release);
+    // (2) Release fence: pairs with the acquire fence in read_once(). A
+    // reader that sees any copy[0] word written below sees s+1 or later at
+    // its re-check, and retries.
+    std::atomic_thread_fence(std::memory_order_release);
+    copy_[0].write(&value);
+    // (3) Readers switch back to copy[0]. Release: pairs with the acquire
+    // load in read_once() — a reader that sees s+2 sees the copy[0] writes.
+    seq_.store(s + 2, std::memory_order_release);
+    // (4) Release fence: pairs with the acquire fence in read_once(), as (2)
+    // for the copy[1] writes below.
+    std::atomic_thread_fence(std::memory_order_release);
+    copy_[1].write(&value);
+    // Release: pairs with the acquire exchange in the next store().
+    if constexpr (detail::structures::checks_enabled) writing_.store(false, std::memory_order_release);
+  }
+
+ private:
+  // As seqlock's: straight into the returned object where T allows it.
+  T load_in_place() const noexcept {
+    T out;
+    while (!read_once(&out)) {
+    }
+    return out;
+  }
+  T load_via_raw() const noexcept {
+    raw_copy raw;
+    while (!read_once(raw.bytes)) {
+    }
+    return raw.value();
+  }
+
+  bool read_once(void* dst) const noexcept {
+    // Acquire: pairs with the release stores (1) and (3) in store(): the
+    // copy the low bit selects is complete up to that point.
+    const std::uint64_t begin = seq_.load(std::memory_order_acquire);
+    copy_[begin & 1].read(dst);
+    // Acquire fence: pairs with the release fences (2) and (4) in store().
+    // If the copy was being rewritten, the re-load sees a newer sequence.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return seq_.load(std::memory_order_relaxed) == begin;
+  }
+
+  std::atomic<std::uint64_t> seq_{0};
+  // Set during store() in checks builds only; present in every build so that
+  // the layout does not depend on QUIESCE_CHECKS.
+  std::atomic<bool> writing_{false};
+  words copy_[2];
+};
+
+}  // namespace quiesce
+
+#endif  // QUIESCE_SEQLOCK_HPP
