@@ -196,7 +196,22 @@ if [[ -n $pkg ]]; then
     mkdir -p "$cache/kernel/download"
     apt_opts=()
     [[ $(id -u) -eq 0 ]] && apt_opts=(-o APT::Sandbox::User=root)  # else _apt cannot write here
+    fetched=0
     if (cd "$cache/kernel/download" && apt-get download -q "${apt_opts[@]}" "$pkg"); then
+      fetched=1
+    elif [[ $(id -u) -eq 0 && $install == 1 ]]; then
+      # A stale package list names a kernel the mirror no longer has:
+      # refresh it, resolve linux-image-amd64 again, retry once.
+      note "apt-get download $pkg failed; running apt-get update and retrying"
+      apt-get update -qq >/dev/null 2>&1 || true
+      deps=$(apt-cache depends linux-image-amd64 2>/dev/null || true)
+      newpkg=$(awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }' <<<"$deps")
+      if [[ -n $newpkg ]]; then
+        pkg=$newpkg kdir="$cache/kernel/$pkg"
+        (cd "$cache/kernel/download" && apt-get download -q "${apt_opts[@]}" "$pkg") && fetched=1
+      fi
+    fi
+    if [[ $fetched == 1 ]]; then
       deb=$(ls "$cache/kernel/download"/*.deb | head -n1)
       note "unpacking $(basename "$deb") ($(du -h "$deb" | cut -f1)) with dpkg -x"
       mkdir -p "$kdir.tmp"
