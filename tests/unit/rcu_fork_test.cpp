@@ -153,6 +153,35 @@ TEST(RcuFork, ChildDoesNotWaitForReadersThatDidNotSurviveTheFork) {
   quiesce::rcu_synchronize();
 }
 
+TEST(RcuFork, OnlineQsbrThreadForksWhileQsbrGracePeriodsRun) {
+#if QUIESCE_TSAN
+  GTEST_SKIP() << "ThreadSanitizer does not support creating threads after a multi-threaded fork()";
+#endif
+  // The forking thread is online in QSBR and another thread keeps starting
+  // QSBR grace periods, which wait for the forking thread's quiescent state:
+  // the guard must take it offline before waiting for them.
+  quiesce::rcu_thread_registration<quiesce::rcu_qsbr_domain> reg;
+  std::atomic<bool> stop{false};
+  std::atomic<long> grace_periods{0};
+  std::thread gp([&] {
+    while (!stop.load()) {
+      quiesce::rcu_qsbr().synchronize();
+      ++grace_periods;
+    }
+  });
+  while (grace_periods.load() == 0) quiesce::rcu_quiescent_state();
+  // Let the next grace period start waiting for this (online) thread.
+  const long seen = grace_periods.load();
+  for (int i = 0; i < 1000 && grace_periods.load() == seen; ++i) std::this_thread::yield();
+  for (int round = 0; round < 3; ++round) fork_and_check_child();
+  EXPECT_TRUE(quiesce::rcu_qsbr_domain::read_ongoing()) << "back online after the fork";
+  stop = true;
+  {
+    quiesce::rcu_offline_scope off;  // the last grace period may wait for us
+    gp.join();
+  }
+}
+
 TEST(RcuFork, GuardWithPlainForkTellsParentFromChild) {
 #if QUIESCE_TSAN
   GTEST_SKIP() << "ThreadSanitizer does not support creating threads after a multi-threaded fork()";

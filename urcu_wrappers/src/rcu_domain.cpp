@@ -455,11 +455,18 @@ void for_flavor_child() {
 }
 }  // namespace
 
-rcu_fork_guard::rcu_fork_guard() noexcept : parent_(::getpid()) {
+rcu_fork_guard::rcu_fork_guard() noexcept : parent_(::getpid()), qsbr_was_online_(rcu_flavor::qsbr::online()) {
   if (rcu_flavor::memb::read_ongoing() || rcu_flavor::mb::read_ongoing() ||
-      (rcu_flavor::bp::registered() && rcu_flavor::bp::read_ongoing()))
+      (rcu_flavor::bp::registered() && rcu_flavor::bp::read_ongoing()) || detail::qsbr_guard_depth != 0)
     detail::fatal("rcu_fork_guard created inside a read-side section",
                   "fork outside any rcu_read_guard");
+  // An online QSBR thread would hold up the grace periods that the gates and
+  // liburcu's before-fork handlers wait for: offline for the whole fork (a
+  // quiescent state, as any blocking call in QSBR should be).
+  if (qsbr_was_online_) {
+    rcu_qsbr_domain::tsan_reader_done();
+    rcu_flavor::qsbr::thread_offline();
+  }
   // Lock order: gates (memb, qsbr, mb, bp), then the registry.
   for_flavor_prepare<rcu_flavor::memb>();
   for_flavor_prepare<rcu_flavor::qsbr>();
@@ -477,6 +484,7 @@ rcu_fork_guard::~rcu_fork_guard() {
     for_flavor_parent<rcu_flavor::mb>();
     for_flavor_parent<rcu_flavor::qsbr>();
     for_flavor_parent<rcu_flavor::memb>();
+    if (qsbr_was_online_) rcu_flavor::qsbr::thread_online();
     return;
   }
   // Child: only this thread exists. The other threads' reader records are
@@ -505,6 +513,7 @@ rcu_fork_guard::~rcu_fork_guard() {
   for_flavor_child<rcu_flavor::mb>();
   for_flavor_child<rcu_flavor::qsbr>();
   for_flavor_child<rcu_flavor::memb>();
+  if (qsbr_was_online_) rcu_flavor::qsbr::thread_online();
 }
 
 pid_t rcu_fork() noexcept {

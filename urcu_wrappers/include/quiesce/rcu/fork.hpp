@@ -17,6 +17,10 @@
 // wait for dead threads (records of threads registered directly through
 // liburcu, not through quiesce, are not known to quiesce and keep their state).
 //
+// A thread that is online in QSBR goes offline for the fork (the guard's
+// waits would otherwise wait for its quiescent state) and back online in
+// both processes afterwards: the fork is a quiescent state for it.
+//
 // Do not use pthread_atfork() for this: liburcu's documentation warns it
 // deadlocks when deleters call malloc().
 #ifndef QUIESCE_RCU_FORK_HPP
@@ -28,8 +32,9 @@ namespace quiesce {
 
 class [[nodiscard]] rcu_fork_guard {
  public:
-  // Must not be created inside a read-side section (fatal): the guard waits
-  // for in-flight grace periods, which would wait for this thread.
+  // Must not be created inside a read-side section (fatal; a QSBR guard is
+  // known in checks builds): the guard waits for in-flight grace periods,
+  // which would wait for this thread.
   rcu_fork_guard() noexcept;
   ~rcu_fork_guard();
   rcu_fork_guard(const rcu_fork_guard&) = delete;
@@ -37,6 +42,7 @@ class [[nodiscard]] rcu_fork_guard {
 
  private:
   pid_t parent_;
+  bool qsbr_was_online_;
 };
 
 // fork() inside an rcu_fork_guard. Returns what fork() returns.
