@@ -62,6 +62,8 @@
 #include <quiesce/rcu.hpp>  // first: it defines _LGPL_SOURCE for liburcu's inline read side
 
 #include <benchmark/benchmark.h>
+
+#include "bench_placement.hpp"
 #include <pthread.h>
 #include <sched.h>
 
@@ -83,51 +85,12 @@ namespace {
 // ---------------------------------------------------------------------------
 // Placement
 
-struct cpu_plan {
-  int measure = -1;  // the measuring (benchmark) thread
-  int helper = -1;   // reader threads and the call_rcu worker
-};
+using quiesce::perf::g_cpus;
+using quiesce::perf::pin_thread;
 
-// Read once, at static initialisation, before any thread is pinned (a pinned
-// thread's own mask would hide the other CPUs).
-cpu_plan plan_cpus() {
-  cpu_plan p;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return p;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (!CPU_ISSET(c, &set)) continue;
-    if (p.measure < 0) {
-      p.measure = c;
-    } else {
-      p.helper = c;
-      break;
-    }
-  }
-  return p;
-}
-const cpu_plan g_cpus = plan_cpus();
-
-bool pin_thread(pthread_t t, int cpu) {
-  if (cpu < 0) return false;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  return pthread_setaffinity_np(t, sizeof set, &set) == 0;
-}
-
-// Pins the calling (measuring) thread. False, with the benchmark marked
-// skipped, where placement is impossible.
+// Pins the measuring thread (perf/bench_placement.hpp).
 bool place(benchmark::State& st, bool needs_helper) {
-  if (needs_helper && g_cpus.helper < 0) {
-    st.SkipWithError("needs 2 CPUs (measuring and helper threads apart); this process may use only 1");
-    return false;
-  }
-  if (!pin_thread(pthread_self(), g_cpus.measure)) {
-    st.SkipWithError("cannot pin the measuring thread (sched_getaffinity/pthread_setaffinity_np failed)");
-    return false;
-  }
-  return true;
+  return quiesce::perf::place(st, needs_helper, "needs 2 CPUs (measuring and helper threads apart); this process may use only 1");
 }
 
 // The memb flavour's default call_rcu worker runs every deleter below. It is
