@@ -21,6 +21,13 @@
 // waits would otherwise wait for its quiescent state) and back online in
 // both processes afterwards: the fork is a quiescent state for it.
 //
+// Limitation: no thread may be inside a retire (liburcu's call_rcu()) while
+// fork() runs. liburcu 0.13.2 enqueues with two steps; a copy of its queue
+// taken between them leaves the child's call_rcu worker spinning on the
+// half-linked node forever. Quiesce the threads that retire before forking
+// (tests/unit/rcu_fork_test.cpp does), or fork from a process whose other
+// threads only read.
+//
 // Do not use pthread_atfork() for this: liburcu's documentation warns it
 // deadlocks when deleters call malloc().
 #ifndef QUIESCE_RCU_FORK_HPP
