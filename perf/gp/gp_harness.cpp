@@ -1,0 +1,705 @@
+// perf/gp/gp_harness.cpp — one point of the grace-period reproduction.
+//
+// Reproduces the experiments of M. Desnoyers, P. E. McKenney, A. Stern,
+// M. Dagenais, J. Walpole, "User-Level Implementations of Read-Copy Update",
+// IEEE TPDS 23(2), 2012, through quiesce's wrappers (<quiesce/rcu.hpp>), with
+// the paper's method: threads run for a fixed time and count what they did
+// (the structure of liburcu's tests/benchmark/test_urcu*.c, re-written here).
+//
+//   read            readers loop { enter section; load the shared pointer;
+//                   check the payload; busy work; leave }, optionally with
+//                   writers replacing the pointer; metric reads/s (+ updates/s)
+//   update          the same with --writers >= 1; RCU writers free the old
+//                   version per --reclaim (rcu_synchronize per update, a batch
+//                   per rcu_synchronize, or rcu_obj_base::retire); lock
+//                   writers swap under the exclusive lock; metric updates/s
+//   gp-latency      --readers busy readers; the main thread times
+//                   rcu_synchronize --samples times; p50/p90/p99/max in us
+//   retire-latency  the main thread retires --samples stamped objects, one
+//                   every --gap-us, through --path; each deleter records
+//                   now - stamp; p50/p90/p99/max in us
+//
+// Placement: threads are pinned round-robin over the CPUs (--cpus, else the
+// process's affinity mask): readers first, then writers, then the main thread.
+// Busy work inside a section is a calibrated empty loop measured in TSC
+// cycles (calibrated once per process against the TSC).
+//
+// Output: one JSON line on stdout (parameters, per metric median/min/max/
+// quartiles over repetitions and the repetitions' values). Errors: exit 2
+// with "gp_harness: error: ..." on stderr before any thread starts.
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <linux/membarrier.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <quiesce/numa.hpp>
+#include <quiesce/rcu.hpp>
+
+#include "gp_options.hpp"
+#include "gp_stats.hpp"
+
+namespace {
+
+using namespace quiesce;
+using gp::contender;
+using gp::experiment;
+using gp::options;
+
+// ---------------------------------------------------------------- clocks ----
+
+std::uint64_t now_ns() noexcept {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+
+// The time-stamp counter; on other architectures nanoseconds stand in for cycles.
+std::uint64_t cycles() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  return __rdtsc();
+#else
+  return now_ns();
+#endif
+}
+
+// An empty loop the compiler must keep: the read-side "busy work".
+[[gnu::noinline]] void spin_loops(std::uint64_t n) noexcept {
+  for (std::uint64_t i = 0; i < n; ++i) asm volatile("" ::: "memory");
+}
+
+struct calibration {
+  double loops_per_cycle = 1;
+  double tsc_hz = 0;
+};
+
+// Loops per TSC cycle (median of 5 runs of 2M loops) and the TSC's rate
+// (over 20 ms of steady_clock).
+calibration calibrate() {
+  calibration c;
+  std::vector<double> r;
+  for (int i = 0; i < 5; ++i) {
+    const std::uint64_t t0 = cycles();
+    spin_loops(2'000'000);
+    const std::uint64_t t1 = cycles();
+    r.push_back(2e6 / static_cast<double>(std::max<std::uint64_t>(t1 - t0, 1)));
+  }
+  c.loops_per_cycle = gp::percentile(r, 0.5);
+  const std::uint64_t n0 = now_ns(), c0 = cycles();
+  while (now_ns() - n0 < 20'000'000) {
+  }
+  const std::uint64_t n1 = now_ns(), c1 = cycles();
+  c.tsc_hz = static_cast<double>(c1 - c0) * 1e9 / static_cast<double>(n1 - n0);
+  return c;
+}
+
+// --------------------------------------------------------------- placement --
+
+void pin_self(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
+    std::fprintf(stderr, "gp_harness: error: cannot pin a thread to CPU %d\n", cpu);
+    std::exit(2);
+  }
+}
+
+void relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+// ------------------------------------------------------------ shared data --
+
+constexpr std::uint64_t magic = 0x51e5ce0fULL;
+
+struct payload : rcu_obj_base<payload> {
+  std::uint64_t value = magic;
+};
+
+alignas(128) std::atomic<payload*> g_ptr{nullptr};
+
+struct control {
+  alignas(128) std::atomic<unsigned> ready{0};
+  alignas(128) std::atomic<bool> go{false};
+  std::atomic<bool> stop{false};
+};
+
+struct alignas(128) counter {
+  std::uint64_t ops = 0;
+  std::uint64_t errors = 0;  // payloads read with a wrong value (must stay 0)
+};
+
+void wait_for_go(control& c) {
+  c.ready.fetch_add(1, std::memory_order_acq_rel);
+  while (!c.go.load(std::memory_order_acquire)) std::this_thread::yield();
+}
+
+[[gnu::always_inline]] inline void check(const payload* p, std::uint64_t& errors) noexcept {
+  if (p == nullptr || p->value != magic) [[unlikely]]
+    ++errors;
+}
+
+// ------------------------------------------------------------------ locks --
+
+pthread_rwlock_t g_rwlock = PTHREAD_RWLOCK_INITIALIZER;
+std::shared_mutex g_shared_mutex;
+std::mutex g_mutex;
+struct alignas(128) padded_mutex {
+  std::mutex m;
+};
+std::unique_ptr<padded_mutex[]> g_thread_mutexes;  // one per reader
+unsigned g_thread_mutex_count = 0;
+
+// Per-contender read and write critical sections for the locks.
+template <contender C>
+struct lock_ops {
+  static void read_lock(unsigned self) {
+    if constexpr (C == contender::rwlock) {
+      pthread_rwlock_rdlock(&g_rwlock);
+    } else if constexpr (C == contender::shared_mutex) {
+      g_shared_mutex.lock_shared();
+    } else if constexpr (C == contender::mutex) {
+      g_mutex.lock();
+    } else {
+      g_thread_mutexes[self].m.lock();
+    }
+  }
+  static void read_unlock(unsigned self) {
+    if constexpr (C == contender::rwlock) {
+      pthread_rwlock_unlock(&g_rwlock);
+    } else if constexpr (C == contender::shared_mutex) {
+      g_shared_mutex.unlock_shared();
+    } else if constexpr (C == contender::mutex) {
+      g_mutex.unlock();
+    } else {
+      g_thread_mutexes[self].m.unlock();
+    }
+  }
+  static void write_lock() {
+    if constexpr (C == contender::rwlock) {
+      pthread_rwlock_wrlock(&g_rwlock);
+    } else if constexpr (C == contender::shared_mutex) {
+      g_shared_mutex.lock();
+    } else if constexpr (C == contender::mutex) {
+      g_mutex.lock();
+    } else {
+      // The per-thread-mutex writer takes every reader's lock, in index order
+      // (the paper's "per-thread mutex": cheap uncontended reads, writers pay N).
+      for (unsigned i = 0; i < g_thread_mutex_count; ++i) g_thread_mutexes[i].m.lock();
+    }
+  }
+  static void write_unlock() {
+    if constexpr (C == contender::rwlock) {
+      pthread_rwlock_unlock(&g_rwlock);
+    } else if constexpr (C == contender::shared_mutex) {
+      g_shared_mutex.unlock();
+    } else if constexpr (C == contender::mutex) {
+      g_mutex.unlock();
+    } else {
+      for (unsigned i = g_thread_mutex_count; i-- > 0;) g_thread_mutexes[i].m.unlock();
+    }
+  }
+};
+
+template <contender C>
+void lock_reader(control& c, counter& out, int cpu, unsigned self, std::uint64_t loops) {
+  pin_self(cpu);
+  wait_for_go(c);
+  std::uint64_t n = 0, bad = 0;
+  while (!c.stop.load(std::memory_order_relaxed)) {
+    lock_ops<C>::read_lock(self);
+    check(g_ptr.load(std::memory_order_relaxed), bad);
+    if (loops != 0) spin_loops(loops);
+    lock_ops<C>::read_unlock(self);
+    ++n;
+  }
+  out.ops = n;
+  out.errors = bad;
+}
+
+template <contender C>
+void lock_writer(control& c, counter& out, int cpu) {
+  pin_self(cpu);
+  wait_for_go(c);
+  std::uint64_t n = 0;
+  while (!c.stop.load(std::memory_order_relaxed)) {
+    auto* fresh = new payload;
+    lock_ops<C>::write_lock();
+    payload* old = g_ptr.load(std::memory_order_relaxed);
+    g_ptr.store(fresh, std::memory_order_relaxed);
+    lock_ops<C>::write_unlock();
+    delete old;  // no reader can hold it: they read under the lock
+    ++n;
+  }
+  out.ops = n;
+}
+
+// -------------------------------------------------------------------- RCU --
+
+template <class F>
+using domain_of = basic_rcu_domain<F>;
+
+// QSBR readers announce a quiescent state every 1024 reads (as liburcu's
+// test_urcu_qsbr does), or sooner, so that at most ~10^6 cycles of read-side
+// work pass between two announcements (long sections would otherwise hold
+// grace periods for 1024 x the section).
+unsigned qs_period(std::uint64_t section_cycles) {
+  const std::uint64_t by_cycles = 1'000'000 / (section_cycles + 1);
+  return static_cast<unsigned>(std::clamp<std::uint64_t>(by_cycles, 1, 1024));
+}
+
+template <class F>
+void rcu_reader(control& c, counter& out, int cpu, std::uint64_t loops, unsigned period) {
+  using D = domain_of<F>;
+  pin_self(cpu);
+  rcu_thread_registration<D> reg;
+  wait_for_go(c);
+  std::uint64_t n = 0, bad = 0;
+  unsigned since = 0;
+  while (!c.stop.load(std::memory_order_relaxed)) {
+    {
+      rcu_read_guard<D> g{reg};
+      check(g_ptr.load(std::memory_order_acquire), bad);
+      if (loops != 0) spin_loops(loops);
+    }
+    ++n;
+    if constexpr (std::is_same_v<F, rcu_flavor::qsbr>) {
+      if (++since >= period) {
+        since = 0;
+        rcu_quiescent_state();
+      }
+    }
+  }
+  out.ops = n;
+  out.errors = bad;
+}
+
+template <class F>
+void rcu_writer(control& c, counter& out, int cpu, gp::reclaim how, unsigned batch) {
+  using D = domain_of<F>;
+  pin_self(cpu);
+  D& dom = D::instance();
+  // QSBR: a retiring thread must be registered; it stays offline so that
+  // grace periods never wait for it and the backlog throttle may block it.
+  std::optional<rcu_thread_registration<D>> reg;
+  std::optional<rcu_offline_scope> offline;
+  if constexpr (std::is_same_v<F, rcu_flavor::qsbr>) {
+    if (how == gp::reclaim::retire) {
+      reg.emplace();
+      offline.emplace();
+    }
+  }
+  std::vector<payload*> pending;
+  pending.reserve(how == gp::reclaim::batch ? batch : 0);
+  wait_for_go(c);
+  std::uint64_t n = 0;
+  while (!c.stop.load(std::memory_order_relaxed)) {
+    payload* old = g_ptr.exchange(new payload, std::memory_order_acq_rel);
+    switch (how) {
+      case gp::reclaim::sync:
+        rcu_synchronize(dom);
+        delete old;
+        break;
+      case gp::reclaim::batch:
+        pending.push_back(old);
+        if (pending.size() >= batch) {
+          rcu_synchronize(dom);
+          for (payload* p : pending) delete p;
+          pending.clear();
+        }
+        break;
+      case gp::reclaim::retire:
+        old->retire({}, dom);
+        break;
+    }
+    ++n;
+  }
+  if (!pending.empty()) {
+    rcu_synchronize(dom);
+    for (payload* p : pending) delete p;
+  }
+  out.ops = n;
+}
+
+// ---------------------------------------------------------------- points ---
+
+struct metric {
+  std::string unit;
+  std::vector<double> values;  // one per repetition
+};
+using metrics = std::map<std::string, metric>;
+
+struct plan {
+  std::vector<int> cpus;
+  bool oversubscribed = false;
+  int cpu_for(unsigned thread_index) const { return cpus[thread_index % cpus.size()]; }
+};
+
+// One repetition of read/update: threads, go, sleep, stop, join.
+template <contender C>
+void run_threads(const options& o, const plan& pl, std::uint64_t loops, metrics& m) {
+  control c;
+  std::vector<counter> rc(o.readers), wc(o.writers);
+  std::vector<std::thread> threads;
+  threads.reserve(o.readers + o.writers);
+  const unsigned period = qs_period(o.section_cycles);
+  for (unsigned i = 0; i < o.readers; ++i) {
+    const int cpu = pl.cpu_for(i);
+    if constexpr (C == contender::qsbr) threads.emplace_back(rcu_reader<rcu_flavor::qsbr>, std::ref(c), std::ref(rc[i]), cpu, loops, period);
+    else if constexpr (C == contender::memb) threads.emplace_back(rcu_reader<rcu_flavor::memb>, std::ref(c), std::ref(rc[i]), cpu, loops, period);
+    else if constexpr (C == contender::mb) threads.emplace_back(rcu_reader<rcu_flavor::mb>, std::ref(c), std::ref(rc[i]), cpu, loops, period);
+    else if constexpr (C == contender::bp) threads.emplace_back(rcu_reader<rcu_flavor::bp>, std::ref(c), std::ref(rc[i]), cpu, loops, period);
+    else threads.emplace_back(lock_reader<C>, std::ref(c), std::ref(rc[i]), cpu, i, loops);
+  }
+  for (unsigned i = 0; i < o.writers; ++i) {
+    const int cpu = pl.cpu_for(o.readers + i);
+    if constexpr (C == contender::qsbr) threads.emplace_back(rcu_writer<rcu_flavor::qsbr>, std::ref(c), std::ref(wc[i]), cpu, o.how, o.batch);
+    else if constexpr (C == contender::memb) threads.emplace_back(rcu_writer<rcu_flavor::memb>, std::ref(c), std::ref(wc[i]), cpu, o.how, o.batch);
+    else if constexpr (C == contender::mb) threads.emplace_back(rcu_writer<rcu_flavor::mb>, std::ref(c), std::ref(wc[i]), cpu, o.how, o.batch);
+    else if constexpr (C == contender::bp) threads.emplace_back(rcu_writer<rcu_flavor::bp>, std::ref(c), std::ref(wc[i]), cpu, o.how, o.batch);
+    else threads.emplace_back(lock_writer<C>, std::ref(c), std::ref(wc[i]), cpu);
+  }
+  while (c.ready.load(std::memory_order_acquire) != o.readers + o.writers) std::this_thread::yield();
+  const std::uint64_t t0 = now_ns();
+  c.go.store(true, std::memory_order_release);
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.duration_s));
+  c.stop.store(true, std::memory_order_relaxed);
+  const std::uint64_t t1 = now_ns();
+  for (auto& t : threads) t.join();
+  const double secs = static_cast<double>(t1 - t0) * 1e-9;
+  std::uint64_t reads = 0, writes = 0, errors = 0;
+  for (const auto& r : rc) reads += r.ops, errors += r.errors;
+  for (const auto& w : wc) writes += w.ops;
+  m["reads_per_s"].unit = "reads/s";
+  m["reads_per_s"].values.push_back(static_cast<double>(reads) / secs);
+  m["updates_per_s"].unit = "updates/s";
+  m["updates_per_s"].values.push_back(static_cast<double>(writes) / secs);
+  m["errors"].unit = "count";
+  m["errors"].values.push_back(static_cast<double>(errors));
+}
+
+// gp-latency: `readers` busy readers, the main thread times rcu_synchronize.
+template <class F>
+void run_gp_latency(const options& o, const plan& pl, std::uint64_t loops, metrics& m) {
+  using D = domain_of<F>;
+  control c;
+  std::vector<counter> rc(o.readers);
+  std::vector<std::thread> threads;
+  const unsigned period = qs_period(o.section_cycles);
+  for (unsigned i = 0; i < o.readers; ++i)
+    threads.emplace_back(rcu_reader<F>, std::ref(c), std::ref(rc[i]), pl.cpu_for(i), loops, period);
+  while (c.ready.load(std::memory_order_acquire) != o.readers) std::this_thread::yield();
+  c.go.store(true, std::memory_order_release);
+  D& dom = D::instance();
+  for (int i = 0; i < 10; ++i) rcu_synchronize(dom);  // warm-up
+  std::vector<double> lat(o.samples);
+  const std::uint64_t t0 = now_ns();
+  for (unsigned i = 0; i < o.samples; ++i) {
+    const std::uint64_t a = now_ns();
+    rcu_synchronize(dom);
+    lat[i] = static_cast<double>(now_ns() - a) * 1e-3;
+  }
+  const std::uint64_t t1 = now_ns();
+  c.stop.store(true, std::memory_order_relaxed);
+  for (auto& t : threads) t.join();
+  std::uint64_t reads = 0, errors = 0;
+  for (const auto& r : rc) reads += r.ops, errors += r.errors;
+  const auto d = gp::latency_distribution(lat);
+  for (auto [k, v] : {std::pair{"sync_p50_us", d.p50}, {"sync_p90_us", d.p90}, {"sync_p99_us", d.p99},
+                      {"sync_max_us", d.max}}) {
+    m[k].unit = "us";
+    m[k].values.push_back(v);
+  }
+  m["syncs_per_s"].unit = "1/s";
+  m["syncs_per_s"].values.push_back(o.samples / (static_cast<double>(t1 - t0) * 1e-9));
+  m["errors"].unit = "count";
+  m["errors"].values.push_back(static_cast<double>(errors));
+}
+
+// retire-latency: objects stamped at retire; the deleter records now - stamp.
+std::vector<std::uint64_t>* g_deleted_at = nullptr;  // written by deleters, read after rcu_barrier
+
+struct stamped {
+  std::uint64_t stamp = 0;
+  std::uint32_t index = 0;
+};
+struct record_deleter {
+  template <class T>
+  void operator()(T* p) const noexcept {
+    (*g_deleted_at)[p->index] = now_ns() - p->stamp;
+    delete p;
+  }
+};
+struct stamped_obj : rcu_obj_base<stamped_obj, record_deleter>, stamped {};
+struct stamped_raw {
+  rcu_head head;  // first: liburcu hands it back
+  stamped s;
+};
+void raw_reclaim(rcu_head* h) {
+  auto* n = reinterpret_cast<stamped_raw*>(h);
+  (*g_deleted_at)[n->s.index] = now_ns() - n->s.stamp;
+  delete n;
+}
+
+template <class F>
+void run_retire_latency(const options& o, const plan& pl, std::uint64_t loops, metrics& m) {
+  using D = domain_of<F>;
+  constexpr bool is_qsbr = std::is_same_v<F, rcu_flavor::qsbr>;
+  control c;
+  std::vector<counter> rc(o.readers);
+  std::vector<std::thread> threads;
+  const unsigned period = qs_period(o.section_cycles);
+  for (unsigned i = 0; i < o.readers; ++i)
+    threads.emplace_back(rcu_reader<F>, std::ref(c), std::ref(rc[i]), pl.cpu_for(i), loops, period);
+  while (c.ready.load(std::memory_order_acquire) != o.readers) std::this_thread::yield();
+  c.go.store(true, std::memory_order_release);
+  D& dom = D::instance();
+  std::vector<std::uint64_t> deleted(o.samples, 0);
+  g_deleted_at = &deleted;
+  const auto gap = static_cast<std::uint64_t>(o.gap_us * 1e3);
+  {
+    rcu_thread_registration<D> reg;  // raw call_rcu needs a registered thread
+    for (unsigned i = 0; i < o.samples; ++i) {
+      const std::uint64_t t = now_ns();
+      switch (o.path) {
+        case gp::retire_path::call_rcu: {
+          auto* n = new stamped_raw{};
+          n->s = {t, i};
+          F::call(&n->head, &raw_reclaim);
+          break;
+        }
+        case gp::retire_path::rcu_retire: {
+          auto* p = new stamped{t, i};
+          rcu_retire(p, record_deleter{}, dom);
+          break;
+        }
+        case gp::retire_path::obj_retire: {
+          auto* p = new stamped_obj;
+          p->stamp = t;
+          p->index = i;
+          p->retire({}, dom);
+          break;
+        }
+      }
+      while (now_ns() - t < gap) {
+        if constexpr (is_qsbr) rcu_quiescent_state();  // an online QSBR retirer must announce
+        relax();
+      }
+      if constexpr (is_qsbr) rcu_quiescent_state();
+    }
+  }
+  rcu_barrier(dom);  // every deleter above has run
+  c.stop.store(true, std::memory_order_relaxed);
+  for (auto& t : threads) t.join();
+  std::vector<double> lat(o.samples);
+  for (unsigned i = 0; i < o.samples; ++i) lat[i] = static_cast<double>(deleted[i]) * 1e-3;
+  g_deleted_at = nullptr;
+  std::uint64_t errors = 0;
+  for (const auto& r : rc) errors += r.errors;
+  const auto d = gp::latency_distribution(lat);
+  for (auto [k, v] : {std::pair{"retire_p50_us", d.p50}, {"retire_p90_us", d.p90}, {"retire_p99_us", d.p99},
+                      {"retire_max_us", d.max}}) {
+    m[k].unit = "us";
+    m[k].values.push_back(v);
+  }
+  m["errors"].unit = "count";
+  m["errors"].values.push_back(static_cast<double>(errors));
+}
+
+template <contender C>
+void run_point(const options& o, const plan& pl, std::uint64_t loops, metrics& m) {
+  if (o.exp == experiment::read || o.exp == experiment::update) {
+    run_threads<C>(o, pl, loops, m);
+    if constexpr (C == contender::qsbr || C == contender::memb || C == contender::mb || C == contender::bp) {
+      if (o.how == gp::reclaim::retire) {
+        using F = std::conditional_t<C == contender::qsbr, rcu_flavor::qsbr,
+                  std::conditional_t<C == contender::memb, rcu_flavor::memb,
+                  std::conditional_t<C == contender::mb, rcu_flavor::mb, rcu_flavor::bp>>>;
+        rcu_barrier(domain_of<F>::instance());  // drain between repetitions (not timed)
+      }
+    }
+    return;
+  }
+  if constexpr (C == contender::qsbr || C == contender::memb || C == contender::mb || C == contender::bp) {
+    using F = std::conditional_t<C == contender::qsbr, rcu_flavor::qsbr,
+              std::conditional_t<C == contender::memb, rcu_flavor::memb,
+              std::conditional_t<C == contender::mb, rcu_flavor::mb, rcu_flavor::bp>>>;
+    if (o.exp == experiment::gp_latency) run_gp_latency<F>(o, pl, loops, m);
+    else run_retire_latency<F>(o, pl, loops, m);
+  }
+}
+
+// ------------------------------------------------------------------ JSON ---
+
+std::string json_escape(std::string_view s) {
+  std::string r;
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') r += '\\', r += ch;
+    else if (static_cast<unsigned char>(ch) < 0x20) r += ' ';
+    else r += ch;
+  }
+  return r;
+}
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string read_first_line_matching(const char* path, std::string_view prefix) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon == std::string::npos) return {};
+      auto v = line.substr(colon + 1);
+      v.erase(0, v.find_first_not_of(" \t"));
+      return v;
+    }
+  }
+  return {};
+}
+
+void print_info(const gp::options&, const calibration& cal) {
+  const auto& topo = numa::topology::system();
+  std::set<std::pair<int, int>> cores;  // (package, core)
+  std::set<int> packages;
+  for (const auto& c : topo.cpus()) {
+    cores.insert({c.package, c.core});
+    packages.insert(c.package);
+  }
+  utsname u{};
+  uname(&u);
+  const long mb = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0);
+  const bool mb_expedited = mb > 0 && (mb & MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+  std::printf(
+      "{\"cpu_model\":\"%s\",\"cpus\":%zu,\"online_cpus\":%ld,\"cores\":%zu,\"packages\":%zu,\"nodes\":%d,"
+      "\"numa_supported\":%s,\"kernel\":\"%s %s %s\",\"membarrier_query\":%ld,"
+      "\"membarrier_private_expedited\":%s,\"tsc_hz\":%s,\"loops_per_cycle\":%s,\"compiler\":\"%s\"}\n",
+      json_escape(read_first_line_matching("/proc/cpuinfo", "model name")).c_str(), topo.cpus().size(),
+      sysconf(_SC_NPROCESSORS_ONLN), cores.size(), packages.size(), topo.node_count(),
+      topo.numa_supported() ? "true" : "false", json_escape(u.sysname).c_str(), json_escape(u.release).c_str(),
+      json_escape(u.machine).c_str(), mb, mb_expedited ? "true" : "false", num(cal.tsc_hz).c_str(),
+      num(cal.loops_per_cycle).c_str(), json_escape(__VERSION__).c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  try {
+    o = gp::parse_options(args);
+  } catch (const gp::usage_error& e) {
+    std::fprintf(stderr, "gp_harness: error: %s\n", e.what());
+    return 2;
+  }
+  if (o.help) {
+    std::fputs(gp::usage_text().c_str(), stdout);
+    return 0;
+  }
+  // The CPUs: --cpus (each must be in the affinity mask) or the whole mask.
+  plan pl;
+  (void)numa::topology::system();  // probe the machine before any thread is pinned
+  const std::vector<int> allowed = numa::current_affinity();
+  if (o.cpus.empty()) {
+    pl.cpus = allowed;
+  } else {
+    for (int cpu : o.cpus) {
+      if (!std::binary_search(allowed.begin(), allowed.end(), cpu)) {
+        std::fprintf(stderr, "gp_harness: error: --cpus: CPU %d is not available to this process (%zu CPUs allowed)\n",
+                     cpu, allowed.size());
+        return 2;
+      }
+    }
+    pl.cpus = o.cpus;
+  }
+  if (pl.cpus.empty()) {
+    std::fprintf(stderr, "gp_harness: error: no CPU to run on\n");
+    return 2;
+  }
+  const unsigned threads = o.readers + o.writers + (o.exp == experiment::gp_latency || o.exp == experiment::retire_latency ? 1 : 0);
+  pl.oversubscribed = threads > pl.cpus.size();
+
+  pin_self(pl.cpu_for(o.readers + o.writers));  // the main thread: after readers and writers
+  const calibration cal = calibrate();
+  if (o.exp == experiment::info) {
+    print_info(o, cal);
+    return 0;
+  }
+  const auto loops = static_cast<std::uint64_t>(static_cast<double>(o.section_cycles) * cal.loops_per_cycle + 0.5);
+
+  g_ptr.store(new payload, std::memory_order_release);
+  if (o.who == contender::per_thread_mutex) {
+    g_thread_mutex_count = std::max(o.readers, 1u);
+    g_thread_mutexes = std::make_unique<padded_mutex[]>(g_thread_mutex_count);
+  }
+  metrics m;
+  for (unsigned r = 0; r < o.reps; ++r) {
+    switch (o.who) {
+      case contender::qsbr: run_point<contender::qsbr>(o, pl, loops, m); break;
+      case contender::memb: run_point<contender::memb>(o, pl, loops, m); break;
+      case contender::mb: run_point<contender::mb>(o, pl, loops, m); break;
+      case contender::bp: run_point<contender::bp>(o, pl, loops, m); break;
+      case contender::rwlock: run_point<contender::rwlock>(o, pl, loops, m); break;
+      case contender::shared_mutex: run_point<contender::shared_mutex>(o, pl, loops, m); break;
+      case contender::mutex: run_point<contender::mutex>(o, pl, loops, m); break;
+      case contender::per_thread_mutex: run_point<contender::per_thread_mutex>(o, pl, loops, m); break;
+    }
+  }
+  delete g_ptr.exchange(nullptr);  // every thread has been joined
+
+  std::ostringstream js;
+  js << "{\"experiment\":\"" << gp::name(o.exp) << "\",\"contender\":\"" << gp::name(o.who)
+     << "\",\"readers\":" << o.readers << ",\"writers\":" << o.writers << ",\"section_cycles\":" << o.section_cycles
+     << ",\"reclaim\":\"" << gp::name(o.how) << "\",\"batch\":" << (o.how == gp::reclaim::batch ? o.batch : 0)
+     << ",\"path\":\"" << (o.exp == experiment::retire_latency ? gp::name(o.path) : "") << "\",\"duration_s\":"
+     << num(o.duration_s) << ",\"reps\":" << o.reps << ",\"samples\":" << o.samples
+     << ",\"gap_us\":" << num(o.gap_us) << ",\"cpus\":[";
+  for (std::size_t i = 0; i < pl.cpus.size(); ++i) js << (i ? "," : "") << pl.cpus[i];
+  js << "],\"oversubscribed\":" << (pl.oversubscribed ? "true" : "false") << ",\"section_loops\":" << loops
+     << ",\"loops_per_cycle\":" << num(cal.loops_per_cycle) << ",\"metrics\":{";
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    const auto s = gp::summarize(v.values);
+    js << (first ? "" : ",") << "\"" << k << "\":{\"unit\":\"" << v.unit << "\",\"median\":" << num(s.median)
+       << ",\"min\":" << num(s.min) << ",\"max\":" << num(s.max) << ",\"q1\":" << num(s.q1) << ",\"q3\":" << num(s.q3)
+       << ",\"values\":[";
+    for (std::size_t i = 0; i < v.values.size(); ++i) js << (i ? "," : "") << num(v.values[i]);
+    js << "]}";
+    first = false;
+  }
+  js << "}}\n";
+  std::fputs(js.str().c_str(), stdout);
+  // Errors in the payload check mean the synchronisation under test is broken.
+  if (m.count("errors") && gp::summarize(m["errors"].values).max > 0) {
+    std::fprintf(stderr, "gp_harness: error: readers saw freed or torn payloads\n");
+    return 1;
+  }
+  return 0;
+}
