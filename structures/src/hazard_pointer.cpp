@@ -1,0 +1,587 @@
+// hazard_pointer.cpp — the slow paths of <quiesce/hazard_pointer.hpp>:
+// fence-mode selection (membarrier registration), domains (per-node record
+// lists and retired lists), scans, cleanup, reclaimer threads and the
+// per-thread record cache's exit hook.
+//
+// Learned from (no code taken): Michael, "Hazard Pointers", IEEE TPDS 2004
+// (scan: snapshot the hazards, free what none names); folly's
+// synchronization/Hazptr*.h (asymmetric fences, thread-local record caches,
+// threshold proportional to the record count); the Linux kernel's
+// membarrier(2) documentation.
+
+#include <quiesce/hazard_pointer.hpp>
+
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <quiesce/numa/affinity.hpp>
+#include <quiesce/numa/node_allocator.hpp>
+#include <quiesce/numa/topology.hpp>
+
+namespace quiesce {
+
+namespace detail::hp {
+namespace {
+
+// ---- fences ---------------------------------------------------------------
+
+std::once_flag fence_once;
+
+long sys_membarrier(int cmd) noexcept { return syscall(__NR_membarrier, cmd, 0U, 0); }
+
+// Chooses the fence mode once, before any record exists (every path to a
+// record or a scan calls this first). QUIESCE_HP_FENCE=fence forces the
+// seq_cst-fence mode (tests run both modes).
+void init_fences() noexcept {
+  std::call_once(fence_once, [] {
+    const char* env = std::getenv("QUIESCE_HP_FENCE");
+    if (env != nullptr && std::strcmp(env, "fence") == 0) return;
+    long cmds = sys_membarrier(MEMBARRIER_CMD_QUERY);
+    if (cmds < 0 || (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return;
+    if (sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0) return;
+    asymmetric.store(true, std::memory_order_relaxed);  // published by call_once
+  });
+}
+
+// The scanner's half: see light_fence() and the ordering note in the header.
+void heavy_fence() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (asymmetric.load(std::memory_order_relaxed)) {
+    if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
+      // A forked child may have to register again; anything else means the
+      // readers' compiler-barrier fast path is no longer covered.
+      int err = errno;
+      if (err != EPERM || sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0 ||
+          sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
+        std::fprintf(stderr, "quiesce: fatal: membarrier(PRIVATE_EXPEDITED) failed: %s\n", std::strerror(err));
+        std::abort();
+      }
+    }
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+// ---- registry of live domains (for thread caches of non-default domains) --
+
+std::mutex registry_mu;
+std::vector<std::uint64_t>& live_ids() {
+  static auto* v = new std::vector<std::uint64_t>();  // immortal: used by thread-exit hooks
+  return *v;
+}
+std::atomic<std::uint64_t> next_id{default_domain_id + 1};
+
+bool is_live(std::uint64_t id) {  // registry_mu held
+  const auto& v = live_ids();
+  return std::find(v.begin(), v.end(), id) != v.end();
+}
+
+// ---- per-thread state -------------------------------------------------------
+
+thread_local int scan_depth = 0;                     // >0 inside a scan (deleters run there)
+thread_local std::vector<const void*> hazard_snapshot;  // reused by scans
+
+void release_to_domain(record* r) noexcept { r->in_use.store(false, std::memory_order_release); }
+
+// Empties entry e (records back to their domain). Default-domain entries need
+// no lock (that domain never dies); others only if the domain is still live.
+void flush_entry(thread_cache::entry& e, bool is_default) noexcept {
+  if (e.count == 0) {
+    if (!is_default) e.domain_id = 0;
+    return;
+  }
+  if (is_default) {
+    for (int i = 0; i < e.count; ++i) release_to_domain(e.recs[i]);
+  } else {
+    std::lock_guard lk(registry_mu);
+    if (is_live(e.domain_id)) {
+      for (int i = 0; i < e.count; ++i) release_to_domain(e.recs[i]);
+    }
+    e.domain_id = 0;
+  }
+  e.count = 0;
+}
+
+struct exit_hook {
+  exit_hook() noexcept { tls_cache.open = true; }
+  ~exit_hook() {
+    tls_cache.open = false;
+    tls_cache.exited = true;
+    for (int i = 0; i < thread_cache::entries; ++i) flush_entry(tls_cache.e[i], i == 0);
+  }
+};
+
+void ensure_hook() {
+  if (!tls_cache.open && !tls_cache.exited) {
+    static thread_local exit_hook hook;
+    (void)hook;
+  }
+}
+
+// The cache entry for a domain id: entry 0 for the default domain, the
+// matching entry, or (when `claim`) a free entry, evicting entry 3.
+thread_cache::entry* entry_for(std::uint64_t id, bool claim) noexcept {
+  if (id == default_domain_id) return &tls_cache.e[0];
+  for (int i = 1; i < thread_cache::entries; ++i) {
+    if (tls_cache.e[i].domain_id == id) return &tls_cache.e[i];
+  }
+  if (!claim) return nullptr;
+  for (int i = 1; i < thread_cache::entries; ++i) {
+    if (tls_cache.e[i].domain_id == 0) {
+      tls_cache.e[i].domain_id = id;
+      return &tls_cache.e[i];
+    }
+  }
+  thread_cache::entry& victim = tls_cache.e[thread_cache::entries - 1];
+  flush_entry(victim, false);
+  victim.domain_id = id;
+  return &victim;
+}
+
+}  // namespace
+}  // namespace detail::hp
+
+// ---- the domain -------------------------------------------------------------
+
+struct hazard_pointer_domain::impl {
+  using record = detail::hp::record;
+  using header = detail::hp::retired_header;
+
+  // Written on every retire to objects of this node: alone on its block.
+  struct alignas(detail::hp::block) node_retired {
+    std::atomic<header*> head{nullptr};
+    std::atomic<std::uint64_t> pushed{0};  // objects pushed (retires + survivors re-pushed)
+    std::atomic<std::uint64_t> taken{0};   // objects taken by scans
+    std::atomic<bool> scanning{false};     // a threshold-triggered scan is running
+  };
+  // Read by scans and record claims; written when a record is allocated.
+  struct alignas(detail::hp::block) node_records {
+    std::atomic<record*> head{nullptr};
+    std::mutex mu;                           // guards pool creation
+    std::unique_ptr<numa::node_pool> pool;   // 128-byte records on this node
+  };
+  struct worker {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool wake = false;
+    bool stop = false;
+    std::atomic<bool> signaled{false};
+    std::thread thread;
+  };
+
+  std::uint64_t id = 0;
+  std::size_t min_threshold = 1000;
+  int slots = 1;  // node ids 0..slots-1
+  std::unique_ptr<node_retired[]> retired;
+  std::unique_ptr<node_records[]> records;
+
+  alignas(detail::hp::block) std::atomic<std::size_t> record_count{0};
+  std::atomic<std::uint64_t> reclaimed{0};
+  std::atomic<std::uint64_t> repushed{0};
+  std::atomic<std::uint64_t> scans{0};
+  std::atomic<std::uint64_t> home{0};
+  std::atomic<std::uint64_t> off{0};
+  std::atomic<int> active_scans{0};
+  std::atomic<bool> async_on{false};
+
+  std::mutex async_mu;  // start/stop
+  std::vector<std::unique_ptr<worker>> workers;  // one per slot when async
+
+  int fallback_node = 0;  // a node the machine has, for ids it lacks
+
+  explicit impl(std::uint64_t id_, std::size_t min_thr) : id(id_), min_threshold(std::max<std::size_t>(1, min_thr)) {
+    const auto& nodes = numa::topology::system().nodes();
+    slots = nodes.empty() ? 1 : nodes.back() + 1;
+    fallback_node = nodes.empty() ? 0 : nodes.front();
+    retired = std::make_unique<node_retired[]>(static_cast<std::size_t>(slots));
+    records = std::make_unique<node_records[]>(static_cast<std::size_t>(slots));
+  }
+
+  int slot(int node) const noexcept { return node >= 0 && node < slots ? node : 0; }
+
+  std::size_t threshold() const noexcept {
+    return std::max(min_threshold, 2 * record_count.load(std::memory_order_relaxed));
+  }
+
+  // A record for the calling thread: a free one of its node, else of any
+  // node, else a new one on its node.
+  record* claim(hazard_pointer_domain* self) {
+    int mine = slot(detail::hp::this_thread_node());
+    if (!numa::topology::system().has_node(mine)) mine = fallback_node;
+    for (int k = 0; k < slots; ++k) {
+      const int n = (mine + k) % slots;
+      for (record* r = records[n].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
+        bool expected = false;
+        if (!r->in_use.load(std::memory_order_relaxed) &&
+            r->in_use.compare_exchange_strong(expected, true, std::memory_order_acquire, std::memory_order_relaxed)) {
+          return r;
+        }
+      }
+    }
+    node_records& nr = records[mine];
+    void* mem;
+    {
+      std::lock_guard lk(nr.mu);
+      if (!nr.pool) {
+        nr.pool = std::make_unique<numa::node_pool>(sizeof(record), alignof(record), mine,
+                                                    numa::placement::preferred, std::size_t{64} << 10);
+      }
+      mem = nr.pool->allocate();
+    }
+    auto* r = new (mem) record();
+    r->in_use.store(true, std::memory_order_relaxed);
+    r->node = mine;
+    r->domain_id = id;
+    r->domain = self;
+    record* old = nr.head.load(std::memory_order_relaxed);
+    do {
+      r->next = old;
+    } while (!nr.head.compare_exchange_weak(old, r, std::memory_order_release, std::memory_order_relaxed));
+    record_count.fetch_add(1, std::memory_order_relaxed);
+    return r;
+  }
+
+  void push_chain(int n, header* first, header* last, std::uint64_t k) noexcept {
+    node_retired& nr = retired[n];
+    header* old = nr.head.load(std::memory_order_relaxed);
+    do {
+      last->next = old;
+    } while (!nr.head.compare_exchange_weak(old, first, std::memory_order_release, std::memory_order_relaxed));
+    nr.pushed.fetch_add(k, std::memory_order_relaxed);
+  }
+
+  // Scans node n's list: takes it whole, orders against every reader
+  // (heavy fence), snapshots the hazards and frees what none names;
+  // survivors go back on the list. Deleters run here (scan_depth > 0:
+  // their retires only push).
+  void scan(int n) noexcept {
+    active_scans.fetch_add(1, std::memory_order_acq_rel);
+    ++detail::hp::scan_depth;
+    node_retired& nr = retired[n];
+    // Acquire: pairs with the pushes' release CAS, so every object's header
+    // (and the unlink that preceded its retire) is visible.
+    header* list = nr.head.exchange(nullptr, std::memory_order_acquire);
+    if (list != nullptr) {
+      std::uint64_t k = 0;
+      for (header* h = list; h != nullptr; h = h->next) ++k;
+      nr.taken.fetch_add(k, std::memory_order_relaxed);
+
+      // Every object in `list` was unlinked before it was retired; after this
+      // fence a reader either re-read its source after the unlink (and
+      // failed validation) or its hazard store is visible below.
+      detail::hp::heavy_fence();
+      auto& hz = detail::hp::hazard_snapshot;
+      hz.clear();
+      for (int m = 0; m < slots; ++m) {
+        for (record* r = records[m].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
+          // Acquire: pairs with the owner's release stores, so the owner's
+          // reads of a previously protected object happen-before its free.
+          const void* p = r->ptr.load(std::memory_order_acquire);
+          if (p != nullptr) hz.push_back(p);
+        }
+      }
+      std::sort(hz.begin(), hz.end());
+
+      header* keep_first = nullptr;
+      header* keep_last = nullptr;
+      std::uint64_t kept = 0;
+      std::uint64_t freed = 0;
+      for (header* h = list; h != nullptr;) {
+        header* next = h->next;
+        if (std::binary_search(hz.begin(), hz.end(), h->key)) {
+          h->next = keep_first;
+          keep_first = h;
+          if (keep_last == nullptr) keep_last = h;
+          ++kept;
+        } else {
+          h->reclaim(h);
+          ++freed;
+        }
+        h = next;
+      }
+      if (kept != 0) {
+        push_chain(n, keep_first, keep_last, kept);
+        repushed.fetch_add(kept, std::memory_order_relaxed);
+      }
+      if (freed != 0) {
+        const bool on_home = detail::hp::this_thread_node() == n;
+        (on_home ? home : off).fetch_add(freed, std::memory_order_relaxed);
+        reclaimed.fetch_add(freed, std::memory_order_relaxed);
+      }
+      scans.fetch_add(1, std::memory_order_relaxed);
+    }
+    --detail::hp::scan_depth;
+    active_scans.fetch_sub(1, std::memory_order_acq_rel);
+  }
+
+  // A threshold-triggered scan: skipped when one of this node is running.
+  void try_scan(int n) noexcept {
+    node_retired& nr = retired[n];
+    if (nr.scanning.exchange(true, std::memory_order_acquire)) return;
+    scan(n);
+    nr.scanning.store(false, std::memory_order_release);
+  }
+
+  std::uint64_t pending(int n) const noexcept {
+    const node_retired& nr = retired[n];
+    return nr.pushed.load(std::memory_order_relaxed) - nr.taken.load(std::memory_order_relaxed);
+  }
+
+  void wake(int n) {
+    worker& w = *workers[static_cast<std::size_t>(n)];
+    if (w.signaled.exchange(true, std::memory_order_acq_rel)) return;
+    {
+      std::lock_guard lk(w.mu);
+      w.wake = true;
+    }
+    w.cv.notify_one();
+  }
+
+  void on_retire(int n, std::uint64_t pend) noexcept {
+    if (detail::hp::scan_depth > 0) return;  // a deleter retiring: the running scan's caller goes on
+    const std::uint64_t t = threshold();
+    if (pend < t) return;
+    if (async_on.load(std::memory_order_acquire)) {
+      std::unique_lock lk(async_mu, std::try_to_lock);
+      if (lk.owns_lock() && !workers.empty()) wake(n);
+      if (pend >= 4 * t) try_scan(n);
+      return;
+    }
+    if (n == slot(detail::hp::this_thread_node()) || pend >= 2 * t) try_scan(n);
+  }
+
+  void reclaim_all_unchecked() noexcept {
+    for (int n = 0; n < slots; ++n) {
+      header* list = retired[n].head.exchange(nullptr, std::memory_order_acquire);
+      std::uint64_t freed = 0;
+      while (list != nullptr) {
+        header* next = list->next;
+        list->reclaim(list);
+        ++freed;
+        list = next;
+      }
+      retired[n].taken.fetch_add(freed, std::memory_order_relaxed);
+      reclaimed.fetch_add(freed, std::memory_order_relaxed);
+      off.fetch_add(freed, std::memory_order_relaxed);
+    }
+  }
+};
+
+namespace detail::hp {
+
+retired_header::retired_header() noexcept : node(static_cast<std::int32_t>(this_thread_node())) {}
+
+int this_thread_node() noexcept { return numa::current_node(); }
+
+hazard_pointer_domain& default_domain_ref() noexcept {
+  static hazard_pointer_domain* d = [] {
+    auto* dom = new hazard_pointer_domain(hazard_pointer_domain::default_tag{});
+    // At exit, free what nobody protects (objects retired by the program's
+    // last operations), so leak checkers and destructors with side effects
+    // see them go. Threads still running keep their protections.
+    std::atexit([] { hazard_pointer_cleanup(default_domain_ref()); });
+    return dom;
+  }();
+  return *d;
+}
+
+record* acquire_slow(hazard_pointer_domain& dom) {
+  init_fences();
+  ensure_hook();
+  auto& im = *dom.impl_;
+  if (tls_cache.open) {
+    thread_cache::entry* e = entry_for(im.id, true);
+    if (e->count > 0) return e->recs[--e->count];
+  }
+  return im.claim(&dom);
+}
+
+void release_slow(record* r) noexcept {
+  if (tls_cache.open) {
+    thread_cache::entry* e = entry_for(r->domain_id, true);
+    if (e->count < thread_cache::capacity) {
+      e->recs[e->count++] = r;
+      return;
+    }
+  }
+  release_to_domain(r);
+}
+
+void retire(hazard_pointer_domain& dom, retired_header* h) noexcept {
+  init_fences();
+  auto& im = *dom.impl_;
+  const int n = im.slot(h->node);
+  h->next = nullptr;
+  auto& nr = im.retired[n];
+  retired_header* old = nr.head.load(std::memory_order_relaxed);
+  do {
+    h->next = old;
+    // Release: the caller's unlink of the object (and the header written
+    // above) happen-before the scan that takes it.
+  } while (!nr.head.compare_exchange_weak(old, h, std::memory_order_release, std::memory_order_relaxed));
+  const std::uint64_t pushed = nr.pushed.fetch_add(1, std::memory_order_relaxed) + 1;
+  im.on_retire(n, pushed - nr.taken.load(std::memory_order_relaxed));
+}
+
+void misuse_empty(const char* what) noexcept {
+  structures::misuse(what, "make one with make_hazard_pointer(); a default-constructed or moved-from hazard_pointer is empty");
+}
+void misuse_retire(const char* what) noexcept {
+  structures::misuse(what, "retire each object exactly once, after unlinking it; pass the object, never null");
+}
+
+}  // namespace detail::hp
+
+// ---- hazard_pointer_domain --------------------------------------------------
+
+hazard_pointer_domain::hazard_pointer_domain() : hazard_pointer_domain(options{}) {}
+
+hazard_pointer_domain::hazard_pointer_domain(options opt)
+    : impl_(std::make_unique<impl>(detail::hp::next_id.fetch_add(1, std::memory_order_relaxed), opt.min_threshold)) {
+  detail::hp::init_fences();
+  std::lock_guard lk(detail::hp::registry_mu);
+  detail::hp::live_ids().push_back(impl_->id);
+}
+
+hazard_pointer_domain::hazard_pointer_domain(default_tag)
+    : impl_(std::make_unique<impl>(detail::hp::default_domain_id, options{}.min_threshold)) {
+  detail::hp::init_fences();
+}
+
+hazard_pointer_domain::~hazard_pointer_domain() {
+  stop_async_reclaim();
+  {
+    std::lock_guard lk(detail::hp::registry_mu);
+    auto& v = detail::hp::live_ids();
+    v.erase(std::remove(v.begin(), v.end(), impl_->id), v.end());
+  }
+  for (int n = 0; n < impl_->slots; ++n) {
+    for (auto* r = impl_->records[n].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
+      if (r->ptr.load(std::memory_order_acquire) != nullptr) {
+        detail::structures::misuse("hazard_pointer_domain destroyed while one of its hazard pointers protects an object",
+                                   "destroy (or reset_protection()) every hazard_pointer of the domain first");
+      }
+    }
+  }
+  impl_->reclaim_all_unchecked();
+  // Records are trivially destructible: hand them back so each pool's
+  // leak check stays meaningful, then the pools unmap them. Thread caches
+  // still naming them never match this (never reused) id again.
+  for (int n = 0; n < impl_->slots; ++n) {
+    auto& nr = impl_->records[n];
+    for (auto* r = nr.head.load(std::memory_order_acquire); r != nullptr;) {
+      auto* next = r->next;
+      impl_->records[r->node].pool->deallocate(r);
+      r = next;
+    }
+    nr.head.store(nullptr, std::memory_order_relaxed);
+  }
+}
+
+void hazard_pointer_domain::start_async_reclaim(bool pin) {
+  std::lock_guard lk(impl_->async_mu);
+  if (!impl_->workers.empty()) return;
+  const auto& topo = numa::topology::system();
+  impl_->workers.resize(static_cast<std::size_t>(impl_->slots));
+  for (int n = 0; n < impl_->slots; ++n) {
+    auto w = std::make_unique<impl::worker>();
+    impl::worker* wp = w.get();
+    impl* im = impl_.get();
+    const bool pin_it = pin && topo.has_node(n) && !topo.cpus_of_node(n).empty();
+    wp->thread = std::thread([im, wp, n, pin_it] {
+      std::optional<numa::scoped_affinity> affinity;
+      if (pin_it) {
+        try {
+          affinity.emplace(numa::scoped_affinity::to_node(n));
+        } catch (...) {
+          // Unpinned is still correct; the node's objects are then freed off-node.
+        }
+      }
+      std::unique_lock lk(wp->mu);
+      for (;;) {
+        wp->cv.wait(lk, [wp] { return wp->wake || wp->stop; });
+        if (wp->stop) return;
+        wp->wake = false;
+        lk.unlock();
+        wp->signaled.store(false, std::memory_order_release);
+        im->try_scan(n);
+        lk.lock();
+      }
+    });
+    impl_->workers[static_cast<std::size_t>(n)] = std::move(w);
+  }
+  impl_->async_on.store(true, std::memory_order_release);
+}
+
+void hazard_pointer_domain::stop_async_reclaim() {
+  std::lock_guard lk(impl_->async_mu);
+  impl_->async_on.store(false, std::memory_order_release);
+  for (auto& w : impl_->workers) {
+    {
+      std::lock_guard wl(w->mu);
+      w->stop = true;
+    }
+    w->cv.notify_one();
+    w->thread.join();
+  }
+  impl_->workers.clear();
+}
+
+hazard_pointer_domain_stats hazard_pointer_domain::stats() const {
+  hazard_pointer_domain_stats s;
+  const impl& im = *impl_;
+  s.hazard_records = im.record_count.load(std::memory_order_relaxed);
+  s.threshold = im.threshold();
+  std::uint64_t pushed = 0;
+  s.unreclaimed_per_node.resize(static_cast<std::size_t>(im.slots));
+  for (int n = 0; n < im.slots; ++n) {
+    pushed += im.retired[n].pushed.load(std::memory_order_relaxed);
+    s.unreclaimed_per_node[static_cast<std::size_t>(n)] = im.pending(n);
+  }
+  s.reclaimed = im.reclaimed.load(std::memory_order_relaxed);
+  s.retired = pushed - im.repushed.load(std::memory_order_relaxed);
+  s.unreclaimed = s.retired >= s.reclaimed ? s.retired - s.reclaimed : 0;
+  s.scans = im.scans.load(std::memory_order_relaxed);
+  s.reclaimed_on_home_node = im.home.load(std::memory_order_relaxed);
+  s.reclaimed_off_node = im.off.load(std::memory_order_relaxed);
+  return s;
+}
+
+// ---- free functions ---------------------------------------------------------
+
+hazard_pointer make_hazard_pointer(hazard_pointer_domain& dom) { return hazard_pointer(detail::hp::acquire_slow(dom)); }
+
+void hazard_pointer_cleanup(hazard_pointer_domain& dom) {
+  if (detail::hp::scan_depth > 0) {
+    detail::structures::misuse("hazard_pointer_cleanup() called from a deleter",
+                               "deleters run inside a scan; call cleanup from ordinary code");
+  }
+  detail::hp::init_fences();
+  auto& im = *dom.impl_;
+  auto wait_scans = [&im] {
+    while (im.active_scans.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  };
+  wait_scans();  // scans that took objects before this call finish first
+  for (int n = 0; n < im.slots; ++n) im.scan(n);
+  wait_scans();
+}
+
+bool hazard_pointer_asymmetric_fence() noexcept {
+  detail::hp::init_fences();
+  return detail::hp::asymmetric.load(std::memory_order_relaxed);
+}
+
+}  // namespace quiesce
