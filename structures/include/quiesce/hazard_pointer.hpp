@@ -223,6 +223,7 @@ class hazard_pointer_obj_base : private detail::hp::retired_header {
   // The NUMA node that owns this object's memory (default: the node of the
   // constructing thread). Set it when the memory comes from a node pool.
   void set_home_node(int node) noexcept { this->node = node; }
+  [[nodiscard]] int home_node() const noexcept { return this->node; }
 
  private:
   static void reclaim_fn(detail::hp::retired_header* h) noexcept {
