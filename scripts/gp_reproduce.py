@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""scripts/gp_reproduce.py — reproduce the RCU experiments of Desnoyers,
+McKenney, Stern, Dagenais and Walpole, "User-Level Implementations of
+Read-Copy Update" (IEEE TPDS 23(2), 2012) on this machine, through quiesce's
+wrappers: read-side scalability, critical-section length, update throughput
+with batching, grace-period and retire latency; then CSV, JSON, gnuplot PNGs
+and a Markdown report comparing with the paper's observations.
+
+Usually run through scripts/gp_reproduce.sh (which builds the harness);
+this script needs the harness binary (--harness). Python 3 standard library.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "perf", "gp"))
+import gp_report as R  # noqa: E402
+
+EXPERIMENTS = {1: "read-side scalability", 2: "critical-section length", 3: "update throughput",
+               4: "grace-period latency"}
+
+# Profiles. `threads` etc. are functions of n = CPUs used, so thread counts follow the machine.
+def _pow2_upto(n):
+    out, k = [], 1
+    while k < n:
+        out.append(k)
+        k *= 2
+    return sorted(set(out + [n]))
+
+
+PROFILES = {
+    "smoke": dict(  # for the end-to-end test: seconds, every code path, meaningless numbers
+        text="smoke test: 1 repetition of 10 ms, a handful of points",
+        duration=0.01, reps=1, budget_min=1,
+        threads=lambda n: [1], exp1=["memb", "qsbr", "rwlock", "per_thread_mutex"],
+        sections=[0, 1000], exp2=["memb", "mutex"], exp3_rcu=["memb"], exp3_locks=["mutex"],
+        batches=[1, 64], gp_flavours=["memb", "qsbr"], gp_readers=lambda n: [1], gp_sections=[0, 1000],
+        gp_samples=50, retire=[("memb", "call_rcu"), ("memb", "obj_retire")], retire_samples=200, retire_gap=20),
+    "quick": dict(
+        text="2 repetitions of 50 ms; thread counts 1 and all CPUs; sections 0, 10^3, 10^5 cycles; "
+             "batches 1, 64, 4096, 32768",
+        duration=0.05, reps=2, budget_min=3,
+        threads=lambda n: sorted({1, n}), exp1=R.CONTENDERS, sections=[0, 1000, 100000], exp2=R.CONTENDERS,
+        exp3_rcu=R.RCU, exp3_locks=R.LOCKS, batches=[1, 64, 4096, 32768], gp_flavours=R.RCU,
+        gp_readers=lambda n: sorted({0, 1, n}), gp_sections=[0, 10000], gp_samples=200,
+        retire=[(f, p) for f in ("memb", "qsbr") for p in ("call_rcu", "rcu_retire", "obj_retire")],
+        retire_samples=1000, retire_gap=25),
+    "default": dict(
+        text="3 repetitions of 0.2 s; thread counts 1, powers of 2, all CPUs; sections 0-10^5 cycles by "
+             "decades; batches 1-32768 by factors of 8",
+        duration=0.2, reps=3, budget_min=6,
+        threads=_pow2_upto, exp1=R.CONTENDERS, sections=[0, 10, 100, 1000, 10000, 100000], exp2=R.CONTENDERS,
+        exp3_rcu=R.RCU, exp3_locks=R.LOCKS, batches=[1, 8, 64, 512, 4096, 32768], gp_flavours=R.RCU,
+        gp_readers=lambda n: sorted({0, 1, max(1, n // 2), max(1, n - 1), n}),
+        gp_sections=[0, 100, 1000, 10000, 100000], gp_samples=500,
+        retire=[(f, p) for f in R.RCU for p in ("call_rcu", "rcu_retire", "obj_retire")],
+        retire_samples=2000, retire_gap=25),
+    "full": dict(
+        text="the paper's sweeps: 5 repetitions of 1 s; every thread count 1..CPUs; sections 0-10^5 cycles by "
+             "half-decades; batches every power of 2 from 1 to 32768",
+        duration=1.0, reps=5, budget_min=0,
+        threads=lambda n: list(range(1, n + 1)), exp1=R.CONTENDERS,
+        sections=[0, 10, 32, 100, 316, 1000, 3162, 10000, 31623, 100000], exp2=R.CONTENDERS,
+        exp3_rcu=R.RCU, exp3_locks=R.LOCKS, batches=[2 ** k for k in range(16)], gp_flavours=R.RCU,
+        gp_readers=lambda n: list(range(0, n + 1)), gp_sections=[0, 10, 100, 1000, 10000, 100000],
+        gp_samples=2000, retire=[(f, p) for f in R.RCU for p in ("call_rcu", "rcu_retire", "obj_retire")],
+        retire_samples=5000, retire_gap=25),
+}
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="gp_reproduce",
+        description="Reproduce Desnoyers et al. (TPDS 2012) RCU measurements through quiesce; writes data.csv, "
+                    "data.json, one PNG per experiment and report.md to a results folder and prints its path.")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_const", dest="profile", const="quick", help="about 1 minute")
+    g.add_argument("--full", action="store_const", dest="profile", const="full", help="the paper's sweeps")
+    g.add_argument("--profile", choices=sorted(PROFILES), help="default | quick | full | smoke (tests)")
+    p.add_argument("--harness", help="path of gp_harness (scripts/gp_reproduce.sh builds it)")
+    p.add_argument("--out", help="results folder (default out/gp/<timestamp>)")
+    p.add_argument("--experiments", default="1,2,3,4", help="which experiments, e.g. 1,3 (default all)")
+    p.add_argument("--contenders", help="restrict to these flavours/locks, comma-separated (%s)" % ",".join(R.CONTENDERS))
+    p.add_argument("--max-threads", type=int, help="largest thread count (default: the CPUs this process may use)")
+    p.add_argument("--duration", type=float, help="seconds per repetition (overrides the profile)")
+    p.add_argument("--reps", type=int, help="repetitions per point (overrides the profile)")
+    p.add_argument("--budget-min", type=float,
+                   help="refuse a plan estimated to take longer (minutes; 0 = no limit; default per profile)")
+    p.add_argument("--urcu-bench", default=os.environ.get("GP_URCU_BENCH_DIR"),
+                   help="directory with liburcu's built tests/benchmark programs (test_urcu, ...); "
+                        "env GP_URCU_BENCH_DIR")
+    p.add_argument("--no-plots", action="store_true", help="measure and write data only (plot later with --report-only)")
+    p.add_argument("--report-only", metavar="DIR", help="redo plots and report from DIR/data.json, measuring nothing")
+    p.add_argument("--liburcu-version", help="record this liburcu version (when pkg-config cannot tell)")
+    p.add_argument("--gnuplot", default="gnuplot", help="gnuplot executable")
+    a = p.parse_args(argv)
+    a.profile = a.profile or "default"
+    if a.report_only:
+        return a
+    # Everything below is checked before any work starts.
+    if not a.harness:
+        raise UsageError("--harness is required (scripts/gp_reproduce.sh builds and passes it)")
+    if not (os.path.isfile(a.harness) and os.access(a.harness, os.X_OK)):
+        raise UsageError("--harness: %s is not an executable file" % a.harness)
+    try:
+        a.exps = sorted({int(x) for x in a.experiments.split(",") if x.strip()})
+    except ValueError:
+        raise UsageError("--experiments: %r is not a list of 1-4" % a.experiments) from None
+    if not a.exps or any(e not in EXPERIMENTS for e in a.exps):
+        raise UsageError("--experiments: %r: experiments are 1 (read-side scalability), 2 (section length), "
+                         "3 (update throughput), 4 (grace-period latency)" % a.experiments)
+    if a.contenders is not None:
+        cs = [c.strip() for c in a.contenders.split(",") if c.strip()]
+        bad = [c for c in cs if c not in R.CONTENDERS]
+        if bad or not cs:
+            raise UsageError("--contenders: unknown flavour or lock %s (expected some of: %s)"
+                             % (", ".join(repr(b) for b in bad) or "(none given)", ", ".join(R.CONTENDERS)))
+        a.contenders = cs
+    avail = len(os.sched_getaffinity(0))
+    if a.max_threads is not None:
+        if a.max_threads < 1:
+            raise UsageError("--max-threads: %d: zero threads; give at least 1" % a.max_threads)
+        if a.max_threads > 1024:
+            raise UsageError("--max-threads: %d: at most 1024" % a.max_threads)
+    a.ncpu = a.max_threads or avail
+    if a.duration is not None and not (0.001 <= a.duration <= 600):
+        raise UsageError("--duration: %g s cannot be measured (a repetition lasts 0.001 .. 600 s)" % a.duration)
+    if a.reps is not None and not (1 <= a.reps <= 1000):
+        raise UsageError("--reps: %d: give 1 .. 1000" % a.reps)
+    if a.budget_min is not None and a.budget_min < 0:
+        raise UsageError("--budget-min: must be >= 0")
+    if a.urcu_bench and not os.path.isdir(a.urcu_bench):
+        raise UsageError("--urcu-bench: %s is not a directory" % a.urcu_bench)
+    return a
+
+
+# ----------------------------------------------------------------- the plan --
+
+def plan(a):
+    """List of points: dict(exp, title, label, args, est_s)."""
+    P = PROFILES[a.profile]
+    dur = a.duration if a.duration is not None else P["duration"]
+    reps = a.reps if a.reps is not None else P["reps"]
+    n = a.ncpu
+    keep = (lambda cs: [c for c in cs if c in a.contenders]) if a.contenders else (lambda cs: list(cs))
+    overhead = 0.12  # process start, TSC calibration (~0.03 s), thread start per repetition
+    common = ["--duration", "%g" % dur, "--reps", str(reps)]
+    pts = []
+
+    def add(exp, label, args, est):
+        pts.append(dict(exp=exp, label=label, args=args, est_s=est + overhead))
+
+    if 1 in a.exps:
+        for w in (0, 1):
+            for t in P["threads"](n):
+                for c in keep(P["exp1"]):
+                    add(1, "%s, %d readers, %s" % (c, t, "no writer" if w == 0 else "1 writer"),
+                        ["--experiment", "read", "--contender", c, "--readers", str(t), "--writers", str(w)] + common,
+                        reps * (dur + 0.01))
+    if 2 in a.exps:
+        for s in P["sections"]:
+            for c in keep(P["exp2"]):
+                add(2, "section length %d cycles, %s" % (s, c),
+                    ["--experiment", "read", "--contender", c, "--readers", str(n), "--section-cycles", str(s)] + common,
+                    reps * (dur + 0.01))
+    if 3 in a.exps:
+        rd, wr = max(1, n // 2), max(1, n - n // 2)
+        base = ["--experiment", "update", "--readers", str(rd), "--writers", str(wr)] + common
+        for c in keep(P["exp3_rcu"]):
+            add(3, "%s, rcu_synchronize per update" % c, base + ["--contender", c, "--reclaim", "sync"], reps * (dur + 0.01))
+            add(3, "%s, retire via call_rcu" % c, base + ["--contender", c, "--reclaim", "retire"], reps * (dur + 0.03))
+            for b in P["batches"]:
+                add(3, "%s, batch %d" % (c, b), base + ["--contender", c, "--reclaim", "batch", "--batch", str(b)],
+                    reps * (dur + 0.01))
+        for c in keep(P["exp3_locks"]):
+            add(3, "%s, write lock per update" % c, base + ["--contender", c], reps * (dur + 0.01))
+    if 4 in a.exps:
+        samples = P["gp_samples"]
+        est_sync = 150e-6  # a busy-reader grace period on a small machine
+        readers = [r for r in P["gp_readers"](n)]
+        sec_readers = max(1, min(n - 1, n)) if n > 1 else 1
+        for c in keep(P["gp_flavours"]):
+            for r in readers:
+                add(4, "rcu_synchronize, %s, %d busy readers" % (c, r),
+                    ["--experiment", "gp-latency", "--contender", c, "--readers", str(r), "--samples", str(samples),
+                     "--reps", str(reps)], reps * samples * est_sync * (10 if r >= n else 1))
+            for s in P["gp_sections"]:
+                if s == 0 and sec_readers in readers:
+                    continue  # already measured above
+                add(4, "rcu_synchronize, %s, %d readers, section %d cycles" % (c, sec_readers, s),
+                    ["--experiment", "gp-latency", "--contender", c, "--readers", str(sec_readers),
+                     "--section-cycles", str(s), "--samples", str(samples), "--reps", str(reps)],
+                    reps * samples * (est_sync + 3 * s / 2.5e9))
+        for c, path in P["retire"]:
+            if a.contenders and c not in a.contenders:
+                continue
+            add(4, "retire -> deleter, %s, %s" % (c, path),
+                ["--experiment", "retire-latency", "--contender", c, "--path", path, "--readers", "1",
+                 "--samples", str(P["retire_samples"]), "--gap-us", str(P["retire_gap"]), "--reps", str(reps)],
+                reps * (P["retire_samples"] * P["retire_gap"] * 1e-6 + 0.025))
+    return pts, dur, reps
+
+
+def fmt_eta(s):
+    if s < 90:
+        return "%d s" % max(1, round(s))
+    return "%d min" % round(s / 60)
+
+
+# ------------------------------------------------------------------ running --
+
+def run_harness(harness, args, timeout):
+    p = subprocess.run([harness] + args, capture_output=True, text=True, timeout=timeout)
+    line = next((ln for ln in p.stdout.splitlines() if ln.startswith("{")), None)
+    if p.returncode != 0 or line is None:
+        raise RuntimeError("gp_harness %s failed (exit %d): %s" % (" ".join(args), p.returncode,
+                                                                   (p.stderr or p.stdout).strip()[-600:]))
+    return json.loads(line)
+
+
+URCU_PROGRAMS = [("test_urcu", "memb"), ("test_urcu_qsbr", "qsbr"), ("test_urcu_mb", "mb"),
+                 ("test_urcu_bp", "bp"), ("test_rwlock", "rwlock"), ("test_mutex", "mutex"),
+                 ("test_perthreadlock", "per_thread_mutex")]
+
+
+def run_urcu_bench(d, ncpu, rows, log):
+    """liburcu's own programs, n readers with 0 and 1 writer, 1 s each; their
+    SUMMARY beside our exp-1 medians. Returns (list, note)."""
+    found = [(p, c) for p, c in URCU_PROGRAMS if os.access(os.path.join(d, p), os.X_OK)]
+    if not found:
+        return [], "the directory %s holds none of %s" % (d, ", ".join(p for p, _ in URCU_PROGRAMS))
+    out = []
+    cpus = sorted(os.sched_getaffinity(0))
+    for prog, c in found:
+        for w in (0, 1):
+            aff = []
+            for i in range(ncpu + w):
+                aff += ["-a", str(cpus[i % len(cpus)])]
+            cmd = [os.path.join(d, prog), str(ncpu), str(w), "1"] + aff
+            log("[liburcu] %s" % " ".join(cmd))
+            try:
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            except (OSError, subprocess.SubprocessError) as e:
+                log("[liburcu] %s failed: %s" % (prog, e))
+                continue
+            s = next((R.parse_summary_line(ln) for ln in p.stdout.splitlines() if ln.startswith("SUMMARY")), None)
+            if not s:
+                log("[liburcu] %s printed no SUMMARY line (exit %d)" % (prog, p.returncode))
+                continue
+            dur = max(1, s.get("testdur", 1))
+            ours = R.one(rows, exp_id=1, contender=c, readers=ncpu, writers=w, metric="reads_per_s")
+            oursu = R.one(rows, exp_id=1, contender=c, readers=ncpu, writers=w, metric="updates_per_s")
+            out.append(dict(program=prog, readers=s.get("nr_readers", ncpu), writers=s.get("nr_writers", w),
+                            reads_per_s=s.get("nr_reads", 0) / dur, updates_per_s=s.get("nr_writes", 0) / dur,
+                            ours_reads_per_s=ours["median"] if ours else None,
+                            ours_updates_per_s=oursu["median"] if oursu and w else None))
+    return out, ""
+
+
+def make_outputs(outdir, data, a, log):
+    rows = R.read_csv(os.path.join(outdir, "data.csv"))
+    machine = data["machine"]
+    meta = data["meta"]
+    plots = {}
+    if a.no_plots:
+        meta["plots_skipped"] = "--no-plots (plot with: scripts/gp_reproduce.py --report-only %s)" % outdir
+    elif shutil.which(a.gnuplot) is None:
+        meta["plots_skipped"] = "gnuplot not found (Debian: apt-get install gnuplot-nox)"
+        log("SKIP plots: gnuplot not found (install gnuplot-nox)")
+    else:
+        plots = {int(k): v for k, v in R.make_plots(rows, outdir, a.gnuplot).items()}
+    R.write_report(rows, machine, meta, plots, outdir, data.get("urcu_bench"), data.get("urcu_note", ""))
+    return plots
+
+
+def main(argv):
+    t_start = time.time()
+    log = lambda s: print(s, flush=True)  # noqa: E731
+    try:
+        a = parse_args(argv)
+    except UsageError as e:
+        print("gp_reproduce: error: %s" % e, file=sys.stderr)
+        return 2
+    if a.report_only:
+        outdir = a.report_only
+        try:
+            data = R.load_json(os.path.join(outdir, "data.json"))
+        except (OSError, ValueError) as e:
+            print("gp_reproduce: error: --report-only: cannot read %s/data.json: %s" % (outdir, e), file=sys.stderr)
+            return 2
+        rows = []
+        for pt in data["points"]:
+            rows += R.rows_from_point(pt, pt["exp_id"])
+        R.write_csv(rows, os.path.join(outdir, "data.csv"))
+        if a.liburcu_version:
+            data["machine"]["liburcu"] = a.liburcu_version
+        make_outputs(outdir, data, a, log)
+        print(os.path.abspath(outdir))
+        return 0
+
+    pts, dur, reps = plan(a)
+    est = sum(p["est_s"] for p in pts)
+    budget = a.budget_min if a.budget_min is not None else PROFILES[a.profile]["budget_min"]
+    if budget and est > budget * 60:
+        print("gp_reproduce: error: the plan (%d points) needs about %s, over the budget of %g min; lower "
+              "--duration/--reps, restrict --experiments/--contenders, or raise --budget-min"
+              % (len(pts), fmt_eta(est), budget), file=sys.stderr)
+        return 2
+    # The harness itself validates every point's options: dry-run the first of each kind? No: its
+    # parser rejects bad input at start; a failure below stops the run with its message.
+    outdir = a.out or os.path.join("out", "gp", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(outdir, exist_ok=True)
+    info = run_harness(a.harness, ["--info"], 60)
+    machine = R.machine_extras(info)
+    if a.liburcu_version:
+        machine["liburcu"] = a.liburcu_version
+    machine["cpus"] = min(machine.get("cpus", a.ncpu), a.ncpu) if a.max_threads else machine.get("cpus", a.ncpu)
+    cmd = "scripts/gp_reproduce.py " + " ".join(argv)
+    log("gp_reproduce: profile %s (%s), %d points, about %s; results in %s"
+        % (a.profile, PROFILES[a.profile]["text"], len(pts), fmt_eta(est), outdir))
+    points, rows = [], []
+    done_est, t0 = 0.0, time.time()
+    exps = sorted({p["exp"] for p in pts})
+    for i, p in enumerate(pts):
+        in_exp = [q for q in pts if q["exp"] == p["exp"]]
+        k = in_exp.index(p) + 1
+        elapsed = time.time() - t0
+        factor = min(5.0, max(0.5, elapsed / done_est)) if done_est > 1 else 1.0
+        left = (est - done_est) * factor
+        log("[exp %d/%d] %s: %s, point %d/%d, ~%s left" % (exps.index(p["exp"]) + 1, len(exps), EXPERIMENTS[p["exp"]],
+                                                         p["label"], k, len(in_exp), fmt_eta(left)))
+        try:
+            pt = run_harness(a.harness, p["args"], timeout=max(120, 20 * p["est_s"]))
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            print("gp_reproduce: error: %s" % e, file=sys.stderr)
+            return 1
+        pt["exp_id"] = p["exp"]
+        points.append(pt)
+        rows += R.rows_from_point(pt, p["exp"])
+        done_est += p["est_s"]
+    R.write_csv(rows, os.path.join(outdir, "data.csv"))
+    urcu, note = [], ""
+    if a.urcu_bench:
+        urcu, note = run_urcu_bench(a.urcu_bench, a.ncpu, rows, log)
+    meta = dict(profile=a.profile, profile_text="%s (this run: %g s x %d repetitions per point)"
+                % (PROFILES[a.profile]["text"], dur, reps), command=cmd,
+                started=datetime.datetime.fromtimestamp(t_start).strftime("%Y-%m-%d %H:%M:%S"),
+                elapsed_s=round(time.time() - t_start, 1))
+    data = dict(machine=machine, meta=meta, points=points, urcu_bench=urcu, urcu_note=note)
+    with open(os.path.join(outdir, "data.json"), "w") as f:
+        json.dump(data, f, indent=1)
+    try:
+        make_outputs(outdir, data, a, log)
+    except RuntimeError as e:
+        print("gp_reproduce: error: %s" % e, file=sys.stderr)
+        return 1
+    log("gp_reproduce: done in %d s; report: %s" % (time.time() - t_start, os.path.join(outdir, "report.md")))
+    print(os.path.abspath(outdir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
