@@ -216,19 +216,18 @@ struct hazard_pointer_domain::impl {
     return std::max(min_threshold, 2 * record_count.load(std::memory_order_relaxed));
   }
 
-  // A record for the calling thread: a free one of its node, else of any
-  // node, else a new one on its node.
+  // A record for the calling thread: a free one of its node, else a new one
+  // on its node. Free records of other nodes are left alone (a record is
+  // written on every protect: it belongs next to its writer), so a domain
+  // holds at most, per node, the peak number of records its threads held.
   record* claim(hazard_pointer_domain* self) {
     int mine = slot(detail::hp::this_thread_node());
     if (!numa::topology::system().has_node(mine)) mine = fallback_node;
-    for (int k = 0; k < slots; ++k) {
-      const int n = (mine + k) % slots;
-      for (record* r = records[n].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
-        bool expected = false;
-        if (!r->in_use.load(std::memory_order_relaxed) &&
-            r->in_use.compare_exchange_strong(expected, true, std::memory_order_acquire, std::memory_order_relaxed)) {
-          return r;
-        }
+    for (record* r = records[mine].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
+      bool expected = false;
+      if (!r->in_use.load(std::memory_order_relaxed) &&
+          r->in_use.compare_exchange_strong(expected, true, std::memory_order_acquire, std::memory_order_relaxed)) {
+        return r;
       }
     }
     node_records& nr = records[mine];

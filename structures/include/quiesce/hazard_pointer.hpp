@@ -56,10 +56,10 @@
 //   first hazard pointer exists (hazard_pointer_asymmetric_fence() tells it).
 //
 // NUMA
-//   Hazard records are allocated on the node of the thread that first needs
-//   them (numa::node_pool, 128-byte blocks) and re-used preferentially by
-//   threads of that node; the per-thread record cache is thread-local
-//   (first touched, so placed, by its thread). Every retired object carries
+//   Hazard records are allocated on the node of the thread that needs them
+//   (numa::node_pool, 128-byte blocks) and re-used only by threads of that
+//   node; the per-thread record cache is thread-local (first touched, so
+//   placed, by its thread). Every retired object carries
 //   the node that owns its memory (by default the node of the thread that
 //   constructed it; hazard_pointer_obj_base::set_home_node() overrides it,
 //   as the lock-free structures do for node-pool memory); each domain keeps
