@@ -63,11 +63,14 @@ def parse_summary_line(line):
 
 
 def rows_from_point(point, exp_id):
-    """One gp_harness JSON object -> CSV rows (one per metric, 'errors' left out)."""
+    """One gp_harness JSON object -> CSV rows (one per metric; 'errors', which the harness
+    already checked, and rates of threads that do not exist left out)."""
     rows = []
     for metric, m in sorted(point["metrics"].items()):
         if metric == "errors":
             continue
+        if (metric == "updates_per_s" and point["writers"] == 0) or (metric == "reads_per_s" and point["readers"] == 0):
+            continue  # nobody to count
         rows.append({
             "experiment": point["experiment"], "exp_id": exp_id, "contender": point["contender"],
             "readers": point["readers"], "writers": point["writers"],
@@ -635,10 +638,11 @@ def write_report(rows, machine, meta, plots, outdir, urcu=None, urcu_note=""):
             for c in RCU:
                 for rd, sc in keys:
                     cs = [cell(one(g, contender=c, readers=rd, section_cycles=sc, metric=m))
-                          for m in ("sync_p50_us", "sync_p90_us", "sync_p99_us", "sync_max_us")]
+                          for m in ("sync_p50_us", "sync_p90_us", "sync_p99_us", "sync_max_us", "syncs_per_s")]
                     if any(x != "—" for x in cs):
                         body.append([c, str(rd), str(sc)] + cs)
-            L.append(md_table(["flavour", "busy readers", "section (cycles)", "p50", "p90", "p99", "max"], body) + "\n")
+            L.append(md_table(["flavour", "busy readers", "section (cycles)", "p50", "p90", "p99", "max",
+                               "grace periods/s (back to back)"], body) + "\n")
         t = select(r4, experiment="retire-latency")
         if t:
             rd = t[0]["readers"]

@@ -25,11 +25,12 @@ namespace quiesce::gp {
 inline double percentile_sorted(std::span<const double> sorted, double q) {
   if (sorted.empty()) throw std::invalid_argument("percentile of an empty sample");
   if (!(q >= 0.0 && q <= 1.0)) throw std::invalid_argument("percentile: q must be in [0, 1]");
-  const double h = static_cast<double>(sorted.size() - 1) * q;
-  const auto lo = static_cast<std::size_t>(std::floor(h));
-  if (lo + 1 >= sorted.size()) return sorted[sorted.size() - 1];
+  const std::size_t last = sorted.size() - 1;
+  const double h = static_cast<double>(last) * q;
+  const std::size_t lo = std::min(static_cast<std::size_t>(std::floor(h)), last);
+  const std::size_t hi = std::min(lo + 1, last);
   const double frac = h - static_cast<double>(lo);
-  return sorted[lo] + frac * (sorted[lo + 1] - sorted[lo]);
+  return sorted[lo] + frac * (sorted[hi] - sorted[lo]);
 }
 
 // The q-quantile of an unsorted sample (copies and sorts: O(n log n)).
