@@ -67,7 +67,7 @@ start=$SECONDS
 step() { printf '\n==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
 
 # ---- 1. packages ----
-packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev libck-dev libbenchmark-dev libgtest-dev python3)
+packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev libck-dev libbenchmark-dev libgtest-dev python3 gnuplot-nox)
 step "checking packages: ${packages[*]}"
 scripts/ensure_packages.sh "${packages[@]}"
 
@@ -81,6 +81,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DQUIESCE_BUILD_TESTS=OFF -DQUIESCE_BUILD_BENCHMARKS=ON
 step "building rcu_bench, numa_bench and seqlock_bench"
 cmake --build "$build" --target rcu_bench numa_bench seqlock_bench
+cmake --build "$build" --target gp_harness  # the grace-period reproduction, run last
 
 # ---- 3. run ----
 mkdir -p "$out"
@@ -132,6 +133,14 @@ step "running seqlock_bench: $reps repetitions (seqlock and seqcount_latch vs ck
   --benchmark_display_aggregates_only=true "--benchmark_out=$out/seqlock_bench.json" --benchmark_out_format=json \
   2>&1 | tee "$out/seqlock_bench.txt"
 python3 perf/seqlock_ratios.py "$out/seqlock_bench.json" -o "$out/seqlock_ratios.md"
+
+# The grace-period reproduction (Desnoyers et al., TPDS 2012; scripts/gp_reproduce.py, README
+# "Reproducing the RCU paper"): default profile ~2-4 min on 2 CPUs, --quick ~20 s. Progress per point;
+# writes out/gp/{data.csv,data.json,report.md,exp*.png} and prints the folder.
+step "grace-period reproduction (Desnoyers et al. 2012): read scalability, section length, updates, latency"
+gp_args=(--harness "$build/perf/gp/gp_harness" --out "$out/gp")
+[[ $quick -eq 1 ]] && gp_args+=(--quick)
+python3 scripts/gp_reproduce.py "${gp_args[@]}"
 
 step "done in $((SECONDS - start)) s. Outputs:"
 for f in rcu_ratios.md rcu_bench.json rcu_bench.txt numa_ratios.md numa_bench.json numa_bench.txt \
