@@ -72,3 +72,65 @@ def load_medians(path):
         keys = set().union(*(r.keys() for r in rows))
         medians[name] = {k: statistics.median(r[k] for r in rows if k in r) for k in keys}
     return data.get("context", {}), medians, errors
+
+
+# ---- what every *_ratios.py script's command line and header share ----------
+
+def add_common_args(ap, bench):
+    """Adds the options every ratio script takes: the JSON, -o, --command,
+    --cpu-model, --compiler and --strict."""
+    ap.add_argument("json", help=f"Google Benchmark JSON file written by {bench}")
+    ap.add_argument("-o", "--output", help="also write the Markdown to this file")
+    ap.add_argument("--command", help="the command that produced the JSON, recorded in the header")
+    ap.add_argument("--cpu-model", help="CPU model string, recorded in the header")
+    ap.add_argument("--compiler", help="compiler and version, recorded in the header")
+    ap.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
+
+
+def header_lines(title, ctx, args, notes=()):
+    """The report's title and the machine/run facts, as Markdown lines."""
+    lines = [f"# {title}", ""]
+    facts = []
+    if args.cpu_model:
+        facts.append(f"CPU: {args.cpu_model}")
+    if "num_cpus" in ctx:
+        facts.append(f"{ctx['num_cpus']} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz")
+    if "date" in ctx:
+        facts.append(f"run {ctx['date']}")
+    if "load_avg" in ctx:
+        facts.append("load average " + ", ".join(f"{x:.2f}" for x in ctx["load_avg"]))
+    if facts:
+        lines.append("- " + "; ".join(facts))
+    if args.compiler:
+        lines.append(f"- compiler: {args.compiler}")
+    if args.command:
+        lines.append(f"- command: `{args.command}`")
+    lines.append(f"- source: {args.json}; medians over repetitions.")
+    for n in notes:
+        lines.append(f"- {n}")
+    lines.append("")
+    return lines
+
+
+def emit(lines, args):
+    """Prints the report and writes it to args.output when given."""
+    text = "\n".join(lines)
+    print(text)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+
+def ratio(a, b):
+    """a / b, or None when either is missing or b is zero."""
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt(x, digits=2):
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def fmt_ratio(x, digits=2):
+    return "n/a" if x is None else f"{x:.{digits}f}x"

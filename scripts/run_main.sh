@@ -81,6 +81,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DQUIESCE_BUILD_TESTS=OFF -DQUIESCE_BUILD_BENCHMARKS=ON
 step "building rcu_bench, numa_bench and seqlock_bench"
 cmake --build "$build" --target rcu_bench numa_bench seqlock_bench
+cmake --build "$build" --target hazard_pointer_bench
 cmake --build "$build" --target gp_harness  # the grace-period reproduction, run last
 
 # ---- 3. run ----
@@ -134,6 +135,13 @@ step "running seqlock_bench: $reps repetitions (seqlock and seqcount_latch vs ck
   2>&1 | tee "$out/seqlock_bench.txt"
 python3 perf/seqlock_ratios.py "$out/seqlock_bench.json" -o "$out/seqlock_ratios.md"
 
+step "running hazard_pointer_bench: $reps repetitions (protect, make, retire+reclaim vs ck_hp and liburcu)"
+"$build/perf/hazard_pointer_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
+  --benchmark_display_aggregates_only=true "--benchmark_out=$out/hazard_pointer_bench.json" \
+  --benchmark_out_format=json 2>&1 | tee "$out/hazard_pointer_bench.txt"
+python3 perf/hazard_pointer_ratios.py "$out/hazard_pointer_bench.json" -o "$out/hazard_pointer_ratios.md" \
+  --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
+
 # The grace-period reproduction (Desnoyers et al., TPDS 2012; scripts/gp_reproduce.py, README
 # "Reproducing the RCU paper"): default profile ~2-4 min on 2 CPUs, --quick ~20 s. Progress per point;
 # writes out/gp/{data.csv,data.json,report.md,exp*.png} and prints the folder.
@@ -144,6 +152,7 @@ python3 scripts/gp_reproduce.py "${gp_args[@]}"
 
 step "done in $((SECONDS - start)) s. Outputs:"
 for f in rcu_ratios.md rcu_bench.json rcu_bench.txt numa_ratios.md numa_bench.json numa_bench.txt \
-  seqlock_ratios.md seqlock_bench.json seqlock_bench.txt machine.txt; do
+  seqlock_ratios.md seqlock_bench.json seqlock_bench.txt hazard_pointer_ratios.md hazard_pointer_bench.json \
+  hazard_pointer_bench.txt machine.txt; do
   echo "  $root/$out/$f"
 done

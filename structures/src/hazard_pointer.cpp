@@ -160,13 +160,25 @@ struct hazard_pointer_domain::impl {
   using record = detail::hp::record;
   using header = detail::hp::retired_header;
 
-  // Written on every retire to objects of this node: alone on its block.
+  // One node's retired list, written on every retire to objects of this
+  // node: alone on its block. The list is one word, so that a retire is a
+  // single CAS: the low 48 bits are the head pointer (x86-64 and AArch64
+  // user addresses fit; retire() checks), the high 16 bits count the objects
+  // on the list (saturating at 65535, far above the 4T at which a scan
+  // empties it unless T > 16383, i.e. more than 8191 records).
   struct alignas(detail::hp::block) node_retired {
-    std::atomic<header*> head{nullptr};
-    std::atomic<std::uint64_t> pushed{0};  // objects pushed (retires + survivors re-pushed)
-    std::atomic<std::uint64_t> taken{0};   // objects taken by scans
+    std::atomic<std::uint64_t> word{0};
     std::atomic<bool> scanning{false};     // a threshold-triggered scan is running
+    std::atomic<std::uint64_t> taken{0};   // objects taken by scans (written once per scan)
   };
+  static constexpr unsigned count_shift = 48;
+  static constexpr std::uint64_t ptr_mask = (std::uint64_t{1} << count_shift) - 1;
+  static constexpr std::uint64_t max_count = 0xFFFF;
+  static header* ptr_of(std::uint64_t w) noexcept { return reinterpret_cast<header*>(w & ptr_mask); }
+  static std::uint64_t count_of(std::uint64_t w) noexcept { return w >> count_shift; }
+  static std::uint64_t pack(header* h, std::uint64_t count) noexcept {
+    return (std::min(count, max_count) << count_shift) | reinterpret_cast<std::uintptr_t>(h);
+  }
   // Read by scans and record claims; written when a record is allocated.
   struct alignas(detail::hp::block) node_records {
     std::atomic<record*> head{nullptr};
@@ -253,13 +265,22 @@ struct hazard_pointer_domain::impl {
     return r;
   }
 
-  void push_chain(int n, header* first, header* last, std::uint64_t k) noexcept {
+  // Pushes the chain first..last (k objects) on node n's list; returns the
+  // list's count after the push. Release: the pushing thread's unlink of each
+  // object and the headers it wrote happen-before the scan that takes them.
+  std::uint64_t push_chain(int n, header* first, header* last, std::uint64_t k) noexcept {
     node_retired& nr = retired[n];
-    header* old = nr.head.load(std::memory_order_relaxed);
+    std::uint64_t old = nr.word.load(std::memory_order_relaxed);
+    std::uint64_t desired;
     do {
-      last->next = old;
-    } while (!nr.head.compare_exchange_weak(old, first, std::memory_order_release, std::memory_order_relaxed));
-    nr.pushed.fetch_add(k, std::memory_order_relaxed);
+      last->next = ptr_of(old);
+      desired = pack(first, count_of(old) + k);
+    } while (!nr.word.compare_exchange_weak(old, desired, std::memory_order_release, std::memory_order_relaxed));
+    return count_of(desired);
+  }
+  // Takes node n's whole list (acquire: pairs with the pushes' release).
+  header* take(int n) noexcept {
+    return ptr_of(retired[n].word.exchange(0, std::memory_order_acquire));
   }
 
   // Scans node n's list: takes it whole, orders against every reader
@@ -272,8 +293,9 @@ struct hazard_pointer_domain::impl {
     node_retired& nr = retired[n];
     // Acquire: pairs with the pushes' release CAS, so every object's header
     // (and the unlink that preceded its retire) is visible.
-    header* list = nr.head.exchange(nullptr, std::memory_order_acquire);
+    header* list = take(n);
     if (list != nullptr) {
+      detail::hp::init_fences();  // the fence mode is fixed before any scan fences
       std::uint64_t k = 0;
       for (header* h = list; h != nullptr; h = h->next) ++k;
       nr.taken.fetch_add(k, std::memory_order_relaxed);
@@ -334,10 +356,7 @@ struct hazard_pointer_domain::impl {
     nr.scanning.store(false, std::memory_order_release);
   }
 
-  std::uint64_t pending(int n) const noexcept {
-    const node_retired& nr = retired[n];
-    return nr.pushed.load(std::memory_order_relaxed) - nr.taken.load(std::memory_order_relaxed);
-  }
+  std::uint64_t pending(int n) const noexcept { return count_of(retired[n].word.load(std::memory_order_relaxed)); }
 
   void wake(int n) {
     worker& w = *workers[static_cast<std::size_t>(n)];
@@ -364,7 +383,7 @@ struct hazard_pointer_domain::impl {
 
   void reclaim_all_unchecked() noexcept {
     for (int n = 0; n < slots; ++n) {
-      header* list = retired[n].head.exchange(nullptr, std::memory_order_acquire);
+      header* list = take(n);
       std::uint64_t freed = 0;
       while (list != nullptr) {
         header* next = list->next;
@@ -398,12 +417,13 @@ hazard_pointer_domain& default_domain_ref() noexcept {
 }
 
 record* acquire_slow(hazard_pointer_domain& dom) {
-  init_fences();
-  ensure_hook();
   auto& im = *dom.impl_;
-  if (tls_cache.open) {
+  if (tls_cache.open) [[likely]] {  // this thread passed init_fences() before
     thread_cache::entry* e = entry_for(im.id, true);
     if (e->count > 0) return e->recs[--e->count];
+  } else {
+    init_fences();
+    ensure_hook();
   }
   return im.claim(&dom);
 }
@@ -419,20 +439,17 @@ void release_slow(record* r) noexcept {
   release_to_domain(r);
 }
 
+// One CAS on the node's list word. No init_fences() here: every domain's
+// constructor ran it, and scans run it again before fencing.
 void retire(hazard_pointer_domain& dom, retired_header* h) noexcept {
-  init_fences();
+  if ((reinterpret_cast<std::uintptr_t>(h) >> hazard_pointer_domain::impl::count_shift) != 0) [[unlikely]] {
+    structures::misuse("retired object above the 48-bit address space",
+                       "hazard pointers keep a count in the top 16 bits of the retired list word; "
+                       "allocate retired objects below 2^48 (Linux does unless mmap is given a higher hint)");
+  }
   auto& im = *dom.impl_;
   const int n = im.slot(h->node);
-  h->next = nullptr;
-  auto& nr = im.retired[n];
-  retired_header* old = nr.head.load(std::memory_order_relaxed);
-  do {
-    h->next = old;
-    // Release: the caller's unlink of the object (and the header written
-    // above) happen-before the scan that takes it.
-  } while (!nr.head.compare_exchange_weak(old, h, std::memory_order_release, std::memory_order_relaxed));
-  const std::uint64_t pushed = nr.pushed.fetch_add(1, std::memory_order_relaxed) + 1;
-  im.on_retire(n, pushed - nr.taken.load(std::memory_order_relaxed));
+  im.on_retire(n, im.push_chain(n, h, h, 1));
 }
 
 void misuse_empty(const char* what) noexcept {
@@ -544,14 +561,18 @@ hazard_pointer_domain_stats hazard_pointer_domain::stats() const {
   const impl& im = *impl_;
   s.hazard_records = im.record_count.load(std::memory_order_relaxed);
   s.threshold = im.threshold();
-  std::uint64_t pushed = 0;
+  // retired = taken by scans + still listed - survivors pushed back (each
+  // survivor is counted again when a later scan takes it).
+  std::uint64_t listed_or_taken = 0;
   s.unreclaimed_per_node.resize(static_cast<std::size_t>(im.slots));
   for (int n = 0; n < im.slots; ++n) {
-    pushed += im.retired[n].pushed.load(std::memory_order_relaxed);
-    s.unreclaimed_per_node[static_cast<std::size_t>(n)] = im.pending(n);
+    const std::uint64_t listed = im.pending(n);
+    listed_or_taken += im.retired[n].taken.load(std::memory_order_relaxed) + listed;
+    s.unreclaimed_per_node[static_cast<std::size_t>(n)] = listed;
   }
   s.reclaimed = im.reclaimed.load(std::memory_order_relaxed);
-  s.retired = pushed - im.repushed.load(std::memory_order_relaxed);
+  const std::uint64_t repushed = im.repushed.load(std::memory_order_relaxed);
+  s.retired = listed_or_taken >= repushed ? listed_or_taken - repushed : 0;
   s.unreclaimed = s.retired >= s.reclaimed ? s.retired - s.reclaimed : 0;
   s.scans = im.scans.load(std::memory_order_relaxed);
   s.reclaimed_on_home_node = im.home.load(std::memory_order_relaxed);

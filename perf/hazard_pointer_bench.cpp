@@ -1,0 +1,265 @@
+// perf/hazard_pointer_bench.cpp — quiesce's hazard pointers
+// (<quiesce/hazard_pointer.hpp>) against Concurrency Kit's ck_hp and
+// liburcu's read side and call_rcu, in one run.
+//
+// What is measured (ns per operation = per_op counter; batches of kBatch
+// operations inside a function that is not inlined, for every peer)
+//   protect/<peer>        one protect of a stable source + one reset:
+//     quiesce             hazard_pointer::protect + reset_protection (the
+//                         process's fence mode: membarrier fast path where
+//                         the kernel has it; the label says which)
+//     seq_cst_fence       the same protocol with a full fence between the
+//                         hazard store and the re-load: what the fallback
+//                         mode, and classic hazard pointers, cost
+//     ck_hp               ck_hp_set_fence + re-load + ck_hp_clear (ck 0.7.1)
+//     rcu_memb            a quiesce::rcu_read_guard (memb) around the load:
+//                         what RCU readers pay instead (not per object)
+//   protect_2threads/<peer>  the same on both CPUs at once (one source):
+//                         readers that never write shared memory scale
+//   make/<domain>         make_hazard_pointer + destruction: default domain
+//                         (thread cache fast path) and an own domain
+//                         (cache looked up by domain id)
+//   retire/<peer>         allocate an object, retire it; amortised reclaim
+//                         included (every scan's membarrier and deleters):
+//     quiesce_new         new + hazard_pointer_obj_base::retire, default domain
+//     quiesce_node_pool   the lock-free structures' node allocator + retire
+//     ck_hp               malloc + ck_hp_free (threshold 1000, as ours)
+//     rcu_call_rcu        new + quiesce::rcu_obj_base::retire (call_rcu; the
+//                         deleter runs on liburcu's worker thread)
+//
+// Run (the main job runs it through scripts/run_main.sh):
+//   build/main/perf/hazard_pointer_bench --benchmark_repetitions=7
+//     --benchmark_display_aggregates_only=true
+// perf/hazard_pointer_ratios.py turns the JSON into the ratio table.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include <quiesce/hazard_pointer.hpp>
+#include <quiesce/lockfree/detail/node_alloc.hpp>
+#include <quiesce/rcu.hpp>
+
+#include "bench_placement.hpp"
+#include "hazard_pointer_ck_peer.h"
+
+namespace {
+
+constexpr std::int64_t kBatch = 256;
+
+struct object : quiesce::hazard_pointer_obj_base<object> {
+  std::uint64_t value = 1;
+};
+object g_obj;
+std::atomic<object*> g_src{&g_obj};
+
+// Seconds per operation, per thread (multi-thread rows: each thread's own
+// operations over the run's time, averaged over the threads).
+void set_per_op(benchmark::State& st) {
+  auto flags = benchmark::Counter::kIsRate | benchmark::Counter::kInvert;
+  if (st.threads() > 1) flags = flags | benchmark::Counter::kAvgThreads;
+  st.counters["per_op"] = benchmark::Counter(static_cast<double>(st.iterations() * kBatch), flags);
+}
+
+// ---- protect -------------------------------------------------------------
+
+[[gnu::noinline]] std::uint64_t quiesce_protect_batch(quiesce::hazard_pointer& h) {
+  std::uint64_t sum = 0;
+  for (std::int64_t i = 0; i < kBatch; ++i) {
+    object* p = h.protect(g_src);
+    sum += p->value;
+    h.reset_protection();
+  }
+  return sum;
+}
+
+// The fallback protocol, spelled out (a slot of our own; no reclaimer).
+struct alignas(128) padded_slot {
+  std::atomic<const void*> p{nullptr};
+};
+padded_slot g_fence_slot[2];  // one 128-byte block per thread, as quiesce's records
+[[gnu::noinline]] std::uint64_t fence_protect_batch(std::atomic<const void*>& slot) {
+  std::uint64_t sum = 0;
+  for (std::int64_t i = 0; i < kBatch; ++i) {
+    object* p = g_src.load(std::memory_order_relaxed);
+    for (;;) {
+      slot.store(p, std::memory_order_release);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      object* q = g_src.load(std::memory_order_acquire);
+      if (q == p) break;
+      p = q;
+    }
+    sum += p->value;
+    slot.store(nullptr, std::memory_order_release);
+  }
+  return sum;
+}
+
+[[gnu::noinline]] std::uint64_t rcu_protect_batch() {
+  std::uint64_t sum = 0;
+  for (std::int64_t i = 0; i < kBatch; ++i) {
+    quiesce::rcu_read_guard g;
+    sum += g_src.load(std::memory_order_acquire)->value;
+  }
+  return sum;
+}
+
+bool place_thread(benchmark::State& st) {
+  const int cpu = st.thread_index() == 0 ? quiesce::perf::g_cpus.measure : quiesce::perf::g_cpus.helper;
+  if (st.threads() > 1 && quiesce::perf::g_cpus.helper < 0) {
+    st.SkipWithError("needs two CPUs in the affinity mask");
+    return false;
+  }
+  if (!quiesce::perf::pin_thread(pthread_self(), cpu)) {
+    st.SkipWithError("cannot pin the benchmark thread");
+    return false;
+  }
+  return true;
+}
+
+void BM_protect_quiesce(benchmark::State& st) {
+  if (!place_thread(st)) return;
+  auto h = quiesce::make_hazard_pointer();
+  for (auto _ : st) benchmark::DoNotOptimize(quiesce_protect_batch(h));
+  set_per_op(st);
+  st.SetLabel(quiesce::hazard_pointer_asymmetric_fence() ? "membarrier" : "seq_cst fences");
+}
+
+void BM_protect_seq_cst_fence(benchmark::State& st) {
+  if (!place_thread(st)) return;
+  auto& slot = g_fence_slot[st.thread_index()].p;
+  for (auto _ : st) benchmark::DoNotOptimize(fence_protect_batch(slot));
+  set_per_op(st);
+}
+
+void BM_protect_ck_hp(benchmark::State& st) {
+  if (!place_thread(st)) return;
+  ckhp_thread_init();
+  for (auto _ : st) benchmark::DoNotOptimize(ckhp_protect_batch(kBatch));
+  set_per_op(st);
+}
+
+void BM_protect_rcu_memb(benchmark::State& st) {
+  if (!place_thread(st)) return;
+  quiesce::rcu_thread_registration reg;
+  for (auto _ : st) benchmark::DoNotOptimize(rcu_protect_batch());
+  set_per_op(st);
+}
+
+BENCHMARK(BM_protect_quiesce)->Name("protect/quiesce");
+BENCHMARK(BM_protect_seq_cst_fence)->Name("protect/seq_cst_fence");
+BENCHMARK(BM_protect_ck_hp)->Name("protect/ck_hp");
+BENCHMARK(BM_protect_rcu_memb)->Name("protect/rcu_memb");
+BENCHMARK(BM_protect_quiesce)->Name("protect_2threads/quiesce")->Threads(2)->UseRealTime();
+BENCHMARK(BM_protect_seq_cst_fence)->Name("protect_2threads/seq_cst_fence")->Threads(2)->UseRealTime();
+BENCHMARK(BM_protect_ck_hp)->Name("protect_2threads/ck_hp")->Threads(2)->UseRealTime();
+BENCHMARK(BM_protect_rcu_memb)->Name("protect_2threads/rcu_memb")->Threads(2)->UseRealTime();
+
+// ---- make + destroy --------------------------------------------------------
+
+[[gnu::noinline]] void make_batch(quiesce::hazard_pointer_domain* dom) {
+  for (std::int64_t i = 0; i < kBatch; ++i) {
+    if (dom == nullptr) {
+      quiesce::hazard_pointer h = quiesce::make_hazard_pointer();
+      benchmark::DoNotOptimize(h);
+    } else {
+      quiesce::hazard_pointer h = quiesce::make_hazard_pointer(*dom);
+      benchmark::DoNotOptimize(h);
+    }
+  }
+}
+
+void BM_make_default(benchmark::State& st) {
+  if (!place_thread(st)) return;
+  for (auto _ : st) make_batch(nullptr);
+  set_per_op(st);
+}
+
+void BM_make_own_domain(benchmark::State& st) {
+  if (!place_thread(st)) return;
+  static quiesce::hazard_pointer_domain dom;
+  for (auto _ : st) make_batch(&dom);
+  set_per_op(st);
+}
+
+BENCHMARK(BM_make_default)->Name("make/default_domain");
+BENCHMARK(BM_make_own_domain)->Name("make/own_domain");
+
+// ---- retire ------------------------------------------------------------------
+
+[[gnu::noinline]] void quiesce_retire_batch() {
+  for (std::int64_t i = 0; i < kBatch; ++i) {
+    auto* o = new object;
+    benchmark::DoNotOptimize(o);
+    o->retire();
+  }
+}
+
+struct pooled : quiesce::hazard_pointer_obj_base<pooled, quiesce::detail::lockfree::node_deleter<pooled>> {
+  using hazard_pointer_obj_base::home_node;
+  using hazard_pointer_obj_base::set_home_node;
+  std::uint64_t value = 1;
+};
+
+[[gnu::noinline]] void pooled_retire_batch() {
+  for (std::int64_t i = 0; i < kBatch; ++i) {
+    auto* o = quiesce::detail::lockfree::new_node<pooled>();
+    benchmark::DoNotOptimize(o);
+    o->retire();
+  }
+}
+
+struct rcu_object : quiesce::rcu_obj_base<rcu_object> {
+  std::uint64_t value = 1;
+};
+
+[[gnu::noinline]] void rcu_retire_batch() {
+  for (std::int64_t i = 0; i < kBatch; ++i) {
+    auto* o = new rcu_object;
+    benchmark::DoNotOptimize(o);
+    o->retire();
+  }
+}
+
+void BM_retire_quiesce_new(benchmark::State& st) {
+  if (!place_thread(st)) return;
+  quiesce::hazard_pointer_cleanup();
+  for (auto _ : st) quiesce_retire_batch();
+  set_per_op(st);
+  quiesce::hazard_pointer_cleanup();
+}
+
+void BM_retire_quiesce_node_pool(benchmark::State& st) {
+  if (!place_thread(st)) return;
+  quiesce::hazard_pointer_cleanup();
+  for (auto _ : st) pooled_retire_batch();
+  set_per_op(st);
+  quiesce::hazard_pointer_cleanup();
+}
+
+void BM_retire_ck_hp(benchmark::State& st) {
+  if (!place_thread(st)) return;
+  ckhp_thread_init();
+  ckhp_purge();
+  for (auto _ : st) ckhp_retire_batch(kBatch);
+  set_per_op(st);
+  ckhp_purge();
+}
+
+void BM_retire_rcu(benchmark::State& st) {
+  if (!place_thread(st)) return;
+  quiesce::rcu_barrier();
+  for (auto _ : st) rcu_retire_batch();
+  set_per_op(st);
+  quiesce::rcu_barrier();
+}
+
+BENCHMARK(BM_retire_quiesce_new)->Name("retire/quiesce_new");
+BENCHMARK(BM_retire_quiesce_node_pool)->Name("retire/quiesce_node_pool");
+BENCHMARK(BM_retire_ck_hp)->Name("retire/ck_hp");
+BENCHMARK(BM_retire_rcu)->Name("retire/rcu_call_rcu");
+
+}  // namespace
+
+BENCHMARK_MAIN();

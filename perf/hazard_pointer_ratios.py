@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""hazard_pointer_ratios.py - ratio table from perf/hazard_pointer_bench's JSON.
+
+Reads the Google Benchmark JSON that hazard_pointer_bench writes
+(--benchmark_out=FILE --benchmark_out_format=json), takes medians over the
+repetitions (perf/bench_json.py) and prints Markdown: ns per operation for
+every peer, the ratios against Concurrency Kit's ck_hp, and issue 4's
+targets:
+  * protect + reset_protection under 2 ns;
+  * make_hazard_pointer + destruction under 5 ns (default domain);
+  * retire + amortised reclaim at or under folly's published 67-70 ns
+    (67 ns taken as the bar).
+Exit status: 0; 1 with --strict when a target is missed; 2 on bad input.
+
+Example:
+  build/main/perf/hazard_pointer_bench --benchmark_repetitions=7 \\
+      --benchmark_out=out/hazard_pointer_bench.json --benchmark_out_format=json
+  python3 perf/hazard_pointer_ratios.py out/hazard_pointer_bench.json -o out/hazard_pointer_ratios.md
+"""
+
+import argparse
+import sys
+
+from bench_json import add_common_args, emit, fmt, fmt_ratio, header_lines, load_medians, ratio
+
+ROWS = [
+    ("protect", "protect + reset_protection, 1 thread",
+     ["quiesce", "seq_cst_fence", "ck_hp", "rcu_memb"], "ck_hp"),
+    ("protect_2threads", "protect + reset_protection, 2 threads at once (one source)",
+     ["quiesce", "seq_cst_fence", "ck_hp", "rcu_memb"], "ck_hp"),
+    ("make", "make_hazard_pointer + destruction", ["default_domain", "own_domain"], None),
+    ("retire", "allocate + retire, amortised reclaim included",
+     ["quiesce_new", "quiesce_node_pool", "ck_hp", "rcu_call_rcu"], "ck_hp"),
+]
+TARGETS = [
+    ("protect/quiesce", 2.0, "protect + reset_protection < 2 ns"),
+    ("make/default_domain", 5.0, "make_hazard_pointer + destruction < 5 ns"),
+    ("retire/quiesce_new", 67.0, "retire + amortised reclaim <= folly's 67-70 ns"),
+]
+
+
+def per_op_ns(medians, name):
+    v = medians.get(name, {}).get("per_op")
+    return None if v is None else v * 1e9
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(ap, "hazard_pointer_bench")
+    args = ap.parse_args()
+    ctx, medians, errors = load_medians(args.json)
+    lines = header_lines("hazard_pointer_bench ratios", ctx, args, [
+        "ns per operation (per_op counter: CPU time / operations; 2-thread rows: real time).",
+        "The quiesce protect row's label names the fence mode (membarrier = compiler barrier on the reader)."])
+    for group, title, peers, base in ROWS:
+        lines += [f"## {title}", "", "| peer | ns/op | vs " + (base or "—") + " |", "| --- | ---: | ---: |"]
+        base_v = per_op_ns(medians, f"{group}/{base}") if base else None
+        for p in peers:
+            name = f"{group}/{p}"
+            v = per_op_ns(medians, name)
+            if v is None:
+                why = f"skipped: {errors[name]}" if name in errors else "not run"
+                lines.append(f"| {p} | {why} | |")
+                continue
+            lines.append(f"| {p} | {fmt(v)} | {fmt_ratio(ratio(v, base_v)) if base else ''} |")
+        lines.append("")
+    lines += ["## Targets (issue 4)", "", "| target | measured | verdict |", "| --- | ---: | --- |"]
+    misses = []
+    for name, bar, text in TARGETS:
+        v = per_op_ns(medians, name)
+        verdict = "n/a" if v is None else ("PASS" if v <= bar else "MISS")
+        if verdict == "MISS":
+            misses.append(text)
+        lines.append(f"| {text} | {fmt(v)} ns | {verdict} |")
+    lines.append("")
+    emit(lines, args)
+    return 1 if (args.strict and misses) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
