@@ -1,0 +1,439 @@
+// Unit tests of quiesce::treiber_stack<T> and quiesce::ms_queue<T>
+// (<quiesce/lockfree.hpp>): order, value types (non-trivial, move-only,
+// over-aligned), emplace, element lifetimes (every constructed element is
+// destroyed exactly once, at the moment the design says), exception safety,
+// domains. Multi-threaded checks are in
+// tests/stress/lockfree_stack_queue_stress_test.cpp.
+#include <quiesce/lockfree.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using quiesce::hazard_pointer_domain;
+using quiesce::ms_queue;
+using quiesce::treiber_stack;
+
+// Counts live instances (constructions minus destructions) of `counted`.
+std::atomic<long> g_live{0};
+std::atomic<long> g_constructed{0};
+
+// A non-trivial element that owns heap memory and counts its lifetime. Its
+// copy constructor throws on demand (throw_on_copy), as does its move
+// constructor (throw_on_move).
+struct counted {
+  static inline bool throw_on_copy = false;
+  static inline bool throw_on_move = false;
+
+  explicit counted(int v) : p(std::make_unique<int>(v)) { born(); }
+  counted(const counted& o) : p(o.p ? std::make_unique<int>(*o.p) : nullptr) {
+    if (throw_on_copy) throw std::runtime_error("copy");
+    born();
+  }
+  counted(counted&& o) : p(std::move(o.p)) {
+    if (throw_on_move) {
+      o.p = std::move(p);  // leave the source intact, as a throwing move should
+      throw std::runtime_error("move");
+    }
+    born();
+  }
+  counted& operator=(const counted&) = delete;
+  counted& operator=(counted&&) = delete;
+  ~counted() { g_live.fetch_sub(1, std::memory_order_relaxed); }
+  int value() const { return p ? *p : -1; }
+
+  std::unique_ptr<int> p;
+
+ private:
+  static void born() {
+    g_live.fetch_add(1, std::memory_order_relaxed);
+    g_constructed.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+// Resets the counters and the throw switches around each test that uses them.
+class Lifetimes : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    g_live = 0;
+    g_constructed = 0;
+    counted::throw_on_copy = false;
+    counted::throw_on_move = false;
+  }
+  void TearDown() override {
+    counted::throw_on_copy = false;
+    counted::throw_on_move = false;
+  }
+};
+
+// Move-only and not default constructible.
+struct move_only {
+  explicit move_only(int v) : v(v) {}
+  move_only(move_only&&) noexcept = default;
+  move_only(const move_only&) = delete;
+  move_only& operator=(const move_only&) = delete;
+  move_only& operator=(move_only&&) = delete;
+  int v;
+};
+
+struct alignas(64) over_aligned {
+  std::uint64_t w[3];
+};
+
+// ---- treiber_stack -----------------------------------------------------------
+
+TEST(TreiberStack, StartsEmpty) {
+  treiber_stack<int> s;
+  EXPECT_TRUE(s.empty());
+  EXPECT_EQ(s.pop(), std::nullopt);
+  EXPECT_TRUE(s.empty());
+  EXPECT_EQ(&s.domain(), &quiesce::hazard_pointer_default_domain());
+}
+
+TEST(TreiberStack, LastInFirstOut) {
+  treiber_stack<int> s;
+  for (int i = 0; i < 1000; ++i) s.push(i);
+  EXPECT_FALSE(s.empty());
+  for (int i = 999; i >= 0; --i) ASSERT_EQ(s.pop(), i);
+  EXPECT_TRUE(s.empty());
+  EXPECT_EQ(s.pop(), std::nullopt);
+}
+
+TEST(TreiberStack, InterleavedPushAndPop) {
+  treiber_stack<int> s;
+  s.push(1);
+  s.push(2);
+  EXPECT_EQ(s.pop(), 2);
+  s.push(3);
+  EXPECT_EQ(s.pop(), 3);
+  EXPECT_EQ(s.pop(), 1);
+  EXPECT_EQ(s.pop(), std::nullopt);
+  s.push(4);
+  EXPECT_EQ(s.pop(), 4);
+}
+
+TEST(TreiberStack, StringsCopiedMovedAndEmplaced) {
+  treiber_stack<std::string> s;
+  const std::string long_one(100, 'x');  // beyond the small-string buffer
+  s.push(long_one);
+  std::string moved(50, 'y');
+  s.push(std::move(moved));
+  s.emplace(3, 'b');
+  EXPECT_EQ(s.pop(), "bbb");
+  EXPECT_EQ(s.pop(), std::string(50, 'y'));
+  EXPECT_EQ(s.pop(), long_one);
+  EXPECT_EQ(long_one, std::string(100, 'x'));  // push(const T&) copied
+}
+
+TEST(TreiberStack, MoveOnlyValues) {
+  treiber_stack<std::unique_ptr<int>> s;
+  s.push(std::make_unique<int>(1));
+  s.emplace(new int(2));
+  auto a = s.pop();
+  ASSERT_TRUE(a && *a);
+  EXPECT_EQ(**a, 2);
+  auto b = s.pop();
+  ASSERT_TRUE(b && *b);
+  EXPECT_EQ(**b, 1);
+
+  treiber_stack<move_only> m;
+  m.emplace(5);
+  m.push(move_only(6));
+  EXPECT_EQ(m.pop()->v, 6);
+  EXPECT_EQ(m.pop()->v, 5);
+  EXPECT_FALSE(m.pop().has_value());
+}
+
+TEST(TreiberStack, OverAlignedValues) {
+  treiber_stack<over_aligned> s;
+  for (std::uint64_t i = 0; i < 100; ++i) s.push(over_aligned{{i, i + 1, i + 2}});
+  for (std::uint64_t i = 100; i-- > 0;) {
+    auto v = s.pop();
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->w[0], i);
+    EXPECT_EQ(v->w[2], i + 2);
+  }
+}
+
+using TreiberStackLifetimes = Lifetimes;
+
+TEST_F(TreiberStackLifetimes, DestructorDestroysRemainingElements) {
+  {
+    hazard_pointer_domain dom;
+    {
+      treiber_stack<counted> s(dom);
+      EXPECT_EQ(&s.domain(), &dom);
+      for (int i = 0; i < 100; ++i) s.emplace(i);
+      EXPECT_EQ(g_live.load(), 100);
+      for (int i = 99; i >= 60; --i) {
+        auto v = s.pop();
+        ASSERT_TRUE(v);
+        EXPECT_EQ(v->value(), i);
+      }
+      // 60 on the stack; the 40 popped nodes hold moved-from elements until
+      // their retired nodes are reclaimed.
+      EXPECT_EQ(g_live.load(), 100);
+      quiesce::hazard_pointer_cleanup(dom);
+      EXPECT_EQ(g_live.load(), 60);  // no hazard protects them: all reclaimed
+    }
+    EXPECT_EQ(g_live.load(), 0);  // the destructor freed the 60 remaining nodes
+    const auto st = dom.stats();
+    EXPECT_EQ(st.retired, 40u);
+    EXPECT_EQ(st.unreclaimed, 0u);
+  }
+  EXPECT_EQ(g_live.load(), 0);
+  EXPECT_EQ(g_constructed.load(), 140);  // 100 emplaced + 40 moved out
+}
+
+TEST_F(TreiberStackLifetimes, RetiredNodesAreFreedByTheDomainAfterTheStack) {
+  {
+    hazard_pointer_domain dom;
+    {
+      treiber_stack<counted> s(dom);
+      for (int i = 0; i < 10; ++i) s.emplace(i);
+      for (int i = 0; i < 10; ++i) ASSERT_TRUE(s.pop());
+    }
+    EXPECT_EQ(g_live.load(), 10);  // retired, not yet reclaimed: the domain owns them
+  }  // the domain's destructor runs their deleters
+  EXPECT_EQ(g_live.load(), 0);
+}
+
+TEST_F(TreiberStackLifetimes, ThrowingCopyInPushLeavesTheStackUnchanged) {
+  hazard_pointer_domain dom;
+  {
+    treiber_stack<counted> s(dom);
+    s.emplace(1);
+    s.emplace(2);
+    const counted c(3);
+    counted::throw_on_copy = true;
+    EXPECT_THROW(s.push(c), std::runtime_error);
+    counted::throw_on_copy = false;
+    EXPECT_EQ(g_live.load(), 3);  // 1, 2 and c
+    EXPECT_EQ(s.pop()->value(), 2);
+    EXPECT_EQ(s.pop()->value(), 1);
+    EXPECT_FALSE(s.pop());
+    s.push(c);  // still usable
+    EXPECT_EQ(s.pop()->value(), 3);
+  }
+  quiesce::hazard_pointer_cleanup(dom);
+  EXPECT_EQ(g_live.load(), 0);
+}
+
+TEST_F(TreiberStackLifetimes, ThrowingMoveInPopLosesOnlyThatElement) {
+  hazard_pointer_domain dom;
+  {
+    treiber_stack<counted> s(dom);
+    s.emplace(1);
+    s.emplace(2);
+    counted::throw_on_move = true;
+    EXPECT_THROW((void)s.pop(), std::runtime_error);  // documented: element 2 is lost
+    counted::throw_on_move = false;
+    EXPECT_EQ(s.pop()->value(), 1);
+    EXPECT_FALSE(s.pop());
+  }
+  quiesce::hazard_pointer_cleanup(dom);
+  EXPECT_EQ(g_live.load(), 0);  // the lost element was destroyed, not leaked
+}
+
+// ---- ms_queue ----------------------------------------------------------------
+
+TEST(MsQueue, StartsEmpty) {
+  ms_queue<int> q;
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.pop(), std::nullopt);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(&q.domain(), &quiesce::hazard_pointer_default_domain());
+}
+
+TEST(MsQueue, FirstInFirstOut) {
+  ms_queue<int> q;
+  for (int i = 0; i < 1000; ++i) q.push(i);
+  EXPECT_FALSE(q.empty());
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(q.pop(), i);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.pop(), std::nullopt);
+}
+
+TEST(MsQueue, InterleavedPushAndPopRotateTheDummy) {
+  ms_queue<int> q;
+  for (int round = 0; round < 100; ++round) {
+    q.push(round);
+    q.push(round + 1000);
+    EXPECT_EQ(q.pop(), round);
+    EXPECT_FALSE(q.empty());
+    EXPECT_EQ(q.pop(), round + 1000);
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(q.pop(), std::nullopt);
+  }
+}
+
+TEST(MsQueue, StringsCopiedMovedAndEmplaced) {
+  ms_queue<std::string> q;
+  const std::string long_one(100, 'x');
+  q.push(long_one);
+  std::string moved(50, 'y');
+  q.push(std::move(moved));
+  q.emplace(3, 'b');
+  EXPECT_EQ(q.pop(), long_one);
+  EXPECT_EQ(q.pop(), std::string(50, 'y'));
+  EXPECT_EQ(q.pop(), "bbb");
+  EXPECT_EQ(long_one, std::string(100, 'x'));
+}
+
+TEST(MsQueue, MoveOnlyValues) {
+  ms_queue<std::unique_ptr<int>> q;
+  q.push(std::make_unique<int>(1));
+  q.emplace(new int(2));
+  EXPECT_EQ(**q.pop(), 1);
+  EXPECT_EQ(**q.pop(), 2);
+
+  ms_queue<move_only> m;
+  m.emplace(5);
+  m.push(move_only(6));
+  EXPECT_EQ(m.pop()->v, 5);
+  EXPECT_EQ(m.pop()->v, 6);
+  EXPECT_FALSE(m.pop().has_value());
+}
+
+TEST(MsQueue, OverAlignedValues) {
+  ms_queue<over_aligned> q;
+  for (std::uint64_t i = 0; i < 100; ++i) q.push(over_aligned{{i, i + 1, i + 2}});
+  for (std::uint64_t i = 0; i < 100; ++i) {
+    auto v = q.pop();
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->w[0], i);
+    EXPECT_EQ(v->w[2], i + 2);
+  }
+}
+
+using MsQueueLifetimes = Lifetimes;
+
+TEST_F(MsQueueLifetimes, PopDestroysTheValueInTheNewDummyAtOnce) {
+  hazard_pointer_domain dom;
+  {
+    ms_queue<counted> q(dom);
+    EXPECT_EQ(&q.domain(), &dom);
+    for (int i = 0; i < 10; ++i) q.emplace(i);
+    EXPECT_EQ(g_live.load(), 10);
+    {
+      auto v = q.pop();
+      ASSERT_TRUE(v);
+      EXPECT_EQ(v->value(), 0);
+      EXPECT_EQ(g_live.load(), 10);  // 9 queued + the one returned; the moved-from one is gone
+    }
+    EXPECT_EQ(g_live.load(), 9);  // without waiting for any reclamation
+  }
+  EXPECT_EQ(g_live.load(), 0);
+}
+
+TEST_F(MsQueueLifetimes, DestructorDestroysRemainingElements) {
+  {
+    hazard_pointer_domain dom;
+    {
+      ms_queue<counted> q(dom);
+      for (int i = 0; i < 100; ++i) q.emplace(i);
+      for (int i = 0; i < 40; ++i) ASSERT_EQ(q.pop()->value(), i);
+      EXPECT_EQ(g_live.load(), 60);
+    }
+    EXPECT_EQ(g_live.load(), 0);
+    quiesce::hazard_pointer_cleanup(dom);
+    const auto st = dom.stats();
+    EXPECT_EQ(st.retired, 40u);  // the 40 old dummies
+    EXPECT_EQ(st.unreclaimed, 0u);
+  }
+  EXPECT_EQ(g_live.load(), 0);
+  EXPECT_EQ(g_constructed.load(), 140);
+}
+
+TEST_F(MsQueueLifetimes, ThrowingCopyInPushLeavesTheQueueUnchanged) {
+  hazard_pointer_domain dom;
+  {
+    ms_queue<counted> q(dom);
+    q.emplace(1);
+    q.emplace(2);
+    const counted c(3);
+    counted::throw_on_copy = true;
+    EXPECT_THROW(q.push(c), std::runtime_error);
+    counted::throw_on_copy = false;
+    EXPECT_EQ(g_live.load(), 3);
+    EXPECT_EQ(q.pop()->value(), 1);
+    EXPECT_EQ(q.pop()->value(), 2);
+    EXPECT_FALSE(q.pop());
+    q.push(c);
+    EXPECT_EQ(q.pop()->value(), 3);
+  }
+  EXPECT_EQ(g_live.load(), 0);
+}
+
+TEST_F(MsQueueLifetimes, ThrowingMoveInPopLosesOnlyThatElement) {
+  hazard_pointer_domain dom;
+  {
+    ms_queue<counted> q(dom);
+    q.emplace(1);
+    q.emplace(2);
+    counted::throw_on_move = true;
+    EXPECT_THROW((void)q.pop(), std::runtime_error);  // documented: element 1 is lost
+    counted::throw_on_move = false;
+    EXPECT_EQ(g_live.load(), 1);  // destroyed in its node, not leaked
+    EXPECT_EQ(q.pop()->value(), 2);
+    EXPECT_FALSE(q.pop());
+  }
+  EXPECT_EQ(g_live.load(), 0);
+}
+
+// ---- both --------------------------------------------------------------------
+
+// Elements pushed by one thread and popped by another (nodes freed by a
+// thread other than the allocating one go back to their home pool).
+TEST(StackAndQueue, HandOffBetweenThreads) {
+  treiber_stack<std::string> s;
+  ms_queue<std::string> q;
+  std::thread producer([&] {
+    for (int i = 0; i < 1000; ++i) {
+      s.push(std::to_string(i));
+      q.push(std::to_string(i));
+    }
+  });
+  producer.join();
+  std::thread consumer([&] {
+    for (int i = 999; i >= 0; --i) EXPECT_EQ(s.pop(), std::to_string(i));
+    for (int i = 0; i < 1000; ++i) EXPECT_EQ(q.pop(), std::to_string(i));
+  });
+  consumer.join();
+  EXPECT_TRUE(s.empty());
+  EXPECT_TRUE(q.empty());
+}
+
+// Many short-lived structures in one domain: every node of every one of them
+// is accounted for.
+TEST(StackAndQueue, ManyStructuresShareADomain) {
+  hazard_pointer_domain dom(hazard_pointer_domain::options{.min_threshold = 16});
+  for (int round = 0; round < 50; ++round) {
+    treiber_stack<int> s(dom);
+    ms_queue<int> q(dom);
+    for (int i = 0; i < 20; ++i) {
+      s.push(i);
+      q.push(i);
+    }
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE(s.pop());
+      ASSERT_TRUE(q.pop());
+    }
+  }
+  quiesce::hazard_pointer_cleanup(dom);
+  const auto st = dom.stats();
+  EXPECT_EQ(st.retired, 50u * 20u);
+  EXPECT_EQ(st.reclaimed, st.retired);
+}
+
+}  // namespace
