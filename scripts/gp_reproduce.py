@@ -79,6 +79,19 @@ class UsageError(Exception):
     pass
 
 
+def parse_list(text):
+    """'1-4,8' -> [1, 2, 3, 4, 8] (sorted, unique); ValueError on anything else."""
+    out = set()
+    for item in text.split(","):
+        lo, _, hi = item.strip().partition("-")
+        lo = int(lo)
+        hi = int(hi) if hi else lo
+        if hi < lo or hi - lo > 4096:
+            raise ValueError(item)
+        out.update(range(lo, hi + 1))
+    return sorted(out)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="gp_reproduce",
@@ -93,6 +106,10 @@ def parse_args(argv):
     p.add_argument("--experiments", default="1,2,3,4", help="which experiments, e.g. 1,3 (default all)")
     p.add_argument("--contenders", help="restrict to these flavours/locks, comma-separated (%s)" % ",".join(R.CONTENDERS))
     p.add_argument("--max-threads", type=int, help="largest thread count (default: the CPUs this process may use)")
+    p.add_argument("--threads", help="reader counts of experiment 1, e.g. 1-16 or 1,2,4 (overrides the profile)")
+    p.add_argument("--samples", type=int, help="timed grace periods per repetition in experiment 4 (overrides)")
+    p.add_argument("--point-timeout", type=float, default=0,
+                   help="seconds before one point is abandoned (recorded as failed; default: 20x its estimate, >= 120)")
     p.add_argument("--duration", type=float, help="seconds per repetition (overrides the profile)")
     p.add_argument("--reps", type=int, help="repetitions per point (overrides the profile)")
     p.add_argument("--budget-min", type=float,
@@ -134,6 +151,17 @@ def parse_args(argv):
         if a.max_threads > 1024:
             raise UsageError("--max-threads: %d: at most 1024" % a.max_threads)
     a.ncpu = a.max_threads or avail
+    if a.threads is not None:
+        try:
+            a.threads = parse_list(a.threads)
+        except ValueError:
+            raise UsageError("--threads: %r is not a list like 1-16 or 1,2,4" % a.threads) from None
+        if not a.threads or min(a.threads) < 1:
+            raise UsageError("--threads: zero threads in %r; give counts >= 1" % ",".join(map(str, a.threads or [])))
+        if max(a.threads) > 1024:
+            raise UsageError("--threads: at most 1024")
+    if a.samples is not None and not (1 <= a.samples <= 1000000):
+        raise UsageError("--samples: %d: give 1 .. 1000000" % a.samples)
     if a.duration is not None and not (0.001 <= a.duration <= 600):
         raise UsageError("--duration: %g s cannot be measured (a repetition lasts 0.001 .. 600 s)" % a.duration)
     if a.reps is not None and not (1 <= a.reps <= 1000):
@@ -163,7 +191,7 @@ def plan(a):
 
     if 1 in a.exps:
         for w in (0, 1):
-            for t in P["threads"](n):
+            for t in (a.threads or P["threads"](n)):
                 for c in keep(P["exp1"]):
                     add(1, "%s, %d readers, %s" % (c, t, "no writer" if w == 0 else "1 writer"),
                         ["--experiment", "read", "--contender", c, "--readers", str(t), "--writers", str(w)] + common,
@@ -186,7 +214,7 @@ def plan(a):
         for c in keep(P["exp3_locks"]):
             add(3, "%s, write lock per update" % c, base + ["--contender", c], reps * (dur + 0.01))
     if 4 in a.exps:
-        samples = P["gp_samples"]
+        samples = a.samples or P["gp_samples"]
         est_sync = 150e-6  # a busy-reader grace period on a small machine
         readers = [r for r in P["gp_readers"](n)]
         sec_readers = max(1, min(n - 1, n)) if n > 1 else 1
@@ -280,7 +308,8 @@ def make_outputs(outdir, data, a, log):
         log("SKIP plots: gnuplot not found (install gnuplot-nox)")
     else:
         plots = {int(k): v for k, v in R.make_plots(rows, outdir, a.gnuplot).items()}
-    R.write_report(rows, machine, meta, plots, outdir, data.get("urcu_bench"), data.get("urcu_note", ""))
+    R.write_report(rows, machine, meta, plots, outdir, data.get("urcu_bench"), data.get("urcu_note", ""),
+                   data.get("failed", []))
     return plots
 
 
@@ -317,11 +346,13 @@ def main(argv):
               "--duration/--reps, restrict --experiments/--contenders, or raise --budget-min"
               % (len(pts), fmt_eta(est), budget), file=sys.stderr)
         return 2
-    # The harness itself validates every point's options: dry-run the first of each kind? No: its
-    # parser rejects bad input at start; a failure below stops the run with its message.
     outdir = a.out or os.path.join("out", "gp", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
     os.makedirs(outdir, exist_ok=True)
-    info = run_harness(a.harness, ["--info"], 60)
+    try:
+        info = run_harness(a.harness, ["--info"], 60)
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        log("gp_reproduce: warning: no machine description (%s)" % e)
+        info = {}
     machine = R.machine_extras(info)
     if a.liburcu_version:
         machine["liburcu"] = a.liburcu_version
@@ -329,7 +360,21 @@ def main(argv):
     cmd = "scripts/gp_reproduce.py " + " ".join(argv)
     log("gp_reproduce: profile %s (%s), %d points, about %s; results in %s"
         % (a.profile, PROFILES[a.profile]["text"], len(pts), fmt_eta(est), outdir))
-    points, rows = [], []
+    meta = dict(profile=a.profile, profile_text="%s (this run: %g s x %d repetitions per point)"
+                % (PROFILES[a.profile]["text"], dur, reps), command=cmd,
+                started=datetime.datetime.fromtimestamp(t_start).strftime("%Y-%m-%d %H:%M:%S"))
+    data = dict(machine=machine, meta=meta, points=[], failed=[], urcu_bench=[], urcu_note="")
+
+    def save():
+        # Rewritten after every point, so an interrupted run keeps what it measured
+        # (plot it with --report-only).
+        meta["elapsed_s"] = round(time.time() - t_start, 1)
+        tmp = os.path.join(outdir, "data.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1)
+        os.replace(tmp, os.path.join(outdir, "data.json"))
+
+    rows = []
     done_est, t0 = 0.0, time.time()
     exps = sorted({p["exp"] for p in pts})
     for i, p in enumerate(pts):
@@ -340,34 +385,32 @@ def main(argv):
         left = (est - done_est) * factor
         log("[exp %d/%d] %s: %s, point %d/%d, ~%s left" % (exps.index(p["exp"]) + 1, len(exps), EXPERIMENTS[p["exp"]],
                                                          p["label"], k, len(in_exp), fmt_eta(left)))
-        try:
-            pt = run_harness(a.harness, p["args"], timeout=max(120, 20 * p["est_s"]))
-        except (RuntimeError, subprocess.TimeoutExpired) as e:
-            print("gp_reproduce: error: %s" % e, file=sys.stderr)
-            return 1
-        pt["exp_id"] = p["exp"]
-        points.append(pt)
-        rows += R.rows_from_point(pt, p["exp"])
         done_est += p["est_s"]
+        try:
+            pt = run_harness(a.harness, p["args"], timeout=a.point_timeout or max(120, 20 * p["est_s"]))
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            log("gp_reproduce: FAILED point (%s): %s" % (p["label"], str(e)[-400:]))
+            data["failed"].append(dict(exp_id=p["exp"], label=p["label"], args=p["args"], error=str(e)[-400:]))
+            save()
+            continue
+        pt["exp_id"] = p["exp"]
+        data["points"].append(pt)
+        rows += R.rows_from_point(pt, p["exp"])
+        save()
     R.write_csv(rows, os.path.join(outdir, "data.csv"))
-    urcu, note = [], ""
     if a.urcu_bench:
-        urcu, note = run_urcu_bench(a.urcu_bench, a.ncpu, rows, log)
-    meta = dict(profile=a.profile, profile_text="%s (this run: %g s x %d repetitions per point)"
-                % (PROFILES[a.profile]["text"], dur, reps), command=cmd,
-                started=datetime.datetime.fromtimestamp(t_start).strftime("%Y-%m-%d %H:%M:%S"),
-                elapsed_s=round(time.time() - t_start, 1))
-    data = dict(machine=machine, meta=meta, points=points, urcu_bench=urcu, urcu_note=note)
-    with open(os.path.join(outdir, "data.json"), "w") as f:
-        json.dump(data, f, indent=1)
+        data["urcu_bench"], data["urcu_note"] = run_urcu_bench(a.urcu_bench, a.ncpu, rows, log)
+    save()
     try:
         make_outputs(outdir, data, a, log)
     except RuntimeError as e:
         print("gp_reproduce: error: %s" % e, file=sys.stderr)
         return 1
+    if data["failed"]:
+        log("gp_reproduce: %d point(s) FAILED (listed in report.md and data.json)" % len(data["failed"]))
     log("gp_reproduce: done in %d s; report: %s" % (time.time() - t_start, os.path.join(outdir, "report.md")))
     print(os.path.abspath(outdir))
-    return 0
+    return 1 if data["failed"] else 0
 
 
 if __name__ == "__main__":
