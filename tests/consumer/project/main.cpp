@@ -1,6 +1,8 @@
 // A program that uses the installed quiesce and nothing else of its sources.
+#include <quiesce/hazard_pointer.hpp>
 #include <quiesce/rcu.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -9,7 +11,22 @@ struct config : quiesce::rcu_obj_base<config> {
   int port = 8080;
 };
 
+struct node : quiesce::hazard_pointer_obj_base<node> {
+  int value = 7;
+};
+
 int main() {
+  // Hazard pointers (quiesce_structures, which needs quiesce_numa).
+  std::atomic<node*> head{new node};
+  int value;
+  {
+    quiesce::hazard_pointer h = quiesce::make_hazard_pointer();
+    value = h.protect(head)->value;
+  }
+  head.exchange(nullptr)->retire();
+  quiesce::hazard_pointer_cleanup();
+  if (value != 7) return 1;
+
   quiesce::rcu_ptr<config> cfg{std::make_unique<config>()};
   int port;
   {
