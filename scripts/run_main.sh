@@ -41,7 +41,8 @@ Options:
              (e.g. -- --benchmark_filter='^read/')
 
 Missing Debian packages (cmake ninja-build g++ pkg-config liburcu-dev
-libck-dev libbenchmark-dev libgtest-dev python3) are installed with apt-get, as root
+libck-dev libbenchmark-dev libgtest-dev python3 libboost-dev libtbb-dev) are installed
+with apt-get, as root
 or through sudo.
 EOF
 }
@@ -67,7 +68,8 @@ start=$SECONDS
 step() { printf '\n==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
 
 # ---- 1. packages ----
-packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev libck-dev libbenchmark-dev libgtest-dev python3 gnuplot-nox)
+packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev libck-dev libbenchmark-dev libgtest-dev python3 gnuplot-nox
+  libboost-dev libtbb-dev)
 step "checking packages: ${packages[*]}"
 scripts/ensure_packages.sh "${packages[@]}"
 
@@ -82,6 +84,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
 step "building rcu_bench, numa_bench and seqlock_bench"
 cmake --build "$build" --target rcu_bench numa_bench seqlock_bench
 cmake --build "$build" --target hazard_pointer_bench
+cmake --build "$build" --target lockfree_stack_queue_bench
 cmake --build "$build" --target gp_harness  # the grace-period reproduction, run last
 
 # ---- 3. run ----
@@ -142,6 +145,17 @@ step "running hazard_pointer_bench: $reps repetitions (protect, make, retire+rec
 python3 perf/hazard_pointer_ratios.py "$out/hazard_pointer_bench.json" -o "$out/hazard_pointer_ratios.md" \
   --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
 
+# Lock-free stack and queue vs boost::lockfree, tbb, liburcu (cds_lfs, cds_wfcq) and ck_hp_stack/fifo:
+# 27 benchmarks, ~30 s by default (0.1 s per repetition), ~5 s with --quick.
+lsq_min_time=0.1
+[[ $quick -eq 1 ]] && lsq_min_time=0.05
+step "running lockfree_stack_queue_bench: $reps repetitions (treiber_stack and ms_queue vs Debian's lock-free peers)"
+"$build/perf/lockfree_stack_queue_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$lsq_min_time" \
+  --benchmark_display_aggregates_only=true "--benchmark_out=$out/lockfree_stack_queue_bench.json" \
+  --benchmark_out_format=json 2>&1 | tee "$out/lockfree_stack_queue_bench.txt"
+python3 perf/lockfree_stack_queue_ratios.py "$out/lockfree_stack_queue_bench.json" \
+  -o "$out/lockfree_stack_queue_ratios.md" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
+
 # The grace-period reproduction (Desnoyers et al., TPDS 2012; scripts/gp_reproduce.py, README
 # "Reproducing the RCU paper"): default profile ~2-4 min on 2 CPUs, --quick ~20 s. Progress per point;
 # writes out/gp/{data.csv,data.json,report.md,exp*.png} and prints the folder.
@@ -153,6 +167,7 @@ python3 scripts/gp_reproduce.py "${gp_args[@]}"
 step "done in $((SECONDS - start)) s. Outputs:"
 for f in rcu_ratios.md rcu_bench.json rcu_bench.txt numa_ratios.md numa_bench.json numa_bench.txt \
   seqlock_ratios.md seqlock_bench.json seqlock_bench.txt hazard_pointer_ratios.md hazard_pointer_bench.json \
-  hazard_pointer_bench.txt machine.txt; do
+  hazard_pointer_bench.txt lockfree_stack_queue_ratios.md lockfree_stack_queue_bench.json \
+  lockfree_stack_queue_bench.txt machine.txt; do
   echo "  $root/$out/$f"
 done

@@ -1,0 +1,422 @@
+// perf/lockfree_stack_queue_bench.cpp — quiesce::treiber_stack and
+// quiesce::ms_queue (<quiesce/lockfree.hpp>) against the lock-free stacks and
+// queues Debian ships, in one run.
+//
+// Peers (values are uint64_t everywhere)
+//   stack:  quiesce_treiber  quiesce::treiber_stack<uint64_t>, default hazard-pointer domain
+//           boost_lockfree   boost::lockfree::stack<uint64_t> (Boost 1.74; tagged pointers,
+//                            nodes recycled through its freelist, 1024 preallocated)
+//           urcu_lfs         liburcu 0.13.2 cds_lfs: pop under the memb read lock, nodes
+//                            freed by urcu_memb_call_rcu (perf/urcu_lfs_peer.c, C)
+//           ck_hp_stack      Concurrency Kit 0.7.1 ck_hp_stack with ck_hp reclamation
+//                            (perf/ck_hp_peers.c, C)
+//   queue:  quiesce_ms       quiesce::ms_queue<uint64_t>, default domain
+//           boost_lockfree   boost::lockfree::queue<uint64_t> (MS queue, tagged pointers,
+//                            freelist, 1024 preallocated)
+//           tbb              tbb::concurrent_queue<uint64_t> (oneTBB 2021.8; not lock-free:
+//                            micro-queues with spin-waits)
+//           urcu_wfcq        liburcu cds_wfcq: wait-free enqueue, dequeue under the
+//                            queue's mutex (cds_wfcq_dequeue_blocking), nodes freed at once
+//           ck_hp_fifo       ck_hp_fifo (MS queue) with ck_hp reclamation (perf/ck_hp_peers.c)
+//
+// Workloads (items_per_second in the JSON = push and pop operations per
+// second, all threads together; the ratio script reads its median)
+//   <s>/pairs/<peer>         1 thread: push then pop, back to back (uncontended cost)
+//   <s>/prod_cons/<peer>     2 threads: one pushes, the other pops (retrying while
+//                            empty); the producer stays at most kMaxBacklog items
+//                            ahead (bounded memory, the same for every peer)
+//   <s>/mixed/<peer>         2 threads, each pushing then popping (contended ends)
+//   Every benchmark checks that the values popped (plus those drained after
+//   the run) sum to those pushed, and fails with an error otherwise.
+//
+// Fairness
+//   Every peer runs batches of kBatch operations inside a function not
+//   inlined into the benchmark loop (C functions for ck and cds_lfs,
+//   [[gnu::noinline]] templates here for the others); inside a batch every
+//   peer's operations are inline. Every shared structure sits on its own
+//   128-byte-aligned block. Build C and C++ with the same compiler.
+//
+// Placement
+//   Thread 0 on the first CPU of the process's affinity mask, thread 1 on the
+//   second (perf/bench_placement.hpp); 2-thread benchmarks are skipped with
+//   the reason when only one CPU is usable.
+//
+// Command (what produced the README figures; scripts/run_main.sh runs it):
+//   build/main/perf/lockfree_stack_queue_bench --benchmark_repetitions=7 --benchmark_min_time=0.1
+//     --benchmark_display_aggregates_only=true
+//     --benchmark_out=out/lockfree_stack_queue_bench.json --benchmark_out_format=json
+//   python3 perf/lockfree_stack_queue_ratios.py out/lockfree_stack_queue_bench.json
+//
+// Machine caveat: on the project's noisy 2-vCPU VM compare medians and
+// ratios from one run; the 2-thread figures depend on how the vCPUs'
+// timeslices line up and vary more between runs.
+#define _LGPL_SOURCE 1  // liburcu's inline wfcqueue, as its own users get it
+#include <quiesce/lockfree.hpp>
+
+#include "ck_hp_peers.h"
+#include "urcu_lfs_peer.h"
+
+#include <benchmark/benchmark.h>
+#include <boost/lockfree/queue.hpp>
+#include <boost/lockfree/stack.hpp>
+#include <pthread.h>
+#include <tbb/concurrent_queue.h>
+#include <urcu/wfcqueue.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <optional>
+
+#include "bench_placement.hpp"
+
+namespace {
+
+constexpr std::uint64_t kBatch = 64;          // operations of each kind per call of a batch function
+constexpr std::uint64_t kMaxBacklog = 1024;   // prod_cons: items the producer may be ahead
+
+using quiesce::detail::structures::cpu_relax;
+
+// ---------------------------------------------------------------------------
+// C++ peers, each with the batch functions of ck_hp_peers.h.
+
+template <class Push, class TryPop>
+struct batch_ops {
+  [[gnu::always_inline]] static inline std::uint64_t pairs(std::uint64_t n, std::uint64_t first) {
+    std::uint64_t sum = 0, v = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      Push{}(first + i);
+      if (TryPop{}(v)) sum += v;
+    }
+    return sum;
+  }
+  [[gnu::always_inline]] static inline void push(std::uint64_t n, std::uint64_t first) {
+    for (std::uint64_t i = 0; i < n; ++i) Push{}(first + i);
+  }
+  [[gnu::always_inline]] static inline std::uint64_t pop(std::uint64_t n) {
+    std::uint64_t sum = 0, v = 0;
+    for (std::uint64_t got = 0; got < n;) {
+      if (TryPop{}(v)) {
+        sum += v;
+        ++got;
+      } else {
+        cpu_relax();
+      }
+    }
+    return sum;
+  }
+  [[gnu::always_inline]] static inline std::uint64_t drain() {
+    std::uint64_t sum = 0, v = 0;
+    while (TryPop{}(v)) sum += v;
+    return sum;
+  }
+};
+
+// The not-inlined entry points (the loops above are inlined into them).
+#define QUIESCE_BATCH_ENTRY_POINTS(OPS)                                                                         \
+  [[gnu::noinline]] static std::uint64_t pairs(std::uint64_t n, std::uint64_t f) { return OPS::pairs(n, f); } \
+  [[gnu::noinline]] static void push(std::uint64_t n, std::uint64_t f) { OPS::push(n, f); }                    \
+  [[gnu::noinline]] static std::uint64_t pop(std::uint64_t n) { return OPS::pop(n); }                        \
+  [[gnu::noinline]] static std::uint64_t drain() { return OPS::drain(); }
+
+// quiesce::treiber_stack
+quiesce::treiber_stack<std::uint64_t>& q_stack() {
+  static quiesce::treiber_stack<std::uint64_t> s;
+  return s;
+}
+struct q_stack_push {
+  void operator()(std::uint64_t v) const { q_stack().push(v); }
+};
+struct q_stack_pop {
+  bool operator()(std::uint64_t& v) const {
+    std::optional<std::uint64_t> r = q_stack().pop();
+    if (!r) return false;
+    v = *r;
+    return true;
+  }
+};
+struct quiesce_treiber {
+  using ops = batch_ops<q_stack_push, q_stack_pop>;
+  QUIESCE_BATCH_ENTRY_POINTS(ops)
+};
+
+// boost::lockfree::stack
+struct alignas(128) boost_stack_holder {
+  boost::lockfree::stack<std::uint64_t> s{1024};
+};
+boost_stack_holder& b_stack() {
+  static boost_stack_holder h;
+  return h;
+}
+struct b_stack_push {
+  void operator()(std::uint64_t v) const {
+    if (!b_stack().s.push(v)) std::abort();  // dynamic freelist: fails only without memory
+  }
+};
+struct b_stack_pop {
+  bool operator()(std::uint64_t& v) const { return b_stack().s.pop(v); }
+};
+struct boost_lockfree_stack {
+  using ops = batch_ops<b_stack_push, b_stack_pop>;
+  QUIESCE_BATCH_ENTRY_POINTS(ops)
+};
+
+// quiesce::ms_queue
+quiesce::ms_queue<std::uint64_t>& q_queue() {
+  static quiesce::ms_queue<std::uint64_t> q;
+  return q;
+}
+struct q_queue_push {
+  void operator()(std::uint64_t v) const { q_queue().push(v); }
+};
+struct q_queue_pop {
+  bool operator()(std::uint64_t& v) const {
+    std::optional<std::uint64_t> r = q_queue().pop();
+    if (!r) return false;
+    v = *r;
+    return true;
+  }
+};
+struct quiesce_ms {
+  using ops = batch_ops<q_queue_push, q_queue_pop>;
+  QUIESCE_BATCH_ENTRY_POINTS(ops)
+};
+
+// boost::lockfree::queue
+struct alignas(128) boost_queue_holder {
+  boost::lockfree::queue<std::uint64_t> q{1024};
+};
+boost_queue_holder& b_queue() {
+  static boost_queue_holder h;
+  return h;
+}
+struct b_queue_push {
+  void operator()(std::uint64_t v) const {
+    if (!b_queue().q.push(v)) std::abort();
+  }
+};
+struct b_queue_pop {
+  bool operator()(std::uint64_t& v) const { return b_queue().q.pop(v); }
+};
+struct boost_lockfree_queue {
+  using ops = batch_ops<b_queue_push, b_queue_pop>;
+  QUIESCE_BATCH_ENTRY_POINTS(ops)
+};
+
+// tbb::concurrent_queue
+struct alignas(128) tbb_queue_holder {
+  tbb::concurrent_queue<std::uint64_t> q;
+};
+tbb_queue_holder& t_queue() {
+  static tbb_queue_holder h;
+  return h;
+}
+struct t_queue_push {
+  void operator()(std::uint64_t v) const { t_queue().q.push(v); }
+};
+struct t_queue_pop {
+  bool operator()(std::uint64_t& v) const { return t_queue().q.try_pop(v); }
+};
+struct tbb_queue {
+  using ops = batch_ops<t_queue_push, t_queue_pop>;
+  QUIESCE_BATCH_ENTRY_POINTS(ops)
+};
+
+// liburcu cds_wfcq: head (with its dequeue mutex) and tail on separate blocks,
+// as wfcqueue.h advises for concurrent enqueue and dequeue.
+struct wfcq_node {
+  cds_wfcq_node node;
+  std::uint64_t value;
+};
+struct wfcq_holder {
+  alignas(128) cds_wfcq_head head;
+  alignas(128) cds_wfcq_tail tail;
+  wfcq_holder() { cds_wfcq_init(&head, &tail); }
+};
+wfcq_holder& w_queue() {
+  static wfcq_holder h;
+  return h;
+}
+struct w_queue_push {
+  void operator()(std::uint64_t v) const {
+    auto* n = static_cast<wfcq_node*>(std::malloc(sizeof(wfcq_node)));
+    if (n == nullptr) std::abort();
+    cds_wfcq_node_init(&n->node);
+    n->value = v;
+    cds_wfcq_enqueue(cds_wfcq_head_cast(&w_queue().head), &w_queue().tail, &n->node);
+  }
+};
+struct w_queue_pop {
+  bool operator()(std::uint64_t& v) const {
+    cds_wfcq_node* cn = cds_wfcq_dequeue_blocking(&w_queue().head, &w_queue().tail);
+    if (cn == nullptr) return false;
+    auto* n = caa_container_of(cn, wfcq_node, node);
+    v = n->value;
+    std::free(n);  // a node is the dequeuer's alone once dequeue_blocking returns
+    return true;
+  }
+};
+struct urcu_wfcq {
+  using ops = batch_ops<w_queue_push, w_queue_pop>;
+  QUIESCE_BATCH_ENTRY_POINTS(ops)
+};
+
+// C peers
+struct urcu_lfs {
+  static std::uint64_t pairs(std::uint64_t n, std::uint64_t f) { return urcu_lfs_pairs(n, f); }
+  static void push(std::uint64_t n, std::uint64_t f) { urcu_lfs_push(n, f); }
+  static std::uint64_t pop(std::uint64_t n) { return urcu_lfs_pop(n); }
+  static std::uint64_t drain() { return urcu_lfs_drain(); }
+};
+struct ck_stack_peer {
+  static std::uint64_t pairs(std::uint64_t n, std::uint64_t f) { return ck_hp_stack_pairs(n, f); }
+  static void push(std::uint64_t n, std::uint64_t f) { ck_hp_stack_push(n, f); }
+  static std::uint64_t pop(std::uint64_t n) { return ck_hp_stack_pop(n); }
+  static std::uint64_t drain() { return ck_hp_stack_drain(); }
+};
+struct ck_fifo_peer {
+  static std::uint64_t pairs(std::uint64_t n, std::uint64_t f) { return ck_hp_fifo_pairs(n, f); }
+  static void push(std::uint64_t n, std::uint64_t f) { ck_hp_fifo_push(n, f); }
+  static std::uint64_t pop(std::uint64_t n) { return ck_hp_fifo_pop(n); }
+  static std::uint64_t drain() { return ck_hp_fifo_drain(); }
+};
+
+// ---------------------------------------------------------------------------
+// Shared run state for the 2-thread workloads, reset by thread 0 before the
+// timed loop (Google Benchmark's start barrier orders it before thread 1's
+// loop) and read by thread 0 after it (the stop barrier orders thread 1's
+// last writes before).
+
+struct alignas(128) padded_counter {
+  std::atomic<std::uint64_t> v{0};
+};
+struct run_state {
+  padded_counter consumed_batches;  // prod_cons: written by the consumer only
+  padded_counter pushed_sum[2];     // per thread, written by that thread only
+  padded_counter popped_sum[2];
+};
+run_state g_run;
+
+// Sum of the values a batch starting at `first` pushes.
+constexpr std::uint64_t batch_sum(std::uint64_t first) { return kBatch * first + kBatch * (kBatch - 1) / 2; }
+
+// Distinct values per thread and batch (thread in the top bits), from 1.
+constexpr std::uint64_t first_value(int thread, std::uint64_t batch) {
+  return (static_cast<std::uint64_t>(thread) << 48) + batch * kBatch + 1;
+}
+
+bool place_thread(benchmark::State& st, bool two_threads) {
+  if (two_threads && quiesce::perf::g_cpus.helper < 0) {
+    st.SkipWithError("needs 2 CPUs (one per thread); this process may use only 1");
+    return false;
+  }
+  const int cpu = st.thread_index() == 0 ? quiesce::perf::g_cpus.measure : quiesce::perf::g_cpus.helper;
+  if (!quiesce::perf::pin_thread(pthread_self(), cpu)) {
+    st.SkipWithError("cannot pin the benchmark thread (sched_getaffinity/pthread_setaffinity_np failed)");
+    return false;
+  }
+  return true;
+}
+
+template <class Peer>
+void check_sums(benchmark::State& st, std::uint64_t pushed, std::uint64_t popped) {
+  popped += Peer::drain();
+  if (pushed != popped) st.SkipWithError("values lost or duplicated: popped sum differs from pushed sum");
+}
+
+// 1 thread: push then pop, kBatch pairs per iteration.
+template <class Peer>
+void bm_pairs(benchmark::State& st) {
+  if (!place_thread(st, false)) return;
+  std::uint64_t pushed = 0, popped = 0, batch = 0;
+  for (auto _ : st) {
+    const std::uint64_t first = first_value(0, batch++);
+    popped += Peer::pairs(kBatch, first);
+    pushed += batch_sum(first);
+  }
+  check_sums<Peer>(st, pushed, popped);
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * 2 * kBatch));
+}
+
+// 2 threads: thread 0 pushes kBatch per iteration, thread 1 pops kBatch
+// (both run the same number of iterations, so every item is popped).
+template <class Peer>
+void bm_prod_cons(benchmark::State& st) {
+  if (!place_thread(st, true)) return;
+  const int t = st.thread_index();
+  if (t == 0) {
+    g_run.consumed_batches.v.store(0, std::memory_order_relaxed);
+    for (auto& c : g_run.pushed_sum) c.v.store(0, std::memory_order_relaxed);
+    for (auto& c : g_run.popped_sum) c.v.store(0, std::memory_order_relaxed);
+  }
+  std::uint64_t batch = 0, sum = 0;
+  for (auto _ : st) {
+    if (t == 0) {
+      // Bounded backlog: wait while more than kMaxBacklog items are queued.
+      // Acquire: pairs with the consumer's release store below (the popped
+      // items are gone before we count them as consumed).
+      while ((batch - g_run.consumed_batches.v.load(std::memory_order_acquire)) * kBatch >= kMaxBacklog) cpu_relax();
+      const std::uint64_t first = first_value(0, batch++);
+      Peer::push(kBatch, first);
+      sum += batch_sum(first);
+      g_run.pushed_sum[0].v.store(sum, std::memory_order_relaxed);
+    } else {
+      sum += Peer::pop(kBatch);
+      g_run.popped_sum[1].v.store(sum, std::memory_order_relaxed);
+      // Release: this batch's pops happen-before the producer's next check.
+      g_run.consumed_batches.v.store(++batch, std::memory_order_release);
+    }
+  }
+  if (t == 0) {
+    check_sums<Peer>(st, g_run.pushed_sum[0].v.load(std::memory_order_relaxed),
+                     g_run.popped_sum[1].v.load(std::memory_order_relaxed));
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * kBatch));  // pushes (t0) + pops (t1)
+}
+
+// 2 threads, each: kBatch x (push, pop) per iteration.
+template <class Peer>
+void bm_mixed(benchmark::State& st) {
+  if (!place_thread(st, true)) return;
+  const int t = st.thread_index();
+  if (t == 0) {
+    for (auto& c : g_run.pushed_sum) c.v.store(0, std::memory_order_relaxed);
+    for (auto& c : g_run.popped_sum) c.v.store(0, std::memory_order_relaxed);
+  }
+  std::uint64_t batch = 0, pushed = 0, popped = 0;
+  for (auto _ : st) {
+    const std::uint64_t first = first_value(t, batch++);
+    popped += Peer::pairs(kBatch, first);
+    pushed += batch_sum(first);
+    g_run.pushed_sum[t].v.store(pushed, std::memory_order_relaxed);
+    g_run.popped_sum[t].v.store(popped, std::memory_order_relaxed);
+  }
+  if (t == 0) {
+    check_sums<Peer>(st,
+                     g_run.pushed_sum[0].v.load(std::memory_order_relaxed) +
+                         g_run.pushed_sum[1].v.load(std::memory_order_relaxed),
+                     g_run.popped_sum[0].v.load(std::memory_order_relaxed) +
+                         g_run.popped_sum[1].v.load(std::memory_order_relaxed));
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * 2 * kBatch));
+}
+
+#define QUIESCE_STACK_QUEUE_BENCH(KIND, NAME, PEER)                                                    \
+  BENCHMARK(bm_pairs<PEER>)->Name(KIND "/pairs/" NAME)->UseRealTime();                                \
+  BENCHMARK(bm_prod_cons<PEER>)->Name(KIND "/prod_cons/" NAME)->Threads(2)->UseRealTime();           \
+  BENCHMARK(bm_mixed<PEER>)->Name(KIND "/mixed/" NAME)->Threads(2)->UseRealTime();
+
+QUIESCE_STACK_QUEUE_BENCH("stack", "quiesce_treiber", quiesce_treiber)
+QUIESCE_STACK_QUEUE_BENCH("stack", "boost_lockfree", boost_lockfree_stack)
+QUIESCE_STACK_QUEUE_BENCH("stack", "urcu_lfs", urcu_lfs)
+QUIESCE_STACK_QUEUE_BENCH("stack", "ck_hp_stack", ck_stack_peer)
+QUIESCE_STACK_QUEUE_BENCH("queue", "quiesce_ms", quiesce_ms)
+QUIESCE_STACK_QUEUE_BENCH("queue", "boost_lockfree", boost_lockfree_queue)
+QUIESCE_STACK_QUEUE_BENCH("queue", "tbb", tbb_queue)
+QUIESCE_STACK_QUEUE_BENCH("queue", "urcu_wfcq", urcu_wfcq)
+QUIESCE_STACK_QUEUE_BENCH("queue", "ck_hp_fifo", ck_fifo_peer)
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""lockfree_stack_queue_ratios.py - ratio tables from perf/lockfree_stack_queue_bench's JSON.
+
+Reads the Google Benchmark JSON that lockfree_stack_queue_bench writes with
+--benchmark_out=FILE --benchmark_out_format=json, takes the median of every
+benchmark over its repetitions (perf/bench_json.py) and prints, for the stack
+and for the queue, one Markdown table: throughput (million push+pop
+operations per second, median items_per_second) of quiesce and of every peer
+in each workload (pairs: 1 thread; prod_cons: 1 producer + 1 consumer;
+mixed: 2 threads each pushing and popping), and quiesce / peer for each peer.
+
+Target (issue 4): quiesce >= 1.0x the best Debian peer whose guarantees are
+comparable, in every workload. "Comparable" here means a lock-free
+multi-producer multi-consumer structure that takes its memory back or keeps
+it type-stable (boost::lockfree, liburcu's cds_lfs with RCU, ck_hp_stack,
+ck_hp_fifo). tbb::concurrent_queue (not lock-free: spin-waits inside
+micro-queues) and liburcu's cds_wfcq (dequeue under a mutex) are reported
+for information and marked so. Every ratio is printed, lost or won.
+
+Only the Python standard library is used. Exit status: 0; 1 with --strict
+when a target is missed or could not be checked; 2 on unreadable input.
+
+Example:
+  build/main/perf/lockfree_stack_queue_bench --benchmark_repetitions=7 --benchmark_min_time=0.1 \\
+      --benchmark_out=out/lockfree_stack_queue_bench.json --benchmark_out_format=json
+  python3 perf/lockfree_stack_queue_ratios.py out/lockfree_stack_queue_bench.json \\
+      -o out/lockfree_stack_queue_ratios.md
+"""
+
+import argparse
+import sys
+
+from bench_json import add_common_args, emit, fmt, fmt_ratio, header_lines, load_medians, ratio
+
+WORKLOADS = [
+    ("pairs", "1 thread: push then pop"),
+    ("prod_cons", "2 threads: producer + consumer"),
+    ("mixed", "2 threads: each push then pop"),
+]
+
+# (key in the benchmark name, label, comparable?, what the peer guarantees)
+STRUCTURES = {
+    "stack": {
+        "ours": ("quiesce_treiber", "quiesce::treiber_stack"),
+        "peers": [
+            ("boost_lockfree", "boost::lockfree::stack", True,
+             "lock-free (tagged pointers); T copyable; nodes recycled through its freelist, "
+             "never returned to the allocator (type-stable memory)"),
+            ("urcu_lfs", "liburcu cds_lfs", True,
+             "lock-free push and pop (pop in an RCU read-side section); nodes freed by "
+             "call_rcu after a grace period (unbounded garbage while a reader stalls)"),
+            ("ck_hp_stack", "ck_hp_stack", True,
+             "lock-free; ck_hp hazard pointers (one full fence per protect); any payload via void*"),
+        ],
+    },
+    "queue": {
+        "ours": ("quiesce_ms", "quiesce::ms_queue"),
+        "peers": [
+            ("boost_lockfree", "boost::lockfree::queue", True,
+             "lock-free MS queue (tagged pointers); T trivially copyable, assignable and "
+             "destructible; freelist, type-stable memory"),
+            ("ck_hp_fifo", "ck_hp_fifo", True,
+             "lock-free MS queue with ck_hp hazard pointers; payload a void*"),
+            ("tbb", "tbb::concurrent_queue", False,
+             "not lock-free (spin-waits inside micro-queues: a preempted thread stalls others); any T"),
+            ("urcu_wfcq", "liburcu cds_wfcq", False,
+             "wait-free enqueue, blocking dequeue (the queue's mutex); intrusive nodes"),
+        ],
+    },
+}
+
+
+def mops(medians, name):
+    row = medians.get(name)
+    if not row or "items_per_second" not in row:
+        return None
+    return row["items_per_second"] / 1e6
+
+
+def table(kind, spec, medians, errors, misses, lines):
+    ours_key, ours_label = spec["ours"]
+    peers = spec["peers"]
+    lines.append(f"## {kind.capitalize()}: million operations (push + pop) per second, median")
+    lines.append("")
+    head = ["workload", ours_label] + [label + ("" if comp else " (info)") for _, label, comp, _ in peers]
+    head += [f"{ours_label.split('::')[-1]} / {label}" for _, label, _, _ in peers]
+    head += ["best comparable peer", "target >= 1.0x"]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|---|" + "---:|" * (1 + 2 * len(peers)) + "---|---|")
+    for wl, wl_label in WORKLOADS:
+        name = lambda key: f"{kind}/{wl}/{key}"  # noqa: E731
+        ours = mops(medians, name(ours_key))
+        cells = [fmt(ours) if ours is not None else errors.get(name(ours_key), "not run")]
+        values = {}
+        for key, _, _, _ in peers:
+            v = mops(medians, name(key))
+            values[key] = v
+            cells.append(fmt(v) if v is not None else errors.get(name(key), "not run"))
+        for key, _, _, _ in peers:
+            cells.append(fmt_ratio(ratio(ours, values[key])))
+        comparable = [(values[key], label) for key, label, comp, _ in peers if comp and values[key] is not None]
+        if ours is None or not comparable:
+            best, verdict = "n/a", "n/a (not measured)"
+            misses.append(f"{kind} {wl}: not measured")
+        else:
+            best_v, best_label = max(comparable)
+            r = ratio(ours, best_v)
+            best = f"{best_label} {fmt_ratio(r)}"
+            verdict = "PASS" if r >= 1.0 else "MISS"
+            if r < 1.0:
+                misses.append(f"{kind} {wl}: {r:.2f}x {best_label}")
+        lines.append(f"| {wl} ({wl_label}) | " + " | ".join(cells) + f" | {best} | {verdict} |")
+    lines.append("")
+    lines.append("Peers' guarantees (\"(info)\": not comparable, not counted in the target):")
+    lines.append("")
+    for _, label, comp, what in peers:
+        lines.append(f"- {label}: {what}{'' if comp else ' — not comparable'}.")
+    lines.append(f"- {ours_label}: lock-free, any movable T (non-trivial, move-only), nodes on the "
+                 "pushing thread's NUMA node, popped nodes reclaimed by quiesce's hazard pointers "
+                 "(bounded garbage even when a thread stalls).")
+    lines.append("")
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Markdown ratio tables from perf/lockfree_stack_queue_bench's Google Benchmark JSON "
+                    "(medians over repetitions).",
+        epilog="Produce the input with: lockfree_stack_queue_bench --benchmark_repetitions=7 "
+               "--benchmark_out=out/lockfree_stack_queue_bench.json --benchmark_out_format=json")
+    add_common_args(ap, "lockfree_stack_queue_bench")
+    args = ap.parse_args()
+
+    ctx, medians, errors = load_medians(args.json)
+    lines = header_lines(
+        "lockfree_stack_queue_bench ratios", ctx, args,
+        notes=["Values are uint64_t. Thread 0 on the first CPU of the process's mask, thread 1 on the second; "
+               "ops/s counts every push and every pop of all threads (real time).",
+               "On a noisy 2-vCPU VM read ratios from one run; 2-thread figures depend on how the "
+               "vCPUs' timeslices line up."])
+    misses = []
+    for kind, spec in STRUCTURES.items():
+        table(kind, spec, medians, errors, misses, lines)
+    lines.append("## Targets missed" if misses else "## Every target met")
+    lines.append("")
+    for m in misses:
+        lines.append(f"- {m}")
+    if misses:
+        lines.append("")
+    emit(lines, args)
+    return 1 if (args.strict and misses) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
