@@ -425,8 +425,8 @@ void run_gp_latency(const options& o, const plan& pl, std::uint64_t loops, metri
   const std::uint64_t t1 = now_ns();
   c.stop.store(true, std::memory_order_relaxed);
   for (auto& t : threads) t.join();
-  std::uint64_t reads = 0, errors = 0;
-  for (const auto& r : rc) reads += r.ops, errors += r.errors;
+  std::uint64_t errors = 0;
+  for (const auto& r : rc) errors += r.errors;
   const auto d = gp::latency_distribution(lat);
   for (auto [k, v] : {std::pair{"sync_p50_us", d.p50}, {"sync_p90_us", d.p90}, {"sync_p99_us", d.p99},
                       {"sync_max_us", d.max}}) {
