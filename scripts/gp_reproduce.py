@@ -44,9 +44,9 @@ PROFILES = {
         batches=[1, 64], gp_flavours=["memb", "qsbr"], gp_readers=lambda n: [1], gp_sections=[0, 1000],
         gp_samples=50, retire=[("memb", "call_rcu"), ("memb", "obj_retire")], retire_samples=200, retire_gap=20),
     "quick": dict(
-        text="2 repetitions of 50 ms; thread counts 1 and all CPUs; sections 0, 10^3, 10^5 cycles; "
+        text="3 repetitions of 0.1 s; thread counts 1 and all CPUs; sections 0, 10^3, 10^5 cycles; "
              "batches 1, 64, 4096, 32768",
-        duration=0.05, reps=2, budget_min=3,
+        duration=0.1, reps=3, budget_min=3,
         threads=lambda n: sorted({1, n}), exp1=R.CONTENDERS, sections=[0, 1000, 100000], exp2=R.CONTENDERS,
         exp3_rcu=R.RCU, exp3_locks=R.LOCKS, batches=[1, 64, 4096, 32768], gp_flavours=R.RCU,
         gp_readers=lambda n: sorted({0, 1, n}), gp_sections=[0, 10000], gp_samples=200,
@@ -98,7 +98,7 @@ def parse_args(argv):
         description="Reproduce Desnoyers et al. (TPDS 2012) RCU measurements through quiesce; writes data.csv, "
                     "data.json, one PNG per experiment and report.md to a results folder and prints its path.")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--quick", action="store_const", dest="profile", const="quick", help="about 1 minute")
+    g.add_argument("--quick", action="store_const", dest="profile", const="quick", help="under a minute")
     g.add_argument("--full", action="store_const", dest="profile", const="full", help="the paper's sweeps")
     g.add_argument("--profile", choices=sorted(PROFILES), help="default | quick | full | smoke (tests)")
     p.add_argument("--harness", help="path of gp_harness (scripts/gp_reproduce.sh builds it)")

@@ -157,7 +157,7 @@ python3 perf/lockfree_stack_queue_ratios.py "$out/lockfree_stack_queue_bench.jso
   -o "$out/lockfree_stack_queue_ratios.md" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
 
 # The grace-period reproduction (Desnoyers et al., TPDS 2012; scripts/gp_reproduce.py, README
-# "Reproducing the RCU paper"): default profile ~2-4 min on 2 CPUs, --quick ~20 s. Progress per point;
+# "Reproducing the RCU paper"): default profile ~2 min on 2 CPUs, --quick ~40 s. Progress per point;
 # writes out/gp/{data.csv,data.json,report.md,exp*.png} and prints the folder.
 step "grace-period reproduction (Desnoyers et al. 2012): read scalability, section length, updates, latency"
 gp_args=(--harness "$build/perf/gp/gp_harness" --out "$out/gp")

@@ -199,6 +199,38 @@ class CsvAndReport(unittest.TestCase):
             self.assertIn("](%s)" % png, text)
 
 
+class LiburcuBenchmarks(unittest.TestCase):
+    """run_urcu_bench against stand-ins for liburcu's programs (shell scripts printing a SUMMARY line)."""
+
+    def test_programs_found_run_and_parsed_beside_ours(self):
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        import gp_reproduce as G
+        with tempfile.TemporaryDirectory() as d:
+            prog = os.path.join(d, "test_urcu")
+            with open(prog, "w") as f:
+                # argv: nr_readers nr_writers duration -a cpu ...
+                f.write('#!/bin/sh\necho "SUMMARY $0 testdur $3 nr_readers $1 rdur 0 wdur 0 nr_writers $2 '
+                        'wdelay 0 nr_reads 500000000 nr_writes $(( $2 * 1000 )) nr_ops 500001000"\n')
+            os.chmod(prog, 0o755)
+            rows = synthetic_rows()
+            logged = []
+            out, note = G.run_urcu_bench(d, 2, rows, logged.append)
+        self.assertEqual(note, "")
+        self.assertEqual([(u["program"], u["writers"]) for u in out], [("test_urcu", 0), ("test_urcu", 1)])
+        self.assertEqual(out[0]["reads_per_s"], 5e8)        # 1 s run
+        self.assertEqual(out[1]["updates_per_s"], 1000)
+        self.assertEqual(out[0]["ours_reads_per_s"], 1000e6)  # memb, 2 readers, no writer, in synthetic_rows
+        self.assertTrue(any("-a" in ln for ln in logged))   # pinned like ours
+
+    def test_directory_without_programs(self):
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        import gp_reproduce as G
+        with tempfile.TemporaryDirectory() as d:
+            out, note = G.run_urcu_bench(d, 2, [], lambda s: None)
+        self.assertEqual(out, [])
+        self.assertIn("holds none of test_urcu", note)
+
+
 class DriverRefusesBadInput(unittest.TestCase):
     """gp_reproduce.py exits 2 with a message, and never starts the harness."""
 
@@ -231,6 +263,8 @@ class DriverRefusesBadInput(unittest.TestCase):
 
     def test_zero_threads(self):
         self.expect("zero threads", "--max-threads", "0")
+        self.expect("zero threads", "--threads", "0-2")
+        self.expect("--threads", "--threads", "4-1")
 
     def test_duration_that_cannot_fit(self):
         self.expect("cannot be measured", "--duration", "0")
