@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <barrier>
+#include <cstdio>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -87,6 +88,7 @@ TEST(LincheckQueue, OverlappingEnqueuesMayBeReordered) {
   EXPECT_EQ(r.operations, 5u);
   EXPECT_EQ(r.partitions, 1u);
   EXPECT_GE(r.steps, 5u);  // at least one configuration per operation
+  EXPECT_EQ(lc::overlapping_pairs(h), 2u);  // enqueue(1) with enqueue(2) and with dequeue -> 2
 }
 
 TEST(LincheckQueue, DequeueOverlappingItsEnqueueMayComeFirstOrSecond) {
@@ -243,6 +245,9 @@ TEST(LincheckSet, OtherViolations) {
 }
 
 // ---- agreement with brute force on tiny random histories ----
+// The brute force uses each spec's exact apply(state, op); the checker uses
+// the abstracted apply(state, op, context) of queue_spec and stack_spec and
+// their search order, so this also checks that neither changes a verdict.
 
 // Every order of the operations: is one legal and consistent with real time?
 template <class Spec>
@@ -362,14 +367,15 @@ TEST(LincheckInput, OverLongHistoryIsAClearError) {
 }
 
 TEST(LincheckInput, SearchBudgetIsAClearErrorNotAHang) {
-  // 16 mutually overlapping enqueues, then 16 sequential dequeues in reverse
-  // order: a worst case for Wing & Gong's search (every order of the
-  // enqueues is a distinct state). It is linearizable, but not within 20000
-  // configurations.
+  // 16 mutually overlapping enqueues, then sequential dequeues of all 16
+  // values and one of a value never enqueued: not linearizable, and a worst
+  // case for the search, which must refute every order of the enqueues (each
+  // a distinct queue state) before it can say so.
   lc::history<Q> h;
   for (lc::timestamp i = 0; i < 16; ++i)
     h.push_back(enq(static_cast<std::uint32_t>(i), static_cast<std::int64_t>(i), i + 1, 100));
-  for (lc::timestamp i = 0; i < 16; ++i) h.push_back(deq(16, static_cast<std::int64_t>(15 - i), 200 + 2 * i, 201 + 2 * i));
+  for (lc::timestamp i = 0; i < 16; ++i) h.push_back(deq(16, static_cast<std::int64_t>(i), 200 + 2 * i, 201 + 2 * i));
+  h.push_back(deq(16, 99, 300, 301));
   lc::check_options o;
   o.max_steps = 20000;
   const auto r = lc::check(h, o);
@@ -378,6 +384,18 @@ TEST(LincheckInput, SearchBudgetIsAClearErrorNotAHang) {
   EXPECT_NE(r.explanation.find("search budget exhausted: 20000 configurations explored"), std::string::npos)
       << r.explanation;
   EXPECT_NE(r.explanation.find("check_options::max_steps"), std::string::npos);
+  // Without the bad dequeue it is linearizable, and queue_spec's search
+  // order (enqueues in the order their values are dequeued) finds the order
+  // without backtracking: one configuration per operation. Likewise when
+  // the values leave in the reverse of their invocation order.
+  h.pop_back();
+  const auto ok = lc::check(h, o);
+  EXPECT_TRUE(ok.ok) << ok.explanation;
+  EXPECT_EQ(ok.steps, 32u);
+  for (lc::timestamp i = 0; i < 16; ++i) h[16 + i].result = static_cast<std::int64_t>(15 - i);
+  const auto rev = lc::check(h, o);
+  EXPECT_TRUE(rev.ok) << rev.explanation;
+  EXPECT_EQ(rev.steps, 32u);
 }
 
 // ---- recorder ----
@@ -436,6 +454,13 @@ TEST(LincheckRecorder, ExceptionInABodyIsRethrownAfterJoin) {
 
 constexpr int real_histories = 500;
 
+// How much concurrency the real-thread runs saw: printed, never asserted
+// (it depends on the machine's load and core count).
+void report_overlap(const char* what, int with_overlap, std::size_t pairs) {
+  std::printf("[ lincheck ] %s: %d of %d histories had overlapping operations (%zu pairs)\n", what, with_overlap,
+              real_histories, pairs);
+}
+
 lc::random_options shape(int n) {
   return {.threads = 3 + static_cast<std::size_t>(n % 2),
           .ops_per_thread = 8 + static_cast<std::size_t>(n % 5),
@@ -444,6 +469,8 @@ lc::random_options shape(int n) {
 }
 
 TEST(LincheckRealThreads, LockedDequeQueuePasses) {
+  int with_overlap = 0;
+  std::size_t pairs = 0;
   for (int n = 0; n < real_histories; ++n) {
     std::mutex m;
     std::deque<std::int64_t> d;
@@ -462,10 +489,16 @@ TEST(LincheckRealThreads, LockedDequeQueuePasses) {
     const auto h = lc::run_random<Q>(c, shape(n));
     const auto r = lc::check(h);
     ASSERT_TRUE(r.ok) << "history " << n << ": " << r.explanation << lc::to_string(h);
+    const std::size_t p = lc::overlapping_pairs(h);
+    pairs += p;
+    with_overlap += p > 0 ? 1 : 0;
   }
+  report_overlap("LockedDequeQueuePasses", with_overlap, pairs);
 }
 
 TEST(LincheckRealThreads, LockedVectorStackPasses) {
+  int with_overlap = 0;
+  std::size_t pairs = 0;
   for (int n = 0; n < real_histories; ++n) {
     std::mutex m;
     std::vector<std::int64_t> v;
@@ -484,10 +517,16 @@ TEST(LincheckRealThreads, LockedVectorStackPasses) {
     const auto h = lc::run_random<S>(c, shape(n));
     const auto r = lc::check(h);
     ASSERT_TRUE(r.ok) << "history " << n << ": " << r.explanation << lc::to_string(h);
+    const std::size_t p = lc::overlapping_pairs(h);
+    pairs += p;
+    with_overlap += p > 0 ? 1 : 0;
   }
+  report_overlap("LockedVectorStackPasses", with_overlap, pairs);
 }
 
 TEST(LincheckRealThreads, LockedStdSetPasses) {
+  int with_overlap = 0;
+  std::size_t pairs = 0;
   for (int n = 0; n < real_histories; ++n) {
     std::mutex m;
     std::set<std::int64_t> s;
@@ -509,7 +548,11 @@ TEST(LincheckRealThreads, LockedStdSetPasses) {
     const auto h = lc::run_random<Set>(c, shape(n));
     const auto r = lc::check(h);
     ASSERT_TRUE(r.ok) << "history " << n << ": " << r.explanation << lc::to_string(h);
+    const std::size_t p = lc::overlapping_pairs(h);
+    pairs += p;
+    with_overlap += p > 0 ? 1 : 0;
   }
+  report_overlap("LockedStdSetPasses", with_overlap, pairs);
 }
 
 // ---- real threads on broken structures: caught in every history ----
