@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +32,7 @@
 #include <quiesce/numa/affinity.hpp>
 #include <quiesce/numa/node_allocator.hpp>
 #include <quiesce/numa/topology.hpp>
+#include <quiesce/structures/detail/layout.hpp>
 
 namespace quiesce {
 
@@ -397,6 +399,15 @@ struct hazard_pointer_domain::impl {
     }
   }
 };
+
+// Layout (quiesce/structures/detail/layout.hpp; scripts/layout_audit.sh
+// checks the same with pahole): each node's retired list and record list
+// own whole 128-byte blocks, and the counters scans write start their own
+// block, away from the read-mostly fields every retire reads.
+static_assert(detail::layout::owns_blocks<hazard_pointer_domain::impl::node_retired, detail::hp::block>);
+static_assert(detail::layout::owns_blocks<hazard_pointer_domain::impl::node_records, detail::hp::block>);
+static_assert(detail::layout::starts_block<hazard_pointer_domain::impl, offsetof(hazard_pointer_domain::impl, record_count),
+                                           detail::hp::block>);
 
 namespace detail::hp {
 

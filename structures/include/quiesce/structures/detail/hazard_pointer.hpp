@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include <quiesce/structures/detail/config.hpp>
+#include <quiesce/structures/detail/layout.hpp>
 
 namespace quiesce {
 class hazard_pointer_domain;
@@ -46,6 +47,7 @@ struct alignas(block) record {
   hazard_pointer_domain* domain = nullptr;       // owning domain
 };
 static_assert(sizeof(record) == block && alignof(record) == block);
+static_assert(layout::owns_blocks<record, block>);  // quiesce/structures/detail/layout.hpp
 
 // The header every retirable object carries (hazard_pointer_obj_base derives
 // from it, the non-intrusive retire wraps the object in one). 32 bytes.
