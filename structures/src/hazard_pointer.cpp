@@ -93,8 +93,9 @@ bool is_live(std::uint64_t id) {  // registry_mu held
 
 // ---- per-thread state -------------------------------------------------------
 
-thread_local int scan_depth = 0;                     // >0 inside a scan (deleters run there)
-thread_local std::vector<const void*> hazard_snapshot;  // reused by scans
+// >0 inside a scan (deleters run there). Trivially destructible, so still
+// usable by the at-exit cleanup after the main thread's thread_locals died.
+thread_local int scan_depth = 0;
 
 void release_to_domain(record* r) noexcept { r->in_use.store(false, std::memory_order_release); }
 
@@ -306,8 +307,10 @@ struct hazard_pointer_domain::impl {
       // fence a reader either re-read its source after the unlink (and
       // failed validation) or its hazard store is visible below.
       detail::hp::heavy_fence();
-      auto& hz = detail::hp::hazard_snapshot;
-      hz.clear();
+      // A fresh vector per scan (one allocation per >= T retires): a
+      // thread_local one would be destroyed before the at-exit cleanup runs.
+      std::vector<const void*> hz;
+      hz.reserve(record_count.load(std::memory_order_relaxed));
       for (int m = 0; m < slots; ++m) {
         for (record* r = records[m].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
           // Acquire: pairs with the owner's release stores, so the owner's
@@ -417,6 +420,13 @@ int this_thread_node() noexcept { return numa::current_node(); }
 
 hazard_pointer_domain& default_domain_ref() noexcept {
   static hazard_pointer_domain* d = [] {
+    // Everything the at-exit cleanup below uses must be built before the
+    // handler is registered, so that it is destroyed after the handler runs
+    // (exit() runs handlers and static destructors in reverse order of
+    // registration/construction): the topology and the CPU -> node table
+    // (scans and deleters call numa::current_node()).
+    (void)numa::topology::system();
+    (void)numa::current_node();
     auto* dom = new hazard_pointer_domain(hazard_pointer_domain::default_tag{});
     // At exit, free what nobody protects (objects retired by the program's
     // last operations), so leak checkers and destructors with side effects
