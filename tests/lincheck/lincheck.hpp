@@ -341,7 +341,7 @@ struct stack_spec {
   // never) first, as it lies deepest; pops by their response. Measured on
   // simulated 4 x 16 histories with random interleavings: at most 2811
   // configurations in 3000 histories, against 29700 with responses alone.
-  // (Assumes timestamps below 2^40.)
+  // (Timestamps at or above 2^40 would spoil the order, never the verdict.)
   static timestamp priority(const operation<stack_spec>& op, const context& c) noexcept {
     if (op.kind == kind::pop) return (timestamp{1} << 41) + op.response;
     const auto* f = c.find(op.argument);
@@ -1008,7 +1008,8 @@ std::string key_label(const operation<Spec>& op) {
 // linearizable with respect to Spec. Cost: exponential in the number of
 // mutually overlapping operations in the worst case, bounded by
 // opt.max_steps; some tens of microseconds for 3-4 threads x 10 operations
-// (lincheck_tests checks 1500 such histories, with the threads, in ~50 ms).
+// (16-core machine, g++ -O2: the slowest of 1000 real-thread 4 x 16 queue
+// histories took 0.25 ms, of 1000 stack histories 1 ms).
 // Never throws on bad input: a malformed history gives verdict
 // invalid_history.
 template <sequential_spec Spec>
@@ -1059,7 +1060,7 @@ check_result check(const history<Spec>& h, const check_options& opt = {}) {
       r.explanation = "search budget exhausted: " + std::to_string(opt.max_steps) +
                       " configurations explored without a verdict (" + std::string(Spec::name) + " partition of " +
                       std::to_string(p.size()) + " operations" + (label.empty() ? "" : ", " + label) +
-                      "); record shorter histories, fewer overlapping operations or distinct values, "
+                      "); record shorter histories with fewer overlapping operations and distinct values, "
                       "or raise check_options::max_steps";
       return r;
     }
