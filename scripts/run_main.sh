@@ -85,6 +85,7 @@ step "building rcu_bench, numa_bench and seqlock_bench"
 cmake --build "$build" --target rcu_bench numa_bench seqlock_bench
 cmake --build "$build" --target hazard_pointer_bench
 cmake --build "$build" --target lockfree_stack_queue_bench
+cmake --build "$build" --target lockfree_hash_map_bench
 cmake --build "$build" --target gp_harness  # the grace-period reproduction, run last
 
 # ---- 3. run ----
@@ -156,6 +157,17 @@ step "running lockfree_stack_queue_bench: $reps repetitions (treiber_stack and m
 python3 perf/lockfree_stack_queue_ratios.py "$out/lockfree_stack_queue_bench.json" \
   -o "$out/lockfree_stack_queue_ratios.md" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
 
+# Lock-free hash map (hazard pointers) vs rcu_hash_map (cds_lfht), tbb::concurrent_hash_map and
+# std::unordered_map + shared_mutex: 32 benchmarks, ~35 s by default (0.1 s per repetition), ~8 s with --quick.
+lhm_min_time=0.1
+[[ $quick -eq 1 ]] && lhm_min_time=0.05
+step "running lockfree_hash_map_bench: $reps repetitions (lockfree_hash_map vs cds_lfht, tbb, shared_mutex; 90/99% reads)"
+"$build/perf/lockfree_hash_map_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$lhm_min_time" \
+  --benchmark_display_aggregates_only=true "--benchmark_out=$out/lockfree_hash_map_bench.json" \
+  --benchmark_out_format=json 2>&1 | tee "$out/lockfree_hash_map_bench.txt"
+python3 perf/lockfree_hash_map_ratios.py "$out/lockfree_hash_map_bench.json" \
+  -o "$out/lockfree_hash_map_ratios.md" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
+
 # The grace-period reproduction (Desnoyers et al., TPDS 2012; scripts/gp_reproduce.py, README
 # "Reproducing the RCU paper"): default profile ~2 min on 2 CPUs, --quick ~40 s. Progress per point;
 # writes out/gp/{data.csv,data.json,report.md,exp*.png} and prints the folder.
@@ -168,6 +180,7 @@ step "done in $((SECONDS - start)) s. Outputs:"
 for f in rcu_ratios.md rcu_bench.json rcu_bench.txt numa_ratios.md numa_bench.json numa_bench.txt \
   seqlock_ratios.md seqlock_bench.json seqlock_bench.txt hazard_pointer_ratios.md hazard_pointer_bench.json \
   hazard_pointer_bench.txt lockfree_stack_queue_ratios.md lockfree_stack_queue_bench.json \
-  lockfree_stack_queue_bench.txt machine.txt; do
+  lockfree_stack_queue_bench.txt lockfree_hash_map_ratios.md lockfree_hash_map_bench.json \
+  lockfree_hash_map_bench.txt machine.txt; do
   echo "  $root/$out/$f"
 done

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""lockfree_hash_map_ratios.py - ratio tables from perf/lockfree_hash_map_bench's JSON.
+
+Reads the Google Benchmark JSON that lockfree_hash_map_bench writes with
+--benchmark_out=FILE --benchmark_out_format=json, takes the median of every
+benchmark over its repetitions (perf/bench_json.py) and prints Markdown:
+
+  * throughput (million operations per second, all threads together, wall
+    clock) of every peer for each workload: key space 1000 / 100000, 90% /
+    99% reads, 1 / 2 threads;
+  * the ratio quiesce_hp / peer for every peer (above 1.0x: quiesce faster),
+    and against the best peer of the row;
+  * the issue's target: quiesce_hp >= 1.0x the best Debian peer whose
+    guarantees are comparable. The lock-free peer is liburcu's cds_lfht
+    (through quiesce_rcu_memb): PASS/MISS per row. tbb::concurrent_hash_map
+    and std::shared_mutex block (readers take locks), so their rows are
+    reported, marked "info".
+
+Every ratio is printed, including the ones quiesce loses. Standard library
+only. Exit status: 0, or 1 with --strict when a target row is missed, 2 on
+unreadable input.
+
+Example:
+  build/main/perf/lockfree_hash_map_bench --benchmark_repetitions=5 --benchmark_min_time=0.1 \\
+      --benchmark_out=out/lockfree_hash_map_bench.json --benchmark_out_format=json
+  python3 perf/lockfree_hash_map_ratios.py out/lockfree_hash_map_bench.json -o out/lockfree_hash_map_ratios.md
+"""
+
+import argparse
+import sys
+
+from bench_json import load_medians  # perf/bench_json.py, beside this script
+
+KEYS = [1000, 100000]
+READS = [90, 99]
+THREADS = [1, 2]
+PEERS = [("quiesce_hp", "quiesce lockfree_hash_map (HP)"),
+         ("quiesce_rcu_memb", "quiesce rcu_hash_map (cds_lfht, memb)"),
+         ("tbb", "tbb::concurrent_hash_map"),
+         ("std_shared_mutex", "std::unordered_map + shared_mutex")]
+COMPARABLE = "quiesce_rcu_memb"  # lock-free like quiesce_hp: the target peer
+TARGET = 1.0
+
+
+def fmt(x, digits=2):
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def fmt_ratio(x):
+    return "n/a" if x is None else f"{x:.2f}x"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def name(peer, keys, reads, threads):
+    return f"map/{peer}/keys:{keys}/reads:{reads}/thr:{threads}"
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Markdown ratio tables from perf/lockfree_hash_map_bench's Google Benchmark JSON "
+                    "(medians over repetitions).",
+        epilog="Produce the input with: lockfree_hash_map_bench --benchmark_repetitions=5 "
+               "--benchmark_out=out/lockfree_hash_map_bench.json --benchmark_out_format=json")
+    ap.add_argument("json", help="Google Benchmark JSON file written by lockfree_hash_map_bench")
+    ap.add_argument("-o", "--output", help="also write the Markdown to this file")
+    ap.add_argument("--command", help="the command that produced the JSON, recorded in the header")
+    ap.add_argument("--cpu-model", help="CPU model string, recorded in the header")
+    ap.add_argument("--compiler", help="compiler and version, recorded in the header")
+    ap.add_argument("--strict", action="store_true", help="exit with status 1 when a target row is missed")
+    args = ap.parse_args()
+
+    ctx, medians, errors = load_medians(args.json)
+    lines = ["# lockfree_hash_map_bench ratios", ""]
+    facts = []
+    if args.cpu_model:
+        facts.append(f"CPU: {args.cpu_model}")
+    if "num_cpus" in ctx:
+        facts.append(f"{ctx['num_cpus']} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz")
+    if "date" in ctx:
+        facts.append(f"run {ctx['date']}")
+    if "load_avg" in ctx:
+        facts.append("load average " + ", ".join(f"{x:.2f}" for x in ctx["load_avg"]))
+    if facts:
+        lines.append("- " + "; ".join(facts))
+    if args.compiler:
+        lines.append(f"- compiler: {args.compiler}")
+    if args.command:
+        lines.append(f"- command: `{args.command}`")
+    lines.append(f"- source: {args.json}; medians over repetitions. Thread 0 on the first CPU of the process's "
+                 "mask, thread 1 on the second. Mixed workload over one shared map pre-filled with half the keys; "
+                 "the non-read share is split evenly between insert and erase.")
+    lines.append("- Throughput in million operations per second (all threads, wall clock). Ratios are "
+                 "quiesce_hp / peer: above 1.0x quiesce is faster.")
+    lines.append("")
+
+    lines.append("## Throughput (Mops/s, median)")
+    lines.append("")
+    lines.append("| keys | reads | threads | " + " | ".join(label for _, label in PEERS) + " |")
+    lines.append("|---:|---:|---:|" + "---:|" * len(PEERS))
+    rows = []
+    for keys in KEYS:
+        for reads in READS:
+            for threads in THREADS:
+                mops = {}
+                cells = []
+                for peer, _ in PEERS:
+                    n = name(peer, keys, reads, threads)
+                    v = medians.get(n, {}).get("items_per_second")
+                    mops[peer] = None if v is None else v / 1e6
+                    if v is None:
+                        cells.append(f"skipped: {errors[n]}" if n in errors else "not run")
+                    else:
+                        cells.append(fmt(mops[peer]))
+                rows.append((keys, reads, threads, mops))
+                lines.append(f"| {keys} | {reads}% | {threads} | " + " | ".join(cells) + " |")
+    lines.append("")
+
+    lines.append("## Ratios quiesce_hp / peer")
+    lines.append("")
+    others = [p for p in PEERS if p[0] != "quiesce_hp"]
+    lines.append("| keys | reads | threads | " + " | ".join(f"vs {label}" for _, label in others) +
+                 " | vs best peer | target (vs cds_lfht, lock-free) | result |")
+    lines.append("|---:|---:|---:|" + "---:|" * len(others) + "---:|---|---|")
+    misses = []
+    for keys, reads, threads, mops in rows:
+        q = mops["quiesce_hp"]
+        rs = [ratio(q, mops[p]) for p, _ in others]
+        measured = [mops[p] for p, _ in others if mops[p] is not None]
+        best = ratio(q, max(measured)) if measured else None
+        t = ratio(q, mops[COMPARABLE])
+        if t is None:
+            result = "n/a"
+        elif t >= TARGET:
+            result = "PASS"
+        else:
+            result = "MISS"
+            misses.append(f"keys {keys}, {reads}% reads, {threads} thread(s): {t:.2f}x cds_lfht")
+        lines.append(f"| {keys} | {reads}% | {threads} | " + " | ".join(fmt_ratio(r) for r in rs) +
+                     f" | {fmt_ratio(best)} | >= {TARGET:.1f}x | {result} |")
+    lines.append("")
+    lines.append("tbb::concurrent_hash_map and std::shared_mutex readers take locks (blocking): their ratios "
+                 "are information, not targets.")
+    lines.append("")
+    lines.append("## Target missed" if misses else "## Target met")
+    lines.append("")
+    for m in misses:
+        lines.append(f"- {m}")
+    if misses:
+        lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    return 1 if (args.strict and misses) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
