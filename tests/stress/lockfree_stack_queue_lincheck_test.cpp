@@ -19,7 +19,7 @@ namespace lc = quiesce::lincheck;
 using quiesce::hazard_pointer_domain;
 
 // Histories per structure: a few hundred, < 10 s under TSan on 2 vCPUs.
-constexpr int kHistories = quiesce::detail::structures::tsan ? 200 : 400;
+constexpr int kHistories = quiesce::detail::structures::tsan ? 400 : 1000;
 
 lc::random_options shape(int n) {
   lc::random_options o;

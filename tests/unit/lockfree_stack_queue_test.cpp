@@ -7,6 +7,10 @@
 #include <quiesce/lockfree.hpp>
 #include <quiesce/numa/topology.hpp>
 
+#ifdef QUIESCE_LOCKFREE_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -446,6 +450,59 @@ TEST(StackAndQueue, ManyStructuresShareADomain) {
   const auto st = dom.stats();
   EXPECT_EQ(st.retired, 50u * 20u);
   EXPECT_EQ(st.reclaimed, st.retired);
+}
+
+// ---- ASan poisoning of reclaimed nodes ----------------------------------------
+
+// Records the address of the last element constructed in place (by emplace,
+// so inside a node); moves do not update it.
+struct where {
+  static inline const void* last = nullptr;
+  explicit where(std::uint64_t x) : v(x) { last = this; }
+  where(where&& o) noexcept : v(o.v) {}
+  std::uint64_t v;  // 8 bytes: a whole ASan granule
+};
+
+bool poisoned(const void* p) {
+#ifdef QUIESCE_LOCKFREE_ASAN
+  return __asan_address_is_poisoned(p) != 0;
+#else
+  (void)p;
+  return false;
+#endif
+}
+
+// Under ASan the structures poison what nobody may read any more: the queue
+// an element's storage once the element has been moved out, both structures
+// a node's fields once its deleter ran. Recycled memory is usable again.
+TEST(StackAndQueue, ReclaimedStoragePoisonedUnderAsan) {
+  if (!quiesce::detail::lockfree::asan_poisoning) GTEST_SKIP() << "needs -fsanitize=address";
+  hazard_pointer_domain dom;
+  {
+    ms_queue<where> q(dom);
+    q.emplace(1);
+    const void* in_node = where::last;
+    EXPECT_FALSE(poisoned(in_node));
+    EXPECT_EQ(q.pop()->v, 1u);
+    EXPECT_TRUE(poisoned(in_node));  // moved out and destroyed in the new dummy
+    q.emplace(2);
+    EXPECT_EQ(q.pop()->v, 2u);  // retires the dummy that held 1
+    quiesce::hazard_pointer_cleanup(dom);
+    EXPECT_TRUE(poisoned(in_node));
+  }
+  {
+    treiber_stack<where> s(dom);
+    s.emplace(3);
+    const void* in_node = where::last;
+    EXPECT_EQ(s.pop()->v, 3u);
+    EXPECT_FALSE(poisoned(in_node));  // retired, not yet reclaimed: still readable
+    quiesce::hazard_pointer_cleanup(dom);
+    EXPECT_TRUE(poisoned(in_node));  // reclaimed
+    for (int i = 0; i < 100; ++i) {  // the pool hands the memory out again: unpoisoned
+      s.emplace(static_cast<std::uint64_t>(i));
+      EXPECT_FALSE(poisoned(where::last));
+    }
+  }
 }
 
 }  // namespace
