@@ -190,7 +190,9 @@ fi
 
 # ---- audit ----
 # members_of LAYOUT: "name offset size" per top-level data member, then
-# "#size N" and "#align N" (0 when pahole shows no alignment attribute).
+# "#size N" and "#align N": the type's alignment attribute or its members'
+# largest, whichever is larger (0 when pahole shows neither; natural
+# alignment, which for these rules is never enough).
 members_of() {
   awk '
     /^\t[^\t\/].*;[ \t]*\/\*[ \t]*[0-9]+[ \t]+[0-9]+[ \t]*\*\/[ \t]*$/ {
@@ -198,6 +200,9 @@ members_of() {
       comment = line; sub(/.*\/\*[ \t]*/, "", comment); sub(/[ \t]*\*\/.*/, "", comment)
       split(comment, c, /[ \t]+/)
       decl = line; sub(/;[ \t]*\/\*.*$/, "", decl)
+      # A member declared alignas(N) aligns the type to at least N (clang
+      # puts the alignment only on the member, gcc on the type as well).
+      if (match(decl, /__aligned__\([0-9]+\)/)) { m = substr(decl, RSTART + 12, RLENGTH - 13) + 0; if (m > member_align) member_align = m }
       gsub(/ __attribute__\(\([^)]*\([^)]*\)\)\)/, "", decl)
       gsub(/\[[^]]*\]/, "", decl)
       n = split(decl, t, /[ \t*&]+/)
@@ -205,7 +210,8 @@ members_of() {
     }
     /^\t\/\* size: [0-9]+,/ { s = $0; sub(/.*size: /, "", s); sub(/,.*/, "", s); size = s }
     /^}/ { a = 0; if (match($0, /__aligned__\([0-9]+\)/)) { a = substr($0, RSTART + 12, RLENGTH - 13) } align = a }
-    END { print "#size", size + 0; print "#align", align + 0 }'
+    END { if (member_align > align + 0) align = member_align
+          print "#size", size + 0; print "#align", align + 0 }'
 }
 
 mkdir -p "$out_dir"

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# scripts/perf_false_sharing.sh — where do cache lines bounce? With a PMU
+# that samples load latency (Intel PEBS, AMD IBS): perf c2c on a command,
+# its most contended lines with offsets, symbols and local/remote HITM.
+# Always (no PMU needed): the false-sharing workbench's packed/padded ratios
+# and the layout audit of quiesce's own types.
+set -euo pipefail
+export LC_ALL=C
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/perf_false_sharing.sh [OPTIONS] [-- CMD [ARGS...]]
+
+Reports false sharing three ways:
+  1. perf c2c (needs Intel PEBS load latency or AMD IBS; detected): records
+     CMD and prints the top contended cache lines: address, HITM (local and
+     remote), and per line the offsets and symbols that touch it. Without
+     such a PMU (most VMs) this part prints `SKIP: ...` with the reason; CMD
+     still runs once and its time and exit status are reported.
+  2. the workbench (perf/false_sharing_bench): two pinned threads on packed
+     and padded layouts, median ns/op and the packed/padded ratios.
+  3. the layout audit (scripts/layout_audit.sh, pahole): every hot shared
+     field of quiesce's types alone on its 128-byte block.
+
+Options:
+  --bench PATH        the workbench binary (default: the newest
+                      false_sharing_bench under build/)
+  --bench-args ARGS   its arguments (default: --quick)
+  --no-bench          skip part 2
+  --no-audit          skip part 3
+  --audit-args ARGS   arguments for layout_audit.sh (e.g. --build-dir build/gcc)
+  --top N             contended lines to show (default 10)
+  --out-dir DIR       where perf_false_sharing.txt (summary), .json and the
+                      perf c2c data and report go (default: out/ in the tree)
+  --no-install        do not apt-get install missing packages (linux-perf, dwarves)
+  -h, --help          this text
+
+Needs: perf (Debian package linux-perf) with perf_event_paranoid <= 1 or
+root for part 1; pahole (package dwarves) for part 3. What is missing is
+reported as a SKIP line with the package or setting that provides it.
+
+Exit: 0 (SKIP lines are not failures); 1 CMD failed, the workbench's own
+verification failed, or a layout rule is broken; 2 usage error.
+EOF
+}
+
+me=perf_false_sharing
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=perf_probe.sh
+. "$root/scripts/perf_probe.sh"
+bench=
+bench_args=--quick
+do_bench=1
+do_audit=1
+audit_args=
+top=10
+out_dir="$root/out"
+install=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --bench) bench=${2:?--bench needs a path}; shift ;;
+    --bench-args) bench_args=${2-}; shift ;;
+    --no-bench) do_bench=0 ;;
+    --no-audit) do_audit=0 ;;
+    --audit-args) audit_args=${2-}; shift ;;
+    --top) top=${2:?--top needs a number}; shift ;;
+    --out-dir) out_dir=${2:?--out-dir needs a directory}; shift ;;
+    --no-install) install=0 ;;
+    -h | --help) usage; exit 0 ;;
+    --) shift; break ;;
+    *) echo "$me: unknown option '$1' (the command goes after --)" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+cmd=("$@")
+[[ $top =~ ^[0-9]+$ && $top -ge 1 ]] || { echo "$me: --top must be a positive number" >&2; exit 2; }
+if [[ -n $bench && ! -x $bench ]]; then echo "$me: --bench: not an executable: '$bench'" >&2; exit 2; fi
+if [[ ${#cmd[@]} -gt 0 ]] && ! command -v "${cmd[0]}" >/dev/null 2>&1; then
+  echo "$me: command not found: '${cmd[0]}'" >&2
+  exit 2
+fi
+
+if [[ $install == 1 && -x $root/scripts/ensure_packages.sh ]]; then
+  command -v perf >/dev/null 2>&1 || "$root/scripts/ensure_packages.sh" linux-perf >&2 || true
+fi
+
+mkdir -p "$out_dir"
+summary="$out_dir/$me.txt"
+json="$out_dir/$me.json"
+: >"$summary"
+say() { echo "$*" | tee -a "$summary"; }
+failures=0
+skips=()
+skip() { skips+=("$1"); say "SKIP: $me: $1"; }
+
+perf_probe
+perf_c2c_probe
+say "$me: CPU: ${cpu_name:-unknown} (vendor ${cpu_vendor:-?}, family ${cpu_family:-?}, model ${cpu_model:-?}); $(nproc 2>/dev/null || echo '?') CPUs; hypervisor: ${hypervisor:-none}"
+say "$me: perf: ${perf_bin:-missing}; perf_event_paranoid=$paranoid; root=$is_root; hardware counters: $([[ $hw_ok == 1 ]] && echo yes || echo "no ($hw_why)")"
+say "$me: PMUs: ${pmus:-none}"
+
+# ---- 1. perf c2c ----
+c2c_json='{"ran": false}'
+cmd_json=null
+if [[ ${#cmd[@]} -eq 0 ]]; then
+  if [[ $c2c_ok == 1 ]]; then
+    say "$me: perf c2c: available (no command given: nothing to record)"
+  else
+    skip "perf c2c: $c2c_why"
+  fi
+else
+  t0=$(date +%s%N)
+  set +e
+  if [[ $c2c_ok == 1 ]]; then
+    say "$me: perf c2c record -- ${cmd[*]}"
+    "$perf_bin" c2c record -o "$out_dir/perf_c2c.data" -- "${cmd[@]}"
+    rc=$?
+  else
+    skip "perf c2c: $c2c_why; running the command without it"
+    "${cmd[@]}"
+    rc=$?
+  fi
+  set -e
+  t1=$(date +%s%N)
+  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+  say "$me: command: ${cmd[*]}: exit $rc, $secs s"
+  cmd_json="{\"command\": $(json_str "${cmd[*]}"), \"exit\": $rc, \"seconds\": $secs}"
+  if [[ $rc -ne 0 ]]; then
+    say "$me: FAIL: the command exited with $rc"
+    failures=$((failures + 1))
+  fi
+  if [[ $c2c_ok == 1 && -s $out_dir/perf_c2c.data ]]; then
+    report="$out_dir/perf_c2c_report.txt"
+    if "$perf_bin" c2c report -i "$out_dir/perf_c2c.data" --stdio --full-symbols >"$report" 2>"$out_dir/perf_c2c_report.err"; then
+      # The "Shared Data Cache Line Table": one row per contended line,
+      # sorted by HITM. Columns (perf 5.x-6.x): index, address, node, PA
+      # count, then Total/LclHitm/RmtHitm records ... We keep the index, the
+      # address and the first numbers and quote the header for their meaning.
+      lines=$(awk '/Shared Data Cache Line Table/ { t = 1; next }
+                   t && /Shared Cache Line Distribution Pareto/ { exit }
+                   t && /^ *[0-9]+ +0x[0-9a-f]+/ { print }' "$report" | head -n "$top")
+      header=$(awk '/Shared Data Cache Line Table/ { t = 1; next } t && /Index|Cacheline/ { print; n++ } n >= 3 { exit }' "$report")
+      say "$me: top contended cache lines (perf c2c report --stdio; full report: $report):"
+      if [[ -n $lines ]]; then
+        while IFS= read -r l; do say "  $l"; done <<<"$header"
+        while IFS= read -r l; do say "  $l"; done <<<"$lines"
+        # Per line: offsets within the line, HITM counts, symbol and source
+        # (the Pareto section; rows that start with an offset).
+        say "$me: offsets and symbols per line (Pareto):"
+        awk '/Shared Cache Line Distribution Pareto/ { t = 1; next }
+             t && /^ *-+ *$/ { next }
+             t && /^ *[0-9]+ +[0-9]+ +[0-9]+ +0x[0-9a-f]+/ { print "  line: " $0; next }
+             t && /0x[0-9a-f]+ .*[A-Za-z_]/ { print "    " $0 }' "$report" | head -n $((top * 12)) | tee -a "$summary"
+      else
+        say "  (no contended lines: no HITM records; the command shares no written line between CPUs)"
+      fi
+      rows=()
+      while IFS= read -r l; do
+        [[ -z $l ]] && continue
+        read -r -a f <<<"$l"
+        rows+=("{\"index\": ${f[0]}, \"address\": $(json_str "${f[1]}"), \"row\": $(json_str "$l")}")
+      done <<<"$lines"
+      c2c_json="{\"ran\": true, \"data\": $(json_str "$out_dir/perf_c2c.data"), \"report\": $(json_str "$report"), \"lines\": [$(IFS=,; echo "${rows[*]}")]}"
+    else
+      say "$me: FAIL: perf c2c report failed: $(head -n 3 "$out_dir/perf_c2c_report.err" | tr '\n' ' ')"
+      failures=$((failures + 1))
+    fi
+  fi
+fi
+
+# ---- 2. the workbench ----
+bench_json=null
+if [[ $do_bench == 1 ]]; then
+  if [[ -z $bench ]]; then
+    bench=$(ls -t "$root"/build/*/tests/perf_scripts/false_sharing_bench "$root"/build/*/perf/false_sharing_bench 2>/dev/null | head -n1 || true)
+  fi
+  if [[ -z $bench ]]; then
+    skip "workbench: no false_sharing_bench under build/ (cmake --build build/gcc --target false_sharing_bench, or --bench PATH)"
+  else
+    say "$me: workbench: $bench $bench_args"
+    set +e
+    # shellcheck disable=SC2086
+    "$bench" $bench_args --json "$out_dir/false_sharing_bench.json" >"$out_dir/false_sharing_bench.txt" 2>&1
+    rc=$?
+    set -e
+    sed 's/^/  /' "$out_dir/false_sharing_bench.txt" | tee -a "$summary"
+    case $rc in
+      0) [[ -s $out_dir/false_sharing_bench.json ]] && bench_json=$(cat "$out_dir/false_sharing_bench.json") ;;
+      77) skip "workbench: $(grep -m1 '^SKIP' "$out_dir/false_sharing_bench.txt" | sed 's/^SKIP: //' || echo 'skipped')" ;;
+      *) say "$me: FAIL: the workbench exited with $rc"; failures=$((failures + 1)) ;;
+    esac
+  fi
+fi
+
+# ---- 3. the layout audit ----
+audit_json=null
+if [[ $do_audit == 1 ]]; then
+  set +e
+  inst=()
+  [[ $install == 1 ]] || inst=(--no-install)
+  # shellcheck disable=SC2086
+  bash "$root/scripts/layout_audit.sh" "${inst[@]}" --out-dir "$out_dir" $audit_args >"$out_dir/layout_audit.log" 2>&1
+  rc=$?
+  set -e
+  grep -E '^(FAIL|SKIP)|^layout_audit: [0-9]+ passed' "$out_dir/layout_audit.log" | sed 's/^/  /' | tee -a "$summary" || true
+  case $rc in
+    0) audit_json=$(cat "$out_dir/layout_audit.json") ;;
+    77) skip "layout audit: $(grep -m1 '^SKIP' "$out_dir/layout_audit.log" | sed 's/^SKIP: layout_audit: //')" ;;
+    *)
+      say "$me: FAIL: the layout audit found broken rules or could not run (log: $out_dir/layout_audit.log)"
+      [[ -s $out_dir/layout_audit.json ]] && audit_json=$(cat "$out_dir/layout_audit.json")
+      failures=$((failures + 1))
+      ;;
+  esac
+fi
+
+say "$me: $failures failure(s), ${#skips[@]} skip(s); summary $summary, JSON $json"
+{
+  echo "{"
+  echo "  \"tool\": \"$me\","
+  echo "  \"machine\": {\"cpu\": $(json_str "$cpu_name"), \"vendor\": $(json_str "$cpu_vendor"), \"family\": $(json_str "$cpu_family"), \"model\": $(json_str "$cpu_model"), \"hypervisor\": $(json_str "$hypervisor"), \"pmus\": $(json_str "$pmus")},"
+  echo "  \"perf\": {\"path\": $(json_str "$perf_bin"), \"paranoid\": $(json_str "$paranoid"), \"root\": $is_root, \"hardware_counters\": $([[ $hw_ok == 1 ]] && echo true || echo false), \"why_not\": $(json_str "$hw_why"), \"c2c\": $([[ $c2c_ok == 1 ]] && echo true || echo false), \"c2c_why_not\": $(json_str "$c2c_why")},"
+  echo "  \"command\": $cmd_json,"
+  echo "  \"c2c\": $c2c_json,"
+  echo "  \"workbench\": $bench_json,"
+  echo "  \"layout_audit\": $audit_json,"
+  printf '  "skips": ['
+  for i in "${!skips[@]}"; do printf '%s%s' "$( ((i > 0)) && echo ', ')" "$(json_str "${skips[$i]}")"; done
+  echo "],"
+  echo "  \"failures\": $failures"
+  echo "}"
+} >"$json"
+((failures == 0))

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# tests/perf_scripts/perf_scripts_test.sh — runs scripts/layout_audit.sh and
+# scripts/perf_false_sharing.sh on this machine (ctest perf_scripts_host):
+# --help; the audit of quiesce's own types passes; the audit of known
+# layouts (layout_fixture.cpp / .rules) passes the padded ones and fails the
+# packed ones naming the field and the fix; --print; bad input is a usage
+# error; perf_false_sharing.sh records with perf c2c where the PMU can, and
+# says SKIP with the reason where it cannot (here), still giving the
+# workbench's ratios and the layout audit; a failing command fails it. Its
+# cross-socket sibling is tests/multinode/cross_socket_test.sh.
+#
+# usage: perf_scripts_test.sh --bench PATH [--cxx CXX]
+# Exit 0 pass, 1 fail, 77 skip (pahole missing and not installable).
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+here="$root/tests/perf_scripts"
+bench=
+cxx=${CXX:-g++}
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --bench) bench=$2; shift ;;
+    --cxx) cxx=$2; shift ;;
+    *) echo "usage: perf_scripts_test.sh --bench PATH [--cxx CXX]" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ -x $bench ]] || { echo "perf_scripts_test: --bench: not an executable: '$bench'" >&2; exit 2; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+failures=0
+check() {
+  local what=$1
+  shift
+  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; failures=$((failures + 1)); fi
+}
+has() { grep -Eq -- "$2" <<<"$1"; }
+hasnt() { ! grep -Eq -- "$2" <<<"$1"; }
+json_ok() { python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$1"; }
+
+for s in layout_audit perf_false_sharing perf_cross_socket; do
+  help=$(bash "$root/scripts/$s.sh" --help 2>&1)
+  check "$s.sh --help exits 0 and prints usage" has "$help" "^Usage: scripts/$s.sh"
+done
+
+# ---- layout_audit.sh on quiesce's types ----
+if ! command -v pahole >/dev/null 2>&1; then
+  "$root/scripts/ensure_packages.sh" dwarves >/dev/null 2>&1 || true
+fi
+if ! command -v pahole >/dev/null 2>&1; then
+  skipped=$(bash "$root/scripts/layout_audit.sh" --no-install --out-dir "$out/audit" 2>&1)
+  check "without pahole: exit 77 and a SKIP naming the package" has "$skipped" "^SKIP: layout_audit: pahole is not installed \(Debian package dwarves"
+  echo "SKIP: perf_scripts_test: pahole (dwarves) is not installed: the layout audit cannot be checked"
+  ((failures == 0)) && exit 77
+  exit 1
+fi
+audit=$(bash "$root/scripts/layout_audit.sh" --no-install --cxx "$cxx" --out-dir "$out/audit" 2>&1)
+rc=$?
+echo "$audit" | sed 's/^/  | /'
+check "layout_audit.sh: quiesce's types pass (exit 0)" test "$rc" -eq 0
+check "... no FAIL line" hasnt "$audit" "^FAIL layout:"
+check "... the hazard record is checked" has "$audit" "^PASS layout: record \[whole 128\]"
+check "... node_pool::impl's mutex starts its block" has "$audit" "^PASS layout: impl::m \[starts 128\] \(pool:"
+check "... rcu_domain's retired_ is alone" has "$audit" "^PASS layout: basic_rcu_domain<quiesce::rcu_flavor::memb>::retired_ \[alone 128\]"
+check "... writes the summary" test -s "$out/audit/layout_audit.txt"
+check "... writes well-formed JSON" json_ok "$out/audit/layout_audit.json"
+
+# ---- layout_audit.sh on known layouts ----
+fixture=$(bash "$root/scripts/layout_audit.sh" --no-install --cxx "$cxx" --rules "$here/layout_fixture.rules" --out-dir "$out/fixture" 2>&1)
+rc=$?
+echo "$fixture" | sed 's/^/  | /'
+check "fixture: exit 1 (broken rules)" test "$rc" -eq 1
+while read -r expected; do
+  st=${expected%%-*}
+  check "fixture: $expected" has "$fixture" "^$st layout: .* -- $expected\$"
+done < <(awk '$1 ~ /^rule/ { print $NF }' "$here/layout_fixture.rules")
+check "fixture: the packed field's failure names the next field and the fix" \
+  has "$fixture" "^FAIL layout: packed_counters::produced .*the next member, consumed, starts at 8, inside produced's block: give consumed alignas\(128\)"
+check "fixture: the unaligned type's failure says to add alignas" \
+  has "$fixture" "^FAIL layout: unaligned_state \[whole 128\].*put alignas\(128\) on the type"
+check "fixture: counts" has "$fixture" "^layout_audit: 4 passed, 5 failed, 1 skipped$"
+check "fixture: JSON well formed" json_ok "$out/fixture/layout_audit.json"
+check "fixture: JSON has every rule" test "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["results"]))' "$out/fixture/layout_audit.json")" = 10
+
+printed=$(bash "$root/scripts/layout_audit.sh" --no-install --cxx "$cxx" --print node_retired --unit hp 2>&1)
+check "--print node_retired shows its members and size" has "$printed" "size: 128, cachelines: 2"
+bash "$root/scripts/layout_audit.sh" --no-install --cxx "$cxx" --print no_such_type --unit hp >/dev/null 2>&1
+check "--print of an unknown type: exit 1" test $? -eq 1
+printf 'unit x tests/perf_scripts/layout_fixture.cpp\nrule x padded_counters sideways a 128 bad\n' >"$out/bad.rules"
+bad=$(bash "$root/scripts/layout_audit.sh" --no-install --rules "$out/bad.rules" 2>&1)
+check "a bad rules file: exit 2" test $? -eq 2
+check "... naming the line and the check" has "$bad" "bad.rules:2: unknown check 'sideways'"
+
+# ---- perf_false_sharing.sh ----
+pfs=$(bash "$root/scripts/perf_false_sharing.sh" --no-install --bench "$bench" --bench-args "--ops 100000 --repetitions 1" \
+        --audit-args "--cxx $cxx" --out-dir "$out/pfs" -- "$bench" --list 2>&1)
+rc=$?
+echo "$pfs" | sed 's/^/  | /'
+check "perf_false_sharing.sh: exit 0" test "$rc" -eq 0
+check "... reports perf_event_paranoid and the hardware counters" has "$pfs" "^perf_false_sharing: perf: .*perf_event_paranoid=.*hardware counters: "
+if has "$pfs" "hardware counters: yes" && hasnt "$pfs" "^SKIP: perf_false_sharing: perf c2c"; then
+  check "PMU: perf c2c recorded the command" has "$pfs" "^perf_false_sharing: perf c2c record -- "
+  check "PMU: the contended lines are reported" has "$pfs" "^perf_false_sharing: top contended cache lines"
+else
+  check "no PMU: perf c2c is a SKIP with the reason" \
+    has "$pfs" "^SKIP: perf_false_sharing: perf c2c: .*(no hardware counters|not installed|IBS|PEBS|paranoid)"
+fi
+check "... runs the command and reports its exit" has "$pfs" "^perf_false_sharing: command: .* --list: exit 0"
+check "... the workbench ran (its table)" has "$pfs" "^  \| counters \| packed \|"
+check "... the layout audit ran" has "$pfs" "^  layout_audit: [0-9]+ passed, 0 failed"
+check "... JSON well formed" json_ok "$out/pfs/perf_false_sharing.json"
+check "... JSON embeds the workbench and the audit" \
+  python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["workbench"]["tool"] == "false_sharing_bench" and d["layout_audit"]["failed"] == 0' \
+  "$out/pfs/perf_false_sharing.json"
+
+failing=$(bash "$root/scripts/perf_false_sharing.sh" --no-install --no-bench --no-audit --out-dir "$out/pfs-false" -- false 2>&1)
+check "a failing command: exit 1" test $? -eq 1
+check "... and says so" has "$failing" "FAIL: the command exited with 1"
+bash "$root/scripts/perf_false_sharing.sh" --no-install --no-bench --no-audit --out-dir "$out/pfs-x" -- no_such_command_xyz >/dev/null 2>&1
+check "an unknown command: usage error (exit 2)" test $? -eq 2
+bash "$root/scripts/perf_false_sharing.sh" --no-install --top 0 >/dev/null 2>&1
+check "--top 0: usage error (exit 2)" test $? -eq 2
+
+echo "perf_scripts_test: $failures failure(s)"
+((failures == 0))
