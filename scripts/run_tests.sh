@@ -51,7 +51,7 @@ step() { printf '\n==> [%4ds] %s\n' "$((SECONDS - start))" "$*"; }
 step "packages"
 "$root/scripts/ensure_packages.sh" cmake ninja-build g++ clang libclang-rt-14-dev pkg-config \
   liburcu-dev libnuma-dev libck-dev libgtest-dev libbenchmark-dev python3 \
-  qemu-system-x86 busybox-static bash-static numactl cpio gnuplot-nox \
+  qemu-system-x86 busybox-static bash-static numactl cpio gnuplot-nox dwarves \
   libboost-dev libtbb-dev  # lockfree_stack_queue_bench peers
 
 total_pass=0
