@@ -90,18 +90,25 @@
 //         so the hazard holds it. Comparing the pointer part alone would be
 //         wrong: a marked prev may be unlinked (and curr with it, later) at
 //         any time, and validation against it proves nothing.
-//   next  is protected, then curr's next field is re-read and must equal the
-//         *whole word* read before (pointer and mark). If curr was unmarked
-//         then, next was curr's successor at the re-read; if marked, the word
-//         is frozen and next is still its successor. Then prev's link is
-//         re-read once more (must still be the unmarked curr): curr was
-//         reachable at that moment, so its successor next was too (a
-//         successor of a reachable node is unlinked only by a CAS on that
-//         node's next field, which the re-read saw unchanged, or which is
-//         frozen). So next was reachable after its hazard was published.
-//         Validating next against prev's link alone (skipping the re-read of
-//         curr->next) would miss a next that was unlinked and retired between
-//         reading curr->next and publishing its hazard.
+//   prev  (after reading curr's next word) prev's link is re-read and must
+//         still be the unmarked curr: curr was reachable, and present if its
+//         word was unmarked, when that word was read. This is the
+//         linearization point of the decision taken at curr (found / absent).
+//   next  is protected only when the walk steps to it (stopping at curr
+//         needs no hazard on next: callers use it only as a CAS operand),
+//         then curr's next field is re-read and must equal the *whole word*
+//         read before (pointer and mark). Equal and unmarked: curr is still
+//         not deleted, hence still reachable (nodes are unlinked only after
+//         being marked, and never relinked), so its successor next was
+//         reachable after the hazard was published, hence not retired.
+//         Validating next against prev's link instead, or comparing only the
+//         pointer part, would miss a curr that was marked and unlinked, or a
+//         next that was unlinked and retired, between reading curr's next
+//         field and publishing the hazard. When curr is marked its word is
+//         frozen; next is protected before the unlink CAS, whose success
+//         proves curr, hence next, still reachable after publication.
+//         (Michael's figure re-reads prev after protecting next; this order
+//         is equivalent and skips the hazard store on the last node.)
 // hazard_pointer::try_protect cannot be used for these: it would publish the
 // word it validates, and a marked word is not the node's address. Hence
 // protect_from(): publish the unmarked pointer, the light fence, then
@@ -111,8 +118,10 @@
 // marked, curr unlinked, or a node inserted between them) or a failed unlink
 // CAS restarts from the head, because prev may no longer be reachable and
 // nothing proves the keys passed so far are still in order before us. A
-// failed validation of next re-reads curr->next only (curr is still
-// protected and still validated by the next check of prev's link).
+// failed validation of next looks at curr again (it is still protected, and
+// prev's link is re-validated before anything is decided).
+// (for_each keeps Michael's original order: next protected and validated
+// against curr's word, then prev re-read, on every node.)
 //
 // Retirement: a node is retired only by the thread whose CAS unlinked it
 // (the eraser's own unlink CAS, or a traversal's). It is then unreachable
@@ -265,16 +274,15 @@ struct hm_list {
       // (or marked/replaced curr), so the successor's fields are visible.
       node* raw_next = curr->next.load(std::memory_order_acquire);
       node* next = unmarked(raw_next);
-      // Protect next, validated against curr's next field (whole word).
-      while (!protect_from(hp.next(), next, curr->next, raw_next)) {
-        raw_next = curr->next.load(std::memory_order_acquire);
-        next = unmarked(raw_next);
-      }
-      // Validate curr against prev's link: still the unmarked curr.
-      // Acquire: orders this re-load after the loads above.
+      // Validate curr against prev's link: still the unmarked curr, so curr
+      // was reachable (and, if raw_next is unmarked, present) when raw_next
+      // was read: the linearization point of the decision below. Acquire:
+      // orders this re-load after the load of raw_next.
       if (prev->load(std::memory_order_acquire) != curr) goto restart;
       if (!is_marked(raw_next)) {
         const int c = pol.order(curr->tag, curr->value, probe);
+        // Stopping here needs no hazard on next: callers use pos.next only
+        // as a CAS operand (a value compared, never dereferenced).
         if (c > 0) {
           pos = {prev, curr, next};
           return false;
@@ -283,14 +291,28 @@ struct hm_list {
           pos = {prev, curr, next};
           return true;
         }
+        // Stepping to next: protect it, validated against curr's next field
+        // (the whole word): equal means curr is still unmarked, hence still
+        // reachable (nodes are unlinked only after being marked), and next
+        // still its successor, hence reachable after the hazard was
+        // published. Changed: curr was marked or got a new successor; look
+        // at curr again (it is still protected; prev is re-validated).
+        if (!protect_from(hp.next(), next, curr->next, raw_next)) continue;
         // curr sorts before the probe (or is another key of its run): step.
         prev = &curr->next;
         hp.prev().swap(hp.curr());  // hp.prev now protects prev's node (old curr)
       } else {
-        // curr is logically deleted: unlink it from prev. Release: a thread
-        // that acquires prev's link and sees next must see next's fields;
-        // this thread acquired them above (curr->next load). Failure: some
-        // other thread changed prev's link; restart (prev may be gone).
+        // curr is logically deleted; its next field is frozen, so next stays
+        // its successor and the re-read cannot fail. Protect next before
+        // unlinking (the walk continues there): if the unlink CAS below
+        // succeeds, curr was still reachable after the hazard was
+        // published, and so was next (only a CAS on curr's frozen field
+        // could unlink it).
+        (void)protect_from(hp.next(), next, curr->next, raw_next);
+        // Unlink curr from prev. Release: a thread that acquires prev's link
+        // and sees next must see next's fields; this thread acquired them
+        // above (curr->next load). Failure: some other thread changed prev's
+        // link; restart (prev may be gone).
         node* expected = curr;
         if (!prev->compare_exchange_strong(expected, next, std::memory_order_release, std::memory_order_relaxed))
           goto restart;
