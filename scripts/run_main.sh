@@ -168,6 +168,25 @@ step "running lockfree_hash_map_bench: $reps repetitions (lockfree_hash_map vs c
 python3 perf/lockfree_hash_map_ratios.py "$out/lockfree_hash_map_bench.json" \
   -o "$out/lockfree_hash_map_ratios.md" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
 
+# The Disruptor in LMAX's perf-test shapes vs boost::lockfree::spsc_queue, ck_ring,
+# tbb::concurrent_bounded_queue and a std::mutex queue, plus ping-pong latency (README "Disruptor"):
+# 12 benchmarks, ~40 s by default, ~10 s with --quick. Writes out/disruptor_bench.{json,txt}
+# and out/disruptor_ratios.md.
+cmake --build "$build" --target disruptor_bench
+step "running disruptor_bench: $reps repetitions (unicast, pipeline, multicast, diamond, 3P-1C, ping-pong vs boost/ck/tbb/mutex)"
+"$build/perf/disruptor_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
+  --benchmark_display_aggregates_only=true "--benchmark_out=$out/disruptor_bench.json" \
+  --benchmark_out_format=json 2>&1 | tee "$out/disruptor_bench.txt"
+python3 perf/disruptor_ratios.py "$out/disruptor_bench.json" -o "$out/disruptor_ratios.md" \
+  --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
+
+# The false-sharing workbench (README "False sharing and cross-socket traffic"): packed vs
+# padded layouts on two pinned threads, ~10-20 s; exit 77 (one CPU) is a skip, not a failure.
+cmake --build "$build" --target false_sharing_bench
+step "running false_sharing_bench --quick (packed vs padded counters, SPSC indices, hazard records)"
+"$build/perf/false_sharing_bench" --quick --json "$out/false_sharing_bench.json" 2>&1 |
+  tee "$out/false_sharing_bench.txt" || [[ ${PIPESTATUS[0]} -eq 77 ]]
+
 # The grace-period reproduction (Desnoyers et al., TPDS 2012; scripts/gp_reproduce.py, README
 # "Reproducing the RCU paper"): default profile ~2 min on 2 CPUs, --quick ~40 s. Progress per point;
 # writes out/gp/{data.csv,data.json,report.md,exp*.png} and prints the folder.

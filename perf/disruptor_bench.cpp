@@ -1,0 +1,517 @@
+// perf/disruptor_bench.cpp — quiesce's Disruptor (<quiesce/disruptor.hpp>) in
+// LMAX's perf-test shapes, against boost::lockfree::spsc_queue, Concurrency
+// Kit's ck_ring, tbb::concurrent_bounded_queue and a std::mutex queue, in one run.
+//
+// What is measured (items_per_second unless noted; kItems events per
+// iteration; each iteration ends when the last consumer has handled them)
+//   unicast_1p1c/<peer>   one producer, one consumer (LMAX
+//       OneToOneSequencedThroughputTest). Producer on the measuring CPU,
+//       consumer on the helper CPU, both spinning.
+//       disruptor          next(); write; publish(seq) per event;
+//                          busy_spin_wait_strategy; the processor takes every
+//                          available event per acquire load
+//       disruptor_batch10  next(10); write 10; publish(lo, hi) (LMAX
+//                          OneToOneSequencedBatchThroughputTest)
+//       boost_spsc         boost::lockfree::spsc_queue push() per event,
+//                          consumer consume_all() (its batch API)
+//       ck_ring            ck_ring_enqueue_spsc per event, consumer dequeues
+//                          until empty (C loops in ck_ring_peers.c)
+//       tbb_bounded        tbb::concurrent_bounded_queue push / try_pop
+//       std_mutex          std::deque under a std::mutex, bounded, one item
+//                          per lock on each side, yield when empty/full
+//     Every ring holds kRing (65,536) items; the consumers add the values up
+//     (checked against the expected sum after the run).
+//   pipeline_1p3c, multicast_1p3c, diamond_1p3c, sequencer_3p1c — Disruptor
+//     only (LMAX's OneToThreePipeline/OneToThreeSequenced/
+//     OneToThreeDiamondSequenced/ThreeToOneSequenced). OVERSUBSCRIBED on a
+//     2-CPU machine (4 threads): yielding_wait_strategy, consumers unpinned,
+//     the producer (3P: producer 0) on the measuring CPU, the other
+//     producers unpinned. Figures are scheduler-bound there, not
+//     comparable with LMAX's 16-core numbers.
+//   ping_pong/<peer>     round trip between two pinned threads through two
+//     rings (LMAX PingPongSequencedLatencyTest): disruptor (busy-spin
+//     processor on the helper CPU publishes back on the second ring) and
+//     boost_spsc (two queues, busy-polling). Counters p50_ns, p99_ns,
+//     p999_ns, max_ns, mean_ns per round trip, timed with steady_clock
+//     (the ~20-30 ns clock read is inside every sample, for both peers).
+//
+// Command (what produced the README's table):
+//   build/main/perf/disruptor_bench --benchmark_repetitions=5 --benchmark_min_time=0.2
+//     --benchmark_display_aggregates_only=true
+//     --benchmark_out=out/disruptor_bench.json --benchmark_out_format=json
+//   python3 perf/disruptor_ratios.py out/disruptor_bench.json
+//
+// Machine caveat: on the project's noisy 2-vCPU VM compare medians and
+// ratios from one run, never absolute figures across runs or machines.
+#include <quiesce/disruptor.hpp>
+
+#include "ck_ring_peers.h"
+
+#include <benchmark/benchmark.h>
+#include <boost/lockfree/spsc_queue.hpp>
+#include <tbb/concurrent_queue.h>
+
+#include "bench_placement.hpp"
+#include <pthread.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace qd = quiesce::disruptor;
+using quiesce::perf::g_cpus;
+using quiesce::perf::pin_thread;
+
+// The topology (and with it the CPUs processor_placement accepts) is probed
+// from the affinity mask at its first use: before the measuring thread pins
+// itself to one CPU.
+const quiesce::numa::topology& g_topology = quiesce::numa::topology::system();
+
+constexpr std::int64_t kItems = 1 << 16;  // events per benchmark iteration
+constexpr std::size_t kRing = 1 << 16;    // slots in every ring and queue
+
+struct value_event {
+  std::int64_t value = 0;
+};
+value_event make_event() { return {}; }
+
+constexpr std::int64_t expected_sum(std::int64_t first, std::int64_t n) { return n * first + n * (n - 1) / 2; }
+
+void report(benchmark::State& st, std::int64_t items, std::int64_t sum, std::int64_t want) {
+  st.SetItemsProcessed(items);
+  if (sum != want) st.SkipWithError("consumer's sum differs from the values published: events lost or duplicated");
+}
+
+// ------------------------------------------------------------- unicast ----
+struct sum_handler {
+  std::int64_t sum = 0;
+  void on_event(value_event& e, std::int64_t, bool) { sum += e.value; }
+};
+
+template <int Batch>
+void unicast_disruptor(benchmark::State& st) {
+  if (!quiesce::perf::place(st, true, "unicast needs two CPUs (producer and consumer)")) return;
+  sum_handler h;
+  qd::disruptor<value_event, qd::single_producer_sequencer<qd::busy_spin_wait_strategy>> d(kRing, make_event);
+  d.set_placement(qd::processor_placement::on_cpus({g_cpus.helper}));
+  d.handle_events_with(h);
+  auto& ring = d.start();
+  std::int64_t v = 0;
+  for (auto _ : st) {
+    for (std::int64_t i = 0; i < kItems; i += Batch) {
+      const std::int64_t hi = ring.next(Batch);
+      for (std::int64_t s = hi - Batch + 1; s <= hi; ++s) ring[s].value = v++;
+      ring.publish(hi - Batch + 1, hi);
+    }
+    d.drain();
+  }
+  d.shutdown();
+  report(st, v, h.sum, expected_sum(0, v));
+}
+
+void unicast_boost_spsc(benchmark::State& st) {
+  if (!quiesce::perf::place(st, true, "unicast needs two CPUs (producer and consumer)")) return;
+  auto q = std::make_unique<boost::lockfree::spsc_queue<std::int64_t, boost::lockfree::capacity<kRing>>>();
+  alignas(128) std::atomic<std::int64_t> done{0};
+  alignas(128) std::atomic<bool> stop{false};
+  std::int64_t sum = 0;
+  std::thread consumer([&] {
+    pin_thread(pthread_self(), g_cpus.helper);
+    std::int64_t count = 0, s = 0;
+    while (!stop.load(std::memory_order_acquire)) {
+      const std::size_t n = q->consume_all([&](std::int64_t x) { s += x; });
+      if (n != 0) {
+        count += static_cast<std::int64_t>(n);
+        done.store(count, std::memory_order_release);
+      } else {
+        quiesce::detail::structures::cpu_relax();
+      }
+    }
+    sum = s;
+  });
+  std::int64_t v = 0;
+  for (auto _ : st) {
+    for (std::int64_t i = 0; i < kItems; ++i) {
+      while (!q->push(v)) quiesce::detail::structures::cpu_relax();
+      ++v;
+    }
+    while (done.load(std::memory_order_acquire) != v) std::this_thread::yield();
+  }
+  stop.store(true, std::memory_order_release);
+  consumer.join();
+  report(st, v, sum, expected_sum(0, v));
+}
+
+alignas(128) int ck_stop;
+alignas(128) std::int64_t ck_done;
+
+void unicast_ck_ring(benchmark::State& st) {
+  if (!quiesce::perf::place(st, true, "unicast needs two CPUs (producer and consumer)")) return;
+  if (!ck_ring_peer_init(kRing)) {
+    st.SkipWithError("ck_ring: out of memory");
+    return;
+  }
+  __atomic_store_n(&ck_stop, 0, __ATOMIC_RELEASE);
+  __atomic_store_n(&ck_done, 0, __ATOMIC_RELEASE);
+  std::int64_t sum = 0;
+  std::thread consumer([&] {
+    pin_thread(pthread_self(), g_cpus.helper);
+    ck_ring_peer_consume(&ck_stop, &ck_done, &sum);
+  });
+  std::int64_t v = 0;
+  for (auto _ : st) {
+    ck_ring_peer_produce(kItems, static_cast<std::uint64_t>(v));
+    v += kItems;
+    while (__atomic_load_n(&ck_done, __ATOMIC_ACQUIRE) != v) std::this_thread::yield();
+  }
+  __atomic_store_n(&ck_stop, 1, __ATOMIC_RELEASE);
+  consumer.join();
+  ck_ring_peer_free();
+  report(st, v, sum, expected_sum(0, v));
+}
+
+void unicast_tbb_bounded(benchmark::State& st) {
+  if (!quiesce::perf::place(st, true, "unicast needs two CPUs (producer and consumer)")) return;
+  tbb::concurrent_bounded_queue<std::int64_t> q;
+  q.set_capacity(kRing);
+  alignas(128) std::atomic<std::int64_t> done{0};
+  alignas(128) std::atomic<bool> stop{false};
+  std::int64_t sum = 0;
+  std::thread consumer([&] {
+    pin_thread(pthread_self(), g_cpus.helper);
+    std::int64_t count = 0, s = 0, x = 0;
+    while (!stop.load(std::memory_order_acquire)) {
+      if (q.try_pop(x)) {
+        s += x;
+        done.store(++count, std::memory_order_release);
+      } else {
+        quiesce::detail::structures::cpu_relax();
+      }
+    }
+    sum = s;
+  });
+  std::int64_t v = 0;
+  for (auto _ : st) {
+    for (std::int64_t i = 0; i < kItems; ++i) q.push(v++);
+    while (done.load(std::memory_order_acquire) != v) std::this_thread::yield();
+  }
+  stop.store(true, std::memory_order_release);
+  consumer.join();
+  report(st, v, sum, expected_sum(0, v));
+}
+
+void unicast_std_mutex(benchmark::State& st) {
+  if (!quiesce::perf::place(st, true, "unicast needs two CPUs (producer and consumer)")) return;
+  std::mutex m;
+  std::deque<std::int64_t> q;
+  alignas(128) std::atomic<std::int64_t> done{0};
+  alignas(128) std::atomic<bool> stop{false};
+  std::int64_t sum = 0;
+  std::thread consumer([&] {
+    pin_thread(pthread_self(), g_cpus.helper);
+    std::int64_t count = 0, s = 0;
+    while (!stop.load(std::memory_order_acquire)) {
+      std::int64_t x = 0;
+      bool got = false;
+      {
+        std::lock_guard l(m);
+        if (!q.empty()) {
+          x = q.front();
+          q.pop_front();
+          got = true;
+        }
+      }
+      if (got) {
+        s += x;
+        done.store(++count, std::memory_order_release);
+      } else {
+        std::this_thread::yield();
+      }
+    }
+    sum = s;
+  });
+  std::int64_t v = 0;
+  for (auto _ : st) {
+    for (std::int64_t i = 0; i < kItems;) {
+      bool pushed = false;
+      {
+        std::lock_guard l(m);
+        if (q.size() < kRing) {
+          q.push_back(v);
+          pushed = true;
+        }
+      }
+      if (pushed) {
+        ++v;
+        ++i;
+      } else {
+        std::this_thread::yield();
+      }
+    }
+    while (done.load(std::memory_order_acquire) != v) std::this_thread::yield();
+  }
+  stop.store(true, std::memory_order_release);
+  consumer.join();
+  report(st, v, sum, expected_sum(0, v));
+}
+
+// ------------------------------------------- 1P-3C shapes (oversubscribed) ----
+struct three_stage_event {
+  std::int64_t value = 0;
+  std::int64_t a = 0, b = 0;
+};
+three_stage_event make_three() { return {}; }
+
+struct stage_a {
+  std::int64_t sum = 0;
+  void on_event(three_stage_event& e, std::int64_t, bool) {
+    e.a = e.value + 1;
+    sum += e.value;
+  }
+};
+struct stage_b {
+  std::int64_t sum = 0;
+  void on_event(three_stage_event& e, std::int64_t, bool) {
+    e.b = e.value + 3;
+    sum += e.value;
+  }
+};
+struct stage_c_after_a {  // pipeline: a then b then c; c checks a's work
+  std::int64_t sum = 0, bad = 0;
+  void on_event(three_stage_event& e, std::int64_t, bool) {
+    bad += e.a != e.value + 1;
+    sum += e.value;
+  }
+};
+struct stage_join {  // diamond: after a and b
+  std::int64_t sum = 0, bad = 0;
+  void on_event(three_stage_event& e, std::int64_t, bool) {
+    bad += (e.a != e.value + 1) + (e.b != e.value + 3);
+    sum += e.value;
+  }
+};
+struct reader3 {
+  std::int64_t sum = 0;
+  void on_event(const three_stage_event& e, std::int64_t, bool) { sum += e.value; }
+};
+
+using yield_sp = qd::single_producer_sequencer<qd::yielding_wait_strategy>;
+using yield_mp = qd::multi_producer_sequencer<qd::yielding_wait_strategy>;
+
+enum class shape { pipeline, multicast, diamond };
+
+template <shape S>
+void one_to_three(benchmark::State& st) {
+  if (!quiesce::perf::place(st, false, "")) return;
+  qd::disruptor<three_stage_event, yield_sp> d(kRing, make_three);
+  d.set_placement(qd::processor_placement::unpinned());
+  stage_a a;
+  stage_b b;
+  stage_c_after_a c_pipe;
+  stage_join c_join;
+  reader3 r1, r2, r3;
+  std::vector<std::int64_t> sums;
+  if constexpr (S == shape::pipeline) {
+    // a writes e.a; b (after a) writes e.b; c (after b) checks e.a
+    d.handle_events_with(a).then(b).then(c_pipe);
+  } else if constexpr (S == shape::multicast) {
+    d.handle_events_with(r1, r2, r3);
+  } else {
+    d.handle_events_with(a, b).then(c_join);
+  }
+  auto& ring = d.start();
+  std::int64_t v = 0;
+  for (auto _ : st) {
+    for (std::int64_t i = 0; i < kItems; ++i) {
+      const std::int64_t s = ring.next();
+      ring[s].value = v++;
+      ring.publish(s);
+    }
+    d.drain();
+  }
+  d.shutdown();
+  const std::int64_t want = expected_sum(0, v);
+  std::int64_t got = want, bad = 0;
+  if constexpr (S == shape::pipeline) {
+    got = (a.sum == want && b.sum == want) ? c_pipe.sum : -1;
+    bad = c_pipe.bad;
+  } else if constexpr (S == shape::multicast) {
+    got = (r1.sum == want && r2.sum == want) ? r3.sum : -1;
+  } else {
+    got = (a.sum == want && b.sum == want) ? c_join.sum : -1;
+    bad = c_join.bad;
+  }
+  report(st, v, bad == 0 ? got : -1, want);
+}
+
+void sequencer_3p1c(benchmark::State& st) {
+  if (!quiesce::perf::place(st, false, "")) return;
+  sum_handler h;
+  qd::disruptor<value_event, yield_mp> d(kRing, make_event);
+  d.set_placement(qd::processor_placement::unpinned());
+  d.handle_events_with(h);
+  auto& ring = d.start();
+  constexpr std::int64_t per = kItems / 4;  // producer 0 does 2 shares (it is also the coordinator)
+  std::atomic<std::int64_t> round{0};
+  std::atomic<bool> stop{false};
+  auto produce = [&](std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t s = ring.next();
+      ring[s].value = 1;
+      ring.publish(s);
+    }
+  };
+  std::vector<std::thread> others;
+  for (int p = 1; p < 3; ++p)
+    others.emplace_back([&] {
+      std::int64_t seen = 0;
+      for (;;) {
+        std::int64_t r;
+        while ((r = round.load(std::memory_order_acquire)) == seen && !stop.load(std::memory_order_acquire))
+          std::this_thread::yield();
+        if (stop.load(std::memory_order_acquire)) return;
+        seen = r;
+        produce(per);
+      }
+    });
+  std::int64_t total = 0;
+  for (auto _ : st) {
+    round.fetch_add(1, std::memory_order_release);
+    produce(2 * per);
+    total += kItems;
+    while (ring.cursor() + 1 < total) std::this_thread::yield();  // all claimed
+    d.drain();
+  }
+  stop.store(true, std::memory_order_release);
+  for (auto& t : others) t.join();
+  d.shutdown();
+  report(st, total, h.sum, total);
+}
+
+// ----------------------------------------------------------- ping-pong ----
+struct latency_stats {
+  std::vector<std::uint32_t> samples;
+  void add(std::chrono::nanoseconds d) {
+    samples.push_back(static_cast<std::uint32_t>(std::min<std::int64_t>(d.count(), UINT32_MAX)));
+  }
+  void publish(benchmark::State& st) {
+    if (samples.empty()) return;
+    std::sort(samples.begin(), samples.end());
+    auto at = [&](double q) {
+      return static_cast<double>(samples[std::min(samples.size() - 1, static_cast<std::size_t>(q * samples.size()))]);
+    };
+    double sum = 0;
+    for (auto s : samples) sum += s;
+    st.counters["p50_ns"] = at(0.50);
+    st.counters["p99_ns"] = at(0.99);
+    st.counters["p999_ns"] = at(0.999);
+    st.counters["max_ns"] = static_cast<double>(samples.back());
+    st.counters["mean_ns"] = sum / static_cast<double>(samples.size());
+    st.counters["samples"] = static_cast<double>(samples.size());
+  }
+};
+
+constexpr int kRoundTrips = 1000;  // per benchmark iteration
+
+struct pong_handler {
+  qd::ring_buffer<value_event, qd::single_producer_sequencer<qd::busy_spin_wait_strategy>>* back = nullptr;
+  void on_event(value_event& e, std::int64_t, bool) {
+    const std::int64_t s = back->next();
+    (*back)[s].value = e.value;
+    back->publish(s);
+  }
+};
+
+void ping_pong_disruptor(benchmark::State& st) {
+  if (!quiesce::perf::place(st, true, "ping-pong needs two CPUs")) return;
+  using spin_sp = qd::single_producer_sequencer<qd::busy_spin_wait_strategy>;
+  qd::ring_buffer<value_event, spin_sp> pong_ring(1024, make_event);
+  qd::sequence ping_seq;
+  pong_ring.add_gating_sequences({&ping_seq});
+  auto pong_barrier = pong_ring.new_barrier();
+  pong_handler pong{&pong_ring};
+  qd::disruptor<value_event, spin_sp> d(1024, make_event);
+  d.set_placement(qd::processor_placement::on_cpus({g_cpus.helper}));
+  d.handle_events_with(pong);
+  auto& ping_ring = d.start();
+  latency_stats lat;
+  std::int64_t next = 0;
+  for (auto _ : st) {
+    for (int i = 0; i < kRoundTrips; ++i, ++next) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const std::int64_t s = ping_ring.next();
+      ping_ring[s].value = next;
+      ping_ring.publish(s);
+      while (pong_barrier.wait_for(next) < next) {
+      }
+      ping_seq.set(next);
+      lat.add(std::chrono::steady_clock::now() - t0);
+    }
+  }
+  d.shutdown();
+  st.SetItemsProcessed(next);
+  lat.publish(st);
+}
+
+void ping_pong_boost_spsc(benchmark::State& st) {
+  if (!quiesce::perf::place(st, true, "ping-pong needs two CPUs")) return;
+  using queue = boost::lockfree::spsc_queue<std::int64_t, boost::lockfree::capacity<1024>>;
+  auto ping = std::make_unique<queue>();
+  auto pong = std::make_unique<queue>();
+  std::atomic<bool> stop{false};
+  std::thread responder([&] {
+    pin_thread(pthread_self(), g_cpus.helper);
+    std::int64_t x;
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (ping->pop(x)) {
+        while (!pong->push(x)) {
+        }
+      } else {
+        quiesce::detail::structures::cpu_relax();
+      }
+    }
+  });
+  latency_stats lat;
+  std::int64_t next = 0;
+  for (auto _ : st) {
+    for (int i = 0; i < kRoundTrips; ++i, ++next) {
+      const auto t0 = std::chrono::steady_clock::now();
+      while (!ping->push(next)) {
+      }
+      std::int64_t x;
+      while (!pong->pop(x)) quiesce::detail::structures::cpu_relax();
+      lat.add(std::chrono::steady_clock::now() - t0);
+    }
+  }
+  stop.store(true);
+  responder.join();
+  st.SetItemsProcessed(next);
+  lat.publish(st);
+}
+
+BENCHMARK(unicast_disruptor<1>)->Name("unicast_1p1c/disruptor")->UseRealTime();
+BENCHMARK(unicast_disruptor<10>)->Name("unicast_1p1c/disruptor_batch10")->UseRealTime();
+BENCHMARK(unicast_boost_spsc)->Name("unicast_1p1c/boost_spsc")->UseRealTime();
+BENCHMARK(unicast_ck_ring)->Name("unicast_1p1c/ck_ring")->UseRealTime();
+BENCHMARK(unicast_tbb_bounded)->Name("unicast_1p1c/tbb_bounded")->UseRealTime();
+BENCHMARK(unicast_std_mutex)->Name("unicast_1p1c/std_mutex")->UseRealTime();
+BENCHMARK(one_to_three<shape::pipeline>)->Name("pipeline_1p3c/disruptor_yielding")->UseRealTime();
+BENCHMARK(one_to_three<shape::multicast>)->Name("multicast_1p3c/disruptor_yielding")->UseRealTime();
+BENCHMARK(one_to_three<shape::diamond>)->Name("diamond_1p3c/disruptor_yielding")->UseRealTime();
+BENCHMARK(sequencer_3p1c)->Name("sequencer_3p1c/disruptor_yielding")->UseRealTime();
+BENCHMARK(ping_pong_disruptor)->Name("ping_pong/disruptor")->UseRealTime();
+BENCHMARK(ping_pong_boost_spsc)->Name("ping_pong/boost_spsc")->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
