@@ -6,15 +6,12 @@
 #include <atomic>
 #include <cstdint>
 
+#include <quiesce/disruptor/sequence.hpp>
+#include <quiesce/disruptor/sequencer.hpp>
+#include <quiesce/disruptor/wait_strategy.hpp>
 #include <quiesce/numa/per_node.hpp>
 #include <quiesce/rcu.hpp>
 #include <quiesce/seqlock.hpp>
-// The Disruptor is being added: its sequence is audited once the header exists
-// (a `rule?` in scripts/layout_audit.rules until then).
-#if __has_include(<quiesce/disruptor/sequence.hpp>)
-#include <quiesce/disruptor/sequence.hpp>
-#define QUIESCE_LAYOUT_PROBE_DISRUPTOR 1
-#endif
 
 namespace quiesce_layout_probe {
 struct pair16 {
@@ -26,12 +23,23 @@ template class quiesce::numa::per_node<std::atomic<long>>;
 template class quiesce::seqlock<quiesce_layout_probe::pair16>;
 template class quiesce::seqcount_latch<quiesce_layout_probe::pair16>;
 
-// The RCU domains are class templates with one static instance each; naming
-// their sizes keeps their definitions in the debug information.
+// Naming a type's size instantiates it (the RCU domains are class templates
+// with one static instance each) and keeps its definition in the debug
+// information.
 extern const std::size_t quiesce_layout_probe_sizes[] = {
     sizeof(quiesce::rcu_domain),
     sizeof(quiesce::rcu_qsbr_domain),
-#ifdef QUIESCE_LAYOUT_PROBE_DISRUPTOR
     sizeof(quiesce::disruptor::sequence),
-#endif
+    sizeof(quiesce::disruptor::single_producer_sequencer<quiesce::disruptor::busy_spin_wait_strategy>),
+    sizeof(quiesce::disruptor::multi_producer_sequencer<quiesce::disruptor::busy_spin_wait_strategy>),
 };
+
+// Clang emits a class template's layout only where an object of it is
+// defined or used (sizeof is not enough): one function that reads each.
+namespace quiesce_layout_probe {
+using busy = quiesce::disruptor::busy_spin_wait_strategy;
+std::int64_t read_all(const quiesce::disruptor::single_producer_sequencer<busy>& s,
+                      const quiesce::disruptor::multi_producer_sequencer<busy>& m) {
+  return s.cursor() + m.cursor();
+}
+}  // namespace quiesce_layout_probe
