@@ -30,6 +30,8 @@ Options:
   --no-audit          skip part 3
   --audit-args ARGS   arguments for layout_audit.sh (e.g. --build-dir build/gcc)
   --top N             contended lines to show (default 10)
+  --c2c-report FILE   summarize a saved `perf c2c report --stdio` text instead
+                      of recording (from this or another machine)
   --out-dir DIR       where perf_false_sharing.txt (summary), .json and the
                       perf c2c data and report go (default: out/ in the tree)
   --no-install        do not apt-get install missing packages (linux-perf, dwarves)
@@ -54,6 +56,7 @@ do_bench=1
 do_audit=1
 audit_args=
 top=10
+c2c_report=
 out_dir="$root/out"
 install=1
 while [[ $# -gt 0 ]]; do
@@ -64,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     --no-audit) do_audit=0 ;;
     --audit-args) audit_args=${2-}; shift ;;
     --top) top=${2:?--top needs a number}; shift ;;
+    --c2c-report) c2c_report=${2:?--c2c-report needs a file}; shift ;;
     --out-dir) out_dir=${2:?--out-dir needs a directory}; shift ;;
     --no-install) install=0 ;;
     -h | --help) usage; exit 0 ;;
@@ -74,6 +78,8 @@ while [[ $# -gt 0 ]]; do
 done
 cmd=("$@")
 [[ $top =~ ^[0-9]+$ && $top -ge 1 ]] || { echo "$me: --top must be a positive number" >&2; exit 2; }
+[[ -z $c2c_report || -r $c2c_report ]] || { echo "$me: --c2c-report: cannot read '$c2c_report'" >&2; exit 2; }
+if [[ -n $c2c_report && ${#cmd[@]} -gt 0 ]]; then echo "$me: --c2c-report and a command exclude each other" >&2; exit 2; fi
 if [[ -n $bench && ! -x $bench ]]; then echo "$me: --bench: not an executable: '$bench'" >&2; exit 2; fi
 if [[ ${#cmd[@]} -gt 0 ]] && ! command -v "${cmd[0]}" >/dev/null 2>&1; then
   echo "$me: command not found: '${cmd[0]}'" >&2
@@ -99,10 +105,70 @@ say "$me: CPU: ${cpu_name:-unknown} (vendor ${cpu_vendor:-?}, family ${cpu_famil
 say "$me: perf: ${perf_bin:-missing}; perf_event_paranoid=$paranoid; root=$is_root; hardware counters: $([[ $hw_ok == 1 ]] && echo yes || echo "no ($hw_why)")"
 say "$me: PMUs: ${pmus:-none}"
 
+# summarize_c2c REPORT DATA: the top contended lines of a `perf c2c report
+# --stdio` text, and per line the offsets and symbols touching it; sets
+# c2c_json. The "Shared Data Cache Line Table" has one row per contended
+# line sorted by HITM (perf 5.x-6.x columns: index, address, node, PA count,
+# total HITM %, total, local and remote HITM, ...; the header lines are
+# quoted for their meaning); the "Shared Cache Line Distribution Pareto"
+# has, under each line's header row, one row per offset with its code
+# address, symbol and source.
+summarize_c2c() {
+  local report=$1 data=$2 lines header l rows=() f
+  lines=$(awk '/Shared Data Cache Line Table/ { t = 1; next }
+               t && /Shared Cache Line Distribution Pareto/ { exit }
+               t && /^ *[0-9]+ +0x[0-9a-f]+/ { print }' "$report" | head -n "$top")
+  header=$(awk '/Shared Data Cache Line Table/ { t = 1; next } t && /Index|Cacheline/ { print; n++ } n >= 3 { exit }' "$report")
+  say "$me: top contended cache lines (perf c2c report --stdio; full report: $report):"
+  if [[ -z $lines ]]; then
+    say "  (no contended lines: no HITM records; the command shares no written line between CPUs)"
+  else
+    while IFS= read -r l; do say "  $l"; done <<<"$header"
+    while IFS= read -r l; do say "  $l"; done <<<"$lines"
+    # The same, by column name: the header row that starts "# Index" names
+    # the columns ("PA cnt" is one column).
+    say "$me: contended lines, HITM split (local = same node, remote = another node):"
+    awk -v top="$top" '
+      /Shared Data Cache Line Table/ { t = 1; next }
+      t && /Shared Cache Line Distribution Pareto/ { exit }
+      t && /^# *Index/ {
+        h = $0; sub(/^# */, "", h); gsub(/PA cnt/, "PA_cnt", h); n = split(h, col, /[ \t]+/)
+        for (i = 1; i <= n; i++) {
+          if (col[i] == "LclHitm" && !lcl) lcl = i
+          if (col[i] == "RmtHitm" && !rmt) rmt = i
+          if (col[i] == "Total" && !tot) tot = i
+        }
+        next
+      }
+      t && /^ *[0-9]+ +0x[0-9a-f]+/ && lcl && rmt {
+        if (++k > top) exit
+        printf "  line %s at %s (node %s): HITM %s (local %s, remote %s)\n", $1, $2, $3, (tot ? $tot : "?"), $lcl, $rmt
+      }' "$report" | tee -a "$summary"
+    say "$me: offsets and symbols per line (Pareto: offset in the line, symbol, source, node):"
+    awk -v top="$top" '/Shared Cache Line Distribution Pareto/ { t = 1; next }
+         t && /^ *-+ *$/ { next }
+         t && /^ *[0-9]+( +[0-9]+)* +0x[0-9a-f]+ *$/ { if (++n > top) exit; print "  line " $1 " at " $NF ":"; next }
+         t && n > 0 && /0x[0-9a-f]+ .*[A-Za-z_]/ {
+           off = ""; for (i = 1; i <= NF; i++) if ($i ~ /^0x[0-9a-f]+$/) { off = $i; break }
+           sym = $0; if (match(sym, /\[[.k]\] [^ ]+( [^ ]+)*  /)) { sym = substr(sym, RSTART + 4, RLENGTH - 6) } else sym = "?"
+           src = "?"; for (i = 1; i <= NF; i++) if ($i ~ /:[0-9]+$/) src = $i
+           printf "    offset %s: %s (%s), node %s\n", off, sym, src, $NF
+         }' "$report" | tee -a "$summary"
+  fi
+  while IFS= read -r l; do
+    [[ -z $l ]] && continue
+    read -r -a f <<<"$l"
+    rows+=("{\"index\": ${f[0]}, \"address\": $(json_str "${f[1]}"), \"row\": $(json_str "$l")}")
+  done <<<"$lines"
+  c2c_json="{\"ran\": true, \"data\": $(json_str "$data"), \"report\": $(json_str "$report"), \"lines\": [$(IFS=,; echo "${rows[*]}")]}"
+}
+
 # ---- 1. perf c2c ----
 c2c_json='{"ran": false}'
 cmd_json=null
-if [[ ${#cmd[@]} -eq 0 ]]; then
+if [[ -n $c2c_report ]]; then
+  summarize_c2c "$c2c_report" ""
+elif [[ ${#cmd[@]} -eq 0 ]]; then
   if [[ $c2c_ok == 1 ]]; then
     say "$me: perf c2c: available (no command given: nothing to record)"
   else
@@ -132,35 +198,7 @@ else
   if [[ $c2c_ok == 1 && -s $out_dir/perf_c2c.data ]]; then
     report="$out_dir/perf_c2c_report.txt"
     if "$perf_bin" c2c report -i "$out_dir/perf_c2c.data" --stdio --full-symbols >"$report" 2>"$out_dir/perf_c2c_report.err"; then
-      # The "Shared Data Cache Line Table": one row per contended line,
-      # sorted by HITM. Columns (perf 5.x-6.x): index, address, node, PA
-      # count, then Total/LclHitm/RmtHitm records ... We keep the index, the
-      # address and the first numbers and quote the header for their meaning.
-      lines=$(awk '/Shared Data Cache Line Table/ { t = 1; next }
-                   t && /Shared Cache Line Distribution Pareto/ { exit }
-                   t && /^ *[0-9]+ +0x[0-9a-f]+/ { print }' "$report" | head -n "$top")
-      header=$(awk '/Shared Data Cache Line Table/ { t = 1; next } t && /Index|Cacheline/ { print; n++ } n >= 3 { exit }' "$report")
-      say "$me: top contended cache lines (perf c2c report --stdio; full report: $report):"
-      if [[ -n $lines ]]; then
-        while IFS= read -r l; do say "  $l"; done <<<"$header"
-        while IFS= read -r l; do say "  $l"; done <<<"$lines"
-        # Per line: offsets within the line, HITM counts, symbol and source
-        # (the Pareto section; rows that start with an offset).
-        say "$me: offsets and symbols per line (Pareto):"
-        awk '/Shared Cache Line Distribution Pareto/ { t = 1; next }
-             t && /^ *-+ *$/ { next }
-             t && /^ *[0-9]+ +[0-9]+ +[0-9]+ +0x[0-9a-f]+/ { print "  line: " $0; next }
-             t && /0x[0-9a-f]+ .*[A-Za-z_]/ { print "    " $0 }' "$report" | head -n $((top * 12)) | tee -a "$summary"
-      else
-        say "  (no contended lines: no HITM records; the command shares no written line between CPUs)"
-      fi
-      rows=()
-      while IFS= read -r l; do
-        [[ -z $l ]] && continue
-        read -r -a f <<<"$l"
-        rows+=("{\"index\": ${f[0]}, \"address\": $(json_str "${f[1]}"), \"row\": $(json_str "$l")}")
-      done <<<"$lines"
-      c2c_json="{\"ran\": true, \"data\": $(json_str "$out_dir/perf_c2c.data"), \"report\": $(json_str "$report"), \"lines\": [$(IFS=,; echo "${rows[*]}")]}"
+      summarize_c2c "$report" "$out_dir/perf_c2c.data"
     else
       say "$me: FAIL: perf c2c report failed: $(head -n 3 "$out_dir/perf_c2c_report.err" | tr '\n' ' ')"
       failures=$((failures + 1))

@@ -114,6 +114,22 @@ check "... JSON embeds the workbench and the audit" \
   python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["workbench"]["tool"] == "false_sharing_bench" and d["layout_audit"]["failed"] == 0' \
   "$out/pfs/perf_false_sharing.json"
 
+# The perf c2c summary, on a report in perf 6.1's --stdio format
+# (perf_c2c_report.txt, hand-written: this machine cannot record one).
+c2c=$(bash "$root/scripts/perf_false_sharing.sh" --no-install --no-bench --no-audit --top 5 \
+        --c2c-report "$here/perf_c2c_report.txt" --out-dir "$out/c2c" 2>&1)
+check "--c2c-report: exit 0" test $? -eq 0
+check "... the top line with its local and remote HITM" has "$c2c" "^  line 0 at 0x55d0c2a3e080 \(node 0\): HITM 1403 \(local 1250, remote 153\)$"
+check "... the second line" has "$c2c" "^  line 1 at 0x55d0c2a3e100 \(node 1\): HITM 212 \(local 180, remote 32\)$"
+check "... offset 0x8 of line 0 and its symbol" has "$c2c" "^    offset 0x8: run_counters<counter_pair<8ul> > \(false_sharing_bench.cpp:201\), node 1$"
+check "... offset 0x10 of line 1" has "$c2c" "^    offset 0x10: run_spsc<spsc_packed> \(false_sharing_bench.cpp:240\), node 1$"
+check "... JSON lists both lines" \
+  python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert [l["address"] for l in d["c2c"]["lines"]] == ["0x55d0c2a3e080", "0x55d0c2a3e100"]' \
+  "$out/c2c/perf_false_sharing.json"
+c2c1=$(bash "$root/scripts/perf_false_sharing.sh" --no-install --no-bench --no-audit --top 1 \
+        --c2c-report "$here/perf_c2c_report.txt" --out-dir "$out/c2c1" 2>&1)
+check "--top 1 shows one line" hasnt "$c2c1" "^  line 1 "
+
 failing=$(bash "$root/scripts/perf_false_sharing.sh" --no-install --no-bench --no-audit --out-dir "$out/pfs-false" -- false 2>&1)
 check "a failing command: exit 1" test $? -eq 1
 check "... and says so" has "$failing" "FAIL: the command exited with 1"
