@@ -326,8 +326,9 @@ class multi_producer_sequencer : public detail::sequencer_base<W> {
       std::int64_t min_seq;
       detail::producer_backoff backoff;
       while (wrap_point > (min_seq = this->minimum_gating_sequence(current))) backoff.pause();
-      // Relaxed: a hint shared between producers; each re-reads the real
-      // gating sequences (acquire) before relying on a lower value.
+      // A hint shared between producers (release store, acquire-free relaxed
+      // reads above): a producer relies on it only to skip the scan, and
+      // only while it says the ring has room — gating sequences only grow.
       gating_cache_.set(min_seq);
     }
     return next_value;
@@ -398,9 +399,11 @@ class multi_producer_sequencer : public detail::sequencer_base<W> {
     return true;
   }
   void check_publish(std::int64_t lo, std::int64_t hi) const noexcept {
+    // (No lower bound from the cursor: producers claim before they wait for
+    // capacity, so the cursor may run ahead of a legitimate claim by up to
+    // a ring per waiting producer.)
     const std::int64_t claimed = this->cursor_.get();
-    bool ok = lo <= hi && hi <= claimed && lo > claimed - static_cast<std::int64_t>(this->size_) &&
-              hi - lo < static_cast<std::int64_t>(this->size_);
+    bool ok = lo <= hi && lo >= 0 && hi <= claimed && hi - lo < static_cast<std::int64_t>(this->size_);
     for (std::int64_t s = lo; ok && s <= hi; ++s) ok = !is_available(s);
     if (!ok)
       quiesce::detail::structures::misuse(
