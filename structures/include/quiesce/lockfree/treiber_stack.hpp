@@ -153,9 +153,10 @@ class treiber_stack {
   // successor even if h was covered and uncovered by other pushes and pops
   // in between.
   [[nodiscard]] std::optional<T> pop() {
-    hazard_pointer hp = make_hp();
     // Relaxed: try_protect re-reads head_ with acquire before h is used.
     node* h = head_.load(std::memory_order_relaxed);
+    if (h == nullptr) return std::nullopt;  // empty: no hazard pointer needed
+    hazard_pointer hp = make_hp();
     for (;;) {
       if (h == nullptr) return std::nullopt;
       // Publishes h, fences (see <quiesce/hazard_pointer.hpp>), re-reads
