@@ -158,7 +158,8 @@ python3 perf/lockfree_stack_queue_ratios.py "$out/lockfree_stack_queue_bench.jso
   -o "$out/lockfree_stack_queue_ratios.md" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
 
 # Lock-free hash map (hazard pointers) vs rcu_hash_map (cds_lfht), tbb::concurrent_hash_map and
-# std::unordered_map + shared_mutex: 32 benchmarks, ~35 s by default (0.1 s per repetition), ~8 s with --quick.
+# std::unordered_map + shared_mutex: 32 benchmarks, ~40 s by default (0.1 s per repetition; ~60 s on a loaded
+# 2-vCPU VM), ~10 s with --quick.
 lhm_min_time=0.1
 [[ $quick -eq 1 ]] && lhm_min_time=0.05
 step "running lockfree_hash_map_bench: $reps repetitions (lockfree_hash_map vs cds_lfht, tbb, shared_mutex; 90/99% reads)"

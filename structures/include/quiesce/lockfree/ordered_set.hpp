@@ -230,16 +230,26 @@ struct hm_list {
   using node = Node;
 
   // The three hazard pointers of one operation (see the notes above).
+  // Only curr's is taken up front; prev's and next's are taken when the
+  // walk first steps past a node or unlinks one (ensure_all), so a walk
+  // that stops at the first node (most operations on a hash table at one
+  // key per bucket or fewer) pays for one hazard pointer, not three. They
+  // come from make_hazard_pointer(), the default domain's inline fast path
+  // (a pop from the thread's record cache, ~2.5 ns with the release on
+  // destruction), not make_hazard_pointers<3>(), whose domain-taking form
+  // goes through the out-of-line lookup (~10 ns each; measured with a
+  // micro-benchmark on the project VM).
   struct hazards {
-    // Three make_hazard_pointer() calls, not make_hazard_pointers<3>(): the
-    // no-argument form is the default domain's inline fast path (a pop from
-    // the thread's record cache, ~2.5 ns each with the release on
-    // destruction); the domain-taking form goes through the out-of-line
-    // lookup (~10 ns each, measured with a micro-benchmark on the project VM).
-    std::array<hazard_pointer, 3> h{make_hazard_pointer(), make_hazard_pointer(), make_hazard_pointer()};
+    std::array<hazard_pointer, 3> h{hazard_pointer(), make_hazard_pointer(), hazard_pointer()};
     hazard_pointer& prev() noexcept { return h[0]; }
     hazard_pointer& curr() noexcept { return h[1]; }
     hazard_pointer& next() noexcept { return h[2]; }
+    void ensure_all() {
+      if (h[0].empty()) [[unlikely]] {
+        h[0] = make_hazard_pointer();
+        h[2] = make_hazard_pointer();
+      }
+    }
   };
 
   // What find() leaves: `prev` is the link (the head or a node's next field)
@@ -297,6 +307,7 @@ struct hm_list {
         // still its successor, hence reachable after the hazard was
         // published. Changed: curr was marked or got a new successor; look
         // at curr again (it is still protected; prev is re-validated).
+        hp.ensure_all();
         if (!protect_from(hp.next(), next, curr->next, raw_next)) continue;
         // curr sorts before the probe (or is another key of its run): step.
         prev = &curr->next;
@@ -308,6 +319,7 @@ struct hm_list {
         // succeeds, curr was still reachable after the hazard was
         // published, and so was next (only a CAS on curr's frozen field
         // could unlink it).
+        hp.ensure_all();
         (void)protect_from(hp.next(), next, curr->next, raw_next);
         // Unlink curr from prev. Release: a thread that acquires prev's link
         // and sees next must see next's fields; this thread acquired them
@@ -465,6 +477,7 @@ struct hm_list {
   template <class Policy, class F>
   static void for_each(std::atomic<node*>& head, const Policy& pol, F&& f) {
     hazards hp;
+    hp.ensure_all();
     hazard_pointer hp_last = make_hazard_pointer();
     node* last = nullptr;  // protected by hp_last once set
   restart:
