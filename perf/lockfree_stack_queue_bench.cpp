@@ -21,7 +21,13 @@
 //
 // Workloads (items_per_second in the JSON = push and pop operations per
 // second, all threads together; the ratio script reads its median)
-//   <s>/pairs/<peer>         1 thread: push then pop, back to back (uncontended cost)
+//   <s>/pairs/<peer>         1 thread: push then pop, back to back (uncontended cost);
+//                            per second of the thread's CPU time, so that other
+//                            processes preempting it on a shared VM do not count
+//                            (nor does work a peer hands to another thread: liburcu's
+//                            call_rcu worker frees cds_lfs's nodes on its own CPU time,
+//                            while quiesce's and ck's reclamation runs in the caller)
+//   The 2-thread workloads are timed in real time (a waiting thread spins).
 //   <s>/prod_cons/<peer>     2 threads: one pushes, the other pops (retrying while
 //                            empty); the producer stays at most kMaxBacklog items
 //                            ahead (bounded memory, the same for every peer)
@@ -403,7 +409,7 @@ void bm_mixed(benchmark::State& st) {
 }
 
 #define QUIESCE_STACK_QUEUE_BENCH(KIND, NAME, PEER)                                                    \
-  BENCHMARK(bm_pairs<PEER>)->Name(KIND "/pairs/" NAME)->UseRealTime();                                \
+  BENCHMARK(bm_pairs<PEER>)->Name(KIND "/pairs/" NAME);                                              \
   BENCHMARK(bm_prod_cons<PEER>)->Name(KIND "/prod_cons/" NAME)->Threads(2)->UseRealTime();           \
   BENCHMARK(bm_mixed<PEER>)->Name(KIND "/mixed/" NAME)->Threads(2)->UseRealTime();
 

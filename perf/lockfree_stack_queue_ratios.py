@@ -134,7 +134,8 @@ def main():
     lines = header_lines(
         "lockfree_stack_queue_bench ratios", ctx, args,
         notes=["Values are uint64_t. Thread 0 on the first CPU of the process's mask, thread 1 on the second; "
-               "ops/s counts every push and every pop of all threads (real time).",
+               "ops/s counts every push and every pop of all threads; pairs per second of the thread's CPU "
+               "time (preemption by other processes excluded), the 2-thread workloads in real time.",
                "On a noisy 2-vCPU VM read ratios from one run; 2-thread figures depend on how the "
                "vCPUs' timeslices line up."])
     misses = []
