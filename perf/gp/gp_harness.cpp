@@ -21,8 +21,9 @@
 //
 // Placement: threads are pinned round-robin over the CPUs (--cpus, else the
 // process's affinity mask): readers first, then writers, then the main thread.
-// Busy work inside a section is a calibrated empty loop measured in TSC
-// cycles (calibrated once per process against the TSC).
+// Busy work inside a section is measured in TSC cycles: from 256 cycles on
+// a spin on the TSC itself, below that an empty loop calibrated against the
+// TSC once per process.
 //
 // Output: one JSON line on stdout (parameters, per metric median/min/max/
 // quartiles over repetitions and the repetitions' values). Errors: exit 2
@@ -86,6 +87,26 @@ std::uint64_t cycles() noexcept {
 // An empty loop the compiler must keep: the read-side "busy work".
 [[gnu::noinline]] void spin_loops(std::uint64_t n) noexcept {
   for (std::uint64_t i = 0; i < n; ++i) asm volatile("" ::: "memory");
+}
+
+// Sections of at least this many cycles spin on the TSC itself (exact in TSC
+// cycles whatever the core's clock does; the two rdtsc reads, ~25-40 cycles
+// each, are noise at this length). Shorter ones run the calibrated loop, whose
+// loops-per-cycle ratio varies with the core's frequency from one process to
+// the next (0.67-1.49 seen on a 16-vCPU VM).
+constexpr std::uint64_t tsc_spin_threshold = 256;
+std::uint64_t g_tsc_section = 0;  // set in main before any thread starts; then read-only
+
+// The busy work inside one read-side section: `loops` calibrated iterations,
+// or g_tsc_section TSC cycles when that is set.
+inline void section_work(std::uint64_t loops) noexcept {
+  if (g_tsc_section != 0) {
+    const std::uint64_t end = cycles() + g_tsc_section;
+    while (cycles() < end) {
+    }
+  } else {
+    spin_loops(loops);
+  }
 }
 
 struct calibration {
@@ -232,7 +253,7 @@ void lock_reader(control& c, counter& out, int cpu, unsigned self, std::uint64_t
   while (!c.stop.load(std::memory_order_relaxed)) {
     lock_ops<C>::read_lock(self);
     check(g_ptr.load(std::memory_order_relaxed), bad);
-    if (loops != 0) spin_loops(loops);
+    if (loops != 0) section_work(loops);
     lock_ops<C>::read_unlock(self);
     ++n;
   }
@@ -283,7 +304,7 @@ void rcu_reader(control& c, counter& out, int cpu, std::uint64_t loops, unsigned
     {
       rcu_read_guard<D> g{reg};
       check(g_ptr.load(std::memory_order_acquire), bad);
-      if (loops != 0) spin_loops(loops);
+      if (loops != 0) section_work(loops);
     }
     ++n;
     if constexpr (std::is_same_v<F, rcu_flavor::qsbr>) {
@@ -669,7 +690,9 @@ int main(int argc, char** argv) {
     print_info(o, cal, allowed.size());
     return 0;
   }
-  const auto loops = static_cast<std::uint64_t>(static_cast<double>(o.section_cycles) * cal.loops_per_cycle + 0.5);
+  auto loops = static_cast<std::uint64_t>(static_cast<double>(o.section_cycles) * cal.loops_per_cycle + 0.5);
+  if (o.section_cycles != 0 && loops == 0) loops = 1;  // loops != 0 means "do the work"
+  if (o.section_cycles >= tsc_spin_threshold) g_tsc_section = o.section_cycles;
 
   g_ptr.store(new payload, std::memory_order_release);
   if (o.who == contender::per_thread_mutex) {
@@ -699,7 +722,7 @@ int main(int argc, char** argv) {
      << num(o.duration_s) << ",\"reps\":" << o.reps << ",\"samples\":" << o.samples
      << ",\"gap_us\":" << num(o.gap_us) << ",\"cpus\":[";
   for (std::size_t i = 0; i < pl.cpus.size(); ++i) js << (i ? "," : "") << pl.cpus[i];
-  js << "],\"oversubscribed\":" << (pl.oversubscribed ? "true" : "false") << ",\"section_loops\":" << loops
+  js << "],\"oversubscribed\":" << (pl.oversubscribed ? "true" : "false") << ",\"section_method\":\"" << (g_tsc_section ? "tsc" : "loops") << "\",\"section_loops\":" << loops
      << ",\"loops_per_cycle\":" << num(cal.loops_per_cycle) << ",\"metrics\":{";
   bool first = true;
   for (const auto& [k, v] : m) {
