@@ -157,10 +157,10 @@ step "running lockfree_stack_queue_bench: $reps repetitions (treiber_stack and m
 python3 perf/lockfree_stack_queue_ratios.py "$out/lockfree_stack_queue_bench.json" \
   -o "$out/lockfree_stack_queue_ratios.md" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
 
-# Lock-free hash map (hazard pointers) vs rcu_hash_map (cds_lfht), tbb::concurrent_hash_map and
-# std::unordered_map + shared_mutex: 32 benchmarks, ~40 s by default (0.1 s per repetition; ~60 s on a loaded
-# 2-vCPU VM), ~10 s with --quick.
-lhm_min_time=0.1
+# Lock-free hash map (hazard pointers) vs rcu_hash_map and raw cds_lfht (liburcu), tbb::concurrent_hash_map
+# and std::unordered_map + shared_mutex: 40 benchmarks, ~35 s by default (0.07 s per repetition; ~55 s on a
+# loaded 2-vCPU VM), ~12 s with --quick.
+lhm_min_time=0.07
 [[ $quick -eq 1 ]] && lhm_min_time=0.05
 step "running lockfree_hash_map_bench: $reps repetitions (lockfree_hash_map vs cds_lfht, tbb, shared_mutex; 90/99% reads)"
 "$build/perf/lockfree_hash_map_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$lhm_min_time" \
@@ -171,7 +171,7 @@ python3 perf/lockfree_hash_map_ratios.py "$out/lockfree_hash_map_bench.json" \
 
 # The Disruptor in LMAX's perf-test shapes vs boost::lockfree::spsc_queue, ck_ring,
 # tbb::concurrent_bounded_queue and a std::mutex queue, plus ping-pong latency (README "Disruptor"):
-# 12 benchmarks, ~40 s by default, ~10 s with --quick. Writes out/disruptor_bench.{json,txt}
+# 13 benchmarks, ~35 s by default, ~10 s with --quick. Writes out/disruptor_bench.{json,txt}
 # and out/disruptor_ratios.md.
 cmake --build "$build" --target disruptor_bench
 step "running disruptor_bench: $reps repetitions (unicast, pipeline, multicast, diamond, 3P-1C, ping-pong vs boost/ck/tbb/mutex)"
