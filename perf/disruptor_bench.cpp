@@ -10,6 +10,9 @@
 //       disruptor          next(); write; publish(seq) per event;
 //                          busy_spin_wait_strategy; the processor takes every
 //                          available event per acquire load
+//       disruptor_spin16   the same, busy_spin_wait_strategy(16): the
+//                          consumer polls the cursor every 16 pauses, so
+//                          the producer keeps the cursor's line longer
 //       disruptor_batch10  next(10); write 10; publish(lo, hi) (LMAX
 //                          OneToOneSequencedBatchThroughputTest)
 //       boost_spsc         boost::lockfree::spsc_queue push() per event,
@@ -77,7 +80,9 @@ using quiesce::perf::pin_thread;
 // itself to one CPU.
 const quiesce::numa::topology& g_topology = quiesce::numa::topology::system();
 
-constexpr std::int64_t kItems = 1 << 16;  // events per benchmark iteration
+// Events per benchmark iteration: long enough for the steady state (LMAX
+// runs 100 M per test); each iteration starts with the consumers caught up.
+constexpr std::int64_t kItems = 1 << 22;
 constexpr std::size_t kRing = 1 << 16;    // slots in every ring and queue
 
 struct value_event {
@@ -98,11 +103,12 @@ struct sum_handler {
   void on_event(value_event& e, std::int64_t, bool) { sum += e.value; }
 };
 
-template <int Batch>
+template <int Batch, int PausesPerPoll = 1>
 void unicast_disruptor(benchmark::State& st) {
   if (!quiesce::perf::place(st, true, "unicast needs two CPUs (producer and consumer)")) return;
   sum_handler h;
-  qd::disruptor<value_event, qd::single_producer_sequencer<qd::busy_spin_wait_strategy>> d(kRing, make_event);
+  qd::disruptor<value_event, qd::single_producer_sequencer<qd::busy_spin_wait_strategy>> d(
+      kRing, make_event, qd::ring_memory{}, PausesPerPoll);
   d.set_placement(qd::processor_placement::on_cpus({g_cpus.helper}));
   d.handle_events_with(h);
   auto& ring = d.start();
@@ -500,6 +506,7 @@ void ping_pong_boost_spsc(benchmark::State& st) {
 }
 
 BENCHMARK(unicast_disruptor<1>)->Name("unicast_1p1c/disruptor")->UseRealTime();
+BENCHMARK(unicast_disruptor<1, 16>)->Name("unicast_1p1c/disruptor_spin16")->UseRealTime();
 BENCHMARK(unicast_disruptor<10>)->Name("unicast_1p1c/disruptor_batch10")->UseRealTime();
 BENCHMARK(unicast_boost_spsc)->Name("unicast_1p1c/boost_spsc")->UseRealTime();
 BENCHMARK(unicast_ck_ring)->Name("unicast_1p1c/ck_ring")->UseRealTime();

@@ -32,6 +32,7 @@ import sys
 from bench_json import load_medians  # perf/bench_json.py, beside this script
 
 UNICAST = [("disruptor", "quiesce Disruptor, publish per event"),
+           ("disruptor_spin16", "quiesce Disruptor, publish per event, busy_spin_wait_strategy(16)"),
            ("disruptor_batch10", "quiesce Disruptor, next(10)/publish(lo, hi)"),
            ("boost_spsc", "boost::lockfree::spsc_queue"),
            ("ck_ring", "Concurrency Kit ck_ring (SPSC)"),
@@ -82,7 +83,7 @@ def build(medians, errors, args):
         lines.append(f"| {label} | {fmt(v)} | " + " | ".join(cells) + " |")
     lines.append("")
     boost = mops(medians, "unicast_1p1c/boost_spsc")
-    for key in ("disruptor", "disruptor_batch10"):
+    for key in ("disruptor", "disruptor_spin16", "disruptor_batch10"):
         r = ratio(mops(medians, f"unicast_1p1c/{key}"), boost)
         verdict = "n/a" if r is None else ("PASS" if r >= TARGET_UNICAST else "MISS")
         if verdict == "MISS":
