@@ -8,8 +8,10 @@
 // * Canaries: values carry a canary and a copy of their key; readers check
 //   both on every value they see (visit, find, for_each). A destroyed value
 //   is poisoned before its node's memory goes back to the pool, so a reader
-//   that reads a reclaimed node sees the poison (node memory is re-used by
-//   the pool, not returned to the system, so ASan alone would not see it).
+//   that reads a reclaimed node sees the poison; in ASan builds the node's
+//   fields are also ASan-poisoned when it is destroyed (lockfree/detail/
+//   poison.hpp: the pool recycles memory without telling ASan), so such a
+//   read is a report.
 // * insert_or_assign: values of one key carry increasing versions per
 //   writer; readers never see a torn value.
 // * Ordered walks: concurrent for_each on the ordered set sees strictly

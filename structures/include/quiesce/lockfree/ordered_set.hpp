@@ -33,13 +33,15 @@
 //   s.for_each([](int k) { ... });        // ascending, weakly consistent
 //
 // Costs (operation counts; measured figures for the hash map built on this
-// list are in <quiesce/lockfree/hash_map.hpp> and README.md)
-//   Every operation: three hazard pointers from the thread's cache (no atomic
-//   RMW), then a walk from the head. Per node passed: one acquire load of its
-//   next field, one hazard publication (a release store and a compiler
-//   barrier; see hazard_pointer.hpp on the asymmetric fence) and one acquire
-//   re-load of the predecessor's link to validate it, i.e. ~3 dependent
-//   loads and one store per node. contains(): no atomic RMW at all.
+// list, ~16-22 ns per lookup on the project VM, are in
+// <quiesce/lockfree/hash_map.hpp> and README.md)
+//   Every operation: one hazard pointer from the thread's cache (three once
+//   the walk passes a node; no atomic RMW), then a walk from the head. Per
+//   node passed: one acquire load of its next field, one acquire re-load of
+//   the predecessor's link to validate it, one hazard publication (a release
+//   store and a compiler barrier; see hazard_pointer.hpp on the asymmetric
+//   fence) and one validating re-load of its next field: ~4 loads and one
+//   store per node. contains(): no atomic RMW at all.
 //   insert: one allocation (node pool, ~3 ns) and one CAS. erase: two CASes
 //   (mark, unlink) and one retire (a CAS and a fetch_add on the domain's
 //   per-node list, plus a scan amortised over >= 1000 retires).
@@ -149,6 +151,7 @@
 
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/lockfree/detail/node_alloc.hpp>
+#include <quiesce/lockfree/detail/poison.hpp>
 #include <quiesce/structures/detail/config.hpp>
 
 namespace quiesce {
@@ -187,6 +190,10 @@ inline bool protect_from(hazard_pointer& h, N* p, const std::atomic<N*>& src, N*
 
 // One list node: the link, the order tag and the value (the key for sets,
 // key and mapped value for maps). Tag is an empty type for the ordered set.
+// In ASan builds a destroyed node's fields are poisoned (lockfree/detail/
+// poison.hpp: the node pool recycles memory without telling ASan), so a read
+// of a reclaimed node is a report; the value lives in a union so that its
+// destructor runs before the poisoning.
 template <class Value, class Tag>
 struct list_node : hazard_pointer_obj_base<list_node<Value, Tag>, node_deleter<list_node<Value, Tag>>> {
   using base = hazard_pointer_obj_base<list_node<Value, Tag>, node_deleter<list_node<Value, Tag>>>;
@@ -195,12 +202,23 @@ struct list_node : hazard_pointer_obj_base<list_node<Value, Tag>, node_deleter<l
 
   template <class... Args>
   explicit list_node(Tag t, std::in_place_t, Args&&... args) : tag(t), value(std::forward<Args>(args)...) {}
+  list_node(const list_node&) = delete;
+  list_node& operator=(const list_node&) = delete;
+  ~list_node() {
+    value.~Value();
+    poison(&next, sizeof(list_node) - static_cast<std::size_t>(reinterpret_cast<const char*>(&next) -
+                                                                reinterpret_cast<const char*>(this)));
+  }
 
+  // Unpoisons recycled memory before the fields below are built.
+  [[no_unique_address]] unpoison_on_construct unpoison_{this, sizeof(list_node)};
   // Successor, bit 0 = this node is logically deleted. Written by CAS only
   // once the node is published (before: a relaxed store by its creator).
   std::atomic<list_node*> next{nullptr};
   [[no_unique_address]] Tag tag;
-  Value value;
+  union {
+    Value value;  // alive from construction until ~list_node
+  };
 };
 
 // Owns a node that has not been published (or never will be): frees it on
