@@ -5,7 +5,6 @@
 // domains. Multi-threaded checks are in
 // tests/stress/lockfree_stack_queue_stress_test.cpp.
 #include <quiesce/lockfree.hpp>
-#include <quiesce/numa/topology.hpp>
 
 #ifdef QUIESCE_LOCKFREE_ASAN
 #include <sanitizer/asan_interface.h>
@@ -24,17 +23,6 @@
 #include <vector>
 
 namespace {
-
-// WORKAROUND (reported, not ours to fix): the default hazard-pointer domain
-// registers its at-exit cleanup on first use, and that cleanup calls
-// numa::current_node(), whose function-local static table is destroyed
-// before the handler runs if it was first built after the registration (a
-// program whose first lock-free call is a pop, then a push). TSan and ASan
-// report the heap-use-after-free at exit. Building the table before main()
-// orders its destruction after the handler. The fix belongs in
-// structures/src/hazard_pointer.cpp (touch numa::current_node() before
-// std::atexit) or numa/src/topology.cpp (an immortal table).
-[[maybe_unused]] const int g_build_numa_table_first = quiesce::numa::current_node();
 
 using quiesce::hazard_pointer_domain;
 using quiesce::ms_queue;
