@@ -8,7 +8,8 @@
 //   1996), made safe for memory reuse with hazard pointers instead of the
 //   paper's tagged pointers and type-stable free list (M. M. Michael, "Hazard
 //   Pointers: Safe Memory Reclamation for Lock-Free Objects", IEEE TPDS
-//   15(6), 2004, figure 7: two hazard pointers per dequeue, one per enqueue).
+//   15(6), 2004, which applies them to this queue: two hazard pointers per
+//   dequeue, one per enqueue).
 //
 // When to use it
 //   Several producers and consumers, unbounded, any T (non-trivial, move-only)

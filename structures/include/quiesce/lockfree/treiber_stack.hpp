@@ -9,7 +9,7 @@
 //   hazard pointer before reading head->next, which makes it safe against
 //   use-after-free and ABA without tags or double-width CAS (M. M. Michael,
 //   "Hazard Pointers: Safe Memory Reclamation for Lock-Free Objects", IEEE
-//   TPDS 15(6), 2004, section 5 and figure 8).
+//   TPDS 15(6), 2004, which uses this stack as one of its examples).
 //
 // When to use it
 //   Many threads push and pop, order between unrelated threads does not
@@ -146,7 +146,7 @@ class treiber_stack {
   // constructor and a retire. Linearizes at the successful CAS, or for
   // nullopt at the load that saw a null head.
   //
-  // Why protect-then-validate makes this safe (Michael 2004, section 5):
+  // Why protect-then-validate makes this safe (Michael, TPDS 2004):
   // before touching *h, pop publishes h in a hazard pointer and re-reads
   // head_; only if head_ still equals h does it read h->next. At that
   // re-read h is in the stack, so not yet retired, and a scan that starts
