@@ -550,6 +550,9 @@ struct hm_list {
   }
 
   // Frees every node still linked (marked or not). Only with no other user.
+  // The caller's contract (no concurrent user) is what orders these
+  // accesses after every other thread's last operation (a join or similar);
+  // the acquire on the head is belt and braces, the rest is relaxed.
   static void destroy_all(std::atomic<node*>& head) noexcept {
     node* n = unmarked(head.load(std::memory_order_acquire));
     head.store(nullptr, std::memory_order_relaxed);

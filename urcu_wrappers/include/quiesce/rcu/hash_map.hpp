@@ -46,6 +46,15 @@
 //   liburcu's cds_lfht used directly: the same algorithm, but untyped, with
 //   macro iteration, manual grace-period handling for every node, and races
 //   ThreadSanitizer reports because liburcu is not instrumented.
+//   quiesce::lockfree_hash_map (<quiesce/lockfree/hash_map.hpp>, hazard
+//   pointers): choose this RCU map for read-mostly tables whose readers can
+//   register and keep sections short (readers write no shared memory, the
+//   table resizes itself, reclamation is batched per grace period); choose
+//   the hazard-pointer map when readers cannot register or must not hold up
+//   reclamation (garbage stays bounded while a reader stalls; no helper
+//   threads), at the price of a store per node visited and a fixed bucket
+//   array. Both run the same operations in perf/lockfree_hash_map_bench
+//   (contains = find(guard, key) != nullptr here); README.md has the ratios.
 //
 // Concurrency table (which pairs of calls the caller must keep apart)
 //   find / range / size / empty  vs  any other call except the destructor: allowed
