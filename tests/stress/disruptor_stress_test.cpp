@@ -25,7 +25,7 @@ constexpr bool optimised =
 #else
     false;
 #endif
-constexpr std::int64_t scale = quiesce::detail::structures::tsan ? 6 : optimised ? 1 : 5;
+constexpr std::int64_t scale = quiesce::detail::structures::tsan ? 2 : optimised ? 1 : 5;
 
 struct event {
   std::int64_t value = -1;

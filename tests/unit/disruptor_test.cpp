@@ -846,7 +846,7 @@ TEST(DisruptorLifecycle, ShutdownUnderLoadHandlesEveryPublishedEvent) {
     for (; !stop.load(std::memory_order_relaxed); ++i) ring.publish_event(set_value, i);
     published.store(i);
   });
-  while (b.expected < 1000 / scale) std::this_thread::yield();  // racy read only as a hint; checked after join
+  while (d.sequence_of(b) < 1000 / scale) std::this_thread::yield();  // under load before stopping
   stop.store(true);
   producer.join();
   d.shutdown();

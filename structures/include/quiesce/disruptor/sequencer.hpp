@@ -327,14 +327,18 @@ class multi_producer_sequencer : public detail::sequencer_base<W> {
     const std::int64_t current = this->cursor_.get_and_add(n);
     const std::int64_t next_value = current + n;
     const std::int64_t wrap_point = next_value - static_cast<std::int64_t>(this->size_);
-    const std::int64_t cached = gating_cache_.get_relaxed();
+    // Acquire: pairs with the release in gating_cache_.set() by the producer
+    // that read the consumers' sequences (acquire), so their reads of the
+    // slots happen before our writes even when we skip the scan (TSan found
+    // the race with a relaxed load here).
+    const std::int64_t cached = gating_cache_.get();
     if (wrap_point > cached || cached > current) {
       std::int64_t min_seq;
       detail::producer_backoff backoff;
       while (wrap_point > (min_seq = this->minimum_gating_sequence(current))) backoff.pause();
-      // A hint shared between producers (release store, acquire-free relaxed
-      // reads above): a producer relies on it only to skip the scan, and
-      // only while it says the ring has room — gating sequences only grow.
+      // Shared between producers (release: pairs with the acquire load of
+      // the cache above). A value read from it is never above the real
+      // minimum (gating sequences only grow), so skipping the scan is safe.
       gating_cache_.set(min_seq);
     }
     return next_value;
@@ -396,7 +400,11 @@ class multi_producer_sequencer : public detail::sequencer_base<W> {
   }
   bool has_capacity(std::int64_t n, std::int64_t current) {
     const std::int64_t wrap_point = current + n - static_cast<std::int64_t>(this->size_);
-    const std::int64_t cached = gating_cache_.get_relaxed();
+    // Acquire: pairs with the release in gating_cache_.set() by the producer
+    // that read the consumers' sequences (acquire), so their reads of the
+    // slots happen before our writes even when we skip the scan (TSan found
+    // the race with a relaxed load here).
+    const std::int64_t cached = gating_cache_.get();
     if (wrap_point > cached || cached > current) {
       const std::int64_t min_seq = this->minimum_gating_sequence(current);
       gating_cache_.set(min_seq);
