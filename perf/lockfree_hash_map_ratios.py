@@ -9,7 +9,8 @@ benchmark over its repetitions (perf/bench_json.py) and prints Markdown:
     clock) of every peer for each workload: key space 1000 / 100000, 90% /
     99% reads, 1 / 2 threads;
   * the ratio quiesce_hp / peer for every peer (above 1.0x: quiesce faster),
-    and against the best peer of the row;
+    and against the best peer of the row (quiesce's own fixed-bucket table,
+    shown for information, is not a peer);
   * the issue's target: quiesce_hp >= 1.0x the best Debian peer whose
     guarantees are comparable. The lock-free Debian peer is liburcu's
     cds_lfht, used directly (raw_cds_lfht): PASS/MISS per row. quiesce's own
@@ -36,7 +37,8 @@ from bench_json import load_medians  # perf/bench_json.py, beside this script
 KEYS = [1000, 100000]
 READS = [90, 99]
 THREADS = [1, 2]
-PEERS = [("quiesce_hp", "quiesce lockfree_hash_map (HP)"),
+PEERS = [("quiesce_hp", "quiesce lockfree_hash_map (HP, growing)"),
+         ("quiesce_hp_fixed", "quiesce lockfree_hash_map (HP, fixed buckets)"),
          ("quiesce_rcu_memb", "quiesce rcu_hash_map (cds_lfht, memb)"),
          ("raw_cds_lfht", "liburcu cds_lfht (raw, memb)"),
          ("tbb", "tbb::concurrent_hash_map"),
@@ -134,7 +136,7 @@ def main():
     for keys, reads, threads, mops in rows:
         q = mops["quiesce_hp"]
         rs = [ratio(q, mops[p]) for p, _ in others]
-        measured = [mops[p] for p, _ in others if mops[p] is not None]
+        measured = [mops[p] for p, _ in others if mops[p] is not None and not p.startswith("quiesce_hp")]
         best = ratio(q, max(measured)) if measured else None
         t = ratio(q, mops[COMPARABLE])
         if t is None:

@@ -247,6 +247,50 @@ TEST(LockfreeSetMapStress, ReplaceNeverHidesAKey) {
   EXPECT_EQ(payload::live.load(), live0);
 }
 
+// The growing table doubles its bucket count while two writers insert
+// disjoint key ranges and two readers look up every key a writer has
+// already reported inserted: such a key must always be found (bucket
+// initialisation and growth never hide a key).
+TEST(LockfreeSetMapStress, GrowthNeverHidesAKey) {
+  quiesce::lockfree_hash_map<std::uint64_t, std::uint64_t> m(1);
+  const std::uint64_t per_writer = static_cast<std::uint64_t>(scaled(40000));
+  std::atomic<std::uint64_t> done[2] = {0, 0};
+  std::atomic<long> missing{0}, wrong{0};
+  std::barrier start(4);
+  std::vector<std::thread> ts;
+  for (std::uint64_t w = 0; w < 2; ++w) {
+    ts.emplace_back([&, w] {
+      start.arrive_and_wait();
+      for (std::uint64_t i = 0; i < per_writer; ++i) {
+        const std::uint64_t k = i * 2 + w;
+        if (!m.insert(k, k * 7)) wrong.fetch_add(1);
+        done[w].store(i + 1, std::memory_order_release);
+      }
+    });
+  }
+  for (int r = 0; r < 2; ++r) {
+    ts.emplace_back([&, r] {
+      start.arrive_and_wait();
+      xorshift rng{static_cast<std::uint64_t>(r) + 77};
+      while (done[0].load(std::memory_order_acquire) < per_writer ||
+             done[1].load(std::memory_order_acquire) < per_writer) {
+        const std::uint64_t w = rng() & 1;
+        const std::uint64_t n = done[w].load(std::memory_order_acquire);
+        if (n == 0) continue;
+        const std::uint64_t k = (rng() % n) * 2 + w;
+        auto v = m.find(k);
+        if (!v) missing.fetch_add(1);
+        else if (*v != k * 7) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(missing.load(), 0);
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(m.size(), per_writer * 2);
+  EXPECT_GE(m.bucket_count(), per_writer / 2);  // grew from 1 (doubles past 2 keys per bucket)
+}
+
 // ---------------------------------------------------------------- lincheck
 
 template <class Make>
@@ -288,11 +332,22 @@ TEST(LockfreeSetMapLincheck, HashSetOneCollidingBucket) {
   });
 }
 
+TEST(LockfreeSetMapLincheck, FixedBucketsHashSet) {
+  lincheck_many(kHistories, [] {
+    auto s = std::make_shared<quiesce::lockfree_hash_set<std::int64_t, std::hash<std::int64_t>,
+                                                         std::equal_to<std::int64_t>, quiesce::fixed_buckets>>(2);
+    lc::set_spec::callables ops{.insert = [s](std::int64_t k) { return s->insert(k); },
+                                .erase = [s](std::int64_t k) { return s->erase(k); },
+                                .contains = [s](std::int64_t k) { return s->contains(k); }};
+    return std::pair{s, ops};
+  });
+}
+
 // The map as a set of keys; "insert" alternates insert and insert_or_assign
 // (whose result is "inserted"), "contains" alternates contains and find.
 TEST(LockfreeSetMapLincheck, HashMapAsKeySet) {
   lincheck_many(kHistories, [] {
-    auto m = std::make_shared<quiesce::lockfree_hash_map<std::int64_t, std::int64_t>>(2);
+    auto m = std::make_shared<quiesce::lockfree_hash_map<std::int64_t, std::int64_t>>(1);
     auto flip = std::make_shared<std::atomic<unsigned>>(0);
     lc::set_spec::callables ops{
         .insert =

@@ -267,6 +267,49 @@ TEST(LockfreeHashSet, ThrowingHashLeavesSetUnchanged) {
   EXPECT_EQ(s.size(), 10u);
 }
 
+// The growing table (default) doubles its bucket count past 2 keys per
+// bucket; the fixed one never changes it. Both hold the same keys.
+TEST(LockfreeHashSet, GrowingTableGrowsFixedTableDoesNot) {
+  quiesce::lockfree_hash_set<int> g(1);
+  quiesce::lockfree_hash_set<int, std::hash<int>, std::equal_to<int>, quiesce::fixed_buckets> f(1);
+  for (int i = 0; i < 5000; ++i) {
+    EXPECT_TRUE(g.insert(i));
+    EXPECT_TRUE(f.insert(i));
+  }
+  EXPECT_GE(g.bucket_count(), 1024u);
+  EXPECT_LE(g.bucket_count(), 8192u);
+  EXPECT_EQ(f.bucket_count(), 1u);
+  for (int i = 0; i < 5000; i += 2) {
+    EXPECT_TRUE(g.erase(i));
+    EXPECT_TRUE(f.erase(i));
+  }
+  for (int i = 0; i < 5000; ++i) {
+    EXPECT_EQ(g.contains(i), i % 2 == 1) << i;
+    EXPECT_EQ(f.contains(i), i % 2 == 1) << i;
+  }
+  EXPECT_EQ(g.size(), 2500u);
+  EXPECT_EQ(f.size(), 2500u);
+  long sum = 0;
+  g.for_each([&](int k) { sum += k; });
+  EXPECT_EQ(sum, 2500L * 2500L);  // 1 + 3 + ... + 4999
+}
+
+using FixedMapLive = LiveCheck;
+
+TEST_F(FixedMapLive, FixedBucketsMapSemanticsAndNoLeak) {
+  {
+    quiesce::lockfree_hash_map<counted, counted, counted_hash, std::equal_to<counted>, quiesce::fixed_buckets> m(4);
+    for (int i = 0; i < 100; ++i) EXPECT_TRUE(m.insert(counted(i), counted(i)));
+    for (int i = 0; i < 100; i += 2) EXPECT_FALSE(m.insert_or_assign(counted(i), counted(-i)));
+    for (int i = 0; i < 100; i += 4) EXPECT_TRUE(m.erase(counted(i)));
+    EXPECT_EQ(m.find(counted(2))->v, -2);
+    EXPECT_EQ(m.find(counted(3))->v, 3);
+    EXPECT_FALSE(m.contains(counted(4)));
+    EXPECT_EQ(m.size(), 75u);
+    EXPECT_EQ(m.bucket_count(), 4u);
+  }
+}
+
 // ---------------------------------------------------------------- hash map
 
 TEST(LockfreeHashMap, InsertFindAssignErase) {

@@ -1,27 +1,37 @@
 // quiesce/lockfree/hash_map.hpp — lock-free hash set and hash map on hazard
-// pointers: a fixed array of Harris-Michael ordered lists (Michael, SPAA 2002).
+// pointers: Harris-Michael ordered lists (Michael, SPAA 2002) in a growing
+// (split-ordered, Shalev & Shavit, JACM 2006) or a fixed bucket array.
 //
 // What it is
-//   lockfree_hash_set<Key, Hash, KeyEqual> and lockfree_hash_map<Key, T,
-//   Hash, KeyEqual>: unique keys (and, for the map, one value per key), with
-//   insert / emplace / erase / contains (and find, visit, insert_or_assign
-//   for the map), all lock-free and linearizable. Each bucket is the lock-free
-//   list of <quiesce/lockfree/ordered_set.hpp>, sorted by the key's mixed
-//   64-bit hash (keys with equal hashes are compared with KeyEqual), and
-//   erased nodes are reclaimed with hazard pointers (<quiesce/hazard_pointer.hpp>,
-//   default domain): no thread registration, garbage bounded whatever
-//   readers do (a stalled reader pins at most the three nodes it protects).
+//   lockfree_hash_set<Key, Hash, KeyEqual, Buckets> and lockfree_hash_map<Key,
+//   T, Hash, KeyEqual, Buckets>: unique keys (and, for the map, one value per
+//   key), with insert / emplace / erase / contains (and find, visit,
+//   insert_or_assign for the map), all lock-free and linearizable. Keys live
+//   in the lock-free list of <quiesce/lockfree/ordered_set.hpp>, sorted by a
+//   tag derived from the key's mixed 64-bit hash (keys with equal hashes are
+//   compared with KeyEqual); erased nodes are reclaimed with hazard pointers
+//   (<quiesce/hazard_pointer.hpp>, default domain): no thread registration,
+//   garbage bounded whatever readers do (a stalled reader pins at most the
+//   few nodes it protects).
 //
-// The bucket array is FIXED: its size is chosen at construction (rounded up
-//   to a power of two) and never changes. This is Michael's design; it keeps
-//   every operation one bucket walk with no resize coordination. The
-//   consequence: the load factor grows with the number of keys, and every
-//   operation walks its bucket, so cost grows linearly once the map holds
-//   more than about one key per bucket. Size the table for the largest
-//   expected key count (a bucket costs 8 bytes). A growing table
-//   (split-ordered lists, Shalev & Shavit 2006) is not provided; when the
-//   size is unknown, rcu_hash_map (below) resizes itself.
-//
+// The bucket array (Buckets)
+//   growing_buckets (the default): split-ordered lists. One list holds every
+//   key, sorted by the bit-reversed hash, with a sentinel node per bucket;
+//   the constructor's bucket count is the initial one, and it doubles
+//   whenever the table holds more than 2 keys per bucket. New buckets are
+//   initialised lazily by the first insert that needs them (its sentinel is
+//   linked into the parent bucket's run); no node ever moves, so growth is
+//   lock-free and invisible to concurrent operations. The count never
+//   shrinks. Cost: a sentinel per initialised bucket (~72 bytes) and one
+//   more hop (the sentinel) per operation.
+//   fixed_buckets: Michael's original table. The bucket count is the
+//   constructor's (rounded up to a power of two) for the table's life: one
+//   hop less, 8 bytes per bucket, and an operation on an empty bucket takes
+//   no hazard pointer at all; but the load factor grows with the number of
+//   keys and every operation walks its bucket, so cost grows linearly once
+//   the map holds more than about one key per bucket. Use it when the
+//   largest key count is known.
+
 // Which map to use: this one or quiesce::rcu_hash_map
 //   (<quiesce/rcu/hash_map.hpp>, over liburcu's cds_lfht)
 //   * Read-mostly maps with long-lived reader threads that can register:
@@ -40,7 +50,7 @@
 //     (perf/lockfree_hash_map_bench).
 //
 // Example
-//   quiesce::lockfree_hash_map<std::string, int> m(4096);   // 4096 buckets, fixed
+//   quiesce::lockfree_hash_map<std::string, int> m(4096);   // 4096 buckets to start; grows
 //   m.insert("a", 1);                      // false if "a" is present
 //   m.insert_or_assign("a", 2);            // readers see 1 or 2, never neither
 //   if (auto v = m.find("a")) use(*v);     // a copy (std::optional<int>)
@@ -91,6 +101,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -169,6 +180,7 @@ class hash_table {
  public:
   using policy = hash_policy<Key, Value, Hash, KeyEqual, KeyOf>;
   using node = list_node<Value, std::size_t>;
+  using tag_type = std::size_t;
   using list = hm_list<node>;
   using probe = typename policy::probe;
   using bucket = std::atomic<node*>;
@@ -256,11 +268,312 @@ class hash_table {
   [[no_unique_address]] policy pol_;
 };
 
+
+// ---- the growing table: split-ordered lists (Shalev & Shavit, JACM 2006) ----
+//
+// One Harris-Michael list holds every key, sorted by the bit-reversal of its
+// mixed hash (with the top bit set, so a key's split-order tag is odd), and
+// one sentinel node per initialised bucket b, tagged reverse(b) (even). A
+// bucket's keys lie between its sentinel and the next one, whatever the
+// bucket count, so doubling the count moves no node: a new bucket is
+// initialised lazily by linking its sentinel into its parent bucket's run
+// (b with its top bit cleared). Sentinels live in the table's segments
+// (segment s holds buckets [2^(s-1), 2^s), allocated on first use), are
+// never marked or retired, and are destroyed with the table.
+// Operations start from the sentinel of their bucket, or of its nearest
+// initialised ancestor (the global order makes that correct, just a longer
+// walk); only inserts initialise buckets, so lookups never allocate.
+inline std::uint64_t reverse_bits(std::uint64_t x) noexcept {
+  x = ((x >> 1) & 0x5555555555555555ULL) | ((x & 0x5555555555555555ULL) << 1);
+  x = ((x >> 2) & 0x3333333333333333ULL) | ((x & 0x3333333333333333ULL) << 2);
+  x = ((x >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((x & 0x0F0F0F0F0F0F0F0FULL) << 4);
+  return __builtin_bswap64(x);
+}
+
+// A split-order tag: odd for keys, even for bucket sentinels.
+struct so_tag {
+  std::uint64_t v = 0;
+};
+inline constexpr bool node_has_value(so_tag t) noexcept { return (t.v & 1) != 0; }
+
+template <class Key, class Value, class Hash, class KeyEqual, class KeyOf>
+struct so_policy {
+  using value_type = Value;
+  using tag_type = so_tag;
+  struct probe {
+    so_tag tag;
+    const Key* key;      // null: a sentinel probe
+    std::size_t hash;    // the mixed hash (selects the bucket)
+  };
+  [[no_unique_address]] Hash hash;
+  [[no_unique_address]] KeyEqual equal;
+
+  probe make_probe(const Key& k) const {
+    const std::size_t h = mix_hash(static_cast<std::size_t>(std::invoke(hash, k)));
+    return {so_tag{reverse_bits(static_cast<std::uint64_t>(h) | (std::uint64_t{1} << 63))}, &k, h};
+  }
+  static probe sentinel_probe(std::size_t bucket) noexcept {
+    return {so_tag{reverse_bits(static_cast<std::uint64_t>(bucket))}, nullptr, bucket};
+  }
+  static int order(so_tag node_tag, const Value&, const probe& p) noexcept {
+    return node_tag.v < p.tag.v ? -1 : (node_tag.v > p.tag.v ? 1 : 0);
+  }
+  // Equal tags: both sentinels of one bucket (a sentinel probe), or both
+  // keys (odd tags), compared with KeyEqual.
+  bool same(const Value& v, const probe& p) const {
+    return p.key == nullptr || std::invoke(equal, KeyOf{}(v), *p.key);
+  }
+  template <class Node>
+  probe probe_of(const Node& n) const noexcept {
+    return {n.tag, &KeyOf{}(n.value), 0};
+  }
+  static int resume_cmp(so_tag node_tag, const Value&, so_tag last_tag, const Value&) noexcept {
+    return node_tag.v < last_tag.v ? -1 : (node_tag.v > last_tag.v ? 1 : 0);
+  }
+};
+
+template <class Key, class Value, class Hash, class KeyEqual, class KeyOf>
+class so_table {
+ public:
+  using policy = so_policy<Key, Value, Hash, KeyEqual, KeyOf>;
+  using node = list_node<Value, so_tag>;
+  using tag_type = so_tag;
+  using list = hm_list<node>;
+  using probe = typename policy::probe;
+
+  static constexpr std::size_t max_buckets = std::size_t{1} << 40;
+  static constexpr std::size_t max_load = 2;  // keys per bucket before the count doubles
+
+  so_table(std::size_t buckets, const Hash& h, const KeyEqual& e) : pol_{h, e} {
+    if (buckets > max_buckets) throw std::length_error("quiesce::lockfree_hash_map/set: bucket count above 2^40");
+    size_.store(std::bit_ceil(buckets == 0 ? std::size_t{1} : buckets), std::memory_order_relaxed);
+    slot& s0 = slot_of(0, true);  // bucket 0's sentinel: the head of the whole list
+    ::new (static_cast<void*>(s0.storage)) node(policy::sentinel_probe(0).tag, sentinel_t{});
+    s0.state.store(linked, std::memory_order_relaxed);  // published by the constructor's completion
+  }
+  so_table(const so_table&) = delete;
+  so_table& operator=(const so_table&) = delete;
+  ~so_table() {
+    node* n = sentinel(slot_of(0, false));
+    while (n != nullptr) {
+      node* nx = unmarked(n->next.load(std::memory_order_relaxed));  // no concurrent user (contract)
+      if (node_has_value(n->tag)) {
+        node_deleter<node>{}(n);
+      } else {
+        n->~node();  // a sentinel: its storage belongs to its segment
+      }
+      n = nx;
+    }
+    for (std::size_t s = 0; s < max_segments; ++s) {
+      slot* seg = segments_[s].load(std::memory_order_relaxed);
+      if (seg == nullptr) continue;
+      unpoison(seg, segment_size(s) * sizeof(slot));  // sentinels poisoned their fields
+      delete[] seg;
+    }
+  }
+
+  // The current bucket count (grows by doubling; never shrinks).
+  [[nodiscard]] std::size_t bucket_count() const noexcept { return size_.load(std::memory_order_relaxed); }
+  probe make_probe(const Key& k) const { return pol_.make_probe(k); }
+
+  template <class Make>
+  bool insert_lazy(const Key& key, Make&& make) {
+    const probe p = make_probe(key);
+    node* start = start_for_insert(p.hash);
+    if (!list::insert_lazy(start->next, p, pol_, [&] { return make(p.tag); })) return false;
+    added();
+    return true;
+  }
+  bool insert_node(node* n) {
+    const std::size_t h = hash_of(*n);
+    const probe p = pol_.probe_of(*n);
+    if (!list::insert(start_for_insert(h)->next, p, pol_, n)) return false;
+    added();
+    return true;
+  }
+  bool insert_or_replace(node_holder<node>& h) {
+    const std::size_t hh = hash_of(*h.n);
+    const probe p = pol_.probe_of(*h.n);
+    if (!list::insert_or_replace(start_for_insert(hh)->next, p, pol_, h)) return false;
+    added();
+    return true;
+  }
+  bool erase(const Key& key) {
+    const probe p = make_probe(key);
+    if (!list::erase(start_for(p.hash)->next, p, pol_)) return false;
+    count_of_this_thread().fetch_sub(1, std::memory_order_relaxed);  // a statistic: relaxed
+    return true;
+  }
+  template <class F>
+  bool visit(const Key& key, F&& f) const {
+    const probe p = make_probe(key);
+    node* start = start_for(p.hash);
+    // Nothing after this bucket's sentinel: the key is absent, no hazard
+    // pointer needed. Acquire: pairs with an insert's release CAS.
+    if (start->next.load(std::memory_order_acquire) == nullptr) return false;
+    typename list::hazards hp;
+    typename list::position pos;
+    if (!list::find(start->next, p, pol_, hp, pos)) return false;
+    std::forward<F>(f)(static_cast<const Value&>(pos.curr->value));
+    return true;
+  }
+  bool contains(const Key& key) const {
+    return visit(key, [](const Value&) noexcept {});
+  }
+  template <class F>
+  void for_each(F&& f) const {
+    list::for_each(sentinel(slot_of(0, false))->next, pol_, std::forward<F>(f));
+  }
+
+ private:
+  static constexpr std::uint8_t unclaimed = 0, claimed = 1, linked = 2;
+  struct slot {
+    std::atomic<std::uint8_t> state{unclaimed};
+    alignas(node) unsigned char storage[sizeof(node)];
+  };
+  static constexpr std::size_t max_segments = 41;  // buckets up to 2^40
+
+  static std::size_t segment_of(std::size_t b) noexcept { return static_cast<std::size_t>(std::bit_width(b)); }
+  static std::size_t segment_size(std::size_t s) noexcept { return s == 0 ? 1 : std::size_t{1} << (s - 1); }
+  static std::size_t offset_in_segment(std::size_t b, std::size_t s) noexcept {
+    return s == 0 ? 0 : b - (std::size_t{1} << (s - 1));
+  }
+  static node* sentinel(slot& s) noexcept { return std::launder(reinterpret_cast<node*>(s.storage)); }
+  static std::size_t parent(std::size_t b) noexcept { return b & ~(std::bit_floor(b)); }
+
+  // The slot of bucket b, or (create false) nullptr if its segment does not
+  // exist yet. A new segment is allocated zeroed (all unclaimed) and
+  // published by CAS (release; the loser frees its copy).
+  slot& slot_of(std::size_t b, bool create) const {
+    slot* s = try_slot(b);
+    if (s != nullptr || !create) return *s;
+    const std::size_t seg = segment_of(b);
+    slot* fresh = new slot[segment_size(seg)];
+    slot* expected = nullptr;
+    // Release: the zeroed states are visible to whoever acquires the segment.
+    if (!segments_[seg].compare_exchange_strong(expected, fresh, std::memory_order_release,
+                                                std::memory_order_acquire)) {
+      delete[] fresh;
+      return expected[offset_in_segment(b, seg)];
+    }
+    return fresh[offset_in_segment(b, seg)];
+  }
+  slot* try_slot(std::size_t b) const noexcept {
+    const std::size_t seg = segment_of(b);
+    // Acquire: pairs with the release CAS that published the segment.
+    slot* base = segments_[seg].load(std::memory_order_acquire);
+    return base == nullptr ? nullptr : &base[offset_in_segment(b, seg)];
+  }
+  bool is_linked(const slot* s) const noexcept {
+    // Acquire: pairs with the release store after the sentinel was linked,
+    // so its fields are visible.
+    return s != nullptr && s->state.load(std::memory_order_acquire) == linked;
+  }
+
+  // The sentinel to start from for hash h: its bucket's, or the nearest
+  // initialised ancestor's (bucket 0 always is). Never allocates.
+  node* start_for(std::size_t h) const noexcept {
+    std::size_t b = h & (size_.load(std::memory_order_acquire) - 1);
+    for (;;) {
+      slot* s = try_slot(b);
+      if (is_linked(s)) return sentinel(*s);
+      b = parent(b);
+    }
+  }
+  // As start_for, but first initialises the bucket (and, recursively, its
+  // ancestors) unless another thread is doing it.
+  node* start_for_insert(std::size_t h) {
+    const std::size_t b = h & (size_.load(std::memory_order_acquire) - 1);
+    initialise(b);
+    return start_for(h);
+  }
+  void initialise(std::size_t b) {
+    if (b == 0) return;
+    slot& s = slot_of(b, true);  // may throw std::bad_alloc: nothing changed
+    if (s.state.load(std::memory_order_acquire) != unclaimed) return;  // linked, or being linked by its claimer
+    initialise(parent(b));
+    std::uint8_t expected = unclaimed;
+    // Claim (relaxed: the claim publishes nothing; the sentinel is
+    // published by the list CAS and the release store below).
+    if (!s.state.compare_exchange_strong(expected, claimed, std::memory_order_relaxed)) return;
+    node* n = ::new (static_cast<void*>(s.storage)) node(policy::sentinel_probe(b).tag, sentinel_t{});
+    const probe p = policy::sentinel_probe(b);
+    // Unique (claimed): the insert always links it. Start from the nearest
+    // linked ancestor (the parent, unless its own claimer is not done).
+    node* start = start_for(parent(b));
+    const bool linked_now = list::insert(start->next, p, pol_, n);
+    (void)linked_now;
+    // Release: pairs with is_linked's acquire (operations start here after).
+    s.state.store(linked, std::memory_order_release);
+  }
+
+  std::size_t hash_of(const node& n) const { return mix_hash(static_cast<std::size_t>(std::invoke(pol_.hash, KeyOf{}(n.value)))); }
+
+  // Key count, striped over cache lines so inserts and erases on different
+  // threads do not share one counter; the sum is checked every 64 inserts
+  // of a stripe, and the bucket count doubles past max_load keys per bucket.
+  static constexpr std::size_t stripes = 16;
+  struct alignas(quiesce::detail::structures::cache_line) stripe {
+    std::atomic<std::int64_t> n{0};
+  };
+  std::atomic<std::int64_t>& count_of_this_thread() const noexcept {
+    static thread_local const std::size_t mine =
+        std::hash<const void*>{}(&mine) / alignof(std::max_align_t) % stripes;
+    return counts_[mine].n;
+  }
+  void added() noexcept {
+    // Relaxed: a statistic that only triggers growth.
+    const std::int64_t v = count_of_this_thread().fetch_add(1, std::memory_order_relaxed) + 1;
+    if ((v & 63) != 0) return;
+    std::int64_t total = 0;
+    for (const stripe& s : counts_) total += s.n.load(std::memory_order_relaxed);
+    std::size_t size = size_.load(std::memory_order_relaxed);
+    if (total > 0 && static_cast<std::size_t>(total) > size * max_load && size < max_buckets) {
+      // Release: not needed for correctness (any bucket count is valid at
+      // any time); acq_rel keeps it simple to reason about.
+      size_.compare_exchange_strong(size, size * 2, std::memory_order_acq_rel, std::memory_order_relaxed);
+    }
+  }
+
+  mutable std::atomic<slot*> segments_[max_segments] = {};
+  std::atomic<std::size_t> size_{1};
+  mutable stripe counts_[stripes];
+  [[no_unique_address]] policy pol_;
+};
+
+template <class Buckets, class Key, class Value, class Hash, class KeyEqual, class KeyOf>
+struct table_for;
+
 }  // namespace detail::lockfree
 
-// A lock-free, linearizable hash set with a fixed bucket array (see the top
+// Bucket-array policies of lockfree_hash_set / lockfree_hash_map.
+//   growing_buckets (default): split-ordered lists; the bucket count starts
+//     at the constructor's argument and doubles whenever the map holds more
+//     than 2 keys per bucket (lazily: new buckets are initialised by the
+//     first insert that needs them; no node ever moves). Costs a sentinel
+//     node per bucket (~72 bytes) and one more hop per operation.
+//   fixed_buckets: the constructor's bucket count, for the table's life
+//     (Michael's original table): one hop less and an empty bucket answers
+//     with no hazard pointer, but the load factor grows with the key count.
+struct growing_buckets {};
+struct fixed_buckets {};
+
+namespace detail::lockfree {
+template <class Key, class Value, class Hash, class KeyEqual, class KeyOf>
+struct table_for<growing_buckets, Key, Value, Hash, KeyEqual, KeyOf> {
+  using type = so_table<Key, Value, Hash, KeyEqual, KeyOf>;
+};
+template <class Key, class Value, class Hash, class KeyEqual, class KeyOf>
+struct table_for<fixed_buckets, Key, Value, Hash, KeyEqual, KeyOf> {
+  using type = hash_table<Key, Value, Hash, KeyEqual, KeyOf>;
+};
+}  // namespace detail::lockfree
+
+// A lock-free, linearizable hash set with a growing (default) or fixed
+// bucket array (see the top
 // of this header).
-template <class Key, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>>
+template <class Key, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>,
+          class Buckets = growing_buckets>
 class lockfree_hash_set {
   static_assert(std::is_nothrow_destructible_v<Key>,
                 "lockfree_hash_set<Key>: Key's destructor runs in hazard-pointer deleters and must be noexcept");
@@ -268,7 +581,10 @@ class lockfree_hash_set {
                 "lockfree_hash_set: Hash must be callable as std::size_t(const Key&) on a const Hash");
   static_assert(std::is_invocable_r_v<bool, const KeyEqual&, const Key&, const Key&>,
                 "lockfree_hash_set: KeyEqual must be callable as bool(const Key&, const Key&) on a const KeyEqual");
-  using table = detail::lockfree::hash_table<Key, Key, Hash, KeyEqual, detail::lockfree::key_of_self>;
+  static_assert(std::is_same_v<Buckets, growing_buckets> || std::is_same_v<Buckets, fixed_buckets>,
+                "lockfree_hash_set: Buckets must be quiesce::growing_buckets or quiesce::fixed_buckets");
+  using table =
+      typename detail::lockfree::table_for<Buckets, Key, Key, Hash, KeyEqual, detail::lockfree::key_of_self>::type;
   using node = typename table::node;
 
  public:
@@ -278,8 +594,10 @@ class lockfree_hash_set {
   using key_equal = KeyEqual;
 
   // A table of `buckets` buckets (rounded up to a power of two; 0 counts as
-  // 1), fixed for its lifetime: size it for the largest expected key count.
-  // Throws std::length_error above 2^40 buckets, std::bad_alloc.
+  // 1): the initial count with growing_buckets (it doubles past 2 keys per
+  // bucket), the permanent one with fixed_buckets (size it for the largest
+  // expected key count). Throws std::length_error above 2^40 buckets,
+  // std::bad_alloc.
   explicit lockfree_hash_set(std::size_t buckets = 1024, const Hash& hash = Hash(), const KeyEqual& equal = KeyEqual())
       : t_(buckets, hash, equal) {}
   lockfree_hash_set(const lockfree_hash_set&) = delete;
@@ -301,7 +619,8 @@ class lockfree_hash_set {
   // present (then it is destroyed). True if added. As insert() otherwise.
   template <class... Args>
   bool emplace(Args&&... args) {
-    node* raw = detail::lockfree::new_node<node>(std::size_t{0}, std::in_place, std::forward<Args>(args)...);
+    node* raw =
+        detail::lockfree::new_node<node>(typename table::tag_type{}, std::in_place, std::forward<Args>(args)...);
     detail::lockfree::node_holder<node> h(raw);
     h.n->tag = t_.make_probe(h.n->value).tag;
     if (!t_.insert_node(h.n)) return false;
@@ -343,18 +662,20 @@ class lockfree_hash_set {
   template <class K>
   bool insert_impl(K&& key) {
     const Key& k = key;
-    return t_.insert_lazy(k, [&](std::size_t tag) {
+    return t_.insert_lazy(k, [&](typename table::tag_type tag) {
       return detail::lockfree::new_node<node>(tag, std::in_place, std::forward<K>(key));
     });
   }
   table t_;
 };
 
-// A lock-free, linearizable hash map with a fixed bucket array (see the top
+// A lock-free, linearizable hash map with a growing (default) or fixed
+// bucket array (see the top
 // of this header). Values are immutable once inserted: readers get a copy
 // (find) or a const reference for the duration of a callback (visit);
 // insert_or_assign publishes a new node.
-template <class Key, class T, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>>
+template <class Key, class T, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>,
+          class Buckets = growing_buckets>
 class lockfree_hash_map {
   static_assert(std::is_nothrow_destructible_v<Key> && std::is_nothrow_destructible_v<T>,
                 "lockfree_hash_map<Key, T>: Key's and T's destructors run in hazard-pointer deleters and must be "
@@ -364,7 +685,10 @@ class lockfree_hash_map {
   static_assert(std::is_invocable_r_v<bool, const KeyEqual&, const Key&, const Key&>,
                 "lockfree_hash_map: KeyEqual must be callable as bool(const Key&, const Key&) on a const KeyEqual");
   using entry = detail::lockfree::map_entry<Key, T>;
-  using table = detail::lockfree::hash_table<Key, entry, Hash, KeyEqual, detail::lockfree::key_of_entry>;
+  static_assert(std::is_same_v<Buckets, growing_buckets> || std::is_same_v<Buckets, fixed_buckets>,
+                "lockfree_hash_map: Buckets must be quiesce::growing_buckets or quiesce::fixed_buckets");
+  using table =
+      typename detail::lockfree::table_for<Buckets, Key, entry, Hash, KeyEqual, detail::lockfree::key_of_entry>::type;
   using node = typename table::node;
 
  public:
@@ -373,7 +697,8 @@ class lockfree_hash_map {
   using hasher = Hash;
   using key_equal = KeyEqual;
 
-  // As lockfree_hash_set's: the bucket count is fixed for the map's life.
+  // As lockfree_hash_set's: `buckets` is the initial (growing) or the
+  // permanent (fixed_buckets) bucket count.
   explicit lockfree_hash_map(std::size_t buckets = 1024, const Hash& hash = Hash(), const KeyEqual& equal = KeyEqual())
       : t_(buckets, hash, equal) {}
   lockfree_hash_map(const lockfree_hash_map&) = delete;
@@ -387,7 +712,7 @@ class lockfree_hash_map {
   // the key sees key and value fully built. Throws std::bad_alloc or what
   // the constructors, Hash or KeyEqual throw; the map is then unchanged.
   bool insert(Key key, T value) {
-    return t_.insert_lazy(key, [&](std::size_t tag) {
+    return t_.insert_lazy(key, [&](typename table::tag_type tag) {
       return detail::lockfree::new_node<node>(tag, std::in_place, std::move(key), std::move(value));
     });
   }
@@ -396,7 +721,7 @@ class lockfree_hash_map {
   // place and adds it (true); if present, args are not touched (false).
   template <class... Args>
   bool emplace(Key key, Args&&... args) {
-    return t_.insert_lazy(key, [&](std::size_t tag) {
+    return t_.insert_lazy(key, [&](typename table::tag_type tag) {
       return detail::lockfree::new_node<node>(tag, std::in_place, std::move(key), std::forward<Args>(args)...);
     });
   }
@@ -407,7 +732,8 @@ class lockfree_hash_map {
   // (the linearization point), then unlinked and retired. Any thread;
   // lock-free; always one allocation. Exceptions as insert().
   bool insert_or_assign(Key key, T value) {
-    node* raw = detail::lockfree::new_node<node>(std::size_t{0}, std::in_place, std::move(key), std::move(value));
+    node* raw =
+        detail::lockfree::new_node<node>(typename table::tag_type{}, std::in_place, std::move(key), std::move(value));
     detail::lockfree::node_holder<node> h(raw);
     h.n->tag = t_.make_probe(h.n->value.key).tag;
     return t_.insert_or_replace(h);  // the map owns the node unless KeyEqual throws

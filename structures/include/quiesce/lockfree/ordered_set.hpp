@@ -188,6 +188,19 @@ inline bool protect_from(hazard_pointer& h, N* p, const std::atomic<N*>& src, N*
   return src.load(std::memory_order_acquire) == expected;
 }
 
+struct no_tag {
+  friend constexpr bool operator==(no_tag, no_tag) noexcept { return true; }
+};
+
+// Whether a node with this tag holds a value. Only the split-ordered hash
+// table (hash_map.hpp) has value-less nodes (bucket sentinels); its tag
+// type overloads this.
+inline constexpr bool node_has_value(no_tag) noexcept { return true; }
+inline constexpr bool node_has_value(std::size_t) noexcept { return true; }
+struct sentinel_t {
+  explicit sentinel_t() = default;
+};
+
 // One list node: the link, the order tag and the value (the key for sets,
 // key and mapped value for maps). Tag is an empty type for the ordered set.
 // In ASan builds a destroyed node's fields are poisoned (lockfree/detail/
@@ -202,10 +215,12 @@ struct list_node : hazard_pointer_obj_base<list_node<Value, Tag>, node_deleter<l
 
   template <class... Args>
   explicit list_node(Tag t, std::in_place_t, Args&&... args) : tag(t), value(std::forward<Args>(args)...) {}
+  // A node without a value (a bucket sentinel; node_has_value(t) is false).
+  list_node(Tag t, sentinel_t) noexcept : tag(t) {}
   list_node(const list_node&) = delete;
   list_node& operator=(const list_node&) = delete;
   ~list_node() {
-    value.~Value();
+    if (node_has_value(tag)) value.~Value();
     poison(&next, sizeof(list_node) - static_cast<std::size_t>(reinterpret_cast<const char*>(&next) -
                                                                 reinterpret_cast<const char*>(this)));
   }
@@ -529,6 +544,8 @@ struct hm_list {
           // validation (the protection is handed over, never lapses).
           hp_last.reset_protection(curr);
           last = curr;
+        }
+        if (fresh && node_has_value(curr->tag)) {  // sentinels are not visited
           if constexpr (std::is_same_v<std::invoke_result_t<F&, const typename Policy::value_type&>, bool>) {
             if (!f(static_cast<const typename Policy::value_type&>(curr->value))) return;
           } else {
@@ -564,9 +581,6 @@ struct hm_list {
   }
 };
 
-struct no_tag {
-  friend constexpr bool operator==(no_tag, no_tag) noexcept { return true; }
-};
 
 // Policy of the ordered set: the key is its own order; runs are one node.
 template <class Key, class Compare>
