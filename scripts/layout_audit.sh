@@ -131,7 +131,11 @@ trap 'rm -rf "$tmp"' EXIT
 # prepare UNIT: sets unit_obj[UNIT] to an object file of UNIT with debug
 # information: --build-dir's when it has one, else compiled here. Returns 1
 # (compiler errors on stderr) when the unit does not compile.
-has_debug_info() { readelf -S "$1" 2>/dev/null | grep -q '\.debug_info'; }
+has_debug_info() {  # (not `readelf | grep -q`: an early grep exit fails the pipe under pipefail)
+  local sections
+  sections=$(readelf -S "$1" 2>/dev/null || true)
+  grep -q '\.debug_info' <<<"$sections"
+}
 declare -A unit_obj=()
 prepare() {
   local u=$1 src=${unit_src[$1]} o= f pkg_flags

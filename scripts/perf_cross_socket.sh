@@ -89,10 +89,19 @@ json="$out_dir/$me.json"
 say() { echo "$*" | tee -a "$summary"; }
 skips=()
 skip() { skips+=("$1"); say "SKIP: $me: $1"; }
+children_of() {  # children_of PID: its child processes' ids (from /proc/*/stat)
+  local f
+  for f in /proc/[0-9]*/stat; do
+    awk -v p="$1" '{ sub(/^.*\) /, ""); if ($2 == p) { split(FILENAME, a, "/"); print a[3] } }' "$f" 2>/dev/null
+  done
+}
 tmp=$(mktemp -d)
 uncore_pid=
 cleanup() {
-  [[ -n $uncore_pid ]] && kill -INT "$uncore_pid" 2>/dev/null
+  if [[ -n $uncore_pid ]]; then
+    for c in $(children_of "$uncore_pid" || true); do kill "$c" 2>/dev/null; done
+    kill "$uncore_pid" 2>/dev/null
+  fi
   rm -rf "$tmp"
   return 0
 }
@@ -142,12 +151,25 @@ event_names=()  # what the report calls them
 event_specs=()  # what perf is given
 uncore_names=()
 uncore_specs=()
-counts() { [[ -n $perf_bin ]] && "$perf_bin" stat -x, -e "$1" -- true 2>&1 >/dev/null | grep -q '^[0-9][0-9]*,'; }
-perf_knows() { [[ -n $perf_bin ]] && "$perf_bin" list 2>/dev/null | grep -qw -- "$1"; }
+counts() {
+  [[ -n $perf_bin ]] || return 1
+  local r
+  r=$("$perf_bin" stat -x, -e "$1" -- true 2>&1 >/dev/null || true)
+  grep -q '^[0-9][0-9]*,' <<<"$r"
+}
+perf_list=  # `perf list`, read once (grep -q on a pipe would race with SIGPIPE under pipefail)
+perf_knows() {
+  [[ -n $perf_bin ]] || return 1
+  [[ -n $perf_list ]] || perf_list=$("$perf_bin" list 2>/dev/null || true)
+  grep -qw -- "$1" <<<"$perf_list"
+}
 add_event() {  # add_event LABEL NAME RAW: the name if perf knows it, else the raw code
   local label=$1 name=$2 raw=$3 spec=
   if [[ -n $name ]] && perf_knows "$name"; then spec=$name; elif [[ -n $raw ]]; then spec=$raw; fi
-  [[ -n $spec ]] || return 0
+  if [[ -z $spec ]]; then
+    skip "event $label: perf offers no '$name' here and no raw code is known for it"
+    return 0
+  fi
   if counts "$spec"; then
     event_names+=("$label") event_specs+=("$spec")
   else
@@ -166,13 +188,14 @@ else
     GenuineIntel)
       # Generic events first (perf maps them to the model's own), then the
       # model's L3-miss retirement events. Raw codes from Intel's event
-      # lists: Skylake-SP and later (MEM_LOAD_L3_MISS_RETIRED, event 0xd3:
+      # lists: Skylake-SP, Cascade/Cooper Lake, Ice Lake-SP, Sapphire and
+      # Emerald Rapids (models 0x55, 0x6a, 0x6c, 0x8f, 0xcf; MEM_LOAD_L3_MISS_RETIRED, event 0xd3:
       # umask 0x02 remote DRAM, 0x04 remote HITM, 0x08 remote forward);
       # Haswell/Broadwell-EP (MEM_LOAD_UOPS_L3_MISS_RETIRED, 0xd3: 0x04
       # remote DRAM, 0x10 remote HITM, 0x20 remote forward).
       add_event "node-loads" node-loads ""
       add_event "node-load-misses (loads served by another node)" node-load-misses ""
-      if ((fam == 6)) && [[ " 85 106 108 143 207 173 174 " == *" $mod "* ]]; then
+      if ((fam == 6)) && [[ " 85 106 108 143 207 " == *" $mod "* ]]; then
         add_event "remote DRAM loads" mem_load_l3_miss_retired.remote_dram cpu/event=0xd3,umask=0x02/
         add_event "remote HITM loads" mem_load_l3_miss_retired.remote_hitm cpu/event=0xd3,umask=0x04/
         add_event "remote forwarded loads" mem_load_l3_miss_retired.remote_fwd cpu/event=0xd3,umask=0x08/
@@ -185,8 +208,8 @@ else
       fi
       # UPI (Skylake-SP and later): TxL_FLITS.ALL_DATA (event 0x02, umask
       # 0x0f), data flits sent; QPI (older): by name only.
-      upi=$(ls -d /sys/bus/event_source/devices/uncore_upi_* 2>/dev/null || true)
-      qpi=$(ls -d /sys/bus/event_source/devices/uncore_qpi_* 2>/dev/null || true)
+      upi=$(ls -d "$pmu_dir"/uncore_upi_* 2>/dev/null || true)
+      qpi=$(ls -d "$pmu_dir"/uncore_qpi_* 2>/dev/null || true)
       if [[ -n $upi ]]; then
         for d in $upi; do uncore_names+=("${d##*/} data flits sent") uncore_specs+=("${d##*/}/event=0x2,umask=0xf/"); done
       elif [[ -n $qpi ]]; then
@@ -196,7 +219,7 @@ else
           skip "QPI counters: uncore_qpi PMUs exist but perf has no name for the data-flit event and no raw code is encoded here"
         fi
       else
-        skip "UPI/QPI counters: no uncore_upi_*/uncore_qpi_* PMU in /sys/bus/event_source/devices (a VM, or a one-socket part)"
+        skip "UPI/QPI counters: no uncore_upi_*/uncore_qpi_* PMU in $pmu_dir (a VM, or a one-socket part)"
       fi
       ;;
     AuthenticAMD | HygonGenuine)
@@ -212,15 +235,16 @@ else
       fi
       # The data fabric's xGMI (socket link) counters: by name only (their
       # codes change with every family; Debian's perf names them for Zen 4).
-      if [[ -d /sys/bus/event_source/devices/amd_df ]]; then
-        df=$("$perf_bin" list 2>/dev/null | grep -oE '\b(xgmi|remote_socket)[a-z0-9_.]*' | sort -u | head -n 8 || true)
+      if [[ -d $pmu_dir/amd_df ]]; then
+        perf_knows xgmi || true  # fills perf_list
+        df=$(grep -oE '\b(xgmi|remote_socket)[a-z0-9_.]*' <<<"$perf_list" | sort -u | head -n 8 || true)
         if [[ -n $df ]]; then
           for e in $df; do uncore_names+=("$e") uncore_specs+=("$e"); done
         else
           skip "AMD xGMI counters: the amd_df PMU exists but perf names no xGMI/remote-socket event for this model"
         fi
       else
-        skip "AMD xGMI counters: no amd_df PMU in /sys/bus/event_source/devices (a VM)"
+        skip "AMD xGMI counters: no amd_df PMU in $pmu_dir (a VM)"
       fi
       ;;
     *)
@@ -255,12 +279,6 @@ fi
 pid=$!
 unset QUIESCE_NUMA_MAPS_HOLD
 
-children_of() {  # children_of PID: its child processes' ids (from /proc/*/stat)
-  local f
-  for f in /proc/[0-9]*/stat; do
-    awk -v p="$1" '{ sub(/^.*\) /, ""); if ($2 == p) { split(FILENAME, a, "/"); print a[3] } }' "$f" 2>/dev/null
-  done
-}
 target=$pid  # whose numa_maps: CMD itself, or perf's child
 held=0
 samples=0
@@ -291,7 +309,9 @@ rc=$?
 set -e
 t1=$(now_ns)
 if [[ -n $uncore_pid ]]; then
-  kill -INT "$uncore_pid" 2>/dev/null || true
+  # End the system-wide count by ending its placeholder command: perf then
+  # prints its counts as for any command (a background job ignores SIGINT).
+  for c in $(children_of "$uncore_pid" || true); do kill "$c" 2>/dev/null || true; done
   wait "$uncore_pid" 2>/dev/null || true
   uncore_pid=
 fi
@@ -360,13 +380,14 @@ if [[ -s $tmp/pages && ${#nodes[@]} -gt 1 ]]; then
   say "$me: most pages on node $tn ($tp of $total)"
 fi
 
-# ---- perf counts ----
+# ---- perf counts (perf stat -x, lines: count,unit,event,...; raw event
+# names have commas of their own, so the event is found between commas) ----
 events_json="[]"
 if [[ -s $tmp/events.csv ]]; then
   say "$me: events counted for the command (perf stat):"
   rows=()
   for i in "${!event_specs[@]}"; do
-    v=$(awk -F, -v e="${event_specs[$i]}" '$3 == e { print $1; exit }' "$tmp/events.csv")
+    v=$(awk -F, -v e=",${event_specs[$i]}," 'index($0, e) { print $1; exit }' "$tmp/events.csv")
     say "$me: event ${event_names[$i]} [${event_specs[$i]}]: ${v:-?}"
     rows+=("{\"name\": $(json_str "${event_names[$i]}"), \"event\": $(json_str "${event_specs[$i]}"), \"count\": $(json_str "${v:-}")}")
   done
@@ -377,7 +398,7 @@ if [[ -s $tmp/uncore.csv ]]; then
   say "$me: interconnect, system-wide during the command (perf stat -a):"
   rows=()
   for i in "${!uncore_specs[@]}"; do
-    v=$(awk -F, -v e="${uncore_specs[$i]}" '$3 == e { print $1; exit }' "$tmp/uncore.csv")
+    v=$(awk -F, -v e=",${uncore_specs[$i]}," 'index($0, e) { print $1; exit }' "$tmp/uncore.csv")
     say "$me: interconnect ${uncore_names[$i]} [${uncore_specs[$i]}]: ${v:-?}"
     rows+=("{\"name\": $(json_str "${uncore_names[$i]}"), \"event\": $(json_str "${uncore_specs[$i]}"), \"count\": $(json_str "${v:-}")}")
   done

@@ -11,6 +11,13 @@
 #   pmus (the PMUs in /sys/bus/event_source/devices, space separated)
 # perf_c2c_probe sets c2c_ok and c2c_why (load-latency / IBS sampling usable).
 # json_str STRING prints STRING as a JSON string.
+#
+# Tests point QUIESCE_PERF_CPUINFO and QUIESCE_PERF_PMU_DIR at fixtures (a
+# cpuinfo file, a directory of PMU names) to exercise the paths of CPUs this
+# machine is not; by default they are /proc/cpuinfo and
+# /sys/bus/event_source/devices.
+cpuinfo=${QUIESCE_PERF_CPUINFO:-/proc/cpuinfo}
+pmu_dir=${QUIESCE_PERF_PMU_DIR:-/sys/bus/event_source/devices}
 
 json_str() {
   local s=${1//\\/\\\\}
@@ -21,12 +28,12 @@ json_str() {
 }
 
 perf_probe() {
-  cpu_vendor=$(awk -F': ' '/^vendor_id/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
-  cpu_family=$(awk -F': ' '/^cpu family/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
-  cpu_model=$(awk -F': ' '/^model\t/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
-  cpu_name=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
+  cpu_vendor=$(awk -F': ' '/^vendor_id/ { print $2; exit }' "$cpuinfo" 2>/dev/null)
+  cpu_family=$(awk -F': ' '/^cpu family/ { print $2; exit }' "$cpuinfo" 2>/dev/null)
+  cpu_model=$(awk -F': ' '/^model\t/ { print $2; exit }' "$cpuinfo" 2>/dev/null)
+  cpu_name=$(awk -F': ' '/^model name/ { print $2; exit }' "$cpuinfo" 2>/dev/null)
   hypervisor=
-  if grep -qw hypervisor /proc/cpuinfo 2>/dev/null; then
+  if grep -qw hypervisor "$cpuinfo" 2>/dev/null; then
     hypervisor=$(cat /sys/hypervisor/type 2>/dev/null || true)
     [[ -n $hypervisor ]] || hypervisor=$(lscpu 2>/dev/null | awk -F': *' '/Hypervisor vendor/ { print $2; exit }' || true)
     [[ -n $hypervisor ]] || hypervisor="yes (unknown)"
@@ -35,8 +42,8 @@ perf_probe() {
   is_root=0
   [[ $(id -u) -eq 0 ]] && is_root=1
   pmus=
-  if [[ -d /sys/bus/event_source/devices ]]; then
-    pmus=$(ls /sys/bus/event_source/devices 2>/dev/null | tr '\n' ' ' || true)
+  if [[ -d $pmu_dir ]]; then
+    pmus=$(ls "$pmu_dir" 2>/dev/null | tr '\n' ' ' || true)
     pmus=${pmus% }
   fi
   perf_bin=$(command -v perf 2>/dev/null || true)
@@ -93,8 +100,8 @@ perf_c2c_probe() {
       fi
       ;;
     AuthenticAMD | HygonGenuine)
-      if [[ ! -d /sys/bus/event_source/devices/ibs_op ]]; then
-        c2c_why="AMD CPU without IBS (no ibs_op PMU in /sys/bus/event_source/devices; VMs rarely expose IBS)"
+      if [[ ! -d $pmu_dir/ibs_op ]]; then
+        c2c_why="AMD CPU without IBS (no ibs_op PMU in $pmu_dir; VMs rarely expose IBS)"
         return 0
       fi
       ;;

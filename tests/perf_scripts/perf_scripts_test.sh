@@ -130,6 +130,41 @@ c2c1=$(bash "$root/scripts/perf_false_sharing.sh" --no-install --no-bench --no-a
         --c2c-report "$here/perf_c2c_report.txt" --out-dir "$out/c2c1" 2>&1)
 check "--top 1 shows one line" hasnt "$c2c1" "^  line 1 "
 
+# ---- the PMU paths, with a stand-in perf (fake_pmu/bin/perf) and the
+# cpuinfo and PMU list of an Intel Skylake-SP and an AMD Zen 4 ----
+fake="$here/fake_pmu"
+on_fake() {  # on_fake intel|amd SCRIPT ARGS...: run a script as if on that machine
+  local cpu=$1
+  shift
+  env PATH="$fake/bin:$PATH" QUIESCE_PERF_CPUINFO="$fake/cpuinfo_$cpu" QUIESCE_PERF_PMU_DIR="$fake/devices_$cpu" \
+    FAKE_PERF_LOG="$out/fake_perf_$cpu.log" bash "$@"
+}
+for cpu in intel amd; do
+  r=$(on_fake $cpu "$root/scripts/perf_false_sharing.sh" --no-install --no-bench --no-audit --top 1 \
+        --out-dir "$out/fake-pfs-$cpu" -- "$bench" --list 2>&1)
+  check "$cpu PMU: perf_false_sharing.sh exits 0" test $? -eq 0
+  check "$cpu PMU: perf c2c records the command" has "$r" "^perf_false_sharing: perf c2c record -- .*false_sharing_bench --list$"
+  check "$cpu PMU: ... and reports its top line's HITM split" has "$r" "^  line 0 at 0x55d0c2a3e080 \(node 0\): HITM 1403 \(local 1250, remote 153\)$"
+  check "$cpu PMU: no c2c SKIP" hasnt "$r" "^SKIP: perf_false_sharing: perf c2c"
+done
+r=$(on_fake intel "$root/scripts/perf_cross_socket.sh" --no-install --out-dir "$out/fake-xs-intel" -- "$bench" --list 2>&1)
+echo "$r" | sed 's/^/  | /'
+check "Intel PMU: perf_cross_socket.sh exits 0" test $? -eq 0
+check "Intel PMU: remote DRAM loads by name" has "$r" "^perf_cross_socket: event remote DRAM loads \[mem_load_l3_miss_retired.remote_dram\]: 1111$"
+check "Intel PMU: remote forwarded loads by raw code (perf names it not)" has "$r" "^perf_cross_socket: event remote forwarded loads \[cpu/event=0xd3,umask=0x08/\]: 1333$"
+check "Intel PMU: an event perf lacks is a SKIP" has "$r" "^SKIP: perf_cross_socket: event node-load-misses .*: perf offers no 'node-load-misses' here"
+check "Intel PMU: UPI data flits, system-wide, per link" has "$r" "^perf_cross_socket: interconnect uncore_upi_1 data flits sent \[uncore_upi_1/event=0x2,umask=0xf/\]: 1111$"
+check "Intel PMU: the uncore count was system-wide (perf stat -a)" grep -q "^perf stat -a -x, " "$out/fake_perf_intel.log"
+check "Intel PMU: JSON lists the events" \
+  python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert len(d["events"]) == 4 and len(d["interconnect"]) == 2' \
+  "$out/fake-xs-intel/perf_cross_socket.json"
+r=$(on_fake amd "$root/scripts/perf_cross_socket.sh" --no-install --out-dir "$out/fake-xs-amd" -- "$bench" --list 2>&1)
+echo "$r" | sed 's/^/  | /'
+check "AMD PMU: perf_cross_socket.sh exits 0" test $? -eq 0
+check "AMD PMU: remote DRAM fills by raw code 0x43/0x40" has "$r" "^perf_cross_socket: event demand fills from remote DRAM \[cpu/event=0x43,umask=0x40/\]: 1000$"
+check "AMD PMU: remote cache fills by raw code 0x43/0x10" has "$r" "^perf_cross_socket: event demand fills from remote caches \(remote HITM\) \[cpu/event=0x43,umask=0x10/\]: 1111$"
+check "AMD PMU: xGMI without perf names is a SKIP" has "$r" "^SKIP: perf_cross_socket: AMD xGMI counters: the amd_df PMU exists but perf names no xGMI"
+
 failing=$(bash "$root/scripts/perf_false_sharing.sh" --no-install --no-bench --no-audit --out-dir "$out/pfs-false" -- false 2>&1)
 check "a failing command: exit 1" test $? -eq 1
 check "... and says so" has "$failing" "FAIL: the command exited with 1"
