@@ -44,6 +44,19 @@ for s in layout_audit perf_false_sharing perf_cross_socket; do
   check "$s.sh --help exits 0 and prints usage" has "$help" "^Usage: scripts/$s.sh"
 done
 
+# ---- the workbench's command line ----
+"$bench" --cpus 0,0 >/dev/null 2>&1
+check "false_sharing_bench --cpus 0,0: usage error (exit 2)" test $? -eq 2
+"$bench" --margin 0.5 >/dev/null 2>&1
+check "false_sharing_bench --margin 0.5: usage error (exit 2)" test $? -eq 2
+if command -v taskset >/dev/null 2>&1; then
+  one=$(taskset -c "$(cut -d, -f1 <<<"$(taskset -pc $$ | sed 's/.*: //' | tr '-' ',')")" "$bench" --check --quick 2>&1)
+  check "false_sharing_bench on one CPU: skipped (77)" test $? -eq 77
+  check "... with the reason" has "$one" "^SKIP: false_sharing_bench: the process may run on 1 CPU"
+fi
+list=$("$bench" --list)
+check "false_sharing_bench --list: the seven cases" test "$(wc -l <<<"$list")" -eq 7
+
 # ---- layout_audit.sh on quiesce's types ----
 if ! command -v pahole >/dev/null 2>&1; then
   "$root/scripts/ensure_packages.sh" dwarves >/dev/null 2>&1 || true
