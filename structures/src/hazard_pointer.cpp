@@ -93,9 +93,9 @@ bool is_live(std::uint64_t id) {  // registry_mu held
 
 // ---- per-thread state -------------------------------------------------------
 
-// >0 inside a scan (deleters run there). Trivially destructible, so still
-// usable by the at-exit cleanup after the main thread's thread_locals died.
-thread_local int scan_depth = 0;
+// tls_cache.scan_depth: >0 inside a scan (deleters run there). Part of the
+// trivially destructible thread cache, so still usable by the at-exit
+// cleanup after the main thread's thread_locals died.
 
 void release_to_domain(record* r) noexcept { r->in_use.store(false, std::memory_order_release); }
 
@@ -123,6 +123,7 @@ struct exit_hook {
   ~exit_hook() {
     tls_cache.open = false;
     tls_cache.exited = true;
+    flush_retired();
     for (int i = 0; i < thread_cache::entries; ++i) flush_entry(tls_cache.e[i], i == 0);
   }
 };
@@ -174,7 +175,7 @@ struct hazard_pointer_domain::impl {
     std::atomic<bool> scanning{false};     // a threshold-triggered scan is running
     std::atomic<std::uint64_t> taken{0};   // objects taken by scans (written once per scan)
   };
-  static constexpr unsigned count_shift = 48;
+  static constexpr unsigned count_shift = detail::hp::retired_count_shift;
   static constexpr std::uint64_t ptr_mask = (std::uint64_t{1} << count_shift) - 1;
   static constexpr std::uint64_t max_count = 0xFFFF;
   static header* ptr_of(std::uint64_t w) noexcept { return reinterpret_cast<header*>(w & ptr_mask); }
@@ -236,7 +237,7 @@ struct hazard_pointer_domain::impl {
   // written on every protect: it belongs next to its writer), so a domain
   // holds at most, per node, the peak number of records its threads held.
   record* claim(hazard_pointer_domain* self) {
-    int mine = slot(detail::hp::this_thread_node());
+    int mine = slot(numa::current_node());  // exact: records are placed by it
     if (!numa::topology::system().has_node(mine)) mine = fallback_node;
     for (record* r = records[mine].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
       bool expected = false;
@@ -292,15 +293,19 @@ struct hazard_pointer_domain::impl {
   // their retires only push).
   void scan(int n) noexcept {
     active_scans.fetch_add(1, std::memory_order_acq_rel);
-    ++detail::hp::scan_depth;
+    ++detail::hp::tls_cache.scan_depth;
     node_retired& nr = retired[n];
     // Acquire: pairs with the pushes' release CAS, so every object's header
     // (and the unlink that preceded its retire) is visible.
-    header* list = take(n);
+    const std::uint64_t word = nr.word.exchange(0, std::memory_order_acquire);
+    header* list = ptr_of(word);
     if (list != nullptr) {
       detail::hp::init_fences();  // the fence mode is fixed before any scan fences
-      std::uint64_t k = 0;
-      for (header* h = list; h != nullptr; h = h->next) ++k;
+      std::uint64_t k = count_of(word);
+      if (k == max_count) {  // saturated: count by walking
+        k = 0;
+        for (header* h = list; h != nullptr; h = h->next) ++k;
+      }
       nr.taken.fetch_add(k, std::memory_order_relaxed);
 
       // Every object in `list` was unlinked before it was retired; after this
@@ -343,13 +348,13 @@ struct hazard_pointer_domain::impl {
         repushed.fetch_add(kept, std::memory_order_relaxed);
       }
       if (freed != 0) {
-        const bool on_home = detail::hp::this_thread_node() == n;
+        const bool on_home = numa::current_node() == n;  // exact, for the statistics
         (on_home ? home : off).fetch_add(freed, std::memory_order_relaxed);
         reclaimed.fetch_add(freed, std::memory_order_relaxed);
       }
       scans.fetch_add(1, std::memory_order_relaxed);
     }
-    --detail::hp::scan_depth;
+    --detail::hp::tls_cache.scan_depth;
     active_scans.fetch_sub(1, std::memory_order_acq_rel);
   }
 
@@ -374,7 +379,7 @@ struct hazard_pointer_domain::impl {
   }
 
   void on_retire(int n, std::uint64_t pend) noexcept {
-    if (detail::hp::scan_depth > 0) return;  // a deleter retiring: the running scan's caller goes on
+    if (detail::hp::tls_cache.scan_depth > 0) return;  // a deleter retiring: the running scan's caller goes on
     const std::uint64_t t = threshold();
     if (pend < t) return;
     if (async_on.load(std::memory_order_acquire)) {
@@ -414,9 +419,8 @@ static_assert(detail::layout::starts_block<hazard_pointer_domain::impl, offsetof
 
 namespace detail::hp {
 
-retired_header::retired_header() noexcept : node(static_cast<std::int32_t>(this_thread_node())) {}
 
-int this_thread_node() noexcept { return numa::current_node(); }
+int refresh_node() noexcept { return numa::current_node(); }
 
 hazard_pointer_domain& default_domain_ref() noexcept {
   static hazard_pointer_domain* d = [] {
@@ -428,6 +432,7 @@ hazard_pointer_domain& default_domain_ref() noexcept {
     (void)numa::topology::system();
     (void)numa::current_node();
     auto* dom = new hazard_pointer_domain(hazard_pointer_domain::default_tag{});
+    default_domain_ptr.store(dom, std::memory_order_relaxed);  // for retire()'s inline fast path
     // At exit, free what nobody protects (objects retired by the program's
     // last operations), so leak checkers and destructors with side effects
     // see them go. Threads still running keep their protections.
@@ -460,8 +465,25 @@ void release_slow(record* r) noexcept {
   release_to_domain(r);
 }
 
-// One CAS on the node's list word. No init_fences() here: every domain's
-// constructor ran it, and scans run it again before fencing.
+// Pushes the thread's batch of default-domain retires as one chain.
+void flush_retired() noexcept {
+  thread_cache& c = tls_cache;
+  if (c.retired_count == 0) return;
+  auto& im = *default_domain_ref().impl_;
+  retired_header* head = c.retired_head;
+  retired_header* tail = c.retired_tail;
+  const int n = c.retired_node;
+  const auto k = static_cast<std::uint64_t>(c.retired_count);
+  c.retired_head = c.retired_tail = nullptr;
+  c.retired_count = 0;
+  im.on_retire(n, im.push_chain(n, head, tail, k));
+}
+
+// Default domain, ordinary code: into the thread's batch (no atomic RMW);
+// every 32nd retire pushes the batch with one CAS. Other domains, deleters
+// (scan_depth > 0) and threads past their exit hook: one CAS on the node's
+// list word. No init_fences() here: every domain's constructor ran it, and
+// scans run it again before fencing.
 void retire(hazard_pointer_domain& dom, retired_header* h) noexcept {
   if ((reinterpret_cast<std::uintptr_t>(h) >> hazard_pointer_domain::impl::count_shift) != 0) [[unlikely]] {
     structures::misuse("retired object above the 48-bit address space",
@@ -470,6 +492,19 @@ void retire(hazard_pointer_domain& dom, retired_header* h) noexcept {
   }
   auto& im = *dom.impl_;
   const int n = im.slot(h->node);
+  if (im.id == default_domain_id && tls_cache.scan_depth == 0) {
+    thread_cache& c = tls_cache;
+    if (!c.open && !c.exited) ensure_hook();  // so that the thread's exit flushes the batch
+    if (c.open) [[likely]] {
+      if (c.retired_count != 0 && c.retired_node != n) flush_retired();
+      h->next = c.retired_head;
+      c.retired_head = h;
+      if (c.retired_tail == nullptr) c.retired_tail = h;
+      c.retired_node = n;
+      if (++c.retired_count == thread_cache::batch) flush_retired();
+      return;
+    }
+  }
   im.on_retire(n, im.push_chain(n, h, h, 1));
 }
 
@@ -606,12 +641,13 @@ hazard_pointer_domain_stats hazard_pointer_domain::stats() const {
 hazard_pointer make_hazard_pointer(hazard_pointer_domain& dom) { return hazard_pointer(detail::hp::acquire_slow(dom)); }
 
 void hazard_pointer_cleanup(hazard_pointer_domain& dom) {
-  if (detail::hp::scan_depth > 0) {
+  if (detail::hp::tls_cache.scan_depth > 0) {
     detail::structures::misuse("hazard_pointer_cleanup() called from a deleter",
                                "deleters run inside a scan; call cleanup from ordinary code");
   }
   detail::hp::init_fences();
   auto& im = *dom.impl_;
+  if (im.id == detail::hp::default_domain_id) detail::hp::flush_retired();
   auto wait_scans = [&im] {
     while (im.active_scans.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   };

@@ -325,6 +325,37 @@ TEST(HazardPointerDomain, AsyncReclaimFreesOnTheNodesThread) {
   EXPECT_EQ(st.reclaimed_on_home_node + st.reclaimed_off_node, 1000u);
 }
 
+// The default domain batches each thread's retires (32 per push): another
+// thread's batch reaches the domain when it fills, when that thread calls
+// cleanup, or when it exits.
+TEST(HazardPointer, DefaultDomainBatchesEachThreadsRetires) {
+  std::atomic<int> deleted{0};
+  std::latch retired{1}, checked{1}, cleaned{1}, checked_again{1};
+  std::thread t([&] {
+    for (int i = 0; i < 5; ++i) (new tracked(&deleted))->retire();
+    retired.count_down();
+    checked.wait();
+    quiesce::hazard_pointer_cleanup();  // flushes this thread's batch, then scans
+    cleaned.count_down();
+    checked_again.wait();
+    for (int i = 0; i < 3; ++i) (new tracked(&deleted))->retire();
+  });  // exit flushes the last 3
+  retired.wait();
+  quiesce::hazard_pointer_cleanup();
+  EXPECT_EQ(deleted.load(), 0);  // still in t's batch
+  checked.count_down();
+  cleaned.wait();
+  EXPECT_EQ(deleted.load(), 5);
+  checked_again.count_down();
+  t.join();
+  quiesce::hazard_pointer_cleanup();
+  EXPECT_EQ(deleted.load(), 8);
+  // A full batch goes to the domain by itself.
+  for (int i = 0; i < 32; ++i) (new tracked(&deleted))->retire();
+  std::thread([&] { quiesce::hazard_pointer_cleanup(); }).join();
+  EXPECT_EQ(deleted.load(), 40);
+}
+
 TEST(HazardPointer, FenceModeFollowsTheKernelAndTheEnvironment) {
   const char* env = std::getenv("QUIESCE_HP_FENCE");
   const bool forced = env != nullptr && std::strcmp(env, "fence") == 0;

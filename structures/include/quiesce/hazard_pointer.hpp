@@ -71,8 +71,8 @@
 //
 // Amortisation and the garbage bound
 //   Let H be the domain's hazard records and T = max(min_threshold, 2H)
-//   (min_threshold 1000 by default: one scan, ~2-10 µs with its membarrier,
-//   is spread over at least 1000 retires). A node's list is scanned when it
+//   (min_threshold 1000 by default: one scan, ~1-10 µs with its membarrier
+//   (0.25-1 µs here), is spread over at least 1000 retires). A node's list is scanned when it
 //   reaches T objects (by a thread of the node), or 2T (by any thread; 4T in
 //   async mode, where the node's reclaimer thread is woken at T). A scan
 //   leaves at most H objects (those protected when it read the hazards).
@@ -80,13 +80,21 @@
 //   objects, whatever other threads do, including a thread that holds a
 //   hazard pointer and never runs again; and an object a stalled thread
 //   protects is never freed. stats() reports the figures.
+//   The default domain batches: each thread keeps up to 32 of its retires
+//   (of one node) to itself and pushes them with one CAS when the batch is
+//   full, when the thread calls hazard_pointer_cleanup(), and at thread exit.
+//   So add 31 objects per retiring thread to its bound, and cleanup() run by
+//   one thread does not see another live thread's unpushed batch (join or
+//   let that thread call cleanup first). Other domains push every retire at
+//   once: exact cleanup for tests and for domains that are destroyed.
 //
 // Costs (medians, perf/hazard_pointer_bench; 2-vCPU AMD EPYC VM, g++ 12 -O3)
 //   see README.md "Hazard pointers" for the current table: protect +
 //   reset_protection a store, a compiler barrier and a load (no fence, no
 //   RMW); make_hazard_pointer + destruction from the thread cache (no
-//   atomic RMW, no shared write); retire one CAS + one fetch_add on the
-//   node's list plus the amortised scan.
+//   atomic RMW, no shared write); retire to the default domain: a few
+//   thread-local stores, one CAS per 32 retires, plus the amortised scan;
+//   to another domain: one CAS on the node's list word.
 //
 // Misuse (caught when QUIESCE_CHECKS is on, the default without NDEBUG;
 // each aborts with "quiesce: fatal: ..." and a hint)
@@ -173,6 +181,7 @@ class hazard_pointer_domain {
   friend detail::hp::record* detail::hp::acquire_slow(hazard_pointer_domain&);
   friend void detail::hp::release_slow(detail::hp::record*) noexcept;
   friend void detail::hp::retire(hazard_pointer_domain&, detail::hp::retired_header*) noexcept;
+  friend void detail::hp::flush_retired() noexcept;
   friend void hazard_pointer_cleanup(hazard_pointer_domain&);
   std::unique_ptr<impl> impl_;
 };
@@ -183,8 +192,10 @@ inline hazard_pointer_domain& hazard_pointer_default_domain() noexcept { return 
 // Scans every node's retired list of `dom` (whatever their length), runs the
 // deleters of all unprotected objects, waits for scans other threads had in
 // progress, and returns when those deleters have run. Objects protected at
-// the time of the scan stay retired. Blocking (a membarrier, the deleters);
-// must not be called from a deleter.
+// the time of the scan stay retired. For the default domain it first pushes
+// the calling thread's batch; other live threads' batches (at most 31
+// objects each) are not seen. Blocking (a membarrier, the deleters); must
+// not be called from a deleter.
 void hazard_pointer_cleanup(hazard_pointer_domain& dom = hazard_pointer_default_domain());
 
 // True when readers use the compiler-barrier fast path (membarrier is
@@ -210,7 +221,7 @@ class hazard_pointer_obj_base : private detail::hp::retired_header {
     deleter_ = std::move(d);
     key = static_cast<const void*>(static_cast<const T*>(this));
     reclaim = &reclaim_fn;
-    detail::hp::retire(dom, static_cast<detail::hp::retired_header*>(this));
+    detail::hp::retire_fast(dom, static_cast<detail::hp::retired_header*>(this));
   }
 
  protected:
@@ -357,7 +368,7 @@ void hazard_pointer_retire(T* p, D d = D(), hazard_pointer_domain& dom = hazard_
   auto* w = new wrapper(p, std::move(d));
   w->key = static_cast<const void*>(p);
   w->reclaim = &wrapper::run;
-  detail::hp::retire(dom, w);
+  detail::hp::retire_fast(dom, w);
 }
 
 }  // namespace quiesce

@@ -26,6 +26,7 @@
 #include <utility>
 
 #include <quiesce/numa/node_allocator.hpp>
+#include <quiesce/structures/detail/hazard_pointer.hpp>
 #include <quiesce/numa/topology.hpp>
 
 namespace quiesce::detail::lockfree {
@@ -55,7 +56,7 @@ numa::node_pool& pool_for(int node) {
 // public using-declaration).
 template <class Node, class... Args>
 Node* new_node(Args&&... args) {
-  const int node = numa::current_node();
+  const int node = detail::hp::this_thread_node();
   void* mem = pool_for<sizeof(Node), alignof(Node)>(node).allocate();
   Node* n;
   try {

@@ -51,8 +51,11 @@ static_assert(layout::owns_blocks<record, block>);  // quiesce/structures/detail
 
 // The header every retirable object carries (hazard_pointer_obj_base derives
 // from it, the non-intrusive retire wraps the object in one). 32 bytes.
+inline int this_thread_node() noexcept;  // below
+
 struct retired_header {
-  retired_header() noexcept;  // records the constructing thread's node
+  // Records the constructing thread's node (cached, see this_thread_node()).
+  retired_header() noexcept : node(static_cast<std::int32_t>(this_thread_node())) {}
   // Copying an object does not copy its retirement state: a copy is a new,
   // unretired object on the copying thread's node.
   retired_header(const retired_header&) noexcept : retired_header() {}
@@ -83,6 +86,16 @@ struct thread_cache {
     record* recs[capacity] = {};
   };
   entry e[entries] = {};
+  // Objects this thread retired to the default domain, not yet on the
+  // domain's list: pushed as one chain (one CAS) when `batch` of them are
+  // here, when the next one belongs to another node, when the thread calls
+  // hazard_pointer_cleanup(), and at thread exit. All of one node.
+  static constexpr int batch = 32;
+  retired_header* retired_head = nullptr;
+  retired_header* retired_tail = nullptr;
+  int retired_count = 0;
+  int retired_node = 0;
+  int scan_depth = 0;  // > 0 while this thread runs a scan (and its deleters)
   // True from the installation of the thread's exit hook (first slow path)
   // until the hook runs; while false, records bypass the cache so none is
   // stranded in the cache of a thread that exits.
@@ -108,14 +121,61 @@ inline void light_fence() noexcept {
   }
 }
 
+// The calling thread's NUMA node, re-read (numa::current_node(), ~3 ns)
+// every 64 calls: a thread that migrates to another node is seen there
+// within 64 calls. For where memory should go and who should free it, where
+// an occasional stale answer costs locality, never correctness.
+struct node_cache {
+  int node = 0;
+  unsigned left = 0;
+};
+inline constinit thread_local node_cache tls_node{};
+int refresh_node() noexcept;
+inline int this_thread_node() noexcept {
+  if (tls_node.left == 0) [[unlikely]] {
+    tls_node.node = refresh_node();
+    tls_node.left = 64;
+  }
+  --tls_node.left;
+  return tls_node.node;
+}
+
+// A retired list is one word: the head pointer in the low 48 bits, the
+// list's length in the high 16 (hazard_pointer.cpp); retired objects must
+// lie below 2^48.
+inline constexpr unsigned retired_count_shift = 48;
+
+// The default domain, once it exists (retire()'s inline fast path compares).
+inline constinit std::atomic<hazard_pointer_domain*> default_domain_ptr{nullptr};
+
 // Slow paths, in hazard_pointer.cpp.
 record* acquire_slow(hazard_pointer_domain& dom);      // a record of dom, in use
 void release_slow(record* r) noexcept;                 // back to a cache or dom
 void retire(hazard_pointer_domain& dom, retired_header* h) noexcept;
-int this_thread_node() noexcept;
+void flush_retired() noexcept;                         // the thread's default-domain batch
 hazard_pointer_domain& default_domain_ref() noexcept;
 [[noreturn]] void misuse_empty(const char* what) noexcept;
 [[noreturn]] void misuse_retire(const char* what) noexcept;
+
+// The fast path of retire for the default domain: onto the thread's batch,
+// no atomic RMW; everything else (other domains, a retire from a deleter, a
+// thread past its exit hook or with no hook yet, another node's object
+// while the batch holds this node's) goes to retire().
+inline void retire_fast(hazard_pointer_domain& dom, retired_header* h) noexcept {
+  thread_cache& c = tls_cache;
+  const bool batchable = &dom == default_domain_ptr.load(std::memory_order_relaxed) && c.open && c.scan_depth == 0 &&
+                         (reinterpret_cast<std::uintptr_t>(h) >> retired_count_shift) == 0 &&
+                         (c.retired_count == 0 || c.retired_node == h->node);
+  if (!batchable) [[unlikely]] {
+    retire(dom, h);
+    return;
+  }
+  h->next = c.retired_head;
+  c.retired_head = h;
+  if (c.retired_tail == nullptr) c.retired_tail = h;
+  c.retired_node = h->node;
+  if (++c.retired_count == thread_cache::batch) flush_retired();
+}
 
 // The fast path of make_hazard_pointer() for the default domain: pop the
 // thread's cache, no atomic operation, no shared write.
