@@ -15,10 +15,10 @@
 //     K = 1000 (fits in L2) and 100000 (~5-8 MB: misses in the caches);
 //     R = 90 and 99.
 //   Peers (the same operations, values uint64_t, keys uint64_t):
-//     quiesce_hp        lockfree_hash_map<uint64_t,uint64_t>(K initial buckets;
-//                       growing, the default): find(k) (a copy), insert(k, v),
-//                       erase(k)
-//     quiesce_hp_fixed  the same with fixed_buckets (K buckets, Michael's table)
+//     quiesce_hp        lockfree_hash_map<uint64_t,uint64_t>(K buckets; fixed,
+//                       the default): find(k) (a copy), insert(k, v), erase(k)
+//     quiesce_hp_growing  the same with growing_buckets (split-ordered lists,
+//                       K initial buckets)
 //     quiesce_rcu_memb  rcu_hash_map<uint64_t,uint64_t> (K initial buckets,
 //                       auto-resize): find under an rcu_read_guard (threads
 //                       register implicitly on their first guard, outside
@@ -96,12 +96,12 @@ struct quiesce_hp {
   bool erase(std::uint64_t k) { return m.erase(k); }
 };
 
-struct quiesce_hp_fixed {
-  static constexpr const char* name = "quiesce_hp_fixed";
+struct quiesce_hp_growing {
+  static constexpr const char* name = "quiesce_hp_growing";
   quiesce::lockfree_hash_map<std::uint64_t, std::uint64_t, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
-                             quiesce::fixed_buckets>
+                             quiesce::growing_buckets>
       m;
-  explicit quiesce_hp_fixed(std::size_t keys) : m(keys) {}
+  explicit quiesce_hp_growing(std::size_t keys) : m(keys) {}
   bool read(std::uint64_t k) {
     auto v = m.find(k);
     benchmark::DoNotOptimize(v);
@@ -337,7 +337,7 @@ void register_peer() {
 
 const bool registered = [] {
   register_peer<quiesce_hp>();
-  register_peer<quiesce_hp_fixed>();
+  register_peer<quiesce_hp_growing>();
   register_peer<quiesce_rcu_memb>();
   register_peer<raw_cds_lfht>();
   register_peer<tbb_map>();
@@ -354,7 +354,7 @@ int main(int argc, char** argv) {
   // The maps outlive their benchmarks (see g_map): free them here, in the
   // main thread, before static destruction and liburcu's exit handlers.
   g_map<quiesce_hp>.reset();
-  g_map<quiesce_hp_fixed>.reset();
+  g_map<quiesce_hp_growing>.reset();
   g_map<quiesce_rcu_memb>.reset();
   g_map<raw_cds_lfht>.reset();
   g_map<tbb_map>.reset();

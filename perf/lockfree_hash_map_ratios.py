@@ -9,7 +9,7 @@ benchmark over its repetitions (perf/bench_json.py) and prints Markdown:
     clock) of every peer for each workload: key space 1000 / 100000, 90% /
     99% reads, 1 / 2 threads;
   * the ratio quiesce_hp / peer for every peer (above 1.0x: quiesce faster),
-    and against the best peer of the row (quiesce's own fixed-bucket table,
+    and against the best peer of the row (quiesce's own growing table,
     shown for information, is not a peer);
   * the issue's target: quiesce_hp >= 1.0x the best Debian peer whose
     guarantees are comparable. The lock-free Debian peer is liburcu's
@@ -37,8 +37,8 @@ from bench_json import load_medians  # perf/bench_json.py, beside this script
 KEYS = [1000, 100000]
 READS = [90, 99]
 THREADS = [1, 2]
-PEERS = [("quiesce_hp", "quiesce lockfree_hash_map (HP, growing)"),
-         ("quiesce_hp_fixed", "quiesce lockfree_hash_map (HP, fixed buckets)"),
+PEERS = [("quiesce_hp", "quiesce lockfree_hash_map (HP, fixed buckets)"),
+         ("quiesce_hp_growing", "quiesce lockfree_hash_map (HP, growing buckets)"),
          ("quiesce_rcu_memb", "quiesce rcu_hash_map (cds_lfht, memb)"),
          ("raw_cds_lfht", "liburcu cds_lfht (raw, memb)"),
          ("tbb", "tbb::concurrent_hash_map"),

@@ -152,7 +152,8 @@ TEST(LockfreeSetMapStress, HashSetBalanceWithCollidingRuns) {
   struct coarse_hash {  // 8 keys per hash value: runs of equal tags
     std::size_t operator()(std::uint64_t k) const noexcept { return static_cast<std::size_t>(k / 8); }
   };
-  quiesce::lockfree_hash_set<std::uint64_t, coarse_hash> s(4);
+  // The growing table: collisions and bucket growth under concurrency.
+  quiesce::lockfree_hash_set<std::uint64_t, coarse_hash, std::equal_to<std::uint64_t>, quiesce::growing_buckets> s(1);
   balance_run(
       threads_for_test(), scaled(200000), 128, [&](std::uint64_t k) { return s.insert(k); },
       [&](std::uint64_t k) { return s.erase(k); },
@@ -166,11 +167,13 @@ TEST(LockfreeSetMapStress, HashSetBalanceWithCollidingRuns) {
   EXPECT_EQ(n, s.size());
 }
 
-TEST(LockfreeSetMapStress, MapCanariesBalanceAndNoLeak) {
+template <class Buckets>
+void map_canaries_balance_and_no_leak(std::size_t buckets) {
   quiesce::hazard_pointer_cleanup();
   const long live0 = payload::live.load();
   {
-    quiesce::lockfree_hash_map<std::uint64_t, payload> m(32);  // ~2 keys per bucket at half load
+    quiesce::lockfree_hash_map<std::uint64_t, payload, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>, Buckets> m(
+        buckets);
     std::atomic<std::uint64_t> version{1};
     balance_run(
         threads_for_test(), scaled(200000), 128,
@@ -199,6 +202,13 @@ TEST(LockfreeSetMapStress, MapCanariesBalanceAndNoLeak) {
   EXPECT_EQ(payload::live.load(), live0) << "values leaked or destroyed twice";
 }
 
+TEST(LockfreeSetMapStress, MapCanariesBalanceAndNoLeak) {
+  map_canaries_balance_and_no_leak<quiesce::fixed_buckets>(32);  // ~2 keys per bucket at half load
+}
+TEST(LockfreeSetMapStress, GrowingMapCanariesBalanceAndNoLeak) {
+  map_canaries_balance_and_no_leak<quiesce::growing_buckets>(1);  // grows while the threads run
+}
+
 // Two threads replace the same few keys while two others read them: every
 // read sees a complete value of the right key, never a missing key (the keys
 // are never erased).
@@ -206,7 +216,9 @@ TEST(LockfreeSetMapStress, ReplaceNeverHidesAKey) {
   quiesce::hazard_pointer_cleanup();
   const long live0 = payload::live.load();
   {
-    quiesce::lockfree_hash_map<std::uint64_t, payload> m(4);
+    quiesce::lockfree_hash_map<std::uint64_t, payload, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
+                               quiesce::growing_buckets>
+        m(1);
     constexpr std::uint64_t keys = 6;
     for (std::uint64_t k = 0; k < keys; ++k) ASSERT_TRUE(m.insert(k, payload(k, 0)));
     std::atomic<bool> stop{false};
@@ -252,7 +264,9 @@ TEST(LockfreeSetMapStress, ReplaceNeverHidesAKey) {
 // already reported inserted: such a key must always be found (bucket
 // initialisation and growth never hide a key).
 TEST(LockfreeSetMapStress, GrowthNeverHidesAKey) {
-  quiesce::lockfree_hash_map<std::uint64_t, std::uint64_t> m(1);
+  quiesce::lockfree_hash_map<std::uint64_t, std::uint64_t, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
+                             quiesce::growing_buckets>
+      m(1);
   const std::uint64_t per_writer = static_cast<std::uint64_t>(scaled(40000));
   std::atomic<std::uint64_t> done[2] = {0, 0};
   std::atomic<long> missing{0}, wrong{0};
@@ -332,10 +346,10 @@ TEST(LockfreeSetMapLincheck, HashSetOneCollidingBucket) {
   });
 }
 
-TEST(LockfreeSetMapLincheck, FixedBucketsHashSet) {
+TEST(LockfreeSetMapLincheck, GrowingBucketsHashSet) {
   lincheck_many(kHistories, [] {
     auto s = std::make_shared<quiesce::lockfree_hash_set<std::int64_t, std::hash<std::int64_t>,
-                                                         std::equal_to<std::int64_t>, quiesce::fixed_buckets>>(2);
+                                                         std::equal_to<std::int64_t>, quiesce::growing_buckets>>(1);
     lc::set_spec::callables ops{.insert = [s](std::int64_t k) { return s->insert(k); },
                                 .erase = [s](std::int64_t k) { return s->erase(k); },
                                 .contains = [s](std::int64_t k) { return s->contains(k); }};
@@ -347,7 +361,7 @@ TEST(LockfreeSetMapLincheck, FixedBucketsHashSet) {
 // (whose result is "inserted"), "contains" alternates contains and find.
 TEST(LockfreeSetMapLincheck, HashMapAsKeySet) {
   lincheck_many(kHistories, [] {
-    auto m = std::make_shared<quiesce::lockfree_hash_map<std::int64_t, std::int64_t>>(1);
+    auto m = std::make_shared<quiesce::lockfree_hash_map<std::int64_t, std::int64_t>>(2);
     auto flip = std::make_shared<std::atomic<unsigned>>(0);
     lc::set_spec::callables ops{
         .insert =

@@ -267,11 +267,11 @@ TEST(LockfreeHashSet, ThrowingHashLeavesSetUnchanged) {
   EXPECT_EQ(s.size(), 10u);
 }
 
-// The growing table (default) doubles its bucket count past 2 keys per
-// bucket; the fixed one never changes it. Both hold the same keys.
+// The growing table doubles its bucket count past 2 keys per bucket; the
+// fixed one (the default) never changes it. Both hold the same keys.
 TEST(LockfreeHashSet, GrowingTableGrowsFixedTableDoesNot) {
-  quiesce::lockfree_hash_set<int> g(1);
-  quiesce::lockfree_hash_set<int, std::hash<int>, std::equal_to<int>, quiesce::fixed_buckets> f(1);
+  quiesce::lockfree_hash_set<int, std::hash<int>, std::equal_to<int>, quiesce::growing_buckets> g(1);
+  quiesce::lockfree_hash_set<int> f(1);
   for (int i = 0; i < 5000; ++i) {
     EXPECT_TRUE(g.insert(i));
     EXPECT_TRUE(f.insert(i));
@@ -294,11 +294,13 @@ TEST(LockfreeHashSet, GrowingTableGrowsFixedTableDoesNot) {
   EXPECT_EQ(sum, 2500L * 2500L);  // 1 + 3 + ... + 4999
 }
 
-using FixedMapLive = LiveCheck;
+using GrowingMapLive = LiveCheck;
 
-TEST_F(FixedMapLive, FixedBucketsMapSemanticsAndNoLeak) {
+// The growing table's own destruction path (sentinels in segments, keys in
+// node pools) frees every value.
+TEST_F(GrowingMapLive, GrowingBucketsMapSemanticsAndNoLeak) {
   {
-    quiesce::lockfree_hash_map<counted, counted, counted_hash, std::equal_to<counted>, quiesce::fixed_buckets> m(4);
+    quiesce::lockfree_hash_map<counted, counted, counted_hash, std::equal_to<counted>, quiesce::growing_buckets> m(4);
     for (int i = 0; i < 100; ++i) EXPECT_TRUE(m.insert(counted(i), counted(i)));
     for (int i = 0; i < 100; i += 2) EXPECT_FALSE(m.insert_or_assign(counted(i), counted(-i)));
     for (int i = 0; i < 100; i += 4) EXPECT_TRUE(m.erase(counted(i)));
@@ -306,7 +308,11 @@ TEST_F(FixedMapLive, FixedBucketsMapSemanticsAndNoLeak) {
     EXPECT_EQ(m.find(counted(3))->v, 3);
     EXPECT_FALSE(m.contains(counted(4)));
     EXPECT_EQ(m.size(), 75u);
-    EXPECT_EQ(m.bucket_count(), 4u);
+    EXPECT_GE(m.bucket_count(), 16u);  // 100 keys: grew from 4
+    counted::throw_on = 200;
+    EXPECT_THROW(m.emplace(counted(200), 200), std::runtime_error);
+    counted::throw_on = -1;
+    EXPECT_FALSE(m.contains(counted(200)));
   }
 }
 

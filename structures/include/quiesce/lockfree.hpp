@@ -5,8 +5,8 @@
 //   ms_queue<T>        FIFO queue (Michael & Scott, PODC 1996)  lockfree/ms_queue.hpp
 //   ordered_list_set<Key, Compare>  ordered set (Harris 2001, Michael 2002)  lockfree/ordered_set.hpp
 //   lockfree_hash_set<Key, Hash, Eq>, lockfree_hash_map<Key, T, Hash, Eq>
-//                      hash tables of those lists, growing (split-ordered, Shalev & Shavit 2006)
-//                      or fixed (Michael 2002) bucket arrays                  lockfree/hash_map.hpp
+//                      hash tables of those lists, fixed (Michael 2002) or growing
+//                      (split-ordered, Shalev & Shavit 2006) bucket arrays    lockfree/hash_map.hpp
 //
 // Each header opens with its guide (guarantees, costs, exceptions); nodes
 // come from node-local pools (lockfree/detail/node_alloc.hpp). Include a

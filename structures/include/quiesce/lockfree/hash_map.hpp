@@ -1,6 +1,7 @@
 // quiesce/lockfree/hash_map.hpp — lock-free hash set and hash map on hazard
-// pointers: Harris-Michael ordered lists (Michael, SPAA 2002) in a growing
-// (split-ordered, Shalev & Shavit, JACM 2006) or a fixed bucket array.
+// pointers: Harris-Michael ordered lists (Michael, SPAA 2002) in a fixed
+// bucket array or a growing one (split-ordered lists, Shalev & Shavit, JACM
+// 2006).
 //
 // What it is
 //   lockfree_hash_set<Key, Hash, KeyEqual, Buckets> and lockfree_hash_map<Key,
@@ -15,22 +16,25 @@
 //   few nodes it protects).
 //
 // The bucket array (Buckets)
-//   growing_buckets (the default): split-ordered lists. One list holds every
-//   key, sorted by the bit-reversed hash, with a sentinel node per bucket;
-//   the constructor's bucket count is the initial one, and it doubles
-//   whenever the table holds more than 2 keys per bucket. New buckets are
-//   initialised lazily by the first insert that needs them (its sentinel is
-//   linked into the parent bucket's run); no node ever moves, so growth is
-//   lock-free and invisible to concurrent operations. The count never
-//   shrinks. Cost: a sentinel per initialised bucket (~72 bytes) and one
-//   more hop (the sentinel) per operation.
-//   fixed_buckets: Michael's original table. The bucket count is the
-//   constructor's (rounded up to a power of two) for the table's life: one
-//   hop less, 8 bytes per bucket, and an operation on an empty bucket takes
-//   no hazard pointer at all; but the load factor grows with the number of
+//   fixed_buckets (the default): Michael's original table. The bucket count
+//   is the constructor's (rounded up to a power of two) for the table's
+//   life: 8 bytes per bucket, and an operation on an empty bucket takes no
+//   hazard pointer at all; but the load factor grows with the number of
 //   keys and every operation walks its bucket, so cost grows linearly once
-//   the map holds more than about one key per bucket. Use it when the
-//   largest key count is known.
+//   the map holds more than about one key per bucket. Size it for the
+//   largest expected key count.
+//   growing_buckets: split-ordered lists. One list holds every key, sorted
+//   by the bit-reversed hash, with a sentinel node per bucket; the
+//   constructor's bucket count is the initial one, and it doubles whenever
+//   the table holds more than 2 keys per bucket. New buckets are initialised
+//   lazily by the first insert that needs them (its sentinel is linked into
+//   the parent bucket's run); no node ever moves, so growth is lock-free and
+//   invisible to concurrent operations. The count never shrinks. Cost: a
+//   sentinel per initialised bucket (~72 bytes, in segments allocated on
+//   first use) and one more dependent hop per operation (the sentinel, and
+//   past an empty bucket the next bucket's sentinel): at 100,000 keys it ran
+//   1.6-2x slower than the fixed table sized for the keys (README.md). Use
+//   it when the key count is not known in advance.
 
 // Which map to use: this one or quiesce::rcu_hash_map
 //   (<quiesce/rcu/hash_map.hpp>, over liburcu's cds_lfht)
@@ -50,7 +54,9 @@
 //     (perf/lockfree_hash_map_bench).
 //
 // Example
-//   quiesce::lockfree_hash_map<std::string, int> m(4096);   // 4096 buckets to start; grows
+//   quiesce::lockfree_hash_map<std::string, int> m(4096);   // 4096 buckets, fixed
+//   quiesce::lockfree_hash_map<std::string, int, std::hash<std::string>,
+//                              std::equal_to<>, quiesce::growing_buckets> g;  // grows
 //   m.insert("a", 1);                      // false if "a" is present
 //   m.insert_or_assign("a", 2);            // readers see 1 or 2, never neither
 //   if (auto v = m.find("a")) use(*v);     // a copy (std::optional<int>)
@@ -524,14 +530,16 @@ class so_table {
   void added() noexcept {
     // Relaxed: a statistic that only triggers growth.
     const std::int64_t v = count_of_this_thread().fetch_add(1, std::memory_order_relaxed) + 1;
-    if ((v & 63) != 0) return;
+    std::size_t size = size_.load(std::memory_order_relaxed);
+    if ((v & 63) != 0 && size >= 64) return;  // small tables check on every insert
     std::int64_t total = 0;
     for (const stripe& s : counts_) total += s.n.load(std::memory_order_relaxed);
-    std::size_t size = size_.load(std::memory_order_relaxed);
-    if (total > 0 && static_cast<std::size_t>(total) > size * max_load && size < max_buckets) {
-      // Release: not needed for correctness (any bucket count is valid at
-      // any time); acq_rel keeps it simple to reason about.
-      size_.compare_exchange_strong(size, size * 2, std::memory_order_acq_rel, std::memory_order_relaxed);
+    // Double until the load is back under max_load. Any bucket count is
+    // valid at any time (operations re-read it), so the CAS orders nothing
+    // beyond itself: relaxed.
+    while (total > 0 && static_cast<std::size_t>(total) > size * max_load && size < max_buckets) {
+      if (size_.compare_exchange_weak(size, size * 2, std::memory_order_relaxed, std::memory_order_relaxed))
+        size *= 2;
     }
   }
 
@@ -547,12 +555,12 @@ struct table_for;
 }  // namespace detail::lockfree
 
 // Bucket-array policies of lockfree_hash_set / lockfree_hash_map.
-//   growing_buckets (default): split-ordered lists; the bucket count starts
+//   growing_buckets: split-ordered lists; the bucket count starts
 //     at the constructor's argument and doubles whenever the map holds more
 //     than 2 keys per bucket (lazily: new buckets are initialised by the
 //     first insert that needs them; no node ever moves). Costs a sentinel
 //     node per bucket (~72 bytes) and one more hop per operation.
-//   fixed_buckets: the constructor's bucket count, for the table's life
+//   fixed_buckets (default): the constructor's bucket count, for the table's life
 //     (Michael's original table): one hop less and an empty bucket answers
 //     with no hazard pointer, but the load factor grows with the key count.
 struct growing_buckets {};
@@ -569,11 +577,11 @@ struct table_for<fixed_buckets, Key, Value, Hash, KeyEqual, KeyOf> {
 };
 }  // namespace detail::lockfree
 
-// A lock-free, linearizable hash set with a growing (default) or fixed
+// A lock-free, linearizable hash set with a fixed (default) or growing
 // bucket array (see the top
 // of this header).
 template <class Key, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>,
-          class Buckets = growing_buckets>
+          class Buckets = fixed_buckets>
 class lockfree_hash_set {
   static_assert(std::is_nothrow_destructible_v<Key>,
                 "lockfree_hash_set<Key>: Key's destructor runs in hazard-pointer deleters and must be noexcept");
@@ -594,9 +602,9 @@ class lockfree_hash_set {
   using key_equal = KeyEqual;
 
   // A table of `buckets` buckets (rounded up to a power of two; 0 counts as
-  // 1): the initial count with growing_buckets (it doubles past 2 keys per
-  // bucket), the permanent one with fixed_buckets (size it for the largest
-  // expected key count). Throws std::length_error above 2^40 buckets,
+  // 1): the permanent count with fixed_buckets (the default; size it for the
+  // largest expected key count), the initial one with growing_buckets (it
+  // doubles past 2 keys per bucket). Throws std::length_error above 2^40 buckets,
   // std::bad_alloc.
   explicit lockfree_hash_set(std::size_t buckets = 1024, const Hash& hash = Hash(), const KeyEqual& equal = KeyEqual())
       : t_(buckets, hash, equal) {}
@@ -669,13 +677,13 @@ class lockfree_hash_set {
   table t_;
 };
 
-// A lock-free, linearizable hash map with a growing (default) or fixed
+// A lock-free, linearizable hash map with a fixed (default) or growing
 // bucket array (see the top
 // of this header). Values are immutable once inserted: readers get a copy
 // (find) or a const reference for the duration of a callback (visit);
 // insert_or_assign publishes a new node.
 template <class Key, class T, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>,
-          class Buckets = growing_buckets>
+          class Buckets = fixed_buckets>
 class lockfree_hash_map {
   static_assert(std::is_nothrow_destructible_v<Key> && std::is_nothrow_destructible_v<T>,
                 "lockfree_hash_map<Key, T>: Key's and T's destructors run in hazard-pointer deleters and must be "
@@ -697,8 +705,8 @@ class lockfree_hash_map {
   using hasher = Hash;
   using key_equal = KeyEqual;
 
-  // As lockfree_hash_set's: `buckets` is the initial (growing) or the
-  // permanent (fixed_buckets) bucket count.
+  // As lockfree_hash_set's: `buckets` is the permanent (fixed_buckets, the
+  // default) or the initial (growing_buckets) bucket count.
   explicit lockfree_hash_map(std::size_t buckets = 1024, const Hash& hash = Hash(), const KeyEqual& equal = KeyEqual())
       : t_(buckets, hash, equal) {}
   lockfree_hash_map(const lockfree_hash_map&) = delete;
