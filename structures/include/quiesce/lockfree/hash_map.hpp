@@ -67,15 +67,15 @@
 //   -O3; medians of 7; one shared map pre-filled with half the key space,
 //   the non-read share split between insert and erase; README.md has the
 //   full table and every ratio)
-//   CPU time per operation, one thread, 99% reads: 15.9 ns at 1,000 keys,
-//   21.8 ns at 100,000 (liburcu's cds_lfht used directly: 22.4 / 44.8;
-//   rcu_hash_map 21.4 / 28.9; tbb::concurrent_hash_map 17.9 / 20.1;
-//   std::unordered_map under std::shared_mutex 15.3 / 20.4). Two threads,
-//   wall clock: 33 M ops/s at 1,000 keys (cds_lfht 27, tbb 24,
-//   shared_mutex 2.3).
+//   CPU time per operation, one thread, 99% reads, fixed buckets: 17.1 ns
+//   at 1,000 keys, 22.0 ns at 100,000 (liburcu's cds_lfht used directly:
+//   22.4 / 28.8; rcu_hash_map 23.0 / 29.7; tbb::concurrent_hash_map
+//   18.0 / 19.3; std::unordered_map under std::shared_mutex 15.1 / 19.7;
+//   growing buckets 23.1 / 37.3). Two threads, wall clock, 1,000 keys:
+//   53.5 M ops/s (cds_lfht 46.3, tbb 21.2, shared_mutex 4.2).
 //   What an operation does: Hash, a mixing step (two multiplies), one
-//   acquire load of the bucket (an empty bucket answers there: no hazard
-//   pointer at all), one hazard pointer from the thread's cache (three when
+//   acquire load of the bucket (fixed buckets: an empty bucket answers there, no hazard
+//   pointer at all; growing buckets: the bucket sentinel's link), one hazard pointer from the thread's cache (three when
 //   the walk passes a node), and per node visited an acquire load of its
 //   link and a validating re-load of its predecessor's, plus a hazard store
 //   (release, compiler barrier) for each node passed: no atomic RMW and no
