@@ -74,9 +74,10 @@
 //   growing buckets 23.1 / 37.3). Two threads, wall clock, 1,000 keys:
 //   53.5 M ops/s (cds_lfht 46.3, tbb 21.2, shared_mutex 4.2).
 //   What an operation does: Hash, a mixing step (two multiplies), one
-//   acquire load of the bucket (fixed buckets: an empty bucket answers there, no hazard
-//   pointer at all; growing buckets: the bucket sentinel's link), one hazard pointer from the thread's cache (three when
-//   the walk passes a node), and per node visited an acquire load of its
+//   acquire load of the bucket (fixed buckets: an empty bucket answers
+//   there, no hazard pointer at all; growing buckets: the bucket sentinel's
+//   link), one hazard pointer from the thread's cache (three when the walk
+//   passes a node), and per node visited an acquire load of its
 //   link and a validating re-load of its predecessor's, plus a hazard store
 //   (release, compiler barrier) for each node passed: no atomic RMW and no
 //   shared write for lookups. insert: one allocation from the thread's
