@@ -33,7 +33,9 @@
 //     comparable with LMAX's 16-core numbers.
 //   ping_pong/<peer>     round trip between two pinned threads through two
 //     rings (LMAX PingPongSequencedLatencyTest): disruptor (busy-spin
-//     processor on the helper CPU publishes back on the second ring) and
+//     processor on the helper CPU publishes back on the second ring; _spin16:
+//     busy_spin_wait_strategy(16) on both rings, the latency cost of the
+//     unicast_1p1c/disruptor_spin16 setting) and
 //     boost_spsc (two queues, busy-polling). Counters p50_ns, p99_ns,
 //     p999_ns, max_ns, mean_ns per round trip, timed with steady_clock
 //     (the ~20-30 ns clock read is inside every sample, for both peers).
@@ -429,8 +431,10 @@ struct latency_stats {
 
 constexpr int kRoundTrips = 1000;  // per benchmark iteration
 
+using spin_sp = qd::single_producer_sequencer<qd::busy_spin_wait_strategy>;
+
 struct pong_handler {
-  qd::ring_buffer<value_event, qd::single_producer_sequencer<qd::busy_spin_wait_strategy>>* back = nullptr;
+  qd::ring_buffer<value_event, spin_sp>* back = nullptr;
   void on_event(value_event& e, std::int64_t, bool) {
     const std::int64_t s = back->next();
     (*back)[s].value = e.value;
@@ -438,15 +442,16 @@ struct pong_handler {
   }
 };
 
+// PausesPerPoll: busy_spin_wait_strategy's argument on both rings.
+template <int PausesPerPoll>
 void ping_pong_disruptor(benchmark::State& st) {
   if (!quiesce::perf::place(st, true, "ping-pong needs two CPUs")) return;
-  using spin_sp = qd::single_producer_sequencer<qd::busy_spin_wait_strategy>;
-  qd::ring_buffer<value_event, spin_sp> pong_ring(1024, make_event);
+  qd::ring_buffer<value_event, spin_sp> pong_ring(1024, make_event, qd::ring_memory{}, PausesPerPoll);
   qd::sequence ping_seq;
   pong_ring.add_gating_sequences({&ping_seq});
   auto pong_barrier = pong_ring.new_barrier();
   pong_handler pong{&pong_ring};
-  qd::disruptor<value_event, spin_sp> d(1024, make_event);
+  qd::disruptor<value_event, spin_sp> d(1024, make_event, qd::ring_memory{}, PausesPerPoll);
   d.set_placement(qd::processor_placement::on_cpus({g_cpus.helper}));
   d.handle_events_with(pong);
   auto& ping_ring = d.start();
@@ -516,7 +521,8 @@ BENCHMARK(one_to_three<shape::pipeline>)->Name("pipeline_1p3c/disruptor_yielding
 BENCHMARK(one_to_three<shape::multicast>)->Name("multicast_1p3c/disruptor_yielding")->UseRealTime();
 BENCHMARK(one_to_three<shape::diamond>)->Name("diamond_1p3c/disruptor_yielding")->UseRealTime();
 BENCHMARK(sequencer_3p1c)->Name("sequencer_3p1c/disruptor_yielding")->UseRealTime();
-BENCHMARK(ping_pong_disruptor)->Name("ping_pong/disruptor")->UseRealTime();
+BENCHMARK(ping_pong_disruptor<1>)->Name("ping_pong/disruptor")->UseRealTime();
+BENCHMARK(ping_pong_disruptor<16>)->Name("ping_pong/disruptor_spin16")->UseRealTime();
 BENCHMARK(ping_pong_boost_spsc)->Name("ping_pong/boost_spsc")->UseRealTime();
 
 }  // namespace

@@ -37,9 +37,10 @@
 // the cursor's cache line: when the consumer has caught up and re-reads it
 // after every publish, each publish costs a cross-core line transfer.
 // perf/disruptor_bench unicast_1p1c on the 2-vCPU AMD EPYC VM (medians of
-// one loaded run; see README "Disruptor"): publish per event 25.8 M/s
-// (boost spsc_queue 14.6 M/s in the same run), next(10)/publish(lo, hi)
-// 187.6 M/s; sequencer_3p1c (multi-producer, 4 threads on 2 CPUs) 68 M/s.
+// one quiet run; README "Disruptor"): publish per event 98 M/s with a
+// busy-spin consumer (boost spsc_queue 203 M/s in the same run), 480 M/s
+// when the consumer polls every 16 pauses, next(10)/publish(lo, hi)
+// 920 M/s; sequencer_3p1c (multi-producer, 4 threads on 2 CPUs) 155 M/s.
 //
 // Full ring: next() waits for the slowest gating sequence, spinning 64 times
 // with the pause hint, then yielding between checks (LMAX parks for 1 ns,
