@@ -17,9 +17,9 @@
 //
 // Which one
 //   busy_spin_wait_strategy     lowest latency (perf/disruptor_bench
-//                               ping_pong/disruptor: 101 ns p50 round trip
+//                               ping_pong/disruptor: 110 ns p50 round trip
 //                               through two rings on the 2-vCPU EPYC VM,
-//                               boost spsc_queue 160 ns); burns a whole CPU per
+//                               boost spsc_queue 180 ns); burns a whole CPU per
 //                               consumer. Only with a dedicated (pinned) CPU
 //                               per thread: oversubscribed, it starves the
 //                               producer.
@@ -114,9 +114,9 @@ inline std::int64_t spin_then_yield_on(std::int64_t seq, const dependent_sequenc
 //   directly, but a consumer that has caught up re-reads the cursor's line
 //   after every publish, so each publish costs the producer a cache-line
 //   transfer (its store must take the line back). pauses_per_poll > 1
-//   polls less often: in perf/disruptor_bench unicast_1p1c/disruptor_spin16
-//   (16 pauses, ~0.1-0.5 us on x86) the producer runs several times faster
-//   with per-event publishing, at the cost of up to that much latency.
+//   polls less often: with 16 (perf/disruptor_bench *_spin16) per-event
+//   unicast ran at 480 instead of 98 M/s, and the round-trip p50 rose from
+//   110 to 421 ns (one quiet run on the 2-vCPU EPYC VM).
 class busy_spin_wait_strategy {
  public:
   explicit busy_spin_wait_strategy(int pauses_per_poll = 1) noexcept
