@@ -7,7 +7,6 @@
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/lockfree/hash_map.hpp>
 #include <quiesce/lockfree/ordered_set.hpp>
-#include <quiesce/numa/topology.hpp>
 
 #include <gtest/gtest.h>
 
@@ -22,17 +21,6 @@
 #include <vector>
 
 namespace {
-
-// Works around an exit-order bug outside these structures (reported, not
-// fixed here): the default hazard-pointer domain's atexit cleanup calls
-// numa::current_node(), whose function-local static CPU table is destroyed
-// before that handler runs when the table was first built after the domain
-// (as happens when the first operation takes hazard pointers and then
-// allocates a node); TSan reports a heap-use-after-free at exit. Building
-// the table before any domain exists orders its destruction after the
-// handler. Remove once hazard_pointer.cpp builds the table before
-// registering its atexit handler.
-[[maybe_unused]] const int g_numa_table_first = quiesce::numa::current_node();
 
 // Counts live instances (constructed minus destroyed) and can be told to
 // throw from its constructor for one value.
