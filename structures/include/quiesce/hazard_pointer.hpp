@@ -345,7 +345,8 @@ template <std::size_t N>
 [[nodiscard]] std::array<hazard_pointer, N> make_hazard_pointers(
     hazard_pointer_domain& dom = hazard_pointer_default_domain()) {
   std::array<hazard_pointer, N> hs;
-  for (auto& h : hs) h = make_hazard_pointer(dom);
+  const bool is_default = &dom == &hazard_pointer_default_domain();  // the inline thread-cache path
+  for (auto& h : hs) h = is_default ? make_hazard_pointer() : make_hazard_pointer(dom);
   return hs;
 }
 
