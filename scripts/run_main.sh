@@ -1,63 +1,81 @@
 #!/usr/bin/env bash
-# scripts/run_main.sh — the main job: build quiesce's RCU benchmark in Release
-# and measure quiesce against liburcu 0.13 and the std locks, in one run.
+# scripts/run_main.sh — the main job: every component's benchmarks against
+# their peers, in one run with ratio tables, then the reproduction of the
+# user-level RCU paper's grace-period experiments (report with plots).
 #
 # Steps
-#   1. Debian/Ubuntu: installs whatever is missing of cmake ninja-build g++
-#      pkg-config liburcu-dev libck-dev libbenchmark-dev libgtest-dev python3
+#   1. Debian/Ubuntu: installs whatever is missing of the packages below
 #      (dpkg -s first; apt-get update + apt-get install -y only if needed;
 #      needs root, or sudo).
 #   2. Configures an out-of-tree Release build in build/main (tests off) and
-#      builds perf/rcu_bench.
-#   3. Runs rcu_bench (it pins itself: measuring thread on the first CPU of
-#      its mask, helper threads on the second) with repetitions, console
-#      output to the terminal and out/rcu_bench.txt, JSON to out/rcu_bench.json.
-#   4. Writes the ratio tables (perf/rcu_ratios.py) to out/rcu_ratios.md and
-#      prints them.
+#      builds the benchmarks and the grace-period harness.
+#   3. Runs each benchmark binary (they pin themselves: the measuring thread
+#      on the first CPU of the mask, helpers on the second) with
+#      repetitions; console output to the terminal and out/<bench>.txt,
+#      Google Benchmark JSON to out/<bench>.json, ratio tables (medians,
+#      peers in the same run) to out/<area>_ratios.md:
+#        rcu_bench            guards, grace periods, retire vs liburcu, std locks
+#        numa_bench           node_pool vs malloc / numa_alloc_onnode, ping-pong
+#        seqlock_bench        seqlock / latch vs ck_sequence, std::shared_mutex
+#        hazard_pointer_bench protect / make / retire vs ck_hp, liburcu
+#        lockfree_stack_queue_bench  treiber_stack, ms_queue vs boost, tbb, liburcu, ck
+#        lockfree_hash_map_bench     hash map vs cds_lfht, rcu_hash_map, tbb, shared_mutex
+#        disruptor_bench      LMAX shapes, ping-pong vs boost spsc, ck_ring, tbb, mutex
+#        false_sharing_bench  packed vs padded layouts (its own harness)
+#   4. The grace-period reproduction (scripts/gp_reproduce.py): progress per
+#      point, out/gp/{data.csv,data.json,report.md,*.png}.
 #
-# Outputs (out/ is git-ignored; every run overwrites it):
-#   out/rcu_bench.json   Google Benchmark JSON, every repetition + aggregates
-#   out/rcu_bench.txt    the console output
-#   out/rcu_ratios.md    the ratio tables, with the command and the machine
-#   out/machine.txt      CPU, kernel, compiler, liburcu version
+# Profiles (2-vCPU VM, build included; the total is printed at the end)
+#   --quick   3 repetitions x 0.05 s, gp --quick: a few minutes, to check it works
+#   default   5 repetitions x 0.1 s, gp default profile: at most 10 minutes
+#   --full    7 repetitions x 0.2 s, gp --full (the paper's sweeps): as long as it takes
 #
-# Runtime: about 2-3 minutes by default on a 2-vCPU VM (build ~1 min),
-# under a minute more with --quick.
+# Outputs (out/ is git-ignored; every run overwrites it): the list printed
+# at the end; out/machine.txt records CPU, kernel, compiler, liburcu and
+# Google Benchmark versions.
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/run_main.sh [--quick] [--help] [-- EXTRA_BENCHMARK_FLAGS...]
+Usage: scripts/run_main.sh [--quick | --full] [--help] [-- EXTRA_RCU_BENCH_FLAGS...]
 
-Builds perf/rcu_bench, perf/numa_bench and perf/seqlock_bench in Release
-(build/main), runs them and writes out/<bench>.json, out/<bench>.txt and
-out/<area>_ratios.md for each, and out/machine.txt.
+The main job. Builds quiesce's benchmarks in Release (build/main), runs each
+against its peers (liburcu, the std locks, Concurrency Kit, Boost.Lockfree,
+TBB) and writes out/<bench>.json, out/<bench>.txt and out/<area>_ratios.md,
+then reproduces the RCU paper's grace-period experiments into out/gp/
+(report.md with plots). Prints the total time at the end.
 
 Options:
-  --quick    shorter run: 3 repetitions of 0.05 s instead of 7 of 0.2 s
-             (figures noisier; for checking that everything works)
+  --quick    3 repetitions of 0.05 s, gp --quick (a few minutes; noisier)
+  --full     7 repetitions of 0.2 s, gp --full (the paper's sweeps; long)
+  (default)  5 repetitions of 0.1 s, gp default profile (<= 10 min)
   --help     this text
   --         pass the remaining arguments to rcu_bench
              (e.g. -- --benchmark_filter='^read/')
 
 Missing Debian packages (cmake ninja-build g++ pkg-config liburcu-dev
-libck-dev libbenchmark-dev libgtest-dev python3 libboost-dev libtbb-dev) are installed
-with apt-get, as root
-or through sudo.
+libnuma-dev libck-dev libbenchmark-dev libgtest-dev python3 gnuplot-nox
+libboost-dev libtbb-dev) are installed with apt-get, as root or through sudo.
 EOF
 }
 
 quick=0
+full=0
 extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
+    --full) full=1 ;;
     -h | --help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "run_main.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
   shift
 done
+if [[ $quick -eq 1 && $full -eq 1 ]]; then
+  echo "run_main.sh: --quick and --full exclude each other" >&2
+  exit 2
+fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"  # every path below is relative to the repository root
@@ -92,8 +110,10 @@ cmake --build "$build" --target gp_harness  # the grace-period reproduction, run
 mkdir -p "$out"
 if [[ $quick -eq 1 ]]; then
   reps=3 min_time=0.05
-else
+elif [[ $full -eq 1 ]]; then
   reps=7 min_time=0.2
+else
+  reps=5 min_time=0.1
 fi
 bench=(
   "$build/perf/rcu_bench"
@@ -148,8 +168,7 @@ python3 perf/hazard_pointer_ratios.py "$out/hazard_pointer_bench.json" -o "$out/
 
 # Lock-free stack and queue vs boost::lockfree, tbb, liburcu (cds_lfs, cds_wfcq) and ck_hp_stack/fifo:
 # 27 benchmarks, ~30 s by default (0.1 s per repetition), ~5 s with --quick.
-lsq_min_time=0.1
-[[ $quick -eq 1 ]] && lsq_min_time=0.05
+lsq_min_time=$min_time
 step "running lockfree_stack_queue_bench: $reps repetitions (treiber_stack and ms_queue vs Debian's lock-free peers)"
 "$build/perf/lockfree_stack_queue_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$lsq_min_time" \
   --benchmark_display_aggregates_only=true "--benchmark_out=$out/lockfree_stack_queue_bench.json" \
@@ -162,6 +181,7 @@ python3 perf/lockfree_stack_queue_ratios.py "$out/lockfree_stack_queue_bench.jso
 # loaded 2-vCPU VM), ~12 s with --quick.
 lhm_min_time=0.07
 [[ $quick -eq 1 ]] && lhm_min_time=0.05
+[[ $full -eq 1 ]] && lhm_min_time=0.2
 step "running lockfree_hash_map_bench: $reps repetitions (lockfree_hash_map vs cds_lfht, tbb, shared_mutex; 90/99% reads)"
 "$build/perf/lockfree_hash_map_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$lhm_min_time" \
   --benchmark_display_aggregates_only=true "--benchmark_out=$out/lockfree_hash_map_bench.json" \
@@ -194,6 +214,7 @@ step "running false_sharing_bench --quick (packed vs padded counters, SPSC indic
 step "grace-period reproduction (Desnoyers et al. 2012): read scalability, section length, updates, latency"
 gp_args=(--harness "$build/perf/gp/gp_harness" --out "$out/gp")
 [[ $quick -eq 1 ]] && gp_args+=(--quick)
+[[ $full -eq 1 ]] && gp_args+=(--full)
 python3 scripts/gp_reproduce.py "${gp_args[@]}"
 
 step "done in $((SECONDS - start)) s. Outputs:"
@@ -201,6 +222,11 @@ for f in rcu_ratios.md rcu_bench.json rcu_bench.txt numa_ratios.md numa_bench.js
   seqlock_ratios.md seqlock_bench.json seqlock_bench.txt hazard_pointer_ratios.md hazard_pointer_bench.json \
   hazard_pointer_bench.txt lockfree_stack_queue_ratios.md lockfree_stack_queue_bench.json \
   lockfree_stack_queue_bench.txt lockfree_hash_map_ratios.md lockfree_hash_map_bench.json \
-  lockfree_hash_map_bench.txt machine.txt; do
-  echo "  $root/$out/$f"
+  lockfree_hash_map_bench.txt disruptor_ratios.md disruptor_bench.json disruptor_bench.txt \
+  false_sharing_bench.json false_sharing_bench.txt machine.txt gp/report.md gp/data.csv gp/data.json; do
+  [[ -e $out/$f ]] && echo "  $root/$out/$f"
 done
+echo "  $root/$out/gp/*.png (one plot per experiment)"
+if [[ $quick -eq 0 && $full -eq 0 && $((SECONDS - start)) -gt 600 ]]; then
+  echo "note: the default profile took $((SECONDS - start)) s, over its 10-minute budget (a loaded machine?)"
+fi
