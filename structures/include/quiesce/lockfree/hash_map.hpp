@@ -81,9 +81,9 @@
 //   link and a validating re-load of its predecessor's, plus a hazard store
 //   (release, compiler barrier) for each node passed: no atomic RMW and no
 //   shared write for lookups. insert: one allocation from the thread's
-//   NUMA-node pool (~3 ns) and one CAS; erase: two CASes and a retire (a CAS
-//   and a fetch_add on the domain's per-node list, a scan with a membarrier
-//   amortised over >= 1000 retires); insert_or_assign over a present key:
+//   NUMA-node pool (~3 ns) and one CAS; erase: two CASes and a retire (into
+//   the thread's batch, one CAS per 32 on the domain's per-node list, a scan
+//   with a membarrier amortised over >= 1000 retires); insert_or_assign over a present key:
 //   one allocation, two CASes and a retire.
 //   Memory: per key sizeof(Key) (+ sizeof(T)) + 48 bytes (link, hash,
 //   hazard-pointer header), rounded to alignment; 8 bytes per bucket.

@@ -43,8 +43,8 @@
 //   fence) and one validating re-load of its next field: ~4 loads and one
 //   store per node. contains(): no atomic RMW at all.
 //   insert: one allocation (node pool, ~3 ns) and one CAS. erase: two CASes
-//   (mark, unlink) and one retire (a CAS and a fetch_add on the domain's
-//   per-node list, plus a scan amortised over >= 1000 retires).
+//   (mark, unlink) and one retire (batched per thread: one CAS per 32 on
+//   the domain's per-node list, plus a scan amortised over >= 1000 retires).
 //   Memory: per key sizeof(Key) + 8 (next) + 32 (hazard-pointer header),
 //   rounded to alignment.
 //

@@ -39,16 +39,16 @@
 //
 // Costs (medians, perf/lockfree_stack_queue_bench, 2-vCPU AMD EPYC VM,
 // g++ 12 -O3, uint64_t; README "Lock-free stack and queue" has every peer)
-//   push + pop, one thread: 28.7 ns (boost::lockfree::stack 21.5 ns,
-//   ck_hp_stack 31.3 ns, liburcu cds_lfs + call_rcu 65 ns). Where it goes
-//   (perf profile): ~40% the two CASes on head_, ~35% the hazard-pointer
-//   retire (one CAS on the domain's per-node retired list) with its
-//   amortised scan and the deleter, ~12% finding the thread's NUMA node
-//   (twice per node: new_node and the retirement header), ~7% the node pool.
+//   push + pop, one thread: 19.2 ns (boost::lockfree::stack 21.9 ns,
+//   ck_hp_stack 32.2 ns, liburcu cds_lfs + call_rcu 58 ns). Where it goes:
+//   the two CASes on head_ most of it; the rest a node-pool allocation, a
+//   protect, the retire into the thread's batch (one CAS per 32 retires on
+//   the domain's per-node list) and the amortised scan and deleter.
 //   pop on an empty stack: one load, no hazard pointer.
-//   Two threads (2 vCPUs), each pushing and popping: 0.3-1.0x boost's
-//   throughput across runs (noisy VM). Backoff on a failed CAS showed no
-//   clear gain on 2 vCPUs, so there is none; elimination is not worth it
+//   Two threads (2 vCPUs), each pushing and popping: 3.4x boost's
+//   throughput in a quiet run (0.3-3x when other jobs load the VM). Backoff
+//   on a failed CAS showed no clear gain on 2 vCPUs, so there is none;
+//   elimination is not worth it
 //   below many cores.
 //
 // Exceptions
