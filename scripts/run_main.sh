@@ -26,8 +26,8 @@
 #      point, out/gp/{data.csv,data.json,report.md,*.png}.
 #
 # Profiles (2-vCPU VM, build included; the total is printed at the end)
-#   --quick   3 repetitions x 0.05 s, gp --quick: a few minutes, to check it works
-#   default   5 repetitions x 0.1 s, gp default profile: at most 10 minutes
+#   --quick   3 repetitions x 0.05 s, gp --quick: ~2 minutes, to check it works
+#   default   5 repetitions x 0.1 s, gp default profile: ~5.5 minutes (budget: 10)
 #   --full    7 repetitions x 0.2 s, gp --full (the paper's sweeps): as long as it takes
 #
 # Outputs (out/ is git-ignored; every run overwrites it): the list printed
