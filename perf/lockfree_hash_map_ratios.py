@@ -32,7 +32,7 @@ Example:
 import argparse
 import sys
 
-from bench_json import load_medians  # perf/bench_json.py, beside this script
+from bench_json import add_common_args, header_lines, load_medians  # perf/bench_json.py, beside this script
 
 KEYS = [1000, 100000]
 READS = [90, 99]
@@ -72,38 +72,17 @@ def main():
                     "(medians over repetitions).",
         epilog="Produce the input with: lockfree_hash_map_bench --benchmark_repetitions=5 "
                "--benchmark_out=out/lockfree_hash_map_bench.json --benchmark_out_format=json")
-    ap.add_argument("json", help="Google Benchmark JSON file written by lockfree_hash_map_bench")
-    ap.add_argument("-o", "--output", help="also write the Markdown to this file")
-    ap.add_argument("--command", help="the command that produced the JSON, recorded in the header")
-    ap.add_argument("--cpu-model", help="CPU model string, recorded in the header")
-    ap.add_argument("--compiler", help="compiler and version, recorded in the header")
-    ap.add_argument("--strict", action="store_true", help="exit with status 1 when a target row is missed")
+    add_common_args(ap, "lockfree_hash_map_bench")
     args = ap.parse_args()
 
     ctx, medians, errors = load_medians(args.json)
-    lines = ["# lockfree_hash_map_bench ratios", ""]
-    facts = []
-    if args.cpu_model:
-        facts.append(f"CPU: {args.cpu_model}")
-    if "num_cpus" in ctx:
-        facts.append(f"{ctx['num_cpus']} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz")
-    if "date" in ctx:
-        facts.append(f"run {ctx['date']}")
-    if "load_avg" in ctx:
-        facts.append("load average " + ", ".join(f"{x:.2f}" for x in ctx["load_avg"]))
-    if facts:
-        lines.append("- " + "; ".join(facts))
-    if args.compiler:
-        lines.append(f"- compiler: {args.compiler}")
-    if args.command:
-        lines.append(f"- command: `{args.command}`")
-    lines.append(f"- source: {args.json}; medians over repetitions. Thread 0 on the first CPU of the process's "
-                 "mask, thread 1 on the second. Mixed workload over one shared map pre-filled with half the keys; "
-                 "the non-read share is split evenly between insert and erase.")
-    lines.append("- Throughput in million operations per second: 1-thread rows per CPU second (immune to "
-                 "preemption by other processes on a shared VM), 2-thread rows in wall-clock time, all threads "
-                 "together. Ratios are quiesce_hp / peer: above 1.0x quiesce is faster.")
-    lines.append("")
+    lines = header_lines("lockfree_hash_map_bench ratios", ctx, args, [
+        "Thread 0 on the first CPU of the process's mask, thread 1 on the second. Mixed workload over one "
+        "shared map pre-filled with half the keys; the non-read share is split evenly between insert and erase.",
+        "Throughput in million operations per second: 1-thread rows per CPU second (immune to preemption by "
+        "other processes on a shared VM), 2-thread rows in wall-clock time, all threads together. Ratios are "
+        "quiesce_hp / peer: above 1.0x quiesce is faster.",
+    ])
 
     lines.append("## Throughput (Mops/s, median; 1 thread per CPU second, 2 threads wall clock)")
     lines.append("")

@@ -27,7 +27,7 @@ Example:
 import argparse
 import sys
 
-from bench_json import load_medians  # perf/bench_json.py, beside this script
+from bench_json import add_common_args, header_lines, load_medians  # perf/bench_json.py, beside this script
 
 FLAVOURS = ["memb", "qsbr", "mb", "bp"]
 READ_TARGET = 1.10  # quiesce guard / liburcu inline pair, at most
@@ -195,31 +195,11 @@ def retire_tables(r, lines):
 
 
 def header(ctx, args, lines):
-    lines.append("# rcu_bench ratios")
-    lines.append("")
-    facts = []
-    if args.cpu_model:
-        facts.append(f"CPU: {args.cpu_model}")
-    if "num_cpus" in ctx:
-        facts.append(f"{ctx['num_cpus']} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz")
-    if "host_name" in ctx:
-        facts.append(f"host {ctx['host_name']}")
-    if "date" in ctx:
-        facts.append(f"run {ctx['date']}")
-    if "load_avg" in ctx:
-        facts.append("load average " + ", ".join(f"{x:.2f}" for x in ctx["load_avg"]))
-    if facts:
-        lines.append("- " + "; ".join(facts))
-    if args.compiler:
-        lines.append(f"- compiler: {args.compiler}")
-    if args.command:
-        lines.append(f"- command: `{args.command}`")
-    lines.append(f"- source: {args.json}; medians over repetitions. Placement: measuring thread on the first "
-                 "CPU of the process's mask, helper threads on the second.")
-    lines.append("- A noisy 2-vCPU VM is the reference machine: read ratios and medians, not single "
-                 "figures; a qsbr section is empty (only the payload load), so its guard/inline ratio is "
-                 "timer noise around 1.")
-    lines.append("")
+    lines.extend(header_lines("rcu_bench ratios", ctx, args, [
+        "Placement: measuring thread on the first CPU of the process's mask, helper threads on the second.",
+        "A noisy 2-vCPU VM is the reference machine: read ratios and medians, not single figures; a qsbr "
+        "section is empty (only the payload load), so its guard/inline ratio is timer noise around 1.",
+    ]))
 
 
 def main():
@@ -228,12 +208,7 @@ def main():
                     "(medians over repetitions).",
         epilog="Produce the input with: rcu_bench --benchmark_repetitions=7 "
                "--benchmark_out=out/rcu_bench.json --benchmark_out_format=json")
-    ap.add_argument("json", help="Google Benchmark JSON file written by rcu_bench")
-    ap.add_argument("-o", "--output", help="also write the Markdown to this file")
-    ap.add_argument("--command", help="the command that produced the JSON, recorded in the header")
-    ap.add_argument("--cpu-model", help="CPU model string, recorded in the header")
-    ap.add_argument("--compiler", help="compiler and version, recorded in the header")
-    ap.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
+    add_common_args(ap, "rcu_bench")
     args = ap.parse_args()
 
     ctx, medians, errors = load_medians(args.json)

@@ -28,7 +28,7 @@ Example:
 import argparse
 import sys
 
-from bench_json import load_medians  # perf/bench_json.py, beside this script
+from bench_json import add_common_args, header_lines, load_medians  # perf/bench_json.py, beside this script
 
 SIZES = [16, 64, 256]
 WRITERS = ["none", "paced", "flat_out"]
@@ -135,27 +135,10 @@ def write_table(r, lines):
 
 
 def header(ctx, args, lines):
-    lines.append("# seqlock_bench ratios")
-    lines.append("")
-    facts = []
-    if args.cpu_model:
-        facts.append(f"CPU: {args.cpu_model}")
-    if "num_cpus" in ctx:
-        facts.append(f"{ctx['num_cpus']} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz")
-    if "date" in ctx:
-        facts.append(f"run {ctx['date']}")
-    if "load_avg" in ctx:
-        facts.append("load average " + ", ".join(f"{x:.2f}" for x in ctx["load_avg"]))
-    if facts:
-        lines.append("- " + "; ".join(facts))
-    if args.compiler:
-        lines.append(f"- compiler: {args.compiler}")
-    if args.command:
-        lines.append(f"- command: `{args.command}`")
-    lines.append(f"- source: {args.json}; medians over repetitions. Placement: reader on the first CPU of the "
-                 "process's mask, writer on the second.")
-    lines.append("- On a noisy 2-vCPU VM read ratios from one run, not single figures.")
-    lines.append("")
+    lines.extend(header_lines("seqlock_bench ratios", ctx, args, [
+        "Placement: reader on the first CPU of the process's mask, writer on the second.",
+        "On a noisy 2-vCPU VM read ratios from one run, not single figures.",
+    ]))
 
 
 def main():
@@ -164,12 +147,7 @@ def main():
                     "(medians over repetitions).",
         epilog="Produce the input with: seqlock_bench --benchmark_repetitions=5 "
                "--benchmark_out=out/seqlock_bench.json --benchmark_out_format=json")
-    ap.add_argument("json", help="Google Benchmark JSON file written by seqlock_bench")
-    ap.add_argument("-o", "--output", help="also write the Markdown to this file")
-    ap.add_argument("--command", help="the command that produced the JSON, recorded in the header")
-    ap.add_argument("--cpu-model", help="CPU model string, recorded in the header")
-    ap.add_argument("--compiler", help="compiler and version, recorded in the header")
-    ap.add_argument("--strict", action="store_true", help="exit with status 1 when the target is missed")
+    add_common_args(ap, "seqlock_bench")
     args = ap.parse_args()
 
     ctx, medians, errors = load_medians(args.json)
