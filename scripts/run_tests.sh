@@ -52,7 +52,8 @@ step "packages"
 "$root/scripts/ensure_packages.sh" cmake ninja-build g++ clang libclang-rt-14-dev pkg-config \
   liburcu-dev libnuma-dev libck-dev libgtest-dev libbenchmark-dev python3 \
   qemu-system-x86 busybox-static bash-static numactl cpio gnuplot-nox dwarves \
-  libboost-dev libtbb-dev  # lockfree_stack_queue_bench peers
+  libboost-dev libtbb-dev `# lockfree_stack_queue_bench peers` \
+  spin  # tests/model: Promela models
 
 total_pass=0
 total_fail=0
