@@ -4,7 +4,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: tests/model/run_model.sh MODEL [--broken] [--expect-fail] [--keep DIR]
+usage: tests/model/run_model.sh MODEL [--broken[=MACRO]] [--expect-fail] [--keep DIR]
 
 Verifies tests/model/MODEL.pml (MODEL is a name such as "seqlock", or a path
 to a .pml file) with spin: `spin -a` generates the verifier pan.c, gcc
@@ -14,6 +14,8 @@ every interleaving and checks the model's assertions and end states
 
   --broken       generate with -DBROKEN: the model's deliberately broken
                  variant (one ordering step removed); implies --expect-fail
+  --broken=MACRO another broken variant of the model, -DMACRO (the model's
+                 header comment lists them, e.g. BROKEN_WRAP)
   --expect-fail  succeed only if spin finds at least one error (and print
                  the counterexample trail); default: succeed only if spin
                  finds none and the search was complete
@@ -27,12 +29,18 @@ USAGE
 
 model=""
 broken=0
+broken_macro=BROKEN
 expect_fail=0
 keep=""
 while (($#)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     --broken) broken=1; expect_fail=1 ;;
+    --broken=*)
+      broken=1; expect_fail=1; broken_macro=${1#--broken=}
+      if [[ ! $broken_macro =~ ^[A-Z][A-Z0-9_]*$ ]]; then
+        echo "run_model.sh: --broken=MACRO needs an upper-case macro name, got '$broken_macro'" >&2; exit 2
+      fi ;;
     --expect-fail) expect_fail=1 ;;
     --keep) keep=${2:?--keep needs a directory}; shift ;;
     -*) echo "run_model.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -70,9 +78,14 @@ else
 fi
 
 defs=()
-if ((broken)); then defs+=(-DBROKEN); fi
+if ((broken)); then
+  defs+=("-D$broken_macro")
+  if ! grep -q "$broken_macro" "$pml"; then
+    echo "run_model.sh: $(basename "$pml") has no variant $broken_macro" >&2; exit 2
+  fi
+fi
 variant="$(basename "$pml" .pml)"
-if ((broken)); then variant+=" (BROKEN variant, -DBROKEN)"; fi
+if ((broken)); then variant+=" (broken variant, -D$broken_macro)"; fi
 echo "model: $variant"
 
 cd "$work"
@@ -83,8 +96,8 @@ if ! spin "${defs[@]}" -a model.pml >spin.log 2>&1; then
   exit 1
 fi
 # Safety properties only (assertions, invalid end states = deadlocks);
-# -DMEMLIM bounds pan's memory (MiB).
-if ! gcc -O2 -w -DSAFETY -DMEMLIM=2048 -o pan pan.c >gcc.log 2>&1; then
+# -DCOLLAPSE compresses stored states; -DMEMLIM bounds pan's memory (MiB).
+if ! gcc -O2 -w -DSAFETY -DCOLLAPSE -DMEMLIM=1024 -o pan pan.c >gcc.log 2>&1; then
   cat gcc.log
   echo "FAIL: gcc could not compile pan.c"
   exit 1
