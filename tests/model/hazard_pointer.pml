@@ -40,6 +40,9 @@
  * reader's seq_cst fence of the fallback mode removed). In FENCE mode the
  * hazard store then sits in the buffer while the reader validates, the
  * scan misses it and frees the object the reader is about to use.
+ * BROKEN_NOVALIDATE (-DBROKEN_NOVALIDATE): try_protect() does not re-load
+ * the source (hazard_pointer.hpp:292): a reader that loaded the pointer
+ * before the unlink publishes its hazard after the scan read the hazards.
  */
 
 #define NREADERS 2
@@ -102,7 +105,11 @@ proctype reader(byte i) {
      :: else -> skip                          /*   :118 atomic_signal_fence: compiler barrier only */
      fi;
 #endif
+#ifndef BROKEN_NOVALIDATE
      q = src;                                 /* :292 ptr = src.load(acquire) */
+#else
+     q = p;                                   /* the re-load of the source dropped */
+#endif
      if
      :: q == p -> break                       /* :293 validated: p is protected */
      :: else -> store_hz(i, NIL); p = q       /* :294 set(nullptr); retry with the newer value */

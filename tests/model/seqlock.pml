@@ -30,6 +30,8 @@
  * BROKEN (-DBROKEN): drops the release fence in lock() (seqlock.hpp:341).
  * The odd sequence may then become visible after the new data words, and a
  * reader that saw the old even sequence both times accepts a torn value.
+ * BROKEN_RECHECK (-DBROKEN_RECHECK): read_once() accepts without re-loading
+ * the sequence (seqlock.hpp:322): a copy that overlapped a store is kept.
  */
 
 #define NWORDS 2
@@ -118,7 +120,11 @@ proctype reader() {
            r1 = w[1];                       /*      word 1 */
            /* :321 acquire fence: keeps the loads above before the load
             * below; loads are in program order in this model. */
+#ifndef BROKEN_RECHECK
            e = seq;                         /* :322 seq_.load(relaxed) == begin */
+#else
+           e = b;                           /* the re-load of the sequence dropped */
+#endif
            if
            :: e == b -> break               /* accepted */
            :: else -> skip                  /* a writer ran: retry */
