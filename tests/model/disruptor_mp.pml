@@ -161,7 +161,7 @@ proctype consumer(byte c) {
         :: s <= available && avail[s % SIZE] == s / SIZE -> published = s; s++  /* :387 is_available(s) (acquire) */
         :: else -> break
         od;
-        /* event_processor.hpp:174 on_event for next..published, then :179 sequence_.set(end) */
+        /* event_processor.hpp:175 on_event for next..published, then :180 sequence_.set(end) */
         do
         :: next <= published ->
            v = slot[next % SIZE];               /* handler reads ring_[next] */
@@ -169,7 +169,7 @@ proctype consumer(byte c) {
            next++
         :: else -> break
         od;
-        if                                      /* event_processor.hpp:179 sequence_.set(end) (release) */
+        if                                      /* event_processor.hpp:180 sequence_.set(end) (release) */
         :: published >= 0 -> cons_seq[c] = published
         :: else -> skip                         /* claimed, not yet published: wait_for loops */
         fi;

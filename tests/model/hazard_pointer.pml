@@ -134,7 +134,7 @@ inline scan() {
     fi
   }
   /* :318-326 snapshot the hazards (acquire loads), one record at a time,
-   * then :331-341 free every retired object no hazard names */
+   * then :333-343 free every retired object no hazard names */
   h0 = hz[0];
   h1 = hz[1];
   o = OBJ_A;
@@ -142,8 +142,8 @@ inline scan() {
   :: o <= OBJ_B ->
      if
      :: retired[o] && !freed[o] && h0 != o && h1 != o ->
-        freed[o] = true                       /* :339 h->reclaim(h) */
-     :: else -> skip                          /* :334 kept (protected) or not retired */
+        freed[o] = true                       /* :341 h->reclaim(h) */
+     :: else -> skip                          /* :335 kept (binary_search found it) or not retired */
      fi;
      o++
   :: else -> break
