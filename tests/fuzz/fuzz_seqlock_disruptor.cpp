@@ -171,7 +171,8 @@ void fuzz_ring(input& in, std::size_t size) {
         std::int64_t lo = *unpublished.begin();
         if (Multi) {
           auto it = unpublished.begin();
-          std::advance(it, static_cast<std::ptrdiff_t>(n < 0 ? 0 : n) % static_cast<std::ptrdiff_t>(unpublished.size()));
+          const auto pick = static_cast<std::ptrdiff_t>(n < 0 ? 0 : n);
+          std::advance(it, pick % static_cast<std::ptrdiff_t>(unpublished.size()));
           lo = *it;
         }
         std::int64_t hi = lo;  // extend over consecutive unpublished sequences, up to n
@@ -186,8 +187,7 @@ void fuzz_ring(input& in, std::size_t size) {
         break;
       }
       case 3: {  // consume up to n published events, checking their contents
-        const std::int64_t avail =
-            ring.sequencer().highest_published_sequence(consumed + 1, Multi ? ring.cursor() : ring.cursor());
+        const std::int64_t avail = ring.sequencer().highest_published_sequence(consumed + 1, ring.cursor());
         check(avail == cursor);
         const std::int64_t upto = std::min(avail, consumed + (n < 0 ? 0 : n));
         for (std::int64_t s = consumed + 1; s <= upto; ++s) {
@@ -235,10 +235,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       using multi = quiesce::disruptor::multi_producer_sequencer<wait>;
       const bool pow2 = ring_size != 0 && (ring_size & (ring_size - 1)) == 0;
       if (!pow2) {
-        check(throws_invalid_argument(
-            [&] { quiesce::disruptor::ring_buffer<std::int64_t, single> r(ring_size, [] { return std::int64_t{}; }); }));
-        check(throws_invalid_argument(
-            [&] { quiesce::disruptor::ring_buffer<std::int64_t, multi> r(ring_size, [] { return std::int64_t{}; }); }));
+        const auto zero = [] { return std::int64_t{}; };
+        using single_ring = quiesce::disruptor::ring_buffer<std::int64_t, single>;
+        using multi_ring = quiesce::disruptor::ring_buffer<std::int64_t, multi>;
+        check(throws_invalid_argument([&] { single_ring r(ring_size, zero); }));
+        check(throws_invalid_argument([&] { multi_ring r(ring_size, zero); }));
         break;
       }
       if (data[0] % 5 == 3) {
