@@ -29,7 +29,7 @@ Example:
 import argparse
 import sys
 
-from bench_json import load_medians  # perf/bench_json.py, beside this script
+from bench_json import add_common_args, fmt_ratio, load_medians, ratio  # perf/bench_json.py, beside this script
 
 UNICAST = [("disruptor", "quiesce Disruptor, publish per event"),
            ("disruptor_spin16", "quiesce Disruptor, publish per event, busy_spin_wait_strategy(16)"),
@@ -57,14 +57,6 @@ def mops(m, name):
 
 def fmt(x, digits=1):
     return "n/a" if x is None else f"{x:.{digits}f}"
-
-
-def ratio(a, b):
-    return None if a is None or b is None or b == 0 else a / b
-
-
-def fmt_ratio(x):
-    return "n/a" if x is None else f"{x:.2f}x"
 
 
 def build(medians, errors, args):
@@ -139,12 +131,7 @@ def build(medians, errors, args):
 def main():
     ap = argparse.ArgumentParser(
         description="Ratio tables from perf/disruptor_bench's Google Benchmark JSON (see the module docstring).")
-    ap.add_argument("json", help="Google Benchmark JSON file written by disruptor_bench")
-    ap.add_argument("-o", "--output", help="also write the Markdown to this file")
-    ap.add_argument("--command", help="the command that produced the JSON, recorded in the output")
-    ap.add_argument("--cpu-model", help="CPU model string, recorded in the output")
-    ap.add_argument("--compiler", help="compiler and version, recorded in the output")
-    ap.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
+    add_common_args(ap, "disruptor_bench")
     args = ap.parse_args()
     _, medians, errors = load_medians(args.json)
     if not any(n.startswith("unicast_1p1c/") for n in list(medians) + list(errors)):

@@ -32,7 +32,7 @@ Example:
 import argparse
 import sys
 
-from bench_json import add_common_args, header_lines, load_medians  # perf/bench_json.py, beside this script
+from bench_json import add_common_args, fmt, fmt_ratio, header_lines, load_medians, ratio  # perf/bench_json.py, beside this script
 
 KEYS = [1000, 100000]
 READS = [90, 99]
@@ -46,20 +46,6 @@ PEERS = [("quiesce_hp", "quiesce lockfree_hash_map (HP, fixed buckets)"),
 COMPARABLE = "raw_cds_lfht"  # Debian's lock-free map (liburcu), used directly: the target peer
 TARGET = 1.0
 OPS_PER_ITERATION = 16  # lockfree_hash_map_bench: operations per benchmark iteration
-
-
-def fmt(x, digits=2):
-    return "n/a" if x is None else f"{x:.{digits}f}"
-
-
-def fmt_ratio(x):
-    return "n/a" if x is None else f"{x:.2f}x"
-
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
 
 
 def name(peer, keys, reads, threads):

@@ -32,7 +32,7 @@ import re
 import statistics
 import sys
 
-from bench_json import load_medians  # perf/bench_json.py, beside this script
+from bench_json import load_medians, ratio  # perf/bench_json.py, beside this script
 
 SIZES = [32, 64, 256]
 POOL_VS_MALLOC_TARGET = 1.5  # node_pool / malloc, at most
@@ -59,12 +59,6 @@ def fmt(x, digits=1):
 
 def times(x):
     return f"{x:,.0f}x" if x >= 100 else f"{x:.1f}x"
-
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
 
 
 class Report:

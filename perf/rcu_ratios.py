@@ -27,7 +27,7 @@ Example:
 import argparse
 import sys
 
-from bench_json import add_common_args, header_lines, load_medians  # perf/bench_json.py, beside this script
+from bench_json import add_common_args, emit, header_lines, load_medians, ratio  # perf/bench_json.py, beside this script
 
 FLAVOURS = ["memb", "qsbr", "mb", "bp"]
 READ_TARGET = 1.10  # quiesce guard / liburcu inline pair, at most
@@ -62,12 +62,6 @@ def fmt(x, digits=2):
     if x != 0 and abs(x) < 10 ** -digits:
         return f"{x:.{digits}g}"
     return f"{x:.{digits}f}"
-
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
 
 
 def read_tables(r, lines):
@@ -224,11 +218,7 @@ def main():
         lines.append(f"- {m}")
     if r.misses:
         lines.append("")
-    text = "\n".join(lines)
-    print(text)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
+    emit(lines, args)
     return 1 if (args.strict and r.misses) else 0
 
 

@@ -28,7 +28,7 @@ Example:
 import argparse
 import sys
 
-from bench_json import add_common_args, header_lines, load_medians  # perf/bench_json.py, beside this script
+from bench_json import add_common_args, emit, header_lines, load_medians, ratio  # perf/bench_json.py, beside this script
 
 SIZES = [16, 64, 256]
 WRITERS = ["none", "paced", "flat_out"]
@@ -47,12 +47,6 @@ def fmt(x, digits=2):
 
 def fmt_ratio(x, digits=3):
     return "n/a" if x is None else f"{x:.{digits}f}x"
-
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
 
 
 class Report:
@@ -163,11 +157,7 @@ def main():
         lines.append(f"- {m}")
     if r.misses:
         lines.append("")
-    text = "\n".join(lines)
-    print(text)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
+    emit(lines, args)
     return 1 if (args.strict and r.misses) else 0
 
 
