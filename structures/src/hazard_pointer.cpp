@@ -472,18 +472,19 @@ void flush_retired() noexcept {
   auto& im = *default_domain_ref().impl_;
   retired_header* head = c.retired_head;
   retired_header* tail = c.retired_tail;
-  const int n = c.retired_node;
+  const int n = im.slot(c.retired_node);  // the objects' home node, as set (may be out of range)
   const auto k = static_cast<std::uint64_t>(c.retired_count);
   c.retired_head = c.retired_tail = nullptr;
   c.retired_count = 0;
   im.on_retire(n, im.push_chain(n, head, tail, k));
 }
 
-// Default domain, ordinary code: into the thread's batch (no atomic RMW);
-// every 32nd retire pushes the batch with one CAS. Other domains, deleters
-// (scan_depth > 0) and threads past their exit hook: one CAS on the node's
-// list word. No init_fences() here: every domain's constructor ran it, and
-// scans run it again before fencing.
+// The slow path of retire_fast(). Default domain, ordinary code: installs
+// the thread's exit hook (first retire) or pushes a batch of another node,
+// then the object joins the batch through retire_fast(). Other domains,
+// deleters (scan_depth > 0) and threads past their exit hook: one CAS on the
+// node's list word. No init_fences() here: every domain's constructor ran
+// it, and scans run it again before fencing.
 void retire(hazard_pointer_domain& dom, retired_header* h) noexcept {
   if ((reinterpret_cast<std::uintptr_t>(h) >> hazard_pointer_domain::impl::count_shift) != 0) [[unlikely]] {
     structures::misuse("retired object above the 48-bit address space",
@@ -491,20 +492,14 @@ void retire(hazard_pointer_domain& dom, retired_header* h) noexcept {
                        "allocate retired objects below 2^48 (Linux does unless mmap is given a higher hint)");
   }
   auto& im = *dom.impl_;
-  const int n = im.slot(h->node);
-  if (im.id == default_domain_id && tls_cache.scan_depth == 0) {
-    thread_cache& c = tls_cache;
-    if (!c.open && !c.exited) ensure_hook();  // so that the thread's exit flushes the batch
-    if (c.open) [[likely]] {
-      if (c.retired_count != 0 && c.retired_node != n) flush_retired();
-      h->next = c.retired_head;
-      c.retired_head = h;
-      if (c.retired_tail == nullptr) c.retired_tail = h;
-      c.retired_node = n;
-      if (++c.retired_count == thread_cache::batch) flush_retired();
-      return;
-    }
+  thread_cache& c = tls_cache;
+  if (im.id == default_domain_id && c.scan_depth == 0 && !c.exited) {
+    ensure_hook();  // so that the thread's exit flushes the batch (a no-op once open)
+    if (c.retired_count != 0 && c.retired_node != h->node) flush_retired();
+    retire_fast(dom, h);  // batchable now: the batch is empty or of h's node
+    return;
   }
+  const int n = im.slot(h->node);
   im.on_retire(n, im.push_chain(n, h, h, 1));
 }
 

@@ -356,6 +356,28 @@ TEST(HazardPointer, DefaultDomainBatchesEachThreadsRetires) {
   EXPECT_EQ(deleted.load(), 40);
 }
 
+// A home node the machine lacks (set_home_node is the caller's word) goes
+// to node 0's list, through the default domain's batch and through an own
+// domain alike; it must never index past the per-node lists.
+struct far_node : quiesce::hazard_pointer_obj_base<far_node> {
+  explicit far_node(std::atomic<int>* d, int node) : deleted(d) { set_home_node(node); }
+  ~far_node() { deleted->fetch_add(1); }
+  std::atomic<int>* deleted;
+};
+
+TEST(HazardPointer, HomeNodeOutsideTheMachineGoesToNodeZero) {
+  std::atomic<int> deleted{0};
+  hazard_pointer_domain dom;
+  for (int node : {-1, 1 << 20}) {
+    (new far_node(&deleted, node))->retire();
+    (new far_node(&deleted, node))->retire(dom);
+  }
+  EXPECT_EQ(dom.stats().unreclaimed_per_node.at(0), 2u);
+  quiesce::hazard_pointer_cleanup();
+  quiesce::hazard_pointer_cleanup(dom);
+  EXPECT_EQ(deleted.load(), 4);
+}
+
 TEST(HazardPointer, FenceModeFollowsTheKernelAndTheEnvironment) {
   const char* env = std::getenv("QUIESCE_HP_FENCE");
   const bool forced = env != nullptr && std::strcmp(env, "fence") == 0;
