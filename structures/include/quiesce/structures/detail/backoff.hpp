@@ -1,0 +1,78 @@
+// quiesce/structures/detail/backoff.hpp — bounded exponential back-off for
+// retry loops that lost a race (a failed CAS, a failed version check, an
+// aborted transaction).
+//
+// Internal header, shared by every optimistic retry loop of the structures
+// component (versioned cells, the STM). One concept, one place.
+//
+// Policy: after the k-th consecutive failure the caller pauses for a random
+// number of cpu_relax() rounds in [0, min(2^k * initial, max)) — "full
+// jitter" — so two threads that collided do not collide again in lock-step
+// (Anderson, "The performance of spin lock alternatives for shared-memory
+// multiprocessors", IEEE TPDS 1990; Herlihy & Shavit, "The Art of
+// Multiprocessor Programming", 7.4). Past `yield_after` failures it also
+// yields the CPU, so a preempted lock holder or committer on an
+// oversubscribed machine gets to run. The delay never exceeds `max` pauses
+// plus one yield: the back-off is bounded, never a sleep.
+//
+// Cost: a pause() is a few cycles of arithmetic plus the pauses themselves;
+// nothing is shared between threads (the jitter generator is thread-local).
+#ifndef QUIESCE_STRUCTURES_DETAIL_BACKOFF_HPP
+#define QUIESCE_STRUCTURES_DETAIL_BACKOFF_HPP
+
+#include <cstdint>
+#include <thread>
+
+#include "quiesce/structures/detail/config.hpp"
+
+namespace quiesce::detail::structures {
+
+struct backoff_limits {
+  std::uint32_t initial = 4;        // pauses in the first window (a power of two)
+  std::uint32_t max = 1024;         // the largest window, in pauses (a power of two)
+  std::uint32_t yield_after = 16;   // consecutive failures before each pause() also yields
+};
+
+class exponential_backoff {
+ public:
+  constexpr exponential_backoff() noexcept = default;
+  constexpr explicit exponential_backoff(backoff_limits limits) noexcept
+      : limits_(limits), window_(limits.initial ? limits.initial : 1) {}
+
+  // Waits after one more failure: a random number of pauses in [0, window),
+  // then doubles the window up to limits.max.
+  void pause() noexcept {
+    const std::uint32_t n = static_cast<std::uint32_t>(next_random() & (window_ - 1));
+    for (std::uint32_t i = 0; i < n; ++i) cpu_relax();
+    if (window_ < limits_.max) window_ <<= 1;
+    if (++failures_ >= limits_.yield_after) std::this_thread::yield();
+  }
+
+  // Forgets the failures (after a success, before reusing the object).
+  constexpr void reset() noexcept {
+    window_ = limits_.initial ? limits_.initial : 1;
+    failures_ = 0;
+  }
+
+  constexpr std::uint32_t failures() const noexcept { return failures_; }
+
+ private:
+  // xorshift64 (Marsaglia 2003), one state per thread, seeded from the
+  // state's own address so that threads start apart.
+  static std::uint64_t next_random() noexcept {
+    thread_local std::uint64_t state = 0;
+    if (state == 0) state = reinterpret_cast<std::uintptr_t>(&state) | 1;
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  }
+
+  backoff_limits limits_{};
+  std::uint32_t window_ = 4;
+  std::uint32_t failures_ = 0;
+};
+
+}  // namespace quiesce::detail::structures
+
+#endif  // QUIESCE_STRUCTURES_DETAIL_BACKOFF_HPP
