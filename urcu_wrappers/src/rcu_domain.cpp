@@ -3,6 +3,8 @@
 // periods, the retire backlog throttle, fork support and the exit barrier.
 #include <quiesce/rcu.hpp>
 
+#include "rcu_internal.hpp"
+
 #include <sched.h>
 #include <unistd.h>
 
@@ -46,15 +48,6 @@ void deleter_threw(const char* flavor) noexcept {
 // Registry of threads registered through quiesce (for fork) and the
 // per-thread, per-flavour registration reference count.
 
-namespace {
-
-struct registry_entry {
-  int flavor;
-  pthread_t thread;
-  unsigned long* reader_ctr;  // liburcu's per-thread reader counter (memb, mb, qsbr)
-  cds_list_head* reader_node;  // its link in liburcu's registry of readers
-};
-
 std::mutex& registry_mutex() {
   static std::mutex m;
   return m;
@@ -65,6 +58,8 @@ std::vector<registry_entry>& registry() {
   static auto* r = new std::vector<registry_entry>;
   return *r;
 }
+
+namespace {
 
 // Serialises quiesce-initiated grace periods and barriers (shared) against
 // rcu_fork_guard (exclusive), so no liburcu grace-period mutex is held in the
@@ -98,7 +93,8 @@ void do_register() {
   std::lock_guard lk(registry_mutex());
   F::register_thread();
   if constexpr (!std::is_same_v<F, rcu_flavor::bp>)
-    registry().push_back({F::index, pthread_self(), F::reader_ctr(), F::reader_node()});
+    registry().push_back({F::index, pthread_self(), static_cast<pid_t>(::gettid()), F::reader_ctr(),
+                          F::reader_node()});
 }
 
 template <class F>
@@ -192,6 +188,7 @@ template <class F>
 void synchronize(basic_rcu_domain<F>& d) noexcept {
   check_may_wait<F>("rcu_synchronize()");
   std::shared_lock gate(gp_gate(F::index));
+  stall_wait_scope watched(F::index, rcu_stall_report::wait_kind::synchronize);
   // Every start_poll() ticket handed out before this load is covered by the
   // grace period below (seq_cst: pairs with the fetch_add in start_poll).
   const std::uint64_t covered = d.poll_requested_.load(std::memory_order_seq_cst);
@@ -208,6 +205,7 @@ void barrier(basic_rcu_domain<F>& d) noexcept {
           "a deleter runs on the call_rcu worker that rcu_barrier() waits for; it would wait for itself");
   check_may_wait<F>("rcu_barrier()");
   std::shared_lock gate(gp_gate(F::index));
+  stall_wait_scope watched(F::index, rcu_stall_report::wait_kind::barrier);
   F::barrier();
   // Pairs with tsan_release(&reclaim_sync_) in run_reclaim: every deleter ran.
   tsan_acquire(&d.reclaim_sync_);
@@ -352,6 +350,7 @@ void note_flavor_used(int index) noexcept {
   const unsigned bit = 1u << index;
   const unsigned prev = used_flavors.fetch_or(bit, std::memory_order_acq_rel);
   if (prev == 0) std::atexit(exit_barrier);
+  stall_watch_ensure();
 }
 
 // ---------------------------------------------------------------------------

@@ -72,6 +72,7 @@ struct rcu_domain_stats {
   std::size_t backlog_limit;   // retire() slows down above this
   std::uint64_t throttled;     // retire() calls that waited for the backlog to drain
   std::uint64_t overruns;      // retire() calls over the limit that could not wait
+  std::uint64_t reclaimed;     // deleters run so far (the stall detector watches it advance)
 };
 
 namespace detail {
@@ -301,8 +302,8 @@ class basic_rcu_domain {
     return backlog_limit_.load(std::memory_order_relaxed);
   }
   [[nodiscard]] rcu_domain_stats stats() const noexcept {
-    return {outstanding(), backlog_limit(),
-            throttled_.load(std::memory_order_relaxed), overruns_.load(std::memory_order_relaxed)};
+    return {outstanding(), backlog_limit(), throttled_.load(std::memory_order_relaxed),
+            overruns_.load(std::memory_order_relaxed), reclaimed_.load(std::memory_order_relaxed)};
   }
 
   // ---- internal: used by rcu_obj_base, the containers and rcu_domain.cpp ----

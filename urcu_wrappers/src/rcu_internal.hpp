@@ -1,0 +1,59 @@
+// urcu_wrappers/src/rcu_internal.hpp — what rcu_domain.cpp and rcu_stall.cpp
+// share: the registry of threads registered through quiesce, and the stall
+// detector's hooks. Not installed.
+#ifndef QUIESCE_URCU_WRAPPERS_SRC_RCU_INTERNAL_HPP
+#define QUIESCE_URCU_WRAPPERS_SRC_RCU_INTERNAL_HPP
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <mutex>
+#include <vector>
+
+#include <quiesce/rcu.hpp>
+#include <quiesce/rcu/stall.hpp>
+
+namespace quiesce::detail {
+
+// One thread registered with one flavour through quiesce (memb, qsbr, mb;
+// bp keeps its own records). Entries are added after liburcu's registration
+// and removed before its unregistration, under registry_mutex(): while the
+// mutex is held, reader_ctr points at a live thread's reader word.
+struct registry_entry {
+  int flavor;
+  pthread_t thread;
+  pid_t tid;                   // gettid(), for reports
+  unsigned long* reader_ctr;   // liburcu's per-thread reader counter
+  cds_list_head* reader_node;  // its link in liburcu's registry of readers
+};
+std::mutex& registry_mutex();
+std::vector<registry_entry>& registry();  // immortal
+
+// ---- stall detector (rcu_stall.cpp) ----
+
+// Starts the watchdog if the detector is enabled and this process has none
+// yet (first use, or first use after fork). Cheap when it runs: one relaxed
+// load and a compare with getpid() cached per process.
+void stall_watch_ensure() noexcept;
+
+// An in-flight synchronize() or barrier() of one flavour, visible to the
+// watchdog for the scope's lifetime. One mutex lock/unlock on entry and exit.
+class stall_wait_scope {
+ public:
+  stall_wait_scope(int flavor, rcu_stall_report::wait_kind kind) noexcept;
+  ~stall_wait_scope();
+  stall_wait_scope(const stall_wait_scope&) = delete;
+  stall_wait_scope& operator=(const stall_wait_scope&) = delete;
+
+  // Intrusive list links and data, read by the watchdog under the flavour's mutex.
+  stall_wait_scope* prev = nullptr;
+  stall_wait_scope* next = nullptr;
+  int flavor;
+  rcu_stall_report::wait_kind kind;
+  std::chrono::steady_clock::time_point start;
+};
+
+}  // namespace quiesce::detail
+
+#endif  // QUIESCE_URCU_WRAPPERS_SRC_RCU_INTERNAL_HPP
