@@ -22,9 +22,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <new>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -75,6 +78,49 @@ void heavy_fence() noexcept {
     }
   }
   std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+// ---- stall detector (see hazard_pointer_stall_options) --------------------
+
+struct stall_config {
+  std::mutex mu;
+  hazard_pointer_stall_options opts;     // guarded by mu
+  std::atomic<bool> on{true};
+  std::atomic<std::int64_t> timeout_ns{21'000'000'000};
+  std::atomic<std::uint64_t> reports{0};
+};
+stall_config& stall_cfg() {
+  static stall_config* c = [] {
+    auto* p = new stall_config;  // immortal: scans run during exit cleanup
+    if (const char* env = std::getenv("QUIESCE_HP_STALL_TIMEOUT_MS")) {
+      char* end = nullptr;
+      errno = 0;
+      const long long ms = std::strtoll(env, &end, 10);
+      if (end == env || *end != '\0' || errno != 0 || ms < 0) {
+        std::fprintf(stderr,
+                     "quiesce: warning: QUIESCE_HP_STALL_TIMEOUT_MS='%s' is not a number of milliseconds >= 0; "
+                     "the hazard-pointer stall detector keeps its timeout of 21000 ms\n", env);
+      } else if (ms == 0) {
+        p->on.store(false, std::memory_order_relaxed);
+      } else {
+        p->opts.timeout = std::chrono::milliseconds(ms);
+        p->timeout_ns.store(ms * 1'000'000, std::memory_order_relaxed);
+      }
+    }
+    return p;
+  }();
+  return *c;
+}
+
+pid_t this_thread_tid() noexcept {
+  thread_local pid_t tid = static_cast<pid_t>(::gettid());
+  return tid;
+}
+
+std::string thread_name(pid_t tid) {
+  std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/comm");
+  std::string s;
+  return std::getline(f, s) ? s : "?";
 }
 
 // ---- registry of live domains (for thread caches of non-default domains) --
@@ -218,12 +264,27 @@ struct hazard_pointer_domain::impl {
 
   int fallback_node = 0;  // a node the machine has, for ids it lacks
 
+  // Stall detection (note_kept): per node, the records seen protecting an
+  // object a scan had to keep, and since when. Touched only by scans that
+  // keep objects.
+  struct stall_seen {
+    const record* rec;
+    const void* ptr;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::mutex stall_mu;
+  std::vector<std::vector<stall_seen>> stall_by_node;  // guarded by stall_mu; [slot]
+  std::optional<std::chrono::steady_clock::time_point> stall_start;  // the stall last reported
+  std::chrono::steady_clock::time_point stall_last_report{};
+  std::uint64_t stall_suppressed = 0;
+
   explicit impl(std::uint64_t id_, std::size_t min_thr) : id(id_), min_threshold(std::max<std::size_t>(1, min_thr)) {
     const auto& nodes = numa::topology::system().nodes();
     slots = nodes.empty() ? 1 : nodes.back() + 1;
     fallback_node = nodes.empty() ? 0 : nodes.front();
     retired = std::make_unique<node_retired[]>(static_cast<std::size_t>(slots));
     records = std::make_unique<node_records[]>(static_cast<std::size_t>(slots));
+    stall_by_node.resize(static_cast<std::size_t>(slots));
   }
 
   int slot(int node) const noexcept { return node >= 0 && node < slots ? node : 0; }
@@ -243,6 +304,7 @@ struct hazard_pointer_domain::impl {
       bool expected = false;
       if (!r->in_use.load(std::memory_order_relaxed) &&
           r->in_use.compare_exchange_strong(expected, true, std::memory_order_acquire, std::memory_order_relaxed)) {
+        r->owner_tid.store(detail::hp::this_thread_tid(), std::memory_order_relaxed);
         return r;
       }
     }
@@ -258,6 +320,7 @@ struct hazard_pointer_domain::impl {
     }
     auto* r = new (mem) record();
     r->in_use.store(true, std::memory_order_relaxed);
+    r->owner_tid.store(detail::hp::this_thread_tid(), std::memory_order_relaxed);
     r->node = mine;
     r->domain_id = id;
     r->domain = self;
@@ -343,6 +406,7 @@ struct hazard_pointer_domain::impl {
         }
         h = next;
       }
+      if (kept != 0 && detail::hp::stall_cfg().on.load(std::memory_order_relaxed)) note_kept(n, keep_first, kept);
       if (kept != 0) {
         push_chain(n, keep_first, keep_last, kept);
         repushed.fetch_add(kept, std::memory_order_relaxed);
@@ -358,12 +422,108 @@ struct hazard_pointer_domain::impl {
     active_scans.fetch_sub(1, std::memory_order_acq_rel);
   }
 
+  // Stall detection, on a scan of node n that kept `kept` objects (the chain
+  // from `first`): which records protect them, since when (per record and
+  // pointer, across scans), and a report once one is older than the timeout.
+  void note_kept(int n, const header* first, std::uint64_t kept) noexcept {
+    using clock = std::chrono::steady_clock;
+    try {
+      std::vector<const void*> keys;
+      keys.reserve(kept);
+      for (const header* h = first; h != nullptr && keys.size() < kept; h = h->next) keys.push_back(h->key);
+      std::sort(keys.begin(), keys.end());
+      const auto now = clock::now();
+      const auto timeout = std::chrono::nanoseconds(detail::hp::stall_cfg().timeout_ns.load(std::memory_order_relaxed));
+      std::unique_lock lk(stall_mu);
+      auto& seen = stall_by_node[static_cast<std::size_t>(n)];
+      std::vector<stall_seen> next;
+      for (int m = 0; m < slots; ++m) {
+        for (const record* r = records[m].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
+          const void* p = r->ptr.load(std::memory_order_relaxed);
+          if (p == nullptr || !std::binary_search(keys.begin(), keys.end(), p)) continue;
+          auto it = std::find_if(seen.begin(), seen.end(),
+                                 [&](const stall_seen& s) { return s.rec == r && s.ptr == p; });
+          next.push_back({r, p, it != seen.end() ? it->since : now});
+        }
+      }
+      seen.swap(next);
+      // The stall: every node's holders older than the timeout.
+      std::optional<clock::time_point> oldest;
+      for (const auto& v : stall_by_node)
+        for (const auto& s : v)
+          if (now - s.since >= timeout && (!oldest || s.since < *oldest)) oldest = s.since;
+      if (!oldest) {
+        stall_start.reset();
+        stall_suppressed = 0;
+        return;
+      }
+      auto& cfg = detail::hp::stall_cfg();
+      hazard_pointer_stall_options opts;
+      {
+        std::lock_guard ck(cfg.mu);
+        opts = cfg.opts;
+      }
+      const auto interval = opts.report_interval.count() > 0 ? std::chrono::nanoseconds(opts.report_interval)
+                                                              : std::chrono::nanoseconds(3 * opts.timeout);
+      const bool new_stall = !stall_start || *stall_start != *oldest;
+      if (!new_stall && now - stall_last_report < interval) {
+        ++stall_suppressed;
+        return;
+      }
+      hazard_pointer_stall_report rep;
+      rep.domain_id = id;
+      rep.suppressed = new_stall ? 0 : stall_suppressed;
+      for (const auto& v : stall_by_node)
+        for (const auto& s : v)
+          if (now - s.since >= timeout)
+            rep.holders.push_back({static_cast<pid_t>(s.rec->owner_tid.load(std::memory_order_relaxed)), {}, s.ptr,
+                                   now - s.since});
+      stall_start = oldest;
+      stall_last_report = now;
+      stall_suppressed = 0;
+      lk.unlock();
+      for (auto& h : rep.holders) h.name = detail::hp::thread_name(h.tid);
+      rep.hazard_records = record_count.load(std::memory_order_relaxed);
+      rep.threshold = threshold();
+      const auto [all, done] = retired_and_reclaimed();
+      rep.unreclaimed = all - done;
+      cfg.reports.fetch_add(1, std::memory_order_relaxed);
+      if (opts.handler) {
+        opts.handler(rep);
+      } else {
+        std::string line = to_string(rep);
+        line += '\n';
+        const ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+        (void)ignored;
+      }
+    } catch (...) {
+      // Out of memory while reporting, or a handler that threw: a scan must
+      // not fail (it runs inside noexcept retires). Say so and go on.
+      static std::atomic<bool> warned{false};
+      if (!warned.exchange(true))
+        std::fprintf(stderr, "quiesce: warning: a hazard-pointer stall report failed (out of memory, or the "
+                             "handler threw); later reports may be missing\n");
+    }
+  }
+
   // A threshold-triggered scan: skipped when one of this node is running.
   void try_scan(int n) noexcept {
     node_retired& nr = retired[n];
     if (nr.scanning.exchange(true, std::memory_order_acquire)) return;
     scan(n);
     nr.scanning.store(false, std::memory_order_release);
+  }
+
+  // (objects retired so far, deleters run so far), each exact, read with
+  // relaxed loads. retired = taken by scans + still listed - survivors
+  // pushed back (each survivor is counted again when a later scan takes it).
+  std::pair<std::uint64_t, std::uint64_t> retired_and_reclaimed() const noexcept {
+    std::uint64_t listed_or_taken = 0;
+    for (int n = 0; n < slots; ++n) listed_or_taken += retired[n].taken.load(std::memory_order_relaxed) + pending(n);
+    const std::uint64_t done = reclaimed.load(std::memory_order_relaxed);
+    const std::uint64_t again = repushed.load(std::memory_order_relaxed);
+    const std::uint64_t all = listed_or_taken >= again ? listed_or_taken - again : 0;
+    return {std::max(all, done), done};
   }
 
   std::uint64_t pending(int n) const noexcept { return count_of(retired[n].word.load(std::memory_order_relaxed)); }
@@ -612,19 +772,12 @@ hazard_pointer_domain_stats hazard_pointer_domain::stats() const {
   const impl& im = *impl_;
   s.hazard_records = im.record_count.load(std::memory_order_relaxed);
   s.threshold = im.threshold();
-  // retired = taken by scans + still listed - survivors pushed back (each
-  // survivor is counted again when a later scan takes it).
-  std::uint64_t listed_or_taken = 0;
   s.unreclaimed_per_node.resize(static_cast<std::size_t>(im.slots));
-  for (int n = 0; n < im.slots; ++n) {
-    const std::uint64_t listed = im.pending(n);
-    listed_or_taken += im.retired[n].taken.load(std::memory_order_relaxed) + listed;
-    s.unreclaimed_per_node[static_cast<std::size_t>(n)] = listed;
-  }
-  s.reclaimed = im.reclaimed.load(std::memory_order_relaxed);
-  const std::uint64_t repushed = im.repushed.load(std::memory_order_relaxed);
-  s.retired = listed_or_taken >= repushed ? listed_or_taken - repushed : 0;
-  s.unreclaimed = s.retired >= s.reclaimed ? s.retired - s.reclaimed : 0;
+  for (int n = 0; n < im.slots; ++n) s.unreclaimed_per_node[static_cast<std::size_t>(n)] = im.pending(n);
+  const auto [retired, reclaimed] = im.retired_and_reclaimed();
+  s.retired = retired;
+  s.reclaimed = reclaimed;
+  s.unreclaimed = retired - reclaimed;
   s.scans = im.scans.load(std::memory_order_relaxed);
   s.reclaimed_on_home_node = im.home.load(std::memory_order_relaxed);
   s.reclaimed_off_node = im.off.load(std::memory_order_relaxed);
@@ -654,6 +807,54 @@ void hazard_pointer_cleanup(hazard_pointer_domain& dom) {
 bool hazard_pointer_asymmetric_fence() noexcept {
   detail::hp::init_fences();
   return detail::hp::asymmetric.load(std::memory_order_relaxed);
+}
+
+
+// ---- stall detector ---------------------------------------------------------
+
+std::string to_string(const hazard_pointer_stall_report& r) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "quiesce: hazard pointer stall: domain %llu%s: %zu protector%s holding retired objects:",
+                static_cast<unsigned long long>(r.domain_id),
+                r.domain_id == detail::hp::default_domain_id ? " (default)" : "", r.holders.size(),
+                r.holders.size() == 1 ? "" : "s");
+  std::string s = buf;
+  for (std::size_t i = 0; i < r.holders.size(); ++i) {
+    const auto& h = r.holders[i];
+    std::snprintf(buf, sizeof buf, "%s tid %d \"%s\" protects %p for >= %.1f s", i == 0 ? "" : ",",
+                  static_cast<int>(h.tid), h.name.c_str(), h.object, std::chrono::duration<double>(h.held_for).count());
+    s += buf;
+  }
+  std::snprintf(buf, sizeof buf, "; %llu unreclaimed (threshold %zu, %zu records)",
+                static_cast<unsigned long long>(r.unreclaimed), r.threshold, r.hazard_records);
+  s += buf;
+  if (r.suppressed != 0) s += " (" + std::to_string(r.suppressed) + " scans since the last report)";
+  return s;
+}
+
+void hazard_pointer_stall_detector_configure(hazard_pointer_stall_options opts) {
+  if (opts.timeout.count() <= 0)
+    throw std::invalid_argument("quiesce: hazard_pointer_stall_options::timeout must be > 0 ms (got " +
+                                std::to_string(opts.timeout.count()) +
+                                "); call hazard_pointer_stall_detector_disable() to turn the detector off");
+  if (opts.report_interval.count() < 0)
+    throw std::invalid_argument("quiesce: hazard_pointer_stall_options::report_interval must be >= 0 ms (got " +
+                                std::to_string(opts.report_interval.count()) + "; 0 means 3 x timeout)");
+  auto& c = detail::hp::stall_cfg();
+  std::lock_guard lk(c.mu);
+  c.timeout_ns.store(std::chrono::nanoseconds(opts.timeout).count(), std::memory_order_relaxed);
+  c.opts = std::move(opts);
+  c.on.store(true, std::memory_order_relaxed);
+}
+
+void hazard_pointer_stall_detector_disable() noexcept { detail::hp::stall_cfg().on.store(false, std::memory_order_relaxed); }
+
+bool hazard_pointer_stall_detector_enabled() noexcept {
+  return detail::hp::stall_cfg().on.load(std::memory_order_relaxed);
+}
+
+std::uint64_t hazard_pointer_stall_reports() noexcept {
+  return detail::hp::stall_cfg().reports.load(std::memory_order_relaxed);
 }
 
 }  // namespace quiesce

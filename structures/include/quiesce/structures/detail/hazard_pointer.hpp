@@ -45,6 +45,12 @@ struct alignas(block) record {
   int node = 0;                                  // node the record's memory is on
   std::uint64_t domain_id = 0;                   // owning domain's id (never reused)
   hazard_pointer_domain* domain = nullptr;       // owning domain
+  // The thread that claimed the record from the domain (gettid()), for
+  // stall reports. Written at each claim (the record then stays with that
+  // thread, in its cache or a hazard_pointer, until it is released to the
+  // domain); read by scanners. Relaxed: a report may name the previous
+  // owner of a record that just changed hands.
+  std::atomic<std::int32_t> owner_tid{0};
 };
 static_assert(sizeof(record) == block && alignof(record) == block);
 static_assert(layout::owns_blocks<record, block>);  // quiesce/structures/detail/layout.hpp
