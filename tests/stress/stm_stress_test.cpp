@@ -8,7 +8,7 @@
 // unrelated to the reading order) check that commit cannot deadlock: each
 // test is a bounded number of transactions that must all complete.
 //
-// 2 threads x 1 M transfers per test in optimised builds ("millions of
+// 2 threads x 2 M transfers per test (plus the 4-way and pair tests) in optimised builds ("millions of
 // transactions"); a tenth under ThreadSanitizer, a quarter under
 // Debug + AddressSanitizer.
 #include <quiesce/stm.hpp>
@@ -133,12 +133,12 @@ result run_bank(std::size_t accounts, int movers, std::uint64_t per_thread, int 
 }
 
 TEST(StmStress, TransfersHeavyContention8Accounts) {
-  const result r = run_bank(8, 2, 1'000'000 / scale, 2);
+  const result r = run_bank(8, 2, 2'000'000 / scale, 2);
   RecordProperty("audits", static_cast<int>(r.audits));
 }
 
 TEST(StmStress, Transfers64Accounts) {
-  const result r = run_bank(64, 2, 1'000'000 / scale, 2);
+  const result r = run_bank(64, 2, 2'000'000 / scale, 2);
   RecordProperty("audits", static_cast<int>(r.audits));
 }
 
