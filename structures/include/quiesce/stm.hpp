@@ -72,7 +72,12 @@
 //     return tx.read(from) + tx.read(to);                           // read-only: no locks
 //   });
 //
-// Costs (perf/stm_bench; README "STM" has the ratio tables): a read is a
+// Costs (perf/stm_bench; README "software transactional memory" has the
+//   tables): a two-account transfer ran at 0.63x the throughput of per-account
+//   std::mutexes and 0.32x one std::mutex on one thread (2-vCPU VM; two
+//   threads: 0.33x and 0.2x, the global clock's cache line moving between
+//   the CPUs at every commit); a consistent 16-tvar read-only sum at 5x
+//   per-account locking. A read is a
 //   log lookup when the transaction has written (a 64-bit Bloom filter in
 //   front of it), two loads of the lock word, the copy and a push onto the
 //   read log; a write appends to the redo log; a writing commit is one
