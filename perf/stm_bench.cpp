@@ -1,0 +1,217 @@
+// perf/stm_bench.cpp — quiesce's STM (<quiesce/stm.hpp>, TL2) against the
+// two lock-based ways of doing the same bank transfers, in one run.
+//
+// Peers (balances are int64_t; every transfer moves 1..64 units between two
+// distinct accounts chosen at random, per-thread xorshift)
+//   stm             quiesce::atomically: read both tvars, write both (the
+//                   commit locks the two tvars, bumps the global clock)
+//   global_mutex    one std::mutex around every transfer; balances in a
+//                   plain int64_t array
+//   account_mutex   a std::mutex per account; both taken in address order
+//                   (lower address first: no deadlock); balance next to its
+//                   mutex
+//   Natural layouts, no padding (tvar<int64_t> is 16 bytes, an account with
+//   its mutex 48): what a user would write for each.
+//
+// Workloads (items_per_second in the JSON = transfers per second, all
+// threads together; the ratio script reads its median)
+//   transfer_1t/<n>/<peer>   1 thread, n = 16 or 1024 accounts (uncontended
+//                            cost); CPU time
+//   transfer_2t/<n>/<peer>   2 threads transferring at once (16 accounts:
+//                            a conflict in ~1 of 4 pairs of transfers
+//                            overlapping in time; 1024: rare); real time
+//   audit_1t/16/<peer>       1 thread: sum all 16 accounts consistently (STM:
+//                            a read-only transaction; global_mutex: under
+//                            the lock; account_mutex: all 16 locked in order)
+//   Every transfer benchmark checks afterwards that the total is conserved,
+//   and fails with an error otherwise.
+//
+// Placement
+//   Thread 0 on the first CPU of the process's affinity mask, thread 1 on the
+//   second (perf/bench_placement.hpp); 2-thread benchmarks are skipped with
+//   the reason when only one CPU is usable.
+//
+// Command (what produced the README figures; scripts/run_main.sh runs it):
+//   build/main/perf/stm_bench --benchmark_repetitions=5 --benchmark_min_time=0.1
+//     --benchmark_display_aggregates_only=true
+//     --benchmark_out=out/stm_bench.json --benchmark_out_format=json
+//   python3 perf/stm_ratios.py out/stm_bench.json
+#include <quiesce/stm.hpp>
+
+#include <benchmark/benchmark.h>
+#include <pthread.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "bench_placement.hpp"
+
+namespace {
+
+constexpr std::int64_t kInitial = 1'000'000;
+
+struct xorshift {
+  std::uint64_t s;
+  std::uint64_t next() noexcept {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+  }
+};
+
+// Two distinct accounts and an amount.
+struct move {
+  std::size_t from, to;
+  std::int64_t amount;
+};
+inline move pick(xorshift& rng, std::size_t n) noexcept {
+  const std::uint64_t r = rng.next();
+  const std::size_t from = r % n;
+  std::size_t to = (r >> 20) % (n - 1);
+  if (to >= from) ++to;
+  return {from, to, static_cast<std::int64_t>((r >> 40) & 63) + 1};
+}
+
+// ---- peers -----------------------------------------------------------------
+
+struct stm_bank {
+  explicit stm_bank(std::size_t n) : n(n), acc(std::make_unique<quiesce::tvar<std::int64_t>[]>(n)) {
+    for (std::size_t i = 0; i < n; ++i)
+      quiesce::atomically([&](quiesce::transaction& tx) { tx.write(acc[i], kInitial); });
+  }
+  void transfer(const move& m) {
+    quiesce::atomically([&](quiesce::transaction& tx) {
+      const std::int64_t a = tx.read(acc[m.from]);
+      const std::int64_t b = tx.read(acc[m.to]);
+      tx.write(acc[m.from], a - m.amount);
+      tx.write(acc[m.to], b + m.amount);
+    });
+  }
+  std::int64_t total() {
+    return quiesce::atomically([&](quiesce::transaction& tx) {
+      std::int64_t s = 0;
+      for (std::size_t i = 0; i < n; ++i) s += tx.read(acc[i]);
+      return s;
+    });
+  }
+  std::size_t n;
+  std::unique_ptr<quiesce::tvar<std::int64_t>[]> acc;
+};
+
+struct global_mutex_bank {
+  explicit global_mutex_bank(std::size_t n) : n(n), acc(std::make_unique<std::int64_t[]>(n)) {
+    for (std::size_t i = 0; i < n; ++i) acc[i] = kInitial;
+  }
+  void transfer(const move& m) {
+    std::lock_guard g(mu);
+    acc[m.from] -= m.amount;
+    acc[m.to] += m.amount;
+  }
+  std::int64_t total() {
+    std::lock_guard g(mu);
+    std::int64_t s = 0;
+    for (std::size_t i = 0; i < n; ++i) s += acc[i];
+    return s;
+  }
+  std::size_t n;
+  alignas(64) std::mutex mu;
+  std::unique_ptr<std::int64_t[]> acc;
+};
+
+struct account_mutex_bank {
+  struct account {
+    std::mutex mu;
+    std::int64_t balance = kInitial;
+  };
+  explicit account_mutex_bank(std::size_t n) : n(n), acc(std::make_unique<account[]>(n)) {}
+  void transfer(const move& m) {
+    account& a = acc[m.from];
+    account& b = acc[m.to];
+    // Address order: one global order, so two transfers cannot deadlock.
+    std::mutex& first = &a < &b ? a.mu : b.mu;
+    std::mutex& second = &a < &b ? b.mu : a.mu;
+    std::lock_guard g1(first);
+    std::lock_guard g2(second);
+    a.balance -= m.amount;
+    b.balance += m.amount;
+  }
+  std::int64_t total() {
+    for (std::size_t i = 0; i < n; ++i) acc[i].mu.lock();  // array order = address order
+    std::int64_t s = 0;
+    for (std::size_t i = 0; i < n; ++i) s += acc[i].balance;
+    for (std::size_t i = n; i-- > 0;) acc[i].mu.unlock();
+    return s;
+  }
+  std::size_t n;
+  std::unique_ptr<account[]> acc;
+};
+
+// One bank per peer and size, built at first use (a function-local static:
+// thread-safe, and outside the timed loop) and kept for the whole run, so
+// every repetition starts from the last one's balances (the total is what
+// the check compares).
+template <class Bank, std::size_t N>
+Bank& bank() {
+  static Bank b{N};
+  return b;
+}
+
+bool place_thread(benchmark::State& st, bool two_threads) {
+  if (two_threads && quiesce::perf::g_cpus.helper < 0) {
+    st.SkipWithError("needs 2 CPUs (one per thread); this process may use only 1");
+    return false;
+  }
+  const int cpu = st.thread_index() == 0 ? quiesce::perf::g_cpus.measure : quiesce::perf::g_cpus.helper;
+  if (!quiesce::perf::pin_thread(pthread_self(), cpu)) {
+    st.SkipWithError("cannot pin the benchmark thread (sched_getaffinity/pthread_setaffinity_np failed)");
+    return false;
+  }
+  return true;
+}
+
+template <class Bank, std::size_t N>
+void bm_transfer(benchmark::State& st) {
+  if (!place_thread(st, st.threads() > 1)) return;
+  Bank& b = bank<Bank, N>();
+  xorshift rng{0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(st.thread_index() + 1)};
+  for (auto _ : st) b.transfer(pick(rng, N));
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()));
+  // After the stop barrier: every thread's transfers are done.
+  if (st.thread_index() == 0 && b.total() != kInitial * static_cast<std::int64_t>(N))
+    st.SkipWithError("the total changed: a transfer was lost or torn");
+}
+
+template <class Bank, std::size_t N>
+void bm_audit(benchmark::State& st) {
+  if (!place_thread(st, false)) return;
+  Bank& b = bank<Bank, N>();
+  for (auto _ : st) {
+    const std::int64_t t = b.total();
+    benchmark::DoNotOptimize(t);
+    if (t != kInitial * static_cast<std::int64_t>(N)) {
+      st.SkipWithError("an audit saw a wrong total");
+      break;
+    }
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()));
+}
+
+#define QUIESCE_STM_BENCH(N, NAME, BANK)                                                              \
+  BENCHMARK(bm_transfer<BANK, N>)->Name("transfer_1t/" #N "/" NAME);                                \
+  BENCHMARK(bm_transfer<BANK, N>)->Name("transfer_2t/" #N "/" NAME)->Threads(2)->UseRealTime();
+
+QUIESCE_STM_BENCH(16, "stm", stm_bank)
+QUIESCE_STM_BENCH(16, "global_mutex", global_mutex_bank)
+QUIESCE_STM_BENCH(16, "account_mutex", account_mutex_bank)
+QUIESCE_STM_BENCH(1024, "stm", stm_bank)
+QUIESCE_STM_BENCH(1024, "global_mutex", global_mutex_bank)
+QUIESCE_STM_BENCH(1024, "account_mutex", account_mutex_bank)
+BENCHMARK(bm_audit<stm_bank, 16>)->Name("audit_1t/16/stm");
+BENCHMARK(bm_audit<global_mutex_bank, 16>)->Name("audit_1t/16/global_mutex");
+BENCHMARK(bm_audit<account_mutex_bank, 16>)->Name("audit_1t/16/account_mutex");
+
+}  // namespace
+
+BENCHMARK_MAIN();

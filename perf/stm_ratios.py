@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""stm_ratios.py - ratio table from perf/stm_bench's JSON.
+
+Reads the Google Benchmark JSON that stm_bench writes with
+--benchmark_out=FILE --benchmark_out_format=json, takes the median of every
+benchmark over its repetitions (perf/bench_json.py) and prints Markdown:
+
+  * throughput (million transfers or audits per second, median
+    items_per_second: CPU time for 1 thread, wall clock and all threads
+    together for 2) of quiesce's STM, one global std::mutex and a
+    std::mutex per account locked in address order, for 1 and 2 pinned
+    threads and 16 and 1024 accounts;
+  * the ratio stm / peer (above 1.0x: the STM is faster).
+
+No target is set: the table reports where a TL2 STM stands against locks
+on the same work, every ratio printed, including the ones the STM loses.
+Standard library only. Exit status: 0; 2 on unreadable input.
+
+Example:
+  build/main/perf/stm_bench --benchmark_repetitions=5 --benchmark_min_time=0.1 \\
+      --benchmark_out=out/stm_bench.json --benchmark_out_format=json
+  python3 perf/stm_ratios.py out/stm_bench.json -o out/stm_ratios.md
+"""
+
+import argparse
+import sys
+
+from bench_json import add_common_args, emit, fmt, fmt_ratio, header_lines, load_medians, ratio
+
+ROWS = [
+    ("transfer_1t/16", "transfers, 1 thread, 16 accounts"),
+    ("transfer_1t/1024", "transfers, 1 thread, 1024 accounts"),
+    ("transfer_2t/16", "transfers, 2 threads, 16 accounts (contended)"),
+    ("transfer_2t/1024", "transfers, 2 threads, 1024 accounts"),
+    ("audit_1t/16", "consistent sum of 16 accounts, 1 thread"),
+]
+PEERS = ["stm", "global_mutex", "account_mutex"]
+
+
+def mops(medians, name):
+    v = medians.get(name, {}).get("items_per_second")
+    return None if v is None else v / 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(ap, "stm_bench")
+    args = ap.parse_args()
+    ctx, medians, errors = load_medians(args.json)
+    lines = header_lines("stm_bench ratios", ctx, args, [
+        "M operations/s (median items_per_second; 1 thread: CPU time, 2 threads: wall clock, both threads).",
+        "stm = quiesce::atomically (TL2); global_mutex = one std::mutex; account_mutex = a std::mutex per "
+        "account, locked in address order. Ratio = stm / peer (above 1.0x: the STM is faster)."])
+    lines += ["| workload | stm | global_mutex | account_mutex | stm / global_mutex | stm / account_mutex |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for group, title in ROWS:
+        vals = {}
+        cells = []
+        for p in PEERS:
+            name = f"{group}/{p}"
+            vals[p] = mops(medians, name)
+            if vals[p] is None:
+                cells.append(f"skipped: {errors[name]}" if name in errors else "not run")
+            else:
+                cells.append(fmt(vals[p]))
+        r1 = fmt_ratio(ratio(vals["stm"], vals["global_mutex"]))
+        r2 = fmt_ratio(ratio(vals["stm"], vals["account_mutex"]))
+        lines.append(f"| {title} | " + " | ".join(cells) + f" | {r1} | {r2} |")
+    lines.append("")
+    emit(lines, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,422 @@
+// quiesce/stm.hpp — software transactional memory in the style of TL2:
+// tvar<T> cells read and written inside atomically(), which commits all of a
+// transaction's writes at once or none of them.
+//
+// What it is
+//   Transactional Locking II (Dice, Shalev, Shavit, "Transactional Locking
+//   II", DISC 2006), word-based, with per-location locks:
+//   * a global version clock (one 64-bit counter, alone on its cache line);
+//   * in every tvar<T>, a versioned write-lock: version << 1 | locked;
+//   * a transaction samples the clock (its read version, rv) when it starts.
+//     Each read checks that the tvar is unlocked and not newer than rv,
+//     copies the value, and checks the lock word again: a value that passes
+//     belongs to the snapshot at rv, so a transaction never observes an
+//     inconsistent state, not even one that will abort ("opacity"; a
+//     zombie never acts on torn or mixed data). A read that fails aborts
+//     the transaction at once.
+//   * writes go to a redo log (reads see the transaction's own writes);
+//     shared memory is untouched until commit;
+//   * commit: lock the written tvars in address order (try-lock with a
+//     short spin; a lock still held after it aborts the transaction), take
+//     a write version wv = ++clock, re-validate the read set (skipped when
+//     wv == rv + 1: nobody committed in between), write the values back and
+//     unlock with version wv. Locks are held only inside commit, which runs
+//     no user code, and are taken in one global order, so there is no
+//     deadlock; a failed try-lock releases everything, so a preempted
+//     committer delays others by one abort, never forever.
+//   * a transaction that wrote nothing commits without a lock, a clock
+//     increment or a validation (TL2's read-only fast path): each of its
+//     reads was already checked against rv.
+//   On abort, atomically() backs off (exponential, full jitter:
+//   detail/backoff.hpp) and runs the function again, until it commits or
+//   stm_options::max_retries retries have failed (then it throws
+//   quiesce::retry_limit_exceeded, nothing committed).
+//
+//   Per-location locks, not TL2's striped lock table: no false conflicts
+//   between tvars that hash to one stripe, no hashing on the read path, and
+//   the lock shares a cache line with the value it guards (one miss per read
+//   instead of two). The price is 8 bytes per tvar and no way to make plain
+//   memory transactional (only tvar<T> is).
+//
+//   Values are kept as relaxed std::atomic<std::uint64_t> words (the
+//   seqlock's detail::structures::atomic_words<T>), ordered by
+//   acquire/release operations and fences on the lock word, so a read that
+//   races with a commit is not a data race in the C++ memory model (Boehm,
+//   MSPC 2012); ThreadSanitizer agrees. Hence T must be trivially copyable.
+//
+// When to use it
+//   Updates that touch a few of many shared cells chosen at run time and
+//   must be atomic together — transfers between accounts, moving an item
+//   between two containers' counters, multi-field invariants — where one
+//   global mutex serialises unrelated updates and per-cell mutexes need a
+//   lock order the code cannot easily know in advance. Readers that need a
+//   consistent view of many cells (an audit, a snapshot) without blocking
+//   writers.
+// When not to
+//   One cell (use std::atomic or quiesce::seqlock<T>); large values (every
+//   read copies T, every commit writes it back); long transactions over
+//   hot cells (they abort again and again: split them, or use a mutex);
+//   anything with side effects that cannot be undone (I/O, allocation
+//   visible to others, std::atomic stores): the function may run several
+//   times, and its last run is the one that counts.
+//
+// Example
+//   quiesce::tvar<long> from{100}, to{0};
+//   quiesce::atomically([&](quiesce::transaction& tx) {
+//     const long a = tx.read(from);
+//     if (a < 10) throw std::runtime_error("insufficient funds");  // nothing committed
+//     tx.write(from, a - 10);
+//     tx.write(to, tx.read(to) + 10);
+//   });
+//   long total = quiesce::atomically([&](quiesce::transaction& tx) {
+//     return tx.read(from) + tx.read(to);                           // read-only: no locks
+//   });
+//
+// Costs (perf/stm_bench; README "software transactional memory" has the
+//   tables): a two-account transfer ran at 0.63x the throughput of per-account
+//   std::mutexes and 0.32x one std::mutex on one thread (2-vCPU VM; two
+//   threads: 0.33x and 0.2x, the global clock's cache line moving between
+//   the CPUs at every commit); a consistent 16-tvar read-only sum at 5x
+//   per-account locking. A read is a
+//   log lookup when the transaction has written (a 64-bit Bloom filter in
+//   front of it), two loads of the lock word, the copy and a push onto the
+//   read log; a write appends to the redo log; a writing commit is one
+//   lock cmpxchg per written tvar, one lock xadd on the shared clock, a
+//   re-read of every read tvar's lock word and one store per written word
+//   plus one per unlock. An abort throws and catches an internal exception
+//   (about a microsecond).
+//
+// Synchronisation table (who must synchronise with whom)
+//   atomically() vs atomically() on any thread: nothing (serialisable, and
+//   opaque: every run of a function sees a consistent snapshot).
+//   tvar::load() vs anything: nothing (one tvar, atomically).
+//   Destroying a tvar vs transactions that may touch it: the caller (as for
+//   any object). Memory reachable from a tvar's value (a pointer) and freed
+//   by a committed transaction may still be dereferenced by a concurrent
+//   transaction that read the pointer before the commit (it aborts at its
+//   next read): free it after a grace period (quiesce::rcu, hazard pointers).
+#ifndef QUIESCE_STM_HPP
+#define QUIESCE_STM_HPP
+
+#include <algorithm>
+#include <atomic>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <quiesce/retry_limit.hpp>
+#include <quiesce/seqlock.hpp>  // detail::structures::atomic_words, raw_copy, plain_object_type
+#include <quiesce/structures/detail/backoff.hpp>
+#include <quiesce/structures/detail/config.hpp>
+
+namespace quiesce {
+
+template <class T>
+class tvar;
+class transaction;
+struct stm_options;
+template <class F>
+auto atomically(F&& f, stm_options opts) -> std::invoke_result_t<F&, transaction&>;
+
+// How atomically() retries.
+struct stm_options {
+  static constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
+  // Retries after the first attempt before atomically() gives up and throws
+  // quiesce::retry_limit_exceeded (0: one attempt only). Only aborts caused
+  // by conflicts count; an exception from the function propagates at once.
+  std::size_t max_retries = unlimited;
+};
+
+// atomically(f) with the default options (defined below).
+template <class F>
+auto atomically(F&& f) -> std::invoke_result_t<F&, transaction&> {
+  return atomically(std::forward<F>(f), stm_options{});
+}
+
+namespace detail::stm {
+
+using word = std::uint64_t;
+using lock_word = std::atomic<std::uint64_t>;  // version << 1 | locked
+
+// The internal abort: thrown by a read that finds a conflict, caught by
+// atomically(). Deliberately not a std::exception, so that a user's
+// catch (const std::exception&) does not swallow it.
+struct conflict {};
+
+// The global version clock, on a cache line of its own (stm.cpp defines
+// it, so a process has exactly one, however many shared objects use this
+// header). Versions are 63-bit: at 10^9 commits a second, 292 years.
+struct alignas(structures::cache_line) clock_cell {
+  std::atomic<std::uint64_t> value{0};
+};
+extern clock_cell g_clock;
+
+// One written tvar in a transaction's redo log.
+struct write_entry {
+  lock_word* lock;
+  void* data;                                // the tvar's atomic_words<T>
+  void (*write_back)(void*, const void*);    // atomic_words<T>::write
+  std::uint32_t offset;                      // first word of the value in the log
+  std::uint64_t locked_from;                 // the lock word commit replaced (commit only)
+};
+
+// A Bloom filter bit per lock address (tvars are at least 16 bytes apart).
+inline std::uint64_t bloom_bit(const void* p) noexcept {
+  return std::uint64_t{1} << ((reinterpret_cast<std::uintptr_t>(p) >> 4) & 63);
+}
+
+transaction& this_thread() noexcept;
+
+}  // namespace detail::stm
+
+// tvar<T>: a transactional variable. Read and written through a
+// transaction (atomically()); load() reads it alone outside one.
+//
+// Layout: the 64-bit versioned lock word followed by T as 64-bit words;
+// sizeof(tvar<T>) = 8 + sizeof(T) rounded up to 8. Not padded: tvars next to
+// each other share cache lines (falsely, when different threads commit to
+// them); wrap a hot one in an alignas(64) struct if that matters.
+template <class T>
+class tvar {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "quiesce::tvar<T> needs a trivially copyable T (transactions copy it word by word while a "
+                "commit may be writing it): keep the value in a trivially copyable struct, or keep a "
+                "pointer or an index in the tvar and reclaim the pointee through quiesce::rcu or hazard pointers");
+  static_assert(detail::structures::plain_object_type<T>,
+                "quiesce::tvar<T>: T must be a non-const, non-volatile, non-array object type; "
+                "write tvar<U>, or wrap an array in std::array");
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "quiesce::tvar needs lock-free 64-bit atomics");
+  using words = detail::structures::atomic_words<T>;
+
+ public:
+  using value_type = T;
+
+  // A value-initialised T. Not thread-safe (no object is shared yet).
+  tvar() noexcept
+    requires std::is_default_constructible_v<T>
+      : tvar(T{}) {}
+  explicit tvar(const T& initial) noexcept { data_.write(&initial); }
+  tvar(const tvar&) = delete;
+  tvar& operator=(const tvar&) = delete;
+
+  // load: the value of the last transaction that committed to this tvar
+  // (or the initial value), read on its own, outside any transaction. Two
+  // load()s of two tvars are not a snapshot: read them in one transaction.
+  //   Threads: any, also inside a transaction (it then ignores the
+  //   transaction's own writes and its snapshot). Progress: spins while a
+  //   commit holds this tvar's lock (a few stores long).
+  //   Ordering: acquire — what the committer did before its commit is visible.
+  [[nodiscard]] T load() const noexcept {
+    detail::structures::raw_copy<T> raw;
+    for (;;) {
+      // Acquire: pairs with the release unlock at the end of a commit.
+      const std::uint64_t before = lock_.load(std::memory_order_acquire);
+      if ((before & 1) == 0) {
+        data_.read(raw.bytes);
+        // Acquire fence: pairs with the release fence after commit's locking
+        // (stm.cpp): if a word came from a later commit, its lock shows below.
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (lock_.load(std::memory_order_relaxed) == before) return raw.value();
+      }
+      detail::structures::cpu_relax();
+    }
+  }
+
+ private:
+  friend class transaction;
+  static void write_back(void* data, const void* src) noexcept { static_cast<words*>(data)->write(src); }
+
+  mutable detail::stm::lock_word lock_{0};
+  words data_;
+};
+
+// transaction: the handle atomically() passes to its function. Only valid
+// inside that call, on that thread; not constructible, copyable or movable.
+class transaction {
+ public:
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+
+  // read: v's value in this transaction's snapshot — its own last write to
+  // v if it wrote one, otherwise the value committed to v as of the
+  // transaction's start. If v changed since then (or a commit holds its
+  // lock), the transaction aborts here (an internal exception: do not
+  // swallow it with catch (...); if you do, atomically() still retries).
+  //   Cost: see the header's Costs. Ordering: acquire, as tvar::load().
+  template <class T>
+  [[nodiscard]] T read(const tvar<T>& v) {
+    check_usable();
+    detail::stm::lock_word* const lk = &v.lock_;
+    detail::structures::raw_copy<T> raw;
+    if (bloom_ & detail::stm::bloom_bit(lk)) {
+      if (const detail::stm::write_entry* e = find_write(lk)) {
+        std::memcpy(raw.bytes, &values_[e->offset], sizeof(T));
+        return raw.value();
+      }
+    }
+    // TL2's speculative read. Acquire: pairs with the release unlock of the
+    // commit that wrote the value (its words are visible to the copy).
+    const std::uint64_t before = lk->load(std::memory_order_acquire);
+    if ((before & 1) != 0 || (before >> 1) > rv_) abort_conflict();
+    v.data_.read(raw.bytes);
+    // Acquire fence: pairs with commit's release fence after locking: a
+    // word copied from a later commit makes the lock word differ below.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (lk->load(std::memory_order_relaxed) != before) abort_conflict();
+    reads_.push_back(lk);
+    return raw.value();  // consistent: now a valid T
+  }
+
+  // write: buffers value as v's new value; shared memory is written only
+  // if and when the transaction commits. Later reads in this transaction
+  // return it. Throws std::bad_alloc if the log cannot grow (nothing
+  // committed).
+  template <class T>
+  void write(tvar<T>& v, const T& value) {
+    check_usable();
+    detail::stm::lock_word* const lk = &v.lock_;
+    const std::uint64_t bit = detail::stm::bloom_bit(lk);
+    if (bloom_ & bit) {
+      if (const detail::stm::write_entry* e = find_write(lk)) {
+        std::memcpy(&values_[e->offset], &value, sizeof(T));
+        return;
+      }
+    }
+    constexpr std::size_t n = (sizeof(T) + sizeof(detail::stm::word) - 1) / sizeof(detail::stm::word);
+    const std::size_t offset = values_.size();
+    values_.resize(offset + n);
+    std::memcpy(&values_[offset], &value, sizeof(T));
+    writes_.push_back({lk, &v.data_, &tvar<T>::write_back, static_cast<std::uint32_t>(offset), 0});
+    bloom_ |= bit;
+  }
+
+  // True while the transaction has written nothing (it will then commit
+  // without locks or a clock increment).
+  [[nodiscard]] bool read_only() const noexcept { return writes_.empty(); }
+
+ private:
+  template <class F>
+  friend auto atomically(F&& f, stm_options opts) -> std::invoke_result_t<F&, transaction&>;
+  friend transaction& detail::stm::this_thread() noexcept;
+
+  transaction() = default;
+
+  void begin() noexcept {
+    reads_.clear();
+    writes_.clear();
+    values_.clear();
+    bloom_ = 0;
+    doomed_ = false;
+    active_ = true;
+    // Acquire: pairs with the acq_rel increments of committers, whose
+    // locks are then visible to our reads (TL2's rv).
+    rv_ = detail::stm::g_clock.value.load(std::memory_order_acquire);
+  }
+  // Commits (stm.cpp). False: a conflict, nothing written, locks released.
+  bool commit() noexcept;
+  bool finish() noexcept {
+    const bool ok = !doomed_ && commit();
+    active_ = false;
+    return ok;
+  }
+  [[noreturn]] void abort_conflict() {
+    doomed_ = true;
+    throw detail::stm::conflict{};
+  }
+  void check_usable() {
+    if constexpr (detail::structures::checks_enabled) {
+      if (!active_ || this != &detail::stm::this_thread())
+        detail::structures::misuse(
+            "quiesce::transaction used outside the atomically() call that passed it (after it returned, "
+            "or from another thread)",
+            "use the transaction only inside the function given to atomically(), on the calling thread");
+    }
+    if (doomed_) throw detail::stm::conflict{};  // a conflict the function swallowed: keep aborting
+  }
+  const detail::stm::write_entry* find_write(const detail::stm::lock_word* lk) const noexcept {
+    for (auto it = writes_.rbegin(); it != writes_.rend(); ++it)
+      if (it->lock == lk) return &*it;
+    return nullptr;
+  }
+  bool validate_reads() const noexcept;
+  void release_locks(std::size_t n) noexcept;
+
+  std::uint64_t rv_ = 0;
+  std::uint64_t bloom_ = 0;  // over writes_' lock addresses
+  std::vector<const detail::stm::lock_word*> reads_;
+  std::vector<detail::stm::write_entry> writes_;
+  std::vector<detail::stm::word> values_;  // the redo log's values, by write_entry::offset
+  bool active_ = false;
+  bool doomed_ = false;
+};
+
+namespace detail::stm {
+[[noreturn]] void throw_retry_limit(std::size_t max_retries);
+
+// The calling thread's transaction descriptor, reused by every atomically()
+// on the thread (its logs keep their capacity).
+inline transaction& this_thread() noexcept {
+  thread_local transaction tx;
+  return tx;
+}
+}  // namespace detail::stm
+
+// atomically: runs f(tx) as one transaction and returns what f returned.
+// Either every write f made through tx takes effect at one instant (commit)
+// or none does. On a conflict f runs again from the start (after a
+// back-off), so f must be free of side effects other than tx.write() — and
+// of any state it carries from one run to the next.
+//   Exceptions: one thrown by f (other than the internal abort) propagates
+//   after rollback — nothing committed; the value f threw on was read from
+//   a consistent snapshot. retry_limit_exceeded after opts.max_retries
+//   failed retries. std::bad_alloc if a log cannot grow.
+//   Nesting: atomically() called inside f on the same thread joins the
+//   enclosing transaction (flat nesting): the inner function runs once with
+//   the outer transaction, its writes commit or abort with the outer's, and
+//   the inner opts are ignored. An exception the outer function catches
+//   from an inner atomically() does not undo the inner writes already made.
+//   Threads: any. Progress: obstruction-free in spirit — a transaction
+//   aborts only because another committed (or was committing), so some
+//   transaction always makes progress; an individual one may starve under
+//   heavy contention (bound it with max_retries).
+//   Ordering: a committed transaction is serialisable with every other and
+//   acquires what the transactions it read from released.
+template <class F>
+auto atomically(F&& f, stm_options opts) -> std::invoke_result_t<F&, transaction&> {
+  using result = std::invoke_result_t<F&, transaction&>;
+  transaction& tx = detail::stm::this_thread();
+  if (tx.active_) return std::invoke(f, tx);  // flat nesting
+  detail::structures::exponential_backoff backoff;
+  for (std::size_t retries = 0;; ++retries) {
+    tx.begin();
+    try {
+      if constexpr (std::is_void_v<result>) {
+        std::invoke(f, tx);
+        if (tx.finish()) return;
+      } else {
+        result r = std::invoke(f, tx);
+        if (tx.finish()) return r;
+      }
+    } catch (const detail::stm::conflict&) {
+      tx.active_ = false;
+    } catch (...) {
+      tx.active_ = false;
+      if (!tx.doomed_) throw;  // f's own exception: nothing was written, propagate
+      // f swallowed a conflict and then threw: the exception may come from
+      // code that ran instead of the aborted read; retry.
+    }
+    if (retries >= opts.max_retries) detail::stm::throw_retry_limit(opts.max_retries);
+    backoff.pause();
+  }
+}
+
+}  // namespace quiesce
+
+#endif  // QUIESCE_STM_HPP
