@@ -5,7 +5,7 @@
 //   (a) a std::mutex around check and act: simple, the default choice;
 //   (b) an optimistic versioned cell: read a snapshot (value + version), compute
 //       the new balance, commit only if the version is unchanged, else retry.
-//       Readers never block; writers retry under contention;
+//       No lock is held while deciding; a teller that lost the race retries;
 //   (c) a software transaction: read and write transactional variables inside
 //       atomically(); the runtime detects conflicts and re-runs the lambda;
 //   (d) transfers between accounts with one lock per account, always taken
@@ -63,20 +63,20 @@ bool report(const char* name, int succeeded, int final_balance) {
 bool with_mutex() {
   std::mutex m;
   int balance = initial;  // guarded by m
-  const int ok = run_tellers([&] {
+  const int succeeded = run_tellers([&] {
     std::lock_guard lock(m);
     if (balance < amount) return false;
     balance -= amount;
     return true;
   });
-  return report("(a) std::mutex         ", ok, balance);
+  return report("(a) std::mutex         ", succeeded, balance);
 }
 
 // (b) Optimistic: try_commit succeeds only if nobody committed since our read
 // (the version is unchanged), so a stale check can never be acted on.
 bool with_versioned_cell() {
   quiesce::versioned_cell<int> balance{initial};
-  const int ok = run_tellers([&] {
+  const int succeeded = run_tellers([&] {
     for (;;) {
       const auto seen = balance.read();  // value + version, read together
       if (seen.value < amount) return false;  // refusing needs no commit: the snapshot was consistent
@@ -84,7 +84,7 @@ bool with_versioned_cell() {
       // another teller committed first: re-read and re-check
     }
   });
-  return report("(b) versioned_cell     ", ok, balance.read().value);
+  return report("(b) versioned_cell     ", succeeded, balance.read().value);
 }
 
 // (c) A transaction: the lambda may run more than once (after a conflict),
@@ -92,7 +92,7 @@ bool with_versioned_cell() {
 // counts after atomically() returns.
 bool with_stm() {
   quiesce::tvar<int> balance{initial};
-  const int ok = run_tellers([&] {
+  const int succeeded = run_tellers([&] {
     return quiesce::atomically([&](quiesce::transaction& tx) {
       const int b = tx.read(balance);
       if (b < amount) return false;
@@ -101,7 +101,7 @@ bool with_stm() {
     });
   });
   const int final_balance = quiesce::atomically([&](quiesce::transaction& tx) { return tx.read(balance); });
-  return report("(c) stm transaction    ", ok, final_balance);
+  return report("(c) stm transaction    ", succeeded, final_balance);
 }
 
 // (d) Transfers between accounts. Locking `from` then `to` deadlocks when one

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <latch>
+#include <optional>
 #include <thread>
 #include <vector>
 

@@ -56,9 +56,8 @@ struct decode : stage_stats {
   void on_start() { cpu = quiesce::numa::current_cpu(); }  // runs on the stage's (pinned) thread
   void on_event(order_event& e, std::int64_t, bool) {
     const char* end = e.wire + std::strlen(e.wire);
-    auto r = std::from_chars(e.wire, end, e.qty);
-    r = std::from_chars(r.ptr + 1, end, e.price);
-    if (r.ec != std::errc{}) ++wrong;
+    const auto q = std::from_chars(e.wire, end, e.qty);
+    if (q.ec != std::errc{} || q.ptr == end || std::from_chars(q.ptr + 1, end, e.price).ec != std::errc{}) ++wrong;
     saw(e);
   }
 };
