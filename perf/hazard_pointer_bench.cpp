@@ -260,6 +260,42 @@ BENCHMARK(BM_retire_quiesce_node_pool)->Name("retire/quiesce_node_pool");
 BENCHMARK(BM_retire_ck_hp)->Name("retire/ck_hp");
 BENCHMARK(BM_retire_rcu)->Name("retire/rcu_call_rcu");
 
+// ---- stall detector cost ------------------------------------------------------
+// The same protect loop and a retire loop in which every scan must keep one
+// object (a hazard pointer protects a retired object throughout, the case
+// in which scans do the detector's work), with the detector on (default)
+// and off. perf/hazard_pointer_ratios.py reports off/on.
+template <bool On>
+void BM_stall_protect(benchmark::State& st) {
+  if (On) quiesce::hazard_pointer_stall_detector_configure({});
+  else quiesce::hazard_pointer_stall_detector_disable();
+  BM_protect_quiesce(st);
+  quiesce::hazard_pointer_stall_detector_configure({});
+}
+
+template <bool On>
+void BM_stall_retire_kept(benchmark::State& st) {
+  if (!place_thread(st)) return;
+  if (On) quiesce::hazard_pointer_stall_detector_configure({});
+  else quiesce::hazard_pointer_stall_detector_disable();
+  quiesce::hazard_pointer_cleanup();
+  std::atomic<object*> held{new object};
+  auto h = quiesce::make_hazard_pointer();
+  object* kept = h.protect(held);
+  held.store(nullptr);
+  kept->retire();  // stays retired and protected: every scan keeps it
+  for (auto _ : st) quiesce_retire_batch();
+  set_per_op(st);
+  h.reset_protection();
+  quiesce::hazard_pointer_cleanup();
+  quiesce::hazard_pointer_stall_detector_configure({});
+}
+
+BENCHMARK(BM_stall_protect<true>)->Name("stall_detector/protect/on");
+BENCHMARK(BM_stall_protect<false>)->Name("stall_detector/protect/off");
+BENCHMARK(BM_stall_retire_kept<true>)->Name("stall_detector/retire_kept/on");
+BENCHMARK(BM_stall_retire_kept<false>)->Name("stall_detector/retire_kept/off");
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -31,6 +31,10 @@ ROWS = [
     ("make", "make_hazard_pointer + destruction", ["default_domain", "own_domain"], None),
     ("retire", "allocate + retire, amortised reclaim included",
      ["quiesce_new", "quiesce_node_pool", "ck_hp", "rcu_call_rcu"], "ck_hp"),
+    ("stall_detector/protect", "stall detector cost: protect + reset_protection (on = default, off = disabled)",
+     ["on", "off"], "off"),
+    ("stall_detector/retire_kept", "stall detector cost: allocate + retire while every scan keeps one protected "
+     "object (the detector's work)", ["on", "off"], "off"),
 ]
 TARGETS = [
     ("protect/quiesce", 2.0, "protect + reset_protection < 2 ns"),

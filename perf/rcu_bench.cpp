@@ -532,6 +532,45 @@ BENCHMARK(bm_retire_throughput<retire_quiesce_rcu_retire>)->Name("retire_through
 BENCHMARK(bm_retire_throughput<retire_quiesce_obj_base>)->Name("retire_throughput/quiesce_obj_base")->UseRealTime();
 BENCHMARK(bm_retire_throughput<retire_liburcu_call_rcu>)->Name("retire_throughput/liburcu_call_rcu")->UseRealTime();
 
+// ---- stall detector cost -------------------------------------------------------
+// The read side, synchronize (no readers) and retire throughput of the memb
+// domain with the grace-period stall detector on (the default: watchdog
+// running) and off. The read side's code is the same either way; the
+// detector adds a mutex-guarded list insert/remove to each synchronize and
+// nothing to a retire. perf/rcu_ratios.py reports off/on per operation.
+template <bool On>
+struct stall_detector_state {
+  stall_detector_state() {
+    if (On)
+      quiesce::rcu_stall_detector_configure({});
+    else
+      quiesce::rcu_stall_detector_disable();
+  }
+  ~stall_detector_state() { quiesce::rcu_stall_detector_configure({}); }
+};
+
+template <bool On>
+void bm_stall_read(benchmark::State& st) {
+  stall_detector_state<On> s;
+  bm_read_section<guard_section<quiesce::rcu_domain>, reg<quiesce::rcu_domain>>(st);
+}
+template <bool On>
+void bm_stall_synchronize(benchmark::State& st) {
+  stall_detector_state<On> s;
+  bm_synchronize<quiesce::rcu_domain, liburcu_memb, true, readers::none>(st);
+}
+template <bool On>
+void bm_stall_retire(benchmark::State& st) {
+  stall_detector_state<On> s;
+  bm_retire_throughput<retire_quiesce_rcu_retire>(st);
+}
+BENCHMARK(bm_stall_read<true>)->Name("stall_detector/read/on");
+BENCHMARK(bm_stall_read<false>)->Name("stall_detector/read/off");
+BENCHMARK(bm_stall_synchronize<true>)->Name("stall_detector/synchronize/on")->UseRealTime();
+BENCHMARK(bm_stall_synchronize<false>)->Name("stall_detector/synchronize/off")->UseRealTime();
+BENCHMARK(bm_stall_retire<true>)->Name("stall_detector/retire_throughput/on")->UseRealTime();
+BENCHMARK(bm_stall_retire<false>)->Name("stall_detector/retire_throughput/off")->UseRealTime();
+
 }  // namespace
 
 BENCHMARK_MAIN();

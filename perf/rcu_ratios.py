@@ -188,6 +188,27 @@ def retire_tables(r, lines):
     lines.append("")
 
 
+def stall_table(r, lines):
+    """Grace-period stall detector on (default) against off, memb domain."""
+    lines.append("## Stall detector cost (memb; on = default, watchdog running; off = disabled)")
+    lines.append("")
+    lines.append("| operation | on | off | on / off |")
+    lines.append("|---|---:|---:|---:|")
+    rows = [("read", "read-side section, ns", lambda n: r.section_ns(n)),
+            ("synchronize", "rcu_synchronize, no readers, ns", lambda n: r.get(n, "real_time")),
+            ("retire_throughput", "retire, ns per call",
+             lambda n: (1e9 / r.get(n, "items_per_second")) if r.get(n, "items_per_second") else None)]
+    for key, label, get in rows:
+        on, off = (f"stall_detector/{key}/{state}" for state in ("on", "off"))
+        if on not in r.m or off not in r.m:
+            lines.append(f"| {label} | {r.missing(on)} | {r.missing(off)} | |")
+            continue
+        von, voff = get(on), get(off)
+        q = ratio(von, voff)
+        lines.append(f"| {label} | {fmt(von)} | {fmt(voff)} | {'n/a' if q is None else f'{q:.2f}x'} |")
+    lines.append("")
+
+
 def header(ctx, args, lines):
     lines.extend(header_lines("rcu_bench ratios", ctx, args, [
         "Placement: measuring thread on the first CPU of the process's mask, helper threads on the second.",
@@ -212,6 +233,7 @@ def main():
     read_tables(r, lines)
     synchronize_table(r, lines)
     retire_tables(r, lines)
+    stall_table(r, lines)
     lines.append("## Targets missed" if r.misses else "## Targets: all met")
     lines.append("")
     for m in r.misses:

@@ -38,7 +38,8 @@ std::vector<registry_entry>& registry();  // immortal
 void stall_watch_ensure() noexcept;
 
 // An in-flight synchronize() or barrier() of one flavour, visible to the
-// watchdog for the scope's lifetime. One mutex lock/unlock on entry and exit.
+// watchdog for the scope's lifetime. One mutex lock/unlock on entry and exit
+// while the detector is enabled; one relaxed load while it is disabled.
 class stall_wait_scope {
  public:
   stall_wait_scope(int flavor, rcu_stall_report::wait_kind kind) noexcept;
@@ -51,7 +52,8 @@ class stall_wait_scope {
   stall_wait_scope* next = nullptr;
   int flavor;
   rcu_stall_report::wait_kind kind;
-  std::chrono::steady_clock::time_point start;
+  std::chrono::steady_clock::time_point start{};
+  bool linked = false;  // listed (the detector was enabled when the wait began)
 };
 
 }  // namespace quiesce::detail

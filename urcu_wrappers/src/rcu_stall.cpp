@@ -347,8 +347,12 @@ void stall_watch_ensure() noexcept {
   }
 }
 
-stall_wait_scope::stall_wait_scope(int f, rcu_stall_report::wait_kind k) noexcept
-    : flavor(f), kind(k), start(clock::now()) {
+stall_wait_scope::stall_wait_scope(int f, rcu_stall_report::wait_kind k) noexcept : flavor(f), kind(k) {
+  // Disabled: not listed (a wait in flight when the detector is enabled
+  // again is not watched; the next one is).
+  if (!det().on.load(std::memory_order_relaxed)) return;
+  linked = true;
+  start = clock::now();
   stall_watch_ensure();
   wait_list& wl = wait_lists()[flavor];
   std::lock_guard lk(wl.mu);
@@ -358,6 +362,7 @@ stall_wait_scope::stall_wait_scope(int f, rcu_stall_report::wait_kind k) noexcep
 }
 
 stall_wait_scope::~stall_wait_scope() {
+  if (!linked) return;
   wait_list& wl = wait_lists()[flavor];
   std::lock_guard lk(wl.mu);
   if (prev != nullptr)
