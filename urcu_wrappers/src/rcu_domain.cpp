@@ -5,7 +5,9 @@
 
 #include "rcu_internal.hpp"
 
+#include <linux/membarrier.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -354,6 +357,157 @@ void note_flavor_used(int index) noexcept {
 }
 
 // ---------------------------------------------------------------------------
+// call_rcu() deferred across rcu_fork_guard (see fork_pending in rcu_domain.hpp)
+
+namespace {
+// One lock-free stack per flavour, linked through the rcu_head's own queue
+// link (liburcu writes it only inside call_rcu(), which these nodes have not
+// reached); func holds the callback.
+constinit std::atomic<rcu_head*> deferred_calls[4] = {};
+
+rcu_head* deferred_next(rcu_head* h) noexcept { return reinterpret_cast<rcu_head*>(h->next.next); }
+
+void call_for_flavor(int f, rcu_head* h) noexcept {
+  switch (f) {
+    case rcu_flavor::memb::index: rcu_flavor::memb::call(h, h->func); break;
+    case rcu_flavor::qsbr::index: rcu_flavor::qsbr::call(h, h->func); break;
+    case rcu_flavor::mb::index: rcu_flavor::mb::call(h, h->func); break;
+    default: rcu_flavor::bp::call(h, h->func); break;
+  }
+}
+
+// Hands every deferred node to call_rcu(); any thread, any number at once
+// (each exchange takes a disjoint list).
+void drain_deferred_calls() noexcept {
+  for (int f = 0; f < 4; ++f) {
+    for (rcu_head* h = deferred_calls[f].exchange(nullptr, std::memory_order_seq_cst); h != nullptr;) {
+      rcu_head* next = deferred_next(h);
+      call_for_flavor(f, h);
+      h = next;
+    }
+  }
+}
+}  // namespace
+
+// ---- fork slots ----
+
+namespace {
+constinit std::atomic<fork_slot*> fork_slots{nullptr};  // every slot ever made (immortal)
+// Shared by threads whose slot could not be had (out of memory, or past
+// their exit hook): busy counts them, with seq_cst RMWs (full fences).
+constinit fork_slot shared_fork_slot{};
+std::once_flag fork_fence_once;
+
+long sys_membarrier(int cmd) noexcept { return syscall(__NR_membarrier, cmd, 0U, 0); }
+
+void init_fork_fence() noexcept {
+  std::call_once(fork_fence_once, [] {
+    const long cmds = sys_membarrier(MEMBARRIER_CMD_QUERY);
+    if (cmds < 0 || (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return;
+    if (sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0) return;
+    fork_fence_asymmetric.store(true, std::memory_order_relaxed);
+  });
+}
+
+// The guard's half: every thread running now executes a full fence.
+void fork_heavy_fence() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (fork_fence_asymmetric.load(std::memory_order_relaxed) && sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
+    // A forked child must register again (EPERM); anything else leaves the
+    // retirers' compiler-barrier path uncovered.
+    const int err = errno;
+    if (err != EPERM || sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0 ||
+        sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
+      char what[160];
+      std::snprintf(what, sizeof what, "membarrier(PRIVATE_EXPEDITED) failed in rcu_fork_guard: %s", std::strerror(err));
+      fatal(what, "the kernel withdrew membarrier after quiesce registered for it; report this");
+    }
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+// Gives the thread's slot back at thread exit; later retires of the thread
+// (from other thread-local destructors) use the shared slot.
+constinit thread_local bool tls_fork_slot_released = false;
+struct fork_slot_release {
+  fork_slot* slot = nullptr;
+  ~fork_slot_release() {
+    tls_fork_slot = nullptr;
+    tls_fork_slot_released = true;
+    if (slot != nullptr) slot->in_use.store(false, std::memory_order_release);
+  }
+};
+
+// Waits until no call_rcu() runs outside the fork exclusion; the caller has
+// raised fork_pending and fenced.
+void wait_fork_slots_idle() noexcept {
+  for (fork_slot* s = fork_slots.load(std::memory_order_acquire); s != nullptr; s = s->next)
+    while (s->busy.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  while (shared_fork_slot.busy.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+}
+}  // namespace
+
+// The thread's own slot, or the shared one (out of memory, or the thread is
+// past its exit hook). Only an own slot goes into tls_fork_slot.
+fork_slot* claim_fork_slot() noexcept {
+  init_fork_fence();
+  if (tls_fork_slot_released) return &shared_fork_slot;
+  fork_slot* s = nullptr;
+  for (fork_slot* f = fork_slots.load(std::memory_order_acquire); f != nullptr && s == nullptr; f = f->next) {
+    bool expected = false;
+    if (!f->in_use.load(std::memory_order_relaxed) &&
+        f->in_use.compare_exchange_strong(expected, true, std::memory_order_acquire, std::memory_order_relaxed))
+      s = f;
+  }
+  if (s == nullptr) {
+    s = new (std::nothrow) fork_slot;
+    if (s == nullptr) return &shared_fork_slot;  // out of memory: the shared slot, correct and slower
+    s->in_use.store(true, std::memory_order_relaxed);
+    fork_slot* old = fork_slots.load(std::memory_order_relaxed);
+    do {
+      s->next = old;
+    } while (!fork_slots.compare_exchange_weak(old, s, std::memory_order_release, std::memory_order_relaxed));
+  }
+  try {
+    thread_local fork_slot_release release;
+    release.slot = s;
+  } catch (...) {
+    s->in_use.store(false, std::memory_order_release);
+    return &shared_fork_slot;
+  }
+  tls_fork_slot = s;
+  return s;
+}
+
+// enqueue()'s slow path: the thread's first retire, the shared slot, or no
+// membarrier (a seq_cst RMW orders busy before the fork_pending load).
+void call_rcu_fork_safe_slow(fork_slot* s, int flavor_index, rcu_head* head, void (*fn)(rcu_head*)) noexcept {
+  if (s == nullptr) s = claim_fork_slot();
+  s->busy.fetch_add(1, std::memory_order_seq_cst);
+  if (fork_pending.load(std::memory_order_seq_cst) == 0) {
+    head->func = fn;
+    call_for_flavor(flavor_index, head);
+  } else {
+    defer_call_until_fork_done(flavor_index, head, fn);
+  }
+  s->busy.fetch_sub(1, std::memory_order_release);
+}
+
+void defer_call_until_fork_done(int flavor_index, rcu_head* head, void (*fn)(rcu_head*)) noexcept {
+  head->func = fn;
+  auto& top = deferred_calls[flavor_index];
+  rcu_head* old = top.load(std::memory_order_relaxed);
+  do {
+    head->next.next = reinterpret_cast<cds_wfcq_node*>(old);
+  } while (!top.compare_exchange_weak(old, head, std::memory_order_seq_cst, std::memory_order_relaxed));
+  // The last guard lowers fork_pending to 0, then drains (both seq_cst); we pushed,
+  // then re-read the flag: either its drain sees our node, or we see the
+  // flag cleared and drain ourselves. Still marked busy, so a next fork's
+  // guard waits for this drain.
+  if (fork_pending.load(std::memory_order_seq_cst) == 0) drain_deferred_calls();
+}
+
+// ---------------------------------------------------------------------------
 // Workers
 
 void validate_worker_cpu(int cpu) {
@@ -466,6 +620,12 @@ rcu_fork_guard::rcu_fork_guard() noexcept : parent_(::getpid()), qsbr_was_online
     rcu_qsbr_domain::tsan_reader_done();
     rcu_flavor::qsbr::thread_offline();
   }
+  // No call_rcu() may be half done at the fork (see detail::fork_slot):
+  // from here on retires defer their nodes; wait for those already inside
+  // call_rcu().
+  detail::fork_pending.fetch_add(1, std::memory_order_seq_cst);
+  detail::fork_heavy_fence();
+  detail::wait_fork_slots_idle();
   // Lock order: gates (memb, qsbr, mb, bp), then the registry.
   for_flavor_prepare<rcu_flavor::memb>();
   for_flavor_prepare<rcu_flavor::qsbr>();
@@ -483,6 +643,7 @@ rcu_fork_guard::~rcu_fork_guard() {
     for_flavor_parent<rcu_flavor::mb>();
     for_flavor_parent<rcu_flavor::qsbr>();
     for_flavor_parent<rcu_flavor::memb>();
+    if (detail::fork_pending.fetch_sub(1, std::memory_order_seq_cst) == 1) detail::drain_deferred_calls();
     if (qsbr_was_online_) rcu_flavor::qsbr::thread_online();
     return;
   }
@@ -512,6 +673,10 @@ rcu_fork_guard::~rcu_fork_guard() {
   for_flavor_child<rcu_flavor::mb>();
   for_flavor_child<rcu_flavor::qsbr>();
   for_flavor_child<rcu_flavor::memb>();
+  // Nodes the parent's threads deferred during the fork are retired objects
+  // in the child's memory too: hand them to the child's workers.
+  detail::fork_pending.store(0, std::memory_order_seq_cst);  // no other guard exists in the child
+  detail::drain_deferred_calls();
   if (qsbr_was_online_) rcu_flavor::qsbr::thread_online();
 }
 

@@ -21,12 +21,18 @@
 // waits would otherwise wait for its quiescent state) and back online in
 // both processes afterwards: the fork is a quiescent state for it.
 //
-// Limitation: no thread may be inside a retire (liburcu's call_rcu()) while
-// fork() runs. liburcu 0.13.2 enqueues with two steps; a copy of its queue
-// taken between them leaves the child's call_rcu worker spinning on the
-// half-linked node forever. Quiesce the threads that retire before forking
-// (tests/unit/rcu_fork_test.cpp does), or fork from a process whose other
-// threads only read.
+// Retires may run in other threads throughout: liburcu 0.13.2's call_rcu()
+// enqueues in two steps, and a copy of its queue taken between them would
+// leave the child's worker spinning on a half-linked node forever. The guard
+// therefore first waits (one memb grace period) for every call_rcu() in
+// progress, and retires that start while it is held defer their node to a
+// lock-free list instead of calling call_rcu(); the guard's destructor hands
+// that list to call_rcu() in the parent and in the child. The retiring thread
+// never waits for the fork. Cost: each retire runs inside a memb read-side
+// section (~1 ns; rcu_domain.hpp, detail::fork_pending).
+//
+// The stall detector's watchdog (rcu/stall.hpp) does not survive fork(); the
+// child's first grace period or registration starts its own.
 //
 // Do not use pthread_atfork() for this: liburcu's documentation warns it
 // deadlocks when deleters call malloc().

@@ -91,6 +91,32 @@ void retire_track(const void* p) noexcept;    // fatal() if p is already pending
 void retire_untrack(const void* p) noexcept;
 [[noreturn]] void deleter_threw(const char* flavor) noexcept;
 
+// Fork exclusion for call_rcu (see rcu/fork.hpp). liburcu 0.13.2's
+// call_rcu() links a node in two steps; a fork() between them leaves the
+// child's queue half-linked and its worker spinning forever. Each thread
+// that retires owns a fork_slot and marks it busy around its call_rcu();
+// rcu_fork_guard raises fork_pending, fences every thread (membarrier), and
+// waits until no slot is busy. A retire that sees fork_pending does not call
+// call_rcu(): it defers its node to a lock-free list, which the guard hands
+// to call_rcu() in the parent and in the child once the fork is done. The
+// retirer never waits; the guard waits only for call_rcu()s in progress.
+// Ordering (Dekker, asymmetric like the hazard pointers): the retirer
+// stores busy then loads fork_pending with only a compiler barrier between
+// them; the guard's membarrier(PRIVATE_EXPEDITED) makes every running thread
+// execute a full fence, so either the guard sees busy or the retirer sees
+// fork_pending. Without membarrier the retirer uses a seq_cst fence.
+struct alignas(64) fork_slot {
+  std::atomic<unsigned> busy{0};
+  std::atomic<bool> in_use{false};
+  fork_slot* next = nullptr;  // push-only list of every slot ever made
+};
+inline constinit std::atomic<int> fork_pending{0};  // rcu_fork_guards in progress
+inline constinit std::atomic<bool> fork_fence_asymmetric{false};
+inline constinit thread_local fork_slot* tls_fork_slot = nullptr;
+fork_slot* claim_fork_slot() noexcept;  // first retire of a thread; rcu_domain.cpp
+void call_rcu_fork_safe_slow(fork_slot* s, int flavor_index, rcu_head* head, void (*fn)(rcu_head*)) noexcept;
+void defer_call_until_fork_done(int flavor_index, rcu_head* head, void (*fn)(rcu_head*)) noexcept;
+
 inline std::atomic<unsigned> used_flavors{0};   // bit per flavour index; atexit barrier
 inline thread_local int qsbr_guard_depth = 0;   // QSBR guards held (checks builds)
 inline thread_local bool in_deleter = false;    // this thread is running a deleter
@@ -319,7 +345,20 @@ class basic_rcu_domain {
     // writes to the object happen-before its deleter.
     detail::tsan_release(head);
     retired_.fetch_add(1, std::memory_order_relaxed);
-    Flavor::call(head, &detail::run_reclaim<Flavor, Node>);
+    // Fork exclusion (detail::fork_slot): a TLS load, two relaxed stores,
+    // a compiler barrier and a load around the call.
+    detail::fork_slot* slot = detail::tls_fork_slot;
+    if (slot == nullptr || !detail::fork_fence_asymmetric.load(std::memory_order_relaxed)) [[unlikely]] {
+      detail::call_rcu_fork_safe_slow(slot, Flavor::index, head, &detail::run_reclaim<Flavor, Node>);
+    } else {
+      slot->busy.store(1, std::memory_order_relaxed);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      if (detail::fork_pending.load(std::memory_order_relaxed) == 0) [[likely]]
+        Flavor::call(head, &detail::run_reclaim<Flavor, Node>);
+      else
+        detail::defer_call_until_fork_done(Flavor::index, head, &detail::run_reclaim<Flavor, Node>);
+      slot->busy.store(0, std::memory_order_release);
+    }
     if ((++detail::retires_since_check[Flavor::index] & (backlog_check_interval - 1)) == 0) [[unlikely]] {
       if (outstanding() > backlog_limit_.load(std::memory_order_relaxed)) detail::throttle(*this);
     }
