@@ -189,12 +189,12 @@ TEST(CounterStress, CasUpdateRunningMaximum) {
 
 TEST(CounterStress, CasUpdateSaturatingAddStopsAtCap) {
   cas_counter c;
-  const std::int64_t cap = per_writer * writers / 2 + 3;
+  constexpr std::int64_t cap = per_writer * writers / 2 + 3;
   std::atomic<std::int64_t> applied{0};
   run_threads(writers, [&](int) {
     std::int64_t mine = 0;
     for (std::int64_t i = 0; i < per_writer; ++i) {
-      const std::int64_t before = c.update([cap](std::int64_t v) { return v < cap ? v + 1 : cap; });
+      const std::int64_t before = c.update([](std::int64_t v) { return v < cap ? v + 1 : cap; });
       if (before < cap) ++mine;
     }
     applied.fetch_add(mine, std::memory_order_relaxed);

@@ -21,9 +21,10 @@
 //     whenever it fits: it is one `lock xadd` on x86-64 that cannot fail, so
 //     it never retries. cas_counter::add() does the same work plus a load and
 //     a compare, and under contention it can lose the race and loop (each
-//     failure is another cache-line round trip): it measured 1.0-1.3x
-//     fetch_add alone and slower with two threads (README "Counters"). Use
-//     cas_counter only for update(f), i.e. when the new value is not a sum.
+//     failure is another cache-line round trip): it measured 1.01x fetch_add
+//     on one thread and 0.96-1.12x with two threads on one counter (README
+//     "Counters"; more threads lose more races). Use cas_counter for
+//     update(f), i.e. when the new value is not a sum.
 //   * sharded_counter when many threads increment and few read: statistics,
 //     event counts, bytes sent. Its add() costs about one uncontended
 //     fetch_add wherever the other threads run; its load() costs one load per
@@ -291,11 +292,14 @@ class sharded_counter_base {
 // a thread-local and re-read every 64 adds (detail::counter::
 // cached_cpu_picker). Threads that run at the same time run on different
 // CPUs, so they write different lines; a migrated thread shares a slot for at
-// most 64 adds. Measured against the alternatives in perf/counter_bench.cpp:
-// calling sched_getcpu() on every add costs ~1.8 ns more; a thread number
-// handed out round-robin costs the same as the cache but puts threads that
-// run at the same time in one slot whenever thread creation and exit have
-// left their numbers congruent modulo the shard count.
+// most 64 adds. Measured against the alternatives (perf/counter_bench.cpp,
+// inc/*/sharded*): calling sched_getcpu() on every add costs ~0.7 ns more
+// (1.16x fetch_add on one thread, against 1.01x); a thread number handed out
+// round-robin costs the same as the cache on one thread, but puts threads
+// that run at the same time in one slot whenever thread creation and exit
+// have left their numbers congruent modulo the shard count — in the
+// benchmark, whose second thread is new in every run, two pinned threads
+// measured 0.89-0.96x fetch_add with it against 0.72-0.74x with the cache.
 //
 // Memory: 128 bytes per slot, heap-allocated (256 bytes on 2 CPUs, 32 KiB on
 // 256): for many counters on a big machine, pass a smaller shard count.
