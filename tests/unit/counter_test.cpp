@@ -22,7 +22,7 @@ using quiesce::sharded_counter;
 namespace dc = quiesce::detail::counter;
 
 static_assert(alignof(cas_counter) == 128 && sizeof(cas_counter) == 128);
-static_assert(sizeof(dc::slot) == 128);
+static_assert(sizeof(dc::shard_slot) == 128);
 static_assert(!std::is_copy_constructible_v<cas_counter> && !std::is_copy_constructible_v<sharded_counter>);
 
 TEST(CasCounter, AddIncrementLoad) {

@@ -161,10 +161,10 @@ static_assert(detail::layout::owns_blocks<cas_counter>);
 namespace detail::counter {
 
 // One shard of a sharded_counter, alone on its 128-byte block.
-struct alignas(layout::false_sharing_block) slot {
+struct alignas(layout::false_sharing_block) shard_slot {
   std::atomic<std::int64_t> value{0};
 };
-static_assert(layout::owns_blocks<slot>);
+static_assert(layout::owns_blocks<shard_slot>);
 
 // Shards by default: the number of configured CPUs rounded up to a power of
 // two (CPU numbers are below it, so per-CPU slots never collide), at most
@@ -238,7 +238,7 @@ template <class Picker>
 class sharded_counter_base {
  public:
   sharded_counter_base() : sharded_counter_base(default_shards()) {}
-  explicit sharded_counter_base(std::size_t shards) : mask_(checked_shards(shards) - 1), slots_(new slot[mask_ + 1]) {}
+  explicit sharded_counter_base(std::size_t shards) : mask_(checked_shards(shards) - 1), slots_(new shard_slot[mask_ + 1]) {}
   sharded_counter_base(const sharded_counter_base&) = delete;
   sharded_counter_base& operator=(const sharded_counter_base&) = delete;
 
@@ -272,7 +272,7 @@ class sharded_counter_base {
   }
 
   std::size_t mask_;  // shards - 1 (shards a power of two); immutable
-  std::unique_ptr<slot[]> slots_;
+  std::unique_ptr<shard_slot[]> slots_;
 };
 
 }  // namespace detail::counter
