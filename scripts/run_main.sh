@@ -22,6 +22,7 @@
 #        lockfree_hash_map_bench     hash map vs cds_lfht, rcu_hash_map, tbb, shared_mutex
 #        disruptor_bench      LMAX shapes, ping-pong vs boost spsc, ck_ring, tbb, mutex
 #        stm_bench            STM (TL2) bank transfers vs one std::mutex, per-account mutexes
+#        counter_bench        cas/sharded counters vs fetch_add, mutex; versioned_cell vs mutex, seqlock
 #        false_sharing_bench  packed vs padded layouts (its own harness)
 #   4. The grace-period reproduction (scripts/gp_reproduce.py): progress per
 #      point, out/gp/{data.csv,data.json,report.md,*.png}.
@@ -214,6 +215,19 @@ step "running stm_bench: $reps repetitions (STM transfers and audits vs a global
 python3 perf/stm_ratios.py "$out/stm_bench.json" -o "$out/stm_ratios.md" \
   --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
 
+# Counters and versioned cells (README "Counters", "Versioned cells"): cas_counter and
+# sharded_counter vs std::atomic fetch_add and a std::mutex counter (1 and 2 pinned threads,
+# sharded load() cost), versioned_cell updates vs std::mutex and seqlock::update:
+# 29 benchmarks, ~20 s by default, ~8 s with --quick. Writes out/counter_bench.{json,txt}
+# and out/counter_ratios.md.
+cmake --build "$build" --target counter_bench
+step "running counter_bench: $reps repetitions (cas/sharded counters vs fetch_add and mutex; versioned_cell vs mutex and seqlock)"
+"$build/perf/counter_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
+  --benchmark_display_aggregates_only=true "--benchmark_out=$out/counter_bench.json" \
+  --benchmark_out_format=json 2>&1 | tee "$out/counter_bench.txt"
+python3 perf/counter_ratios.py "$out/counter_bench.json" -o "$out/counter_ratios.md" \
+  --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
+
 # The false-sharing workbench (README "False sharing and cross-socket traffic"): packed vs
 # padded layouts on two pinned threads, ~10-20 s; exit 77 (one CPU) is a skip, not a failure.
 cmake --build "$build" --target false_sharing_bench
@@ -237,6 +251,7 @@ for f in rcu_ratios.md rcu_bench.json rcu_bench.txt numa_ratios.md numa_bench.js
   lockfree_stack_queue_bench.txt lockfree_hash_map_ratios.md lockfree_hash_map_bench.json \
   lockfree_hash_map_bench.txt disruptor_ratios.md disruptor_bench.json disruptor_bench.txt \
   stm_ratios.md stm_bench.json stm_bench.txt \
+  counter_ratios.md counter_bench.json counter_bench.txt \
   false_sharing_bench.json false_sharing_bench.txt machine.txt gp/report.md gp/data.csv gp/data.json; do
   [[ -e $out/$f ]] && echo "  $root/$out/$f"
 done

@@ -6,12 +6,14 @@
 #include <atomic>
 #include <cstdint>
 
+#include <quiesce/counter.hpp>
 #include <quiesce/disruptor/sequence.hpp>
 #include <quiesce/disruptor/sequencer.hpp>
 #include <quiesce/disruptor/wait_strategy.hpp>
 #include <quiesce/numa/per_node.hpp>
 #include <quiesce/rcu.hpp>
 #include <quiesce/seqlock.hpp>
+#include <quiesce/versioned_cell.hpp>
 
 namespace quiesce_layout_probe {
 struct pair16 {
@@ -22,6 +24,7 @@ struct pair16 {
 template class quiesce::numa::per_node<std::atomic<long>>;
 template class quiesce::seqlock<quiesce_layout_probe::pair16>;
 template class quiesce::seqcount_latch<quiesce_layout_probe::pair16>;
+template class quiesce::versioned_cell<quiesce_layout_probe::pair16>;
 
 // Naming a type's size instantiates it (the RCU domains are class templates
 // with one static instance each) and keeps its definition in the debug
@@ -30,6 +33,8 @@ extern const std::size_t quiesce_layout_probe_sizes[] = {
     sizeof(quiesce::rcu_domain),
     sizeof(quiesce::rcu_qsbr_domain),
     sizeof(quiesce::disruptor::sequence),
+    sizeof(quiesce::cas_counter),
+    sizeof(quiesce::detail::counter::shard_slot),
     sizeof(quiesce::disruptor::single_producer_sequencer<quiesce::disruptor::busy_spin_wait_strategy>),
     sizeof(quiesce::disruptor::multi_producer_sequencer<quiesce::disruptor::busy_spin_wait_strategy>),
 };
@@ -41,5 +46,13 @@ using busy = quiesce::disruptor::busy_spin_wait_strategy;
 std::int64_t read_all(const quiesce::disruptor::single_producer_sequencer<busy>& s,
                       const quiesce::disruptor::multi_producer_sequencer<busy>& m) {
   return s.cursor() + m.cursor();
+}
+}  // namespace quiesce_layout_probe
+
+// The counters and the versioned cell, for the same reason.
+namespace quiesce_layout_probe {
+std::int64_t read_counters(const quiesce::cas_counter& c, const quiesce::detail::counter::shard_slot& s,
+                           const quiesce::versioned_cell<pair16>& v) {
+  return c.load() + s.value.load() + static_cast<std::int64_t>(v.version());
 }
 }  // namespace quiesce_layout_probe
