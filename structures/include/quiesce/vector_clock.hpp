@@ -40,7 +40,7 @@
 // Costs (perf/logical_clock_bench; see README "Logical clocks" for ratios)
 //   merge, compare, ==: one pass over max(size) counters, no allocation
 //   while both fit the small buffer or the target has capacity; compare()
-//   stops as soon as the clocks are known to be concurrent. Copying copies
+//   stops soon after the clocks are known to be concurrent. Copying copies
 //   size() counters (and allocates beyond Inline).
 //
 // Thread safety
@@ -177,16 +177,26 @@ class basic_vector_clock {
 
   // The causal partial order: less (a happened before b), greater (b before
   // a), equivalent (equal clocks: the same event, or both empty), unordered
-  // (concurrent). One pass; stops at the first pair of entries that shows
-  // the clocks concurrent.
+  // (concurrent). One pass; stops within 8 entries of the first pair that
+  // shows the clocks concurrent.
   friend std::partial_ordering operator<=>(const basic_vector_clock& a, const basic_vector_clock& b) noexcept {
     bool less = false;     // some a[i] < b[i]
     bool greater = false;  // some a[i] > b[i]
     const std::size_t common = std::min(a.size_, b.size_);
-    for (std::size_t i = 0; i < common; ++i) {
+    std::size_t i = 0;
+    // Blocks of 8 without a branch inside (the compiler may vectorise them),
+    // then the early exit: a per-entry exit costs 1.2x on 128 entries.
+    for (; i + 8 <= common; i += 8) {
+#pragma GCC unroll 8
+      for (std::size_t k = i; k < i + 8; ++k) {
+        less |= a.data_[k] < b.data_[k];
+        greater |= a.data_[k] > b.data_[k];
+      }
+      if (less && greater) return std::partial_ordering::unordered;
+    }
+    for (; i < common; ++i) {
       less |= a.data_[i] < b.data_[i];
       greater |= a.data_[i] > b.data_[i];
-      if (less && greater) return std::partial_ordering::unordered;
     }
     for (std::size_t i = common; i < a.size_; ++i) greater |= a.data_[i] != 0;
     for (std::size_t i = common; i < b.size_; ++i) less |= b.data_[i] != 0;
