@@ -25,6 +25,9 @@
 //     std_vector             a two-flag loop over two std::vector<uint64_t>
 //   n = 4, 8 (the inline capacity), 32, 128 (heap).
 //
+// Fairness: every row runs in a process that has had a second thread (see
+// g_multithreaded), so glibc's mutex takes its real, locked path.
+//
 // Placement: the measuring thread on the first CPU of the affinity mask, the
 // second benchmark thread on the second (perf/bench_placement.hpp); the
 // 2-thread rows are skipped with a reason on one CPU.
@@ -48,11 +51,22 @@
 #include <cstdint>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <vector>
 
 namespace {
 
 constexpr std::int64_t kBatch = 64;
+
+// glibc's x86 mutex drops the lock prefix while the process has never had a
+// second thread: the 1-thread mutex rows would then time a mutex no shared
+// clock ever sees (3.2 ns instead of 11 ns per lock/unlock pair here). One
+// thread started and joined before main() puts the process in its
+// multi-threaded state for every row, whatever order the rows run in.
+const bool g_multithreaded = [] {
+  std::thread([] {}).join();
+  return true;
+}();
 
 void set_per_op(benchmark::State& st) {
   auto flags = benchmark::Counter::kIsRate | benchmark::Counter::kInvert;
