@@ -41,7 +41,10 @@
 //   merge, compare, ==: one pass over max(size) counters, no allocation
 //   while both fit the small buffer or the target has capacity; compare()
 //   stops soon after the clocks are known to be concurrent. Copying copies
-//   size() counters (and allocates beyond Inline).
+//   size() counters (and allocates beyond Inline). Against a plain loop over
+//   two std::vector<uint64_t> (g++ 12 -O3): merge 1.0x (2.5 ns for 4
+//   entries, 45 ns for 128); compare 1.5x for 4 entries (3.5 vs 2.3 ns: the
+//   handling of different sizes), 1.0x for 32 and 128.
 //
 // Thread safety
 //   A plain value: const operations may run concurrently, anything that
