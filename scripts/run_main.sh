@@ -23,6 +23,7 @@
 #        disruptor_bench      LMAX shapes, ping-pong vs boost spsc, ck_ring, tbb, mutex
 #        stm_bench            STM (TL2) bank transfers vs one std::mutex, per-account mutexes
 #        counter_bench        cas/sharded counters vs fetch_add, mutex; versioned_cell vs mutex, seqlock
+#        logical_clock_bench  HLC now() vs system_clock, mutex HLC; vector clock merge/compare
 #        false_sharing_bench  packed vs padded layouts (its own harness)
 #   4. The grace-period reproduction (scripts/gp_reproduce.py): progress per
 #      point, out/gp/{data.csv,data.json,report.md,*.png}.
@@ -228,6 +229,18 @@ step "running counter_bench: $reps repetitions (cas/sharded counters vs fetch_ad
 python3 perf/counter_ratios.py "$out/counter_bench.json" -o "$out/counter_ratios.md" \
   --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
 
+# Logical clocks (README "Logical clocks"): hybrid_logical_clock::now() from 1 and 2 threads vs
+# system_clock alone and a std::mutex HLC, vector_clock merge/compare vs std::vector loops:
+# 26 benchmarks, ~15 s by default (~30 s on a loaded 2-vCPU VM), ~5 s with --quick. Writes out/logical_clock_bench.{json,txt}
+# and out/logical_clock_ratios.md.
+cmake --build "$build" --target logical_clock_bench
+step "running logical_clock_bench: $reps repetitions (HLC now() vs system_clock and a mutex HLC; vector clock merge/compare)"
+"$build/perf/logical_clock_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
+  --benchmark_display_aggregates_only=true "--benchmark_out=$out/logical_clock_bench.json" \
+  --benchmark_out_format=json 2>&1 | tee "$out/logical_clock_bench.txt"
+python3 perf/logical_clock_ratios.py "$out/logical_clock_bench.json" -o "$out/logical_clock_ratios.md" \
+  --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
+
 # The false-sharing workbench (README "False sharing and cross-socket traffic"): packed vs
 # padded layouts on two pinned threads, ~10-20 s; exit 77 (one CPU) is a skip, not a failure.
 cmake --build "$build" --target false_sharing_bench
@@ -252,6 +265,7 @@ for f in rcu_ratios.md rcu_bench.json rcu_bench.txt numa_ratios.md numa_bench.js
   lockfree_hash_map_bench.txt disruptor_ratios.md disruptor_bench.json disruptor_bench.txt \
   stm_ratios.md stm_bench.json stm_bench.txt \
   counter_ratios.md counter_bench.json counter_bench.txt \
+  logical_clock_ratios.md logical_clock_bench.json logical_clock_bench.txt \
   false_sharing_bench.json false_sharing_bench.txt machine.txt gp/report.md gp/data.csv gp/data.json; do
   [[ -e $out/$f ]] && echo "  $root/$out/$f"
 done
