@@ -20,6 +20,7 @@
 //   rcu/rcu_ptr.hpp          typed owning RCU pointer
 //   rcu/call_rcu_worker.hpp  dedicated / per-CPU / pinned call_rcu workers
 //   rcu/fork.hpp             fork() without exec()
+//   rcu/signal.hpp           read-side sections in signal handlers
 //   rcu/hash_map.hpp         typed map over liburcu's lock-free hash table
 //   rcu/list.hpp             typed RCU list over cds_list
 //
@@ -38,6 +39,7 @@
 #include <quiesce/rcu/rcu_ptr.hpp>
 #include <quiesce/rcu/call_rcu_worker.hpp>
 #include <quiesce/rcu/fork.hpp>
+#include <quiesce/rcu/signal.hpp>
 #include <quiesce/rcu/hash_map.hpp>
 #include <quiesce/rcu/list.hpp>
 
