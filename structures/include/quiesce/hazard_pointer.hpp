@@ -178,6 +178,7 @@ class hazard_pointer_domain {
   struct default_tag {};
   explicit hazard_pointer_domain(default_tag);
   friend hazard_pointer_domain& detail::hp::default_domain_ref() noexcept;
+  friend hazard_pointer_domain& detail::hp::default_domain_create();
   friend detail::hp::record* detail::hp::acquire_slow(hazard_pointer_domain&);
   friend void detail::hp::release_slow(detail::hp::record*) noexcept;
   friend void detail::hp::retire(hazard_pointer_domain&, detail::hp::retired_header*) noexcept;
