@@ -40,6 +40,15 @@
 #include <vector>
 
 // ---- failing operator new ---------------------------------------------------
+// Not under ThreadSanitizer: clang's TSan runtime defines the global
+// operator new itself (statically linked), so it cannot be replaced there;
+// the operator-new cases are skipped and the node-pool cases still run.
+
+#if QUIESCE_STRUCTURES_TSAN
+constexpr bool new_injection = false;
+#else
+constexpr bool new_injection = true;
+#endif
 
 namespace {
 thread_local long fail_countdown = -1;  // < 0: off; 0: the next allocation fails
@@ -70,6 +79,7 @@ void* nothrow_alloc(std::size_t n, std::size_t align) noexcept {
 }
 }  // namespace
 
+#if !QUIESCE_STRUCTURES_TSAN
 void* operator new(std::size_t n) { return checked_alloc(n, 0); }
 void* operator new[](std::size_t n) { return checked_alloc(n, 0); }
 void* operator new(std::size_t n, std::align_val_t a) { return checked_alloc(n, static_cast<std::size_t>(a)); }
@@ -94,6 +104,7 @@ void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+#endif
 
 namespace {
 
@@ -154,7 +165,7 @@ void push_is_strong(const char* name) {
     long points = 0;
     {
       Container c(dom);
-      for (int round = 0; round < 3; ++round) {  // round 0: cold thread, domain without records
+      for (int round = 0; new_injection && round < 3; ++round) {  // round 0: cold thread, domain without records
         const std::string v = key(round);
         points += for_every_allocation_point([&](long) { c.push(v); },
                                              [&](long, bool threw) {
@@ -196,6 +207,7 @@ TEST(AllocFault, MsQueuePushIsStrong) { push_is_strong<quiesce::ms_queue<std::st
 
 // ms_queue's constructor allocates its dummy: a failure there throws, nothing leaks.
 TEST(AllocFault, MsQueueConstructorThrowsCleanly) {
+  if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
     quiesce::hazard_pointer_domain dom;
     for_every_allocation_point([&](long) { quiesce::ms_queue<std::string> q(dom); }, [](long, bool) {});
@@ -213,6 +225,7 @@ std::set<std::string> set_contents(const Set& s) {
 }
 
 TEST(AllocFault, OrderedListSetInsertIsStrong) {
+  if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
     quiesce::ordered_list_set<std::string> s;
     std::set<std::string> model;
@@ -229,6 +242,7 @@ TEST(AllocFault, OrderedListSetInsertIsStrong) {
 }
 
 TEST(AllocFault, HashSetInsertIsStrong) {
+  if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
     quiesce::lockfree_hash_set<std::string> s(4);
     std::set<std::string> model;
@@ -244,6 +258,7 @@ TEST(AllocFault, HashSetInsertIsStrong) {
 }
 
 TEST(AllocFault, GrowingHashSetInsertIsStrong) {
+  if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
     // Starts with 2 buckets: inserts initialise new buckets and allocate
     // bucket segments, more allocation points.
@@ -264,6 +279,7 @@ TEST(AllocFault, GrowingHashSetInsertIsStrong) {
 }
 
 TEST(AllocFault, HashMapInsertAndAssignAreStrong) {
+  if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
     quiesce::lockfree_hash_map<std::string, std::string> m(8);
     std::map<std::string, std::string> model;
@@ -294,13 +310,15 @@ TEST(AllocFault, MakeHazardPointerThrowsAndDomainStaysUsable) {
   in_fresh_thread([] {
     quiesce::hazard_pointer_domain dom;
     // Operator new: the domain's first record makes its node pool.
-    const long points = for_every_allocation_point(
+    const long points = !new_injection ? 0 : for_every_allocation_point(
         [&](long) {
           quiesce::hazard_pointer h = quiesce::make_hazard_pointer(dom);
           EXPECT_FALSE(h.empty());
         },
         [](long, bool) {});
-    EXPECT_GE(points, 1) << "the first record of a domain allocates";
+    if (new_injection) {
+      EXPECT_GE(points, 1) << "the first record of a domain allocates";
+    }
     // Pool chunk failure: a second domain's first record needs a chunk.
     quiesce::hazard_pointer_domain dom2;
     quiesce::numa::testing::fail_next_chunk_allocations(1);
@@ -328,6 +346,7 @@ struct counting_delete {
 };
 
 TEST(AllocFault, HazardPointerRetireThrowsAndCallerKeepsObject) {
+  if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
     quiesce::hazard_pointer_domain dom;
     hp_deleted = 0;
@@ -355,6 +374,7 @@ struct hp_obj : quiesce::hazard_pointer_obj_base<hp_obj> {
 };
 
 TEST(AllocFault, ScansSurviveAllocationFailure) {
+  if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
     quiesce::hazard_pointer_domain dom;
     std::vector<hp_obj*> objs;
@@ -388,19 +408,31 @@ struct rcu_counting_delete {
 };
 
 TEST(AllocFault, RcuRetireThrowsAndCallerKeepsObject) {
+  if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   quiesce::rcu_barrier();
   rcu_deleted = 0;
   auto* p = new std::string(key(1));
   // Register first (implicit registration allocates too; not the point here).
   { quiesce::rcu_read_guard g; }
-  const long points = for_every_allocation_point([&](long) { quiesce::rcu_retire(p, rcu_counting_delete{}); },
-                                                 [&](long, bool threw) {
-                                                   if (threw) {
-                                                     quiesce::rcu_barrier();
-                                                     EXPECT_EQ(rcu_deleted.load(), 0);
-                                                     EXPECT_EQ(*p, key(1));  // still ours, intact
-                                                   }
-                                                 });
+  // Not for_every_allocation_point: once a retire returns, p is retired and
+  // must not be retired again (in checks builds the tracking set's own
+  // allocation is an allocation point whose failure the retire absorbs).
+  long points = 0;
+  for (long k = 0; k < 100; ++k, ++points) {
+    bool threw = false;
+    {
+      inject_at arm(k);
+      try {
+        quiesce::rcu_retire(p, rcu_counting_delete{});
+      } catch (const std::bad_alloc&) {
+        threw = true;
+      }
+    }
+    if (!threw) break;
+    quiesce::rcu_barrier();
+    EXPECT_EQ(rcu_deleted.load(), 0);
+    EXPECT_EQ(*p, key(1));  // still ours, intact
+  }
   EXPECT_GE(points, 1);
   quiesce::rcu_barrier();
   EXPECT_EQ(rcu_deleted.load(), 1) << "the retire that succeeded ran its deleter once";
