@@ -70,7 +70,7 @@ void* checked_alloc(std::size_t n, std::size_t align) {
   if (p == nullptr) throw std::bad_alloc();
   return p;
 }
-void* nothrow_alloc(std::size_t n, std::size_t align) noexcept {
+[[maybe_unused]] void* nothrow_alloc(std::size_t n, std::size_t align) noexcept {
   try {
     return checked_alloc(n, align);
   } catch (...) {
