@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <quiesce/numa/testing.hpp>
 #include <quiesce/numa/topology.hpp>
 
 #include "numa_internal.hpp"
@@ -279,9 +280,42 @@ local_cache* node_pool::impl::cache_of_calling_thread() {
   return &c;
 }
 
+// Fault injection (quiesce/numa/testing.hpp): failures still to inject, and
+// how many were. Read only when a chunk is about to be mapped.
+namespace {
+std::atomic<std::size_t> chunk_failures_to_inject{0};
+std::atomic<std::size_t> chunk_failures_injected{0};
+
+// True if this chunk mapping is to fail (takes one from the countdown).
+bool inject_chunk_failure() noexcept {
+  std::size_t left = chunk_failures_to_inject.load(std::memory_order_relaxed);
+  while (left != 0) {
+    if (chunk_failures_to_inject.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) {
+      chunk_failures_injected.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+  }
+  return false;
+}
+}  // namespace
+
+namespace testing {
+void fail_next_chunk_allocations(std::size_t n) noexcept {
+  chunk_failures_to_inject.store(n, std::memory_order_relaxed);
+}
+std::size_t pending_chunk_failures() noexcept { return chunk_failures_to_inject.load(std::memory_order_relaxed); }
+std::size_t injected_chunk_failures() noexcept { return chunk_failures_injected.load(std::memory_order_relaxed); }
+}  // namespace testing
+
 // Maps a chunk (outside the lock: populating 1 MiB takes ~100 us) and makes
-// it the bump region. Called with `lock` held; returns with it held.
+// it the bump region. Called with `lock` held; returns with it held, also
+// when it throws (node_allocation_error / std::bad_alloc: nothing changed).
 void node_pool::impl::add_chunk(std::unique_lock<std::mutex>& lock) {
+  if (inject_chunk_failure()) [[unlikely]] {
+    // What allocate_on_node throws when the node has no memory left.
+    if (policy == placement::strict) throw node_allocation_error(node, chunk_len);
+    throw std::bad_alloc();
+  }
   lock.unlock();
   void* mem = allocate_on_node(chunk_len, node, policy);
   lock.lock();

@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -85,7 +86,12 @@ std::size_t page_size() noexcept {
 std::vector<int> calling_thread_cpus() {
   // The kernel refuses (EINVAL) a mask smaller than its nr_cpu_ids: grow.
   for (int ncpus = 1024;; ncpus *= 2) {
-    cpu_set_t* set = CPU_ALLOC(ncpus);
+    // Owned: the push_back below may throw std::bad_alloc.
+    struct cpu_free {
+      void operator()(cpu_set_t* s) const noexcept { CPU_FREE(s); }
+    };
+    const std::unique_ptr<cpu_set_t, cpu_free> owned(CPU_ALLOC(ncpus));
+    cpu_set_t* set = owned.get();
     if (set == nullptr) throw std::bad_alloc();
     const std::size_t size = CPU_ALLOC_SIZE(ncpus);
     CPU_ZERO_S(size, set);
@@ -93,11 +99,9 @@ std::vector<int> calling_thread_cpus() {
       std::vector<int> cpus;
       for (int c = 0; c < ncpus; ++c)
         if (CPU_ISSET_S(c, size, set)) cpus.push_back(c);
-      CPU_FREE(set);
       return cpus;
     }
     const int err = errno;
-    CPU_FREE(set);
     if (err != EINVAL || ncpus >= (1 << 22))
       throw std::system_error(err, std::generic_category(), "sched_getaffinity");
   }
@@ -250,11 +254,14 @@ topology topology::probe() {
 
   if (t.numa_supported_) {
     // Nodes the process may take memory from, CPUs or not.
-    if (struct bitmask* mems = ::numa_get_mems_allowed()) {
+    // Owned: push_back may throw std::bad_alloc.
+    struct mask_free {
+      void operator()(struct bitmask* m) const noexcept { ::numa_bitmask_free(m); }
+    };
+    if (const std::unique_ptr<struct bitmask, mask_free> mems{::numa_get_mems_allowed()}) {
       const int max_node = ::numa_max_node();
       for (int n = 0; n <= max_node; ++n)
-        if (::numa_bitmask_isbitset(mems, static_cast<unsigned>(n))) t.nodes_.push_back(n);
-      ::numa_bitmask_free(mems);
+        if (::numa_bitmask_isbitset(mems.get(), static_cast<unsigned>(n))) t.nodes_.push_back(n);
     }
   }
   std::sort(t.nodes_.begin(), t.nodes_.end());

@@ -378,14 +378,28 @@ struct hazard_pointer_domain::impl {
       // A fresh vector per scan (one allocation per >= T retires): a
       // thread_local one would be destroyed before the at-exit cleanup runs.
       std::vector<const void*> hz;
-      hz.reserve(record_count.load(std::memory_order_relaxed));
-      for (int m = 0; m < slots; ++m) {
-        for (record* r = records[m].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
-          // Acquire: pairs with the owner's release stores, so the owner's
-          // reads of a previously protected object happen-before its free.
-          const void* p = r->ptr.load(std::memory_order_acquire);
-          if (p != nullptr) hz.push_back(p);
+      try {
+        hz.reserve(record_count.load(std::memory_order_relaxed));
+        for (int m = 0; m < slots; ++m) {
+          for (record* r = records[m].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
+            // Acquire: pairs with the owner's release stores, so the owner's
+            // reads of a previously protected object happen-before its free.
+            const void* p = r->ptr.load(std::memory_order_acquire);
+            if (p != nullptr) hz.push_back(p);
+          }
         }
+      } catch (const std::bad_alloc&) {
+        // No memory for the snapshot (scan runs inside the noexcept
+        // retire()): free nothing this time — freeing without a complete
+        // snapshot could free a protected object — and put the whole list
+        // back for a later scan (counted as survivors, as below).
+        header* last = list;
+        while (last->next != nullptr) last = last->next;
+        push_chain(n, list, last, k);
+        repushed.fetch_add(k, std::memory_order_relaxed);
+        --detail::hp::tls_cache.scan_depth;
+        active_scans.fetch_sub(1, std::memory_order_acq_rel);
+        return;
       }
       std::sort(hz.begin(), hz.end());
 
@@ -582,7 +596,10 @@ namespace detail::hp {
 
 int refresh_node() noexcept { return numa::current_node(); }
 
-hazard_pointer_domain& default_domain_ref() noexcept {
+// Creates the default domain on first use. Throws std::bad_alloc if it
+// cannot be built (nothing is kept: the next call tries again, as for any
+// function-local static whose initialisation throws).
+hazard_pointer_domain& default_domain_create() {
   static hazard_pointer_domain* d = [] {
     // Everything the at-exit cleanup below uses must be built before the
     // handler is registered, so that it is destroyed after the handler runs
@@ -600,6 +617,21 @@ hazard_pointer_domain& default_domain_ref() noexcept {
     return dom;
   }();
   return *d;
+}
+
+// For the noexcept callers (hazard_pointer_default_domain(), a retire
+// before any hazard pointer was made): running out of memory while the
+// default domain is built is a fatal error with a message, not a bare
+// std::terminate. make_hazard_pointer() calls default_domain_create() and
+// throws instead.
+hazard_pointer_domain& default_domain_ref() noexcept {
+  try {
+    return default_domain_create();
+  } catch (const std::bad_alloc&) {
+    structures::misuse("out of memory while creating the default hazard-pointer domain",
+                               "make a hazard pointer (make_hazard_pointer() throws std::bad_alloc instead) "
+                               "or call hazard_pointer_default_domain() once at startup, before memory runs low");
+  }
 }
 
 record* acquire_slow(hazard_pointer_domain& dom) {

@@ -319,11 +319,18 @@ std::unordered_set<const void*>& pending_set() {
 }
 }  // namespace
 
-void retire_track(const void* p) noexcept {
+bool retire_track(const void* p) noexcept {
   std::lock_guard lk(pending_mutex());
-  if (!pending_set().insert(p).second)
+  bool inserted = false;
+  try {
+    inserted = pending_set().insert(p).second;
+  } catch (const std::bad_alloc&) {
+    return false;  // no memory for the check: retire untracked (the retire itself succeeds)
+  }
+  if (!inserted)
     fatal("the same pointer was retired twice (its deleter has not run yet)",
           "retire each object once; a second retire would run its deleter twice");
+  return true;
 }
 
 void retire_untrack(const void* p) noexcept {

@@ -236,6 +236,7 @@ class hazard_pointer_domain {
   struct default_tag {};
   explicit hazard_pointer_domain(default_tag);
   friend hazard_pointer_domain& detail::hp::default_domain_ref() noexcept;
+  friend hazard_pointer_domain& detail::hp::default_domain_create();
   friend detail::hp::record* detail::hp::acquire_slow(hazard_pointer_domain&);
   friend void detail::hp::release_slow(detail::hp::record*) noexcept;
   friend void detail::hp::retire(hazard_pointer_domain&, detail::hp::retired_header*) noexcept;
@@ -244,7 +245,9 @@ class hazard_pointer_domain {
   std::unique_ptr<impl> impl_;
 };
 
-// The process-wide default domain. Never destroyed. Any thread, noexcept.
+// The process-wide default domain. Never destroyed. Any thread, noexcept:
+// built on first use, and running out of memory while it is built is fatal
+// (a message, then abort); make_hazard_pointer() throws std::bad_alloc then.
 inline hazard_pointer_domain& hazard_pointer_default_domain() noexcept { return detail::hp::default_domain_ref(); }
 
 // Scans every node's retired list of `dom` (whatever their length), runs the
@@ -391,7 +394,9 @@ inline void swap(hazard_pointer& a, hazard_pointer& b) noexcept { a.swap(b); }
 // A hazard pointer of the default domain. Common case: pops the thread's
 // record cache (no atomic RMW, no shared write). Otherwise claims a free
 // record of the thread's node, or allocates one there. Throws
-// std::bad_alloc (or numa::node_allocation_error) when no record can be had.
+// std::bad_alloc (or numa::node_allocation_error) when no record can be had
+// (also when the default domain itself, built on first use, cannot be);
+// nothing changes then and a later call may succeed.
 [[nodiscard]] inline hazard_pointer make_hazard_pointer() { return hazard_pointer(detail::hp::acquire_default()); }
 // A hazard pointer of `dom` (a quiesce extension; cached per thread for up
 // to three non-default domains at a time).
@@ -410,7 +415,9 @@ template <std::size_t N>
 
 // Retires an object that does not derive from hazard_pointer_obj_base: wraps
 // it in a 48-byte node (one allocation) and retires that; d(p) runs once no
-// hazard pointer protects p. p must not be null (checked).
+// hazard pointer protects p. p must not be null (checked). If the node
+// cannot be allocated, throws std::bad_alloc and p is not retired: the
+// caller still owns it (d untouched).
 template <class T, class D = std::default_delete<T>>
 void hazard_pointer_retire(T* p, D d = D(), hazard_pointer_domain& dom = hazard_pointer_default_domain()) {
   if (p == nullptr) detail::hp::misuse_retire("hazard_pointer_retire(nullptr)");

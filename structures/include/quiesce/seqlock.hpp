@@ -33,8 +33,14 @@
 //   follow (the pointee may be freed; use RCU or hazard pointers), T that is
 //   not trivially copyable (rejected at compile time), write-mostly data
 //   (readers starve; use a mutex), and seqlock<T> reads from a signal
-//   handler that may interrupt a writer on the same thread (it spins
-//   forever; use seqcount_latch<T>).
+//   handler that may interrupt a writer on the same thread.
+//   WARNING: such a read spins forever — the writer it waits for is the
+//   thread the handler interrupted, which cannot resume until the handler
+//   returns. Use seqcount_latch<T> for values that signal handlers (or
+//   tracing hooks, or anything that can interrupt the writer) read: its
+//   readers never wait for the writer. Checks builds (QUIESCE_CHECKS) turn
+//   the hang into an abort with a message (also for a load() or store() of
+//   a seqlock inside its own update()).
 //
 // Example
 //   struct clock_params { std::int64_t base_ns; std::uint64_t mult; };
@@ -176,6 +182,27 @@ inline constexpr bool plain_object_type = !std::is_const_v<T> && !std::is_volati
 
 }  // namespace detail::structures
 
+namespace detail::structures {
+
+// Checks builds only: which seqlock's writer lock this thread holds (the
+// innermost one) and the odd sequence value it locked it at. A load() or
+// store() that finds that seqlock locked at exactly that value would wait
+// for this very thread: a signal handler that interrupted its own thread's
+// store(), or an update() whose f touches its own seqlock. It aborts with a
+// message instead of spinning forever. The odd value makes the test exact
+// (the sequence only grows, so no other writer's lock has the same value):
+// never a false alarm, including in the instant after our unlock when
+// another thread may already hold the lock. Set after the lock is taken and
+// cleared after it is released, so the only window it misses is the few
+// instructions between the CAS and the mark.
+struct seqlock_writer_mark {
+  const void* lock = nullptr;
+  std::uint64_t odd = 0;
+};
+inline thread_local seqlock_writer_mark seqlock_held_by_this_thread{};
+
+}  // namespace detail::structures
+
 // seqlock<T>: one T, read optimistically, written under the sequence.
 //
 // Layout: the 64-bit sequence and T's words share one 64-byte-aligned block
@@ -222,7 +249,8 @@ class alignas(detail::structures::cache_line) seqlock {
   // completed no earlier than the last one this thread saw complete (reads
   // by one thread never go backwards).
   //   Threads: any. Async-signal-safe only if the handler cannot interrupt a
-  //   writer of this seqlock on the same thread (it would spin forever).
+  //   writer of this seqlock on the same thread (it would spin forever;
+  //   checks builds abort with a message naming seqcount_latch<T> instead).
   //   Progress: spins while a writer holds the lock and retries if a writer
   //   ran during the copy; never blocks other readers or writers. Not
   //   lock-free in the formal sense: a writer descheduled in mid-store
@@ -264,6 +292,7 @@ class alignas(detail::structures::cache_line) seqlock {
   //   lock acquisition pairs with the previous one's release).
   void store(const T& value) noexcept {
     const std::uint64_t odd = lock();
+    const held mark(this, odd);
     data_.write(&value);
     unlock(odd);
   }
@@ -278,11 +307,13 @@ class alignas(detail::structures::cache_line) seqlock {
   template <class F>
     requires std::invocable<F&, T&>
   void update(F f) noexcept(std::is_nothrow_invocable_v<F&, T&>) {
+    const std::uint64_t odd = lock();
     struct unlock_on_exit {
       seqlock* self;
       std::uint64_t odd;
+      held mark;  // a member: cleared after the destructor's unlock
       ~unlock_on_exit() { self->unlock(odd); }
-    } guard{this, lock()};
+    } guard{this, odd, held(this, odd)};
     raw_copy raw;
     data_.read(raw.bytes);  // stable: we hold the lock
     T value = raw.value();
@@ -298,14 +329,65 @@ class alignas(detail::structures::cache_line) seqlock {
   // anything reads it as a T.
   T load_in_place() const noexcept {
     T out;
-    while (!read_once(&out)) detail::structures::cpu_relax();
+    while (!read_once(&out)) retry_pause();
     return out;
   }
   T load_via_raw() const noexcept {
     raw_copy raw;
-    while (!read_once(raw.bytes)) detail::structures::cpu_relax();
+    while (!read_once(raw.bytes)) retry_pause();
     return raw.value();
   }
+
+  // Between failed read attempts. Checks builds: abort if the writer we
+  // wait for is this very thread (only on this retry path: a load that
+  // succeeds first time pays nothing).
+  void retry_pause() const noexcept {
+    if constexpr (detail::structures::checks_enabled) {
+      if (held_by_this_thread())
+        detail::structures::misuse(
+            "seqlock::load() while this thread holds the same seqlock's writer lock: it would spin forever "
+            "(a signal handler that interrupted this thread's store(), or an update() whose function reads "
+            "its own seqlock)",
+            "use quiesce::seqcount_latch<T> when readers may interrupt the writer (signal handlers, tracing "
+            "hooks); inside update(), use the value passed to the function");
+    }
+    detail::structures::cpu_relax();
+  }
+
+  // Checks builds: true if this thread holds the writer lock right now.
+  bool held_by_this_thread() const noexcept {
+    const detail::structures::seqlock_writer_mark& m = detail::structures::seqlock_held_by_this_thread;
+    return m.lock == this && seq_.load(std::memory_order_relaxed) == m.odd;
+  }
+
+  // Checks builds: marks this thread as the holder of the writer lock (at
+  // sequence `odd`) for its lifetime; restores the previous mark (a thread
+  // may hold several seqlocks: update() of one storing another). The
+  // compiler barriers keep the mark's stores where a signal handler on this
+  // thread expects them: after the lock is taken, until it is released.
+  class held {
+   public:
+    held(const seqlock* s, std::uint64_t odd) noexcept {
+      if constexpr (detail::structures::checks_enabled) {
+        prev_ = detail::structures::seqlock_held_by_this_thread;
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        detail::structures::seqlock_held_by_this_thread = {s, odd};
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+      }
+    }
+    ~held() {
+      if constexpr (detail::structures::checks_enabled) {
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        detail::structures::seqlock_held_by_this_thread = prev_;
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+      }
+    }
+    held(const held&) = delete;
+    held& operator=(const held&) = delete;
+
+   private:
+    detail::structures::seqlock_writer_mark prev_{};
+  };
 
   // One reader attempt: true if the sizeof(T) bytes at dst now hold one
   // writer's complete value.
@@ -332,6 +414,15 @@ class alignas(detail::structures::cache_line) seqlock {
       if ((s & 1) == 0 &&
           seq_.compare_exchange_weak(s, s + 1, std::memory_order_acquire, std::memory_order_relaxed))
         break;
+      if constexpr (detail::structures::checks_enabled) {
+        if (held_by_this_thread())
+          detail::structures::misuse(
+              "seqlock::store()/update() while this thread already holds the same seqlock's writer lock "
+              "(deadlock: a signal handler that interrupted this thread's store(), or an update() whose "
+              "function writes its own seqlock)",
+              "write a seqlock only from code that cannot interrupt its writer; for values that signal "
+              "handlers read, use quiesce::seqcount_latch<T>");
+      }
       detail::structures::cpu_relax();
       s = seq_.load(std::memory_order_relaxed);
     }

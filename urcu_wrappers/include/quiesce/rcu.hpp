@@ -21,6 +21,7 @@
 //   rcu/call_rcu_worker.hpp  dedicated / per-CPU / pinned call_rcu workers
 //   rcu/fork.hpp             fork() without exec()
 //   rcu/stall.hpp            grace-period stall warnings (which thread, how long)
+//   rcu/signal.hpp           read-side sections in signal handlers
 //   rcu/hash_map.hpp         typed map over liburcu's lock-free hash table
 //   rcu/list.hpp             typed RCU list over cds_list
 //
@@ -40,6 +41,7 @@
 #include <quiesce/rcu/call_rcu_worker.hpp>
 #include <quiesce/rcu/fork.hpp>
 #include <quiesce/rcu/stall.hpp>
+#include <quiesce/rcu/signal.hpp>
 #include <quiesce/rcu/hash_map.hpp>
 #include <quiesce/rcu/list.hpp>
 

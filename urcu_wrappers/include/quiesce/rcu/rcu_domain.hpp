@@ -87,7 +87,7 @@ template <class F> rcu_poll_cookie start_poll(basic_rcu_domain<F>&) noexcept;
 template <class F> void throttle(basic_rcu_domain<F>&) noexcept;
 template <class F> struct domain_internals;  // poll machinery, rcu_domain.cpp
 void note_flavor_used(int index) noexcept;
-void retire_track(const void* p) noexcept;    // fatal() if p is already pending
+bool retire_track(const void* p) noexcept;    // fatal() if p is already pending; false: no memory to track it
 void retire_untrack(const void* p) noexcept;
 [[noreturn]] void deleter_threw(const char* flavor) noexcept;
 
@@ -298,7 +298,7 @@ class basic_rcu_domain {
 
   // Schedules d(p) to run after a grace period, on liburcu's call_rcu worker,
   // outside any read-side section. Null p is ignored. Allocates one node
-  // (throws std::bad_alloc). Needs a registered thread: memb/mb/bp register
+  // (throws std::bad_alloc; p is then not retired and still the caller's). Needs a registered thread: memb/mb/bp register
   // implicitly; qsbr requires a registered thread (fatal otherwise).
   // Retiring a pointer that is still pending is fatal in checks builds.
   // Backlog: when more than backlog_limit() objects are pending, the caller
@@ -309,9 +309,10 @@ class basic_rcu_domain {
   void retire(T* p, D d = D()) {
     if (p == nullptr) return;
     detail::require_retire_context<Flavor>();
-    const bool tracked = detail::checks_enabled;
-    if (tracked) detail::retire_track(p);
-    auto* node = new detail::retire_node<T, D>(p, std::move(d), tracked);
+    // Allocate first: if it throws, p is neither retired nor tracked and the
+    // caller still owns it (it may retire it again later).
+    auto* node = new detail::retire_node<T, D>(p, std::move(d), false);
+    if constexpr (detail::checks_enabled) node->tracked = detail::retire_track(p);
     enqueue<detail::retire_node<T, D>>(&node->head);
   }
 

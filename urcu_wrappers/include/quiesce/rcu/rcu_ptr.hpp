@@ -35,9 +35,13 @@
 
 namespace quiesce {
 
+template <class Domain>
+class rcu_signal_read_guard;  // quiesce/rcu/signal.hpp
+
 namespace detail {
 template <class G, class Domain>
 inline constexpr bool is_read_guard_v = std::is_same_v<G, rcu_read_guard<Domain>> ||
+                                        std::is_same_v<G, rcu_signal_read_guard<Domain>> ||
                                         std::is_same_v<G, std::scoped_lock<Domain>> ||
                                         std::is_same_v<G, std::lock_guard<Domain>> ||
                                         std::is_same_v<G, std::unique_lock<Domain>>;

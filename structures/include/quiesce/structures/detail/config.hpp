@@ -16,6 +16,9 @@
 #ifndef QUIESCE_STRUCTURES_DETAIL_CONFIG_HPP
 #define QUIESCE_STRUCTURES_DETAIL_CONFIG_HPP
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -62,9 +65,27 @@ inline void cpu_relax() noexcept {
 }
 
 // Prints "quiesce: fatal: <what>" and a hint on stderr, then aborts. For
-// misuse found by the checks. No allocation (one fprintf to unbuffered stderr).
+// misuse found by the checks. Async-signal-safe (some checks fire inside
+// signal handlers): no allocation, no stdio lock, only write(2) and abort().
 [[noreturn]] inline void misuse(const char* what, const char* hint) noexcept {
-  std::fprintf(stderr, "quiesce: fatal: %s\nquiesce: hint: %s\n", what, hint);
+  auto put = [](const char* s) noexcept {
+    std::size_t n = 0;
+    while (s[n] != '\0') ++n;
+    while (n > 0) {
+      const ssize_t w = ::write(2, s, n);
+      if (w <= 0) {
+        if (w < 0 && errno == EINTR) continue;
+        return;
+      }
+      s += w;
+      n -= static_cast<std::size_t>(w);
+    }
+  };
+  put("quiesce: fatal: ");
+  put(what);
+  put("\nquiesce: hint: ");
+  put(hint);
+  put("\n");
   std::abort();
 }
 

@@ -160,6 +160,7 @@ void release_slow(record* r) noexcept;                 // back to a cache or dom
 void retire(hazard_pointer_domain& dom, retired_header* h) noexcept;
 void flush_retired() noexcept;                         // the thread's default-domain batch
 hazard_pointer_domain& default_domain_ref() noexcept;
+hazard_pointer_domain& default_domain_create();  // throws std::bad_alloc; default_domain_ref() is fatal instead
 [[noreturn]] void misuse_empty(const char* what) noexcept;
 [[noreturn]] void misuse_retire(const char* what) noexcept;
 
@@ -188,7 +189,7 @@ inline void retire_fast(hazard_pointer_domain& dom, retired_header* h) noexcept 
 inline record* acquire_default() {
   thread_cache::entry& c = tls_cache.e[0];
   if (c.count > 0) [[likely]] return c.recs[--c.count];
-  return acquire_slow(default_domain_ref());
+  return acquire_slow(default_domain_create());  // may throw std::bad_alloc
 }
 
 // Drop a record: clear the protection (release: the owner's reads of the
