@@ -3,6 +3,7 @@
 #include <quiesce/numa/node_allocator.hpp>
 
 #include <numaif.h>
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -216,9 +218,40 @@ struct registry {
   std::uint64_t next_generation = 1;
 };
 
+void fork_prepare() noexcept;
+void fork_parent() noexcept;
+void fork_child() noexcept;
+
 registry& the_registry() {
-  static registry* const r = new registry();  // never destroyed: thread exits may flush after static destruction
+  static registry* const r = [] {
+    auto* p = new registry();  // never destroyed: thread exits may flush after static destruction
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    return p;
+  }();
   return *r;
+}
+
+// fork(): lock order as in flush_thread_caches, registry then pools. A
+// thread inside allocate/deallocate finishes its trade first.
+void fork_prepare() noexcept {
+  registry& r = the_registry();
+  r.m.lock();
+  for (node_pool::impl* p : r.slots)
+    if (p != nullptr) p->m.lock();
+}
+void fork_parent() noexcept {
+  registry& r = the_registry();
+  for (node_pool::impl* p : r.slots)
+    if (p != nullptr) p->m.unlock();
+  r.m.unlock();
+}
+void fork_child() noexcept {
+  // Only this thread exists: glibc would refuse its unlock of a mutex its
+  // parent thread locked (owner TID); the state they guard is consistent.
+  registry& r = the_registry();
+  for (node_pool::impl* p : r.slots)
+    if (p != nullptr) new (&p->m) std::mutex;
+  new (&r.m) std::mutex;
 }
 
 // Returns every cached object to its pool if that pool is still alive;
@@ -479,5 +512,7 @@ std::size_t node_pool::object_size() const noexcept { return impl_->user_size; }
 std::size_t node_pool::chunk_count() const noexcept {
   return impl_->chunks_mapped.load(std::memory_order_relaxed);
 }
+
+void detail::install_fork_handlers() noexcept { (void)the_registry(); }
 
 }  // namespace quiesce::numa

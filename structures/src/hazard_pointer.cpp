@@ -12,6 +12,7 @@
 #include <quiesce/hazard_pointer.hpp>
 
 #include <linux/membarrier.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -131,6 +132,14 @@ std::vector<std::uint64_t>& live_ids() {
   return *v;
 }
 std::atomic<std::uint64_t> next_id{default_domain_id + 1};
+
+// Every domain's impl (the default one included), for the fork handlers;
+// guarded by registry_mu.
+std::vector<hazard_pointer_domain::impl*>& live_impls() {
+  static auto* v = new std::vector<hazard_pointer_domain::impl*>();  // immortal, as live_ids()
+  return *v;
+}
+void install_fork_handlers() noexcept;  // below, after the domain's definition
 
 bool is_live(std::uint64_t id) {  // registry_mu held
   const auto& v = live_ids();
@@ -285,7 +294,17 @@ struct hazard_pointer_domain::impl {
     retired = std::make_unique<node_retired[]>(static_cast<std::size_t>(slots));
     records = std::make_unique<node_records[]>(static_cast<std::size_t>(slots));
     stall_by_node.resize(static_cast<std::size_t>(slots));
+    detail::hp::install_fork_handlers();
+    std::lock_guard lk(detail::hp::registry_mu);
+    detail::hp::live_impls().push_back(this);
   }
+  ~impl() {
+    std::lock_guard lk(detail::hp::registry_mu);
+    auto& v = detail::hp::live_impls();
+    v.erase(std::remove(v.begin(), v.end(), this), v.end());
+  }
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
 
   int slot(int node) const noexcept { return node >= 0 && node < slots ? node : 0; }
 
@@ -556,13 +575,23 @@ struct hazard_pointer_domain::impl {
     if (detail::hp::tls_cache.scan_depth > 0) return;  // a deleter retiring: the running scan's caller goes on
     const std::uint64_t t = threshold();
     if (pend < t) return;
+    // Past the hard bound (2T; 4T in async mode) the retiring thread scans
+    // even while another scan of this node runs: scans take the list whole
+    // (one exchange), so they may overlap, and a scanner preempted mid-scan
+    // (an oversubscribed machine: found by tests/soak) must not let the list
+    // grow without bound behind its `scanning` flag. Each thread holds at
+    // most one taken list, so the garbage stays bounded by the hard bound
+    // per scanning thread.
     if (async_on.load(std::memory_order_acquire)) {
       std::unique_lock lk(async_mu, std::try_to_lock);
       if (lk.owns_lock() && !workers.empty()) wake(n);
-      if (pend >= 4 * t) try_scan(n);
+      if (pend >= 4 * t) scan(n);
       return;
     }
-    if (n == slot(detail::hp::this_thread_node()) || pend >= 2 * t) try_scan(n);
+    if (pend >= 2 * t)
+      scan(n);
+    else if (n == slot(detail::hp::this_thread_node()))
+      try_scan(n);
   }
 
   void reclaim_all_unchecked() noexcept {
@@ -592,6 +621,68 @@ static_assert(detail::layout::starts_block<hazard_pointer_domain::impl, offsetof
                                            detail::hp::block>);
 
 namespace detail::hp {
+
+// ---- fork ---------------------------------------------------------------------
+//
+// fork() copies only the calling thread. Before it, every domain's mutexes
+// (and the stall detector's) are taken, so the child inherits none held by
+// a thread that is gone; numa's pool handlers run after ours (installed
+// first), since a record claim holds a domain mutex while it allocates from
+// a pool. In the child: scans that were running in other threads are gone
+// (their `scanning` flags and the active-scan count are reset; the objects
+// they had taken stay unreclaimed in the child: a bounded leak of the
+// child's copy), reclaimer threads are gone (async mode is off; start it
+// again if wanted), and records cached by threads that are gone stay in
+// use. Everything else — protect, retire, scans, cleanup — works.
+namespace {
+std::once_flag fork_once;
+
+void fork_prepare() noexcept {
+  registry_mu.lock();
+  for (hazard_pointer_domain::impl* im : live_impls()) {
+    im->async_mu.lock();
+    im->stall_mu.lock();
+    for (int n = 0; n < im->slots; ++n) im->records[n].mu.lock();
+  }
+  stall_cfg().mu.lock();
+}
+
+void fork_parent() noexcept {
+  stall_cfg().mu.unlock();
+  for (hazard_pointer_domain::impl* im : live_impls()) {
+    for (int n = im->slots - 1; n >= 0; --n) im->records[n].mu.unlock();
+    im->stall_mu.unlock();
+    im->async_mu.unlock();
+  }
+  registry_mu.unlock();
+}
+
+void fork_child() noexcept {
+  // glibc refuses an unlock by a thread other than the locker (the child's
+  // thread has a new TID): start the mutexes afresh.
+  new (&stall_cfg().mu) std::mutex;
+  for (hazard_pointer_domain::impl* im : live_impls()) {
+    new (&im->async_mu) std::mutex;
+    new (&im->stall_mu) std::mutex;
+    for (int n = 0; n < im->slots; ++n) {
+      new (&im->records[n].mu) std::mutex;
+      im->retired[n].scanning.store(false, std::memory_order_relaxed);
+    }
+    im->active_scans.store(0, std::memory_order_relaxed);
+    im->async_on.store(false, std::memory_order_relaxed);
+    for (auto& w : im->workers) (void)w.release();  // their threads did not survive the fork
+    im->workers.clear();
+  }
+  new (&registry_mu) std::mutex;
+}
+
+void install_fork_handlers() noexcept {
+  std::call_once(fork_once, [] {
+    numa::detail::install_fork_handlers();  // first: its prepare handler must run after ours
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+  });
+}
+}  // namespace
 
 
 int refresh_node() noexcept { return numa::current_node(); }

@@ -74,10 +74,14 @@
 //   (min_threshold 1000 by default: one scan, ~1-10 µs with its membarrier
 //   (0.25-1 µs here), is spread over at least 1000 retires). A node's list is scanned when it
 //   reaches T objects (by a thread of the node), or 2T (by any thread; 4T in
-//   async mode, where the node's reclaimer thread is woken at T). A scan
-//   leaves at most H objects (those protected when it read the hazards).
-//   So at any time a domain holds at most about nodes x (4T + H) unreclaimed
-//   objects, whatever other threads do, including a thread that holds a
+//   async mode, where the node's reclaimer thread is woken at T); past that
+//   hard bound a retiring thread scans even while another scan of the node
+//   runs (scans take the list whole, so they may overlap). A scan leaves at
+//   most H objects (those protected when it read the hazards). So at any
+//   time a node's list holds at most about 4T + H unreclaimed objects, plus
+//   what scans in progress have taken (each at most about 4T + H, one per
+//   scanning thread: a scanner preempted mid-scan delays only its own
+//   list), whatever other threads do, including a thread that holds a
 //   hazard pointer and never runs again; and an object a stalled thread
 //   protects is never freed. stats() reports the figures.
 //   The default domain batches: each thread keeps up to 32 of its retires

@@ -121,6 +121,13 @@ void validate_node(int node);
 // node, otherwise under the default (local) policy. For per_node over a
 // topology that names nodes the machine lacks. Free with deallocate_on_node.
 void* allocate_pages_near(std::size_t bytes, int node);
+// Installs node_pool's fork handlers (pthread_atfork) if they are not yet:
+// before fork() every pool's mutex and the pool registry are taken, so the
+// child never inherits one held by a thread that is gone. A component whose
+// own fork handlers take a pool's mutex while holding its own lock (the
+// hazard pointers) calls this before installing its handlers, so that its
+// prepare handler runs first (POSIX runs prepare handlers in reverse order).
+void install_fork_handlers() noexcept;
 }  // namespace detail
 
 template <class T>

@@ -1,0 +1,101 @@
+// fork() while other threads protect, retire and scan: the child can use
+// hazard pointers (make, protect, retire, scans, cleanup, async reclaim),
+// whatever the other threads held at the fork (hazard_pointer.cpp's fork
+// handlers). A child that hangs dies of SIGALRM and fails the test.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <quiesce/hazard_pointer.hpp>
+#include <quiesce/lockfree.hpp>
+#include <quiesce/structures/detail/config.hpp>
+
+namespace {
+
+struct obj : quiesce::hazard_pointer_obj_base<obj> {
+  explicit obj(std::atomic<int>* d) : deleted(d) {}
+  ~obj() { deleted->fetch_add(1, std::memory_order_relaxed); }
+  std::atomic<int>* deleted;
+};
+
+int child_main(quiesce::hazard_pointer_domain& own) {
+  alarm(30);
+  std::atomic<int> deleted{0};
+  int bad = 0;
+  for (auto* dom : {&quiesce::hazard_pointer_default_domain(), &own}) {
+    std::atomic<obj*> src{new obj(&deleted)};
+    auto h = quiesce::make_hazard_pointer(*dom);
+    obj* p = h.protect(src);
+    src.store(nullptr);
+    p->retire(*dom);
+    for (int i = 0; i < 3000; ++i) (new obj(&deleted))->retire(*dom);  // scans run
+    quiesce::hazard_pointer_cleanup(*dom);
+    h.reset_protection();
+    quiesce::hazard_pointer_cleanup(*dom);
+  }
+  bad += deleted.load() != 2 * 3001;
+  own.start_async_reclaim(false);  // the parent's reclaimer threads did not survive; new ones work
+  for (int i = 0; i < 3000; ++i) (new obj(&deleted))->retire(own);
+  own.stop_async_reclaim();
+  quiesce::hazard_pointer_cleanup(own);
+  bad += deleted.load() != 3 * 3000 + 2;
+  // A lock-free stack (node pools) works too.
+  quiesce::treiber_stack<int> s;
+  for (int i = 0; i < 1000; ++i) s.push(i);
+  for (int i = 0; i < 1000; ++i) bad += !s.pop().has_value();
+  return bad;
+}
+
+TEST(HazardPointerFork, ChildUsesHazardPointersWhileParentThreadsProtectRetireAndScan) {
+#if QUIESCE_STRUCTURES_TSAN
+  GTEST_SKIP() << "ThreadSanitizer does not support creating threads after a multi-threaded fork()";
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe while other threads allocate";
+#endif
+  quiesce::hazard_pointer_domain own(quiesce::hazard_pointer_domain::options{64});
+  own.start_async_reclaim(false);
+  std::atomic<bool> stop{false};
+  std::atomic<long> work{0};
+  std::atomic<int> deleted{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 2; ++t) {
+    ts.emplace_back([&] {
+      quiesce::treiber_stack<int> s;
+      while (!stop.load(std::memory_order_relaxed)) {
+        std::atomic<obj*> src{new obj(&deleted)};
+        auto h = quiesce::make_hazard_pointer(own);
+        obj* p = h.protect(src);
+        src.store(nullptr);
+        p->retire(own);
+        (new obj(&deleted))->retire();
+        s.push(1);
+        (void)s.pop();
+        work.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  for (int round = 0; round < 10; ++round) {
+    const long before = work.load();
+    while (work.load() < before + 500) std::this_thread::yield();  // forks land mid-work
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) _exit(child_main(own));
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << "child killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
+  stop = true;
+  for (auto& t : ts) t.join();
+  own.stop_async_reclaim();
+  quiesce::hazard_pointer_cleanup(own);
+  quiesce::hazard_pointer_cleanup();
+}
+
+}  // namespace
