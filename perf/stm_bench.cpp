@@ -10,8 +10,16 @@
 //   account_mutex   a std::mutex per account; both taken in address order
 //                   (lower address first: no deadlock); balance next to its
 //                   mutex
-//   Natural layouts, no padding (tvar<int64_t> is 16 bytes, an account with
-//   its mutex 48): what a user would write for each.
+//   Packed: natural layouts, no padding (tvar<int64_t> is 16 bytes, an
+//   account with its mutex 48): what a user would write first. Accounts
+//   next to each other share cache lines, so two threads updating
+//   different accounts still move lines between CPUs (false sharing).
+//   stm_padded, account_mutex_padded: the same two peers with every
+//   account alone on a 128-byte block (alignas(128): its line and the
+//   adjacent-line prefetcher's partner), what a user padding hot cells
+//   writes. global_mutex has no padded variant (one lock serialises every
+//   transfer anyway). Ratios compare like with like: stm / account_mutex
+//   for packed, stm_padded / account_mutex_padded for padded.
 //
 // Workloads (items_per_second in the JSON = transfers per second, all
 // threads together; the ratio script reads its median)
@@ -76,29 +84,39 @@ inline move pick(xorshift& rng, std::size_t n) noexcept {
 
 // ---- peers -----------------------------------------------------------------
 
-struct stm_bank {
-  explicit stm_bank(std::size_t n) : n(n), acc(std::make_unique<quiesce::tvar<std::int64_t>[]>(n)) {
+// Padded: one account per 128-byte block.
+template <class T>
+struct alignas(128) padded : T {};
+
+// Acc: quiesce::tvar<int64_t> (packed) or padded<quiesce::tvar<int64_t>>.
+template <class Acc>
+struct basic_stm_bank {
+  explicit basic_stm_bank(std::size_t n) : n(n), acc(std::make_unique<Acc[]>(n)) {
     for (std::size_t i = 0; i < n; ++i)
-      quiesce::atomically([&](quiesce::transaction& tx) { tx.write(acc[i], kInitial); });
+      quiesce::atomically([&](quiesce::transaction& tx) { tx.write(cell(i), kInitial); });
   }
+  quiesce::tvar<std::int64_t>& cell(std::size_t i) { return acc[i]; }
   void transfer(const move& m) {
     quiesce::atomically([&](quiesce::transaction& tx) {
-      const std::int64_t a = tx.read(acc[m.from]);
-      const std::int64_t b = tx.read(acc[m.to]);
-      tx.write(acc[m.from], a - m.amount);
-      tx.write(acc[m.to], b + m.amount);
+      const std::int64_t a = tx.read(cell(m.from));
+      const std::int64_t b = tx.read(cell(m.to));
+      tx.write(cell(m.from), a - m.amount);
+      tx.write(cell(m.to), b + m.amount);
     });
   }
   std::int64_t total() {
     return quiesce::atomically([&](quiesce::transaction& tx) {
       std::int64_t s = 0;
-      for (std::size_t i = 0; i < n; ++i) s += tx.read(acc[i]);
+      for (std::size_t i = 0; i < n; ++i) s += tx.read(cell(i));
       return s;
     });
   }
   std::size_t n;
-  std::unique_ptr<quiesce::tvar<std::int64_t>[]> acc;
+  std::unique_ptr<Acc[]> acc;
 };
+using stm_bank = basic_stm_bank<quiesce::tvar<std::int64_t>>;
+using stm_padded_bank = basic_stm_bank<padded<quiesce::tvar<std::int64_t>>>;
+static_assert(sizeof(padded<quiesce::tvar<std::int64_t>>) == 128);
 
 struct global_mutex_bank {
   explicit global_mutex_bank(std::size_t n) : n(n), acc(std::make_unique<std::int64_t[]>(n)) {
@@ -120,15 +138,18 @@ struct global_mutex_bank {
   std::unique_ptr<std::int64_t[]> acc;
 };
 
-struct account_mutex_bank {
-  struct account {
-    std::mutex mu;
-    std::int64_t balance = kInitial;
-  };
-  explicit account_mutex_bank(std::size_t n) : n(n), acc(std::make_unique<account[]>(n)) {}
+struct plain_account {
+  std::mutex mu;
+  std::int64_t balance = kInitial;
+};
+
+// Acc: plain_account (packed, 48 bytes) or padded<plain_account>.
+template <class Acc>
+struct basic_account_mutex_bank {
+  explicit basic_account_mutex_bank(std::size_t n) : n(n), acc(std::make_unique<Acc[]>(n)) {}
   void transfer(const move& m) {
-    account& a = acc[m.from];
-    account& b = acc[m.to];
+    plain_account& a = acc[m.from];
+    plain_account& b = acc[m.to];
     // Address order: one global order, so two transfers cannot deadlock.
     std::mutex& first = &a < &b ? a.mu : b.mu;
     std::mutex& second = &a < &b ? b.mu : a.mu;
@@ -145,8 +166,11 @@ struct account_mutex_bank {
     return s;
   }
   std::size_t n;
-  std::unique_ptr<account[]> acc;
+  std::unique_ptr<Acc[]> acc;
 };
+using account_mutex_bank = basic_account_mutex_bank<plain_account>;
+using account_mutex_padded_bank = basic_account_mutex_bank<padded<plain_account>>;
+static_assert(sizeof(padded<plain_account>) == 128);
 
 // One bank per peer and size, built at first use (a function-local static:
 // thread-safe, and outside the timed loop) and kept for the whole run, so
@@ -205,9 +229,13 @@ void bm_audit(benchmark::State& st) {
 QUIESCE_STM_BENCH(16, "stm", stm_bank)
 QUIESCE_STM_BENCH(16, "global_mutex", global_mutex_bank)
 QUIESCE_STM_BENCH(16, "account_mutex", account_mutex_bank)
+QUIESCE_STM_BENCH(16, "stm_padded", stm_padded_bank)
+QUIESCE_STM_BENCH(16, "account_mutex_padded", account_mutex_padded_bank)
 QUIESCE_STM_BENCH(1024, "stm", stm_bank)
 QUIESCE_STM_BENCH(1024, "global_mutex", global_mutex_bank)
 QUIESCE_STM_BENCH(1024, "account_mutex", account_mutex_bank)
+QUIESCE_STM_BENCH(1024, "stm_padded", stm_padded_bank)
+QUIESCE_STM_BENCH(1024, "account_mutex_padded", account_mutex_padded_bank)
 BENCHMARK(bm_audit<stm_bank, 16>)->Name("audit_1t/16/stm");
 BENCHMARK(bm_audit<global_mutex_bank, 16>)->Name("audit_1t/16/global_mutex");
 BENCHMARK(bm_audit<account_mutex_bank, 16>)->Name("audit_1t/16/account_mutex");

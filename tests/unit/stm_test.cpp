@@ -1,7 +1,9 @@
 // Unit tests for quiesce/stm.hpp: reads and writes, a transaction's own
 // writes, values of several sizes, return values, exceptions rolling back,
 // the retry limit (a conflict forced deterministically by a second thread
-// committing in the middle of the transaction), the read-only fast path (no
+// committing in the middle of the transaction), snapshot extension (a newer
+// value read without an abort when nothing read before changed) and
+// real-time order with the per-thread snapshot, the read-only fast path (no
 // clock increment), flat nesting, a swallowed abort, and tvar::load().
 // Invariants under concurrency are tests/stress/stm_stress_test.cpp.
 #include <quiesce/stm.hpp>
@@ -129,6 +131,43 @@ TEST(StmTest, ConflictRetriesAndSeesTheNewValue) {
   EXPECT_EQ(runs, 2);
   EXPECT_EQ(seen, 42);
   EXPECT_EQ(a.load(), 43);
+}
+
+TEST(StmTest, NewerValueExtendsTheSnapshotWhenTheReadsAreStillCurrent) {
+  // b changes after the snapshot but nothing read so far changed: the read
+  // of b moves the snapshot forward (timestamp extension) instead of
+  // aborting, and sees the new value.
+  tvar<int> a{1}, b{2}, out{0};
+  int runs = 0;
+  atomically([&](transaction& tx) {
+    const int x = tx.read(a);
+    if (++runs == 1) commit_from_other_thread(b, 20);
+    tx.write(out, x + tx.read(b));
+  });
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(out.load(), 21);
+  // Read-only as well.
+  runs = 0;
+  const int sum = atomically([&](transaction& tx) {
+    const int x = tx.read(a);
+    if (++runs == 1) commit_from_other_thread(b, 30);
+    return x + tx.read(b);
+  });
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(sum, 31);
+}
+
+TEST(StmTest, ATransactionSeesCommitsThatPrecededIt) {
+  // Real-time order: the thread's snapshot starts where its last
+  // transaction ended, not at a fresh clock read, yet a transaction that
+  // starts after another thread's commit returns that commit's value.
+  tvar<int> a{0};
+  for (int i = 1; i <= 50; ++i) {
+    commit_from_other_thread(a, i);
+    EXPECT_EQ(atomically([&](transaction& tx) { return tx.read(a); }), i);
+    atomically([&](transaction& tx) { tx.write(a, tx.read(a) + 1000); });
+    EXPECT_EQ(a.load(), i + 1000);
+  }
 }
 
 TEST(StmTest, CommitValidationAbortsAStaleReadSet) {

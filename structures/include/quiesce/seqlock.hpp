@@ -151,6 +151,10 @@ class atomic_words {
       words_[full].store(w, std::memory_order_relaxed);
     }
   }
+  // The words themselves, for an owner that stores logged words back
+  // without knowing T (the STM's type-erased commit).
+  std::atomic<std::uint64_t>* words() noexcept { return words_; }
+
   // Copies sizeof(T) bytes, 8 at a time (see read()).
   static void copy(void* dst, const void* src) noexcept {
     auto* out = static_cast<unsigned char*>(dst);

@@ -5,15 +5,27 @@
 // What it is
 //   Transactional Locking II (Dice, Shalev, Shavit, "Transactional Locking
 //   II", DISC 2006), word-based, with per-location locks:
-//   * a global version clock (one 64-bit counter, alone on its cache line);
+//   * a global version clock (one 64-bit counter, alone on a 128-byte block);
 //   * in every tvar<T>, a versioned write-lock: version << 1 | locked;
-//   * a transaction samples the clock (its read version, rv) when it starts.
-//     Each read checks that the tvar is unlocked and not newer than rv,
-//     copies the value, and checks the lock word again: a value that passes
-//     belongs to the snapshot at rv, so a transaction never observes an
-//     inconsistent state, not even one that will abort ("opacity"; a
-//     zombie never acts on torn or mixed data). A read that fails aborts
-//     the transaction at once.
+//   * a transaction's snapshot is a read version, rv. Each read checks that
+//     the tvar is unlocked and not newer than rv, copies the value, and
+//     checks the lock word again: a value that passes belongs to the
+//     snapshot at rv, so a transaction never observes an inconsistent
+//     state, not even one that will abort ("opacity"; a zombie never acts
+//     on torn or mixed data).
+//   * rv is not sampled from the clock at every start: a thread's next
+//     transaction starts from the version its last one committed at (its
+//     write version, or its extended rv), which keeps the clock's cache
+//     line off the start of every transaction. This is safe because every
+//     commit with a version <= rv had locked its tvars before the thread
+//     learnt of rv; and a transaction still sees every commit that
+//     finished before it started (a newer tvar is newer than rv).
+//   * a read that finds a tvar locked waits for the committer (a few
+//     stores; 64 pauses at most, then it aborts); one that finds a version
+//     newer than rv extends the snapshot — re-reads the clock and checks
+//     that nothing read so far changed — and aborts only if something did
+//     (Riegel, Felber, Fetzer, "A Lazy Snapshot Algorithm with Eager
+//     Validation", DISC 2006). After an abort the retry reads the clock.
 //   * writes go to a redo log (reads see the transaction's own writes);
 //     shared memory is untouched until commit;
 //   * commit: lock the written tvars in address order (try-lock with a
@@ -73,18 +85,24 @@
 //   });
 //
 // Costs (perf/stm_bench; README "software transactional memory" has the
-//   tables): a two-account transfer ran at 0.63x the throughput of per-account
-//   std::mutexes and 0.32x one std::mutex on one thread (2-vCPU VM; two
-//   threads: 0.33x and 0.2x, the global clock's cache line moving between
-//   the CPUs at every commit); a consistent 16-tvar read-only sum at 5x
-//   per-account locking. A read is a
-//   log lookup when the transaction has written (a 64-bit Bloom filter in
-//   front of it), two loads of the lock word, the copy and a push onto the
-//   read log; a write appends to the redo log; a writing commit is one
-//   lock cmpxchg per written tvar, one lock xadd on the shared clock, a
-//   re-read of every read tvar's lock word and one store per written word
-//   plus one per unlock. An abort throws and catches an internal exception
-//   (about a microsecond).
+//   tables and the exact figures): on the 2-vCPU VM a two-account transfer
+//   ran at about 0.85x the throughput of per-account std::mutexes and 0.45x
+//   one std::mutex on one thread (three atomic read-modify-writes — two
+//   lock CAS and the clock increment — against four and two); with two
+//   threads at about 0.55-0.9x per-account mutexes (the clock's line still
+//   moves between the CPUs at every commit); a consistent 16-tvar
+//   read-only sum at about 9x per-account locking and 0.6x one mutex.
+//   A read is a log lookup when the transaction has written (a 64-bit Bloom
+//   filter in front of it), two loads of the lock word, the copy and a
+//   store into the read log (inline in the thread's descriptor: no
+//   allocation until a transaction reads more than 64 tvars or writes more
+//   than 16); a write appends to the redo log; a writing commit is an
+//   insertion sort of the written tvars by address, one lock cmpxchg per
+//   written tvar, one lock xadd on the shared clock, a re-read of every
+//   read tvar's lock word (skipped when nobody committed since rv) and one
+//   store per written word plus one per unlock. A snapshot extension is a
+//   clock load and a re-read of the read set's lock words. An abort throws
+//   and catches an internal exception (about a microsecond).
 //
 // Synchronisation table (who must synchronise with whom)
 //   atomically() vs atomically() on any thread: nothing (serialisable, and
@@ -106,15 +124,16 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include <quiesce/retry_limit.hpp>
 #include <quiesce/seqlock.hpp>  // detail::structures::atomic_words, raw_copy, plain_object_type
 #include <quiesce/structures/detail/backoff.hpp>
 #include <quiesce/structures/detail/config.hpp>
+#include <quiesce/structures/detail/layout.hpp>
 
 namespace quiesce {
 
@@ -150,21 +169,79 @@ using lock_word = std::atomic<std::uint64_t>;  // version << 1 | locked
 // catch (const std::exception&) does not swallow it.
 struct conflict {};
 
-// The global version clock, on a cache line of its own (stm.cpp defines
-// it, so a process has exactly one, however many shared objects use this
-// header). Versions are 63-bit: at 10^9 commits a second, 292 years.
-struct alignas(structures::cache_line) clock_cell {
+// The global version clock, alone on a 128-byte block (its line and the
+// adjacent-line prefetcher's partner: detail/layout.hpp), defined in
+// stm.cpp so that a process has exactly one, however many shared objects
+// use this header. Versions are 63-bit: at 10^9 commits a second, 292 years.
+struct alignas(layout::false_sharing_block) clock_cell {
   std::atomic<std::uint64_t> value{0};
 };
+static_assert(layout::owns_blocks<clock_cell>);
 extern clock_cell g_clock;
 
-// One written tvar in a transaction's redo log.
+// One written tvar in a transaction's redo log. Type-free: commit stores
+// `count` logged words into `words` (the tvar's atomic_words<T>).
 struct write_entry {
   lock_word* lock;
-  void* data;                                // the tvar's atomic_words<T>
-  void (*write_back)(void*, const void*);    // atomic_words<T>::write
-  std::uint32_t offset;                      // first word of the value in the log
-  std::uint64_t locked_from;                 // the lock word commit replaced (commit only)
+  std::atomic<word>* words;
+  std::uint32_t offset;       // first word of the value in the value log
+  std::uint32_t count;        // words in the value
+  std::uint64_t locked_from;  // the lock word commit replaced (commit only)
+};
+
+// A growable array of a trivially copyable T with N elements inside the
+// object: a transaction's logs live in the thread's descriptor, keep their
+// capacity from one transaction to the next, and allocate only when a
+// transaction outgrows the inline part (then it throws std::bad_alloc if it
+// cannot grow, nothing committed).
+template <class T, std::size_t N>
+class small_log {
+  static_assert(std::is_trivially_copyable_v<T> && N > 0);
+
+ public:
+  small_log() noexcept = default;
+  small_log(const small_log&) = delete;
+  small_log& operator=(const small_log&) = delete;
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  T* begin() noexcept { return data_; }
+  T* end() noexcept { return data_ + size_; }
+  const T* begin() const noexcept { return data_; }
+  const T* end() const noexcept { return data_ + size_; }
+  T& operator[](std::size_t i) noexcept { return data_[i]; }
+  const T& operator[](std::size_t i) const noexcept { return data_[i]; }
+  void clear() noexcept { size_ = 0; }
+  void push_back(const T& v) {
+    if (size_ == capacity_) [[unlikely]]
+      grow(1);
+    data_[size_++] = v;
+  }
+  // n more elements, uninitialised; a pointer to the first.
+  T* extend(std::size_t n) {
+    if (capacity_ - size_ < n) [[unlikely]]
+      grow(n);
+    T* p = data_ + size_;
+    size_ += n;
+    return p;
+  }
+
+ private:
+  [[gnu::noinline]] void grow(std::size_t n) {
+    std::size_t cap = capacity_ * 2;
+    while (cap - size_ < n) cap *= 2;
+    std::unique_ptr<T[]> bigger(new T[cap]);
+    std::memcpy(bigger.get(), data_, size_ * sizeof(T));
+    heap_ = std::move(bigger);
+    data_ = heap_.get();
+    capacity_ = cap;
+  }
+
+  T* data_ = inline_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = N;
+  std::unique_ptr<T[]> heap_;
+  T inline_[N];
 };
 
 // A Bloom filter bit per lock address (tvars are at least 16 bytes apart).
@@ -231,7 +308,6 @@ class tvar {
 
  private:
   friend class transaction;
-  static void write_back(void* data, const void* src) noexcept { static_cast<words*>(data)->write(src); }
 
   mutable detail::stm::lock_word lock_{0};
   words data_;
@@ -246,8 +322,9 @@ class transaction {
 
   // read: v's value in this transaction's snapshot — its own last write to
   // v if it wrote one, otherwise the value committed to v as of the
-  // transaction's start. If v changed since then (or a commit holds its
-  // lock), the transaction aborts here (an internal exception: do not
+  // transaction's snapshot. A value newer than the snapshot moves the
+  // snapshot forward if everything read so far is still current, and
+  // aborts the transaction here otherwise (an internal exception: do not
   // swallow it with catch (...); if you do, atomically() still retries).
   //   Cost: see the header's Costs. Ordering: acquire, as tvar::load().
   template <class T>
@@ -261,15 +338,23 @@ class transaction {
         return raw.value();
       }
     }
-    // TL2's speculative read. Acquire: pairs with the release unlock of the
-    // commit that wrote the value (its words are visible to the copy).
-    const std::uint64_t before = lk->load(std::memory_order_acquire);
-    if ((before & 1) != 0 || (before >> 1) > rv_) abort_conflict();
-    v.data_.read(raw.bytes);
-    // Acquire fence: pairs with commit's release fence after locking: a
-    // word copied from a later commit makes the lock word differ below.
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (lk->load(std::memory_order_relaxed) != before) abort_conflict();
+    for (;;) {
+      // TL2's speculative read. Acquire: pairs with the release unlock of
+      // the commit that wrote the value (its words are visible to the copy).
+      const std::uint64_t before = lk->load(std::memory_order_acquire);
+      if ((before & 1) != 0 || (before >> 1) > rv_) [[unlikely]] {
+        wait_or_extend(lk);  // returns once worth another try; throws on a conflict
+        continue;
+      }
+      v.data_.read(raw.bytes);
+      // Acquire fence: pairs with commit's release fence after locking: a
+      // word copied from a later commit makes the lock word differ below.
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (lk->load(std::memory_order_relaxed) == before) [[likely]]
+        break;
+      // A commit wrote v during the copy: read it again (its version is now
+      // newer than the snapshot, which the check above handles).
+    }
     reads_.push_back(lk);
     return raw.value();  // consistent: now a valid T
   }
@@ -289,11 +374,13 @@ class transaction {
         return;
       }
     }
-    constexpr std::size_t n = (sizeof(T) + sizeof(detail::stm::word) - 1) / sizeof(detail::stm::word);
+    constexpr std::size_t n = detail::structures::atomic_words<T>::count;
     const std::size_t offset = values_.size();
-    values_.resize(offset + n);
-    std::memcpy(&values_[offset], &value, sizeof(T));
-    writes_.push_back({lk, &v.data_, &tvar<T>::write_back, static_cast<std::uint32_t>(offset), 0});
+    detail::stm::word* const dst = values_.extend(n);
+    dst[n - 1] = 0;  // the padding of a partial last word, as atomic_words stores it
+    std::memcpy(dst, &value, sizeof(T));
+    writes_.push_back(
+        {lk, v.data_.words(), static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(n), 0});
     bloom_ |= bit;
   }
 
@@ -312,12 +399,24 @@ class transaction {
     reads_.clear();
     writes_.clear();
     values_.clear();
+    order_.clear();
     bloom_ = 0;
     doomed_ = false;
     active_ = true;
-    // Acquire: pairs with the acq_rel increments of committers, whose
-    // locks are then visible to our reads (TL2's rv).
-    rv_ = detail::stm::g_clock.value.load(std::memory_order_acquire);
+    // The snapshot starts where the thread's last transaction ended (its
+    // commit's write version, or the read version it committed at), not at
+    // a fresh read of the clock: that read would pull the clock's cache
+    // line to this CPU at every transaction. A stale rv is safe: every
+    // commit whose version is <= rv had locked its tvars before this thread
+    // learnt of rv, so a read that sees neither its lock nor a newer version
+    // sees the value as of rv; a newer value extends the snapshot
+    // (wait_or_extend). After an abort the clock is read afresh.
+    if (refresh_) {
+      // Acquire: pairs with the acq_rel increments of committers, whose
+      // locks are then visible to our reads (TL2's rv).
+      rv_ = detail::stm::g_clock.value.load(std::memory_order_acquire);
+      refresh_ = false;
+    }
   }
   // Commits (stm.cpp). False: a conflict, nothing written, locks released.
   bool commit() noexcept;
@@ -341,20 +440,26 @@ class transaction {
     if (doomed_) throw detail::stm::conflict{};  // a conflict the function swallowed: keep aborting
   }
   const detail::stm::write_entry* find_write(const detail::stm::lock_word* lk) const noexcept {
-    for (auto it = writes_.rbegin(); it != writes_.rend(); ++it)
-      if (it->lock == lk) return &*it;
+    for (std::size_t i = writes_.size(); i-- > 0;)
+      if (writes_[i].lock == lk) return &writes_[i];
     return nullptr;
   }
-  bool validate_reads() const noexcept;
+  // read()'s slow path (stm.cpp): lk was locked or newer than rv_.
+  void wait_or_extend(const detail::stm::lock_word* lk);
+  // True if every read tvar is unlocked (or locked by this commit) and no
+  // newer than rv_.
+  bool validate_reads(bool holding_locks) const noexcept;
   void release_locks(std::size_t n) noexcept;
 
-  std::uint64_t rv_ = 0;
+  std::uint64_t rv_ = 0;     // the snapshot's version (kept across transactions)
   std::uint64_t bloom_ = 0;  // over writes_' lock addresses
-  std::vector<const detail::stm::lock_word*> reads_;
-  std::vector<detail::stm::write_entry> writes_;
-  std::vector<detail::stm::word> values_;  // the redo log's values, by write_entry::offset
   bool active_ = false;
   bool doomed_ = false;
+  bool refresh_ = true;  // read the clock at the next begin()
+  detail::stm::small_log<const detail::stm::lock_word*, 64> reads_;
+  detail::stm::small_log<detail::stm::write_entry, 16> writes_;
+  detail::stm::small_log<detail::stm::word, 32> values_;  // the redo log's values, by write_entry::offset
+  detail::stm::small_log<detail::stm::write_entry*, 16> order_;  // commit: writes_ by lock address
 };
 
 namespace detail::stm {
@@ -412,6 +517,7 @@ auto atomically(F&& f, stm_options opts) -> std::invoke_result_t<F&, transaction
       // f swallowed a conflict and then threw: the exception may come from
       // code that ran instead of the aborted read; retry.
     }
+    tx.refresh_ = true;  // the next run starts from the current clock
     if (retries >= opts.max_retries) detail::stm::throw_retry_limit(opts.max_retries);
     backoff.pause();
   }
