@@ -16,6 +16,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <quiesce/numa/testing.hpp>
@@ -225,7 +226,10 @@ void fork_child() noexcept;
 registry& the_registry() {
   static registry* const r = [] {
     auto* p = new registry();  // never destroyed: thread exits may flush after static destruction
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    if (const int err = pthread_atfork(fork_prepare, fork_parent, fork_child); err != 0) {
+      delete p;
+      throw std::system_error(err, std::generic_category(), "quiesce::numa::node_pool: pthread_atfork");
+    }
     return p;
   }();
   return *r;
@@ -513,6 +517,6 @@ std::size_t node_pool::chunk_count() const noexcept {
   return impl_->chunks_mapped.load(std::memory_order_relaxed);
 }
 
-void detail::install_fork_handlers() noexcept { (void)the_registry(); }
+void detail::install_fork_handlers() { (void)the_registry(); }
 
 }  // namespace quiesce::numa

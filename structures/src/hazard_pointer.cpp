@@ -113,9 +113,10 @@ stall_config& stall_cfg() {
   return *c;
 }
 
+constinit thread_local pid_t tls_tid = 0;  // gettid(), cached; renewed in a fork child
 pid_t this_thread_tid() noexcept {
-  thread_local pid_t tid = static_cast<pid_t>(::gettid());
-  return tid;
+  if (tls_tid == 0) tls_tid = static_cast<pid_t>(::gettid());
+  return tls_tid;
 }
 
 std::string thread_name(pid_t tid) {
@@ -139,7 +140,7 @@ std::vector<hazard_pointer_domain::impl*>& live_impls() {
   static auto* v = new std::vector<hazard_pointer_domain::impl*>();  // immortal, as live_ids()
   return *v;
 }
-void install_fork_handlers() noexcept;  // below, after the domain's definition
+void install_fork_handlers();  // below, after the domain's definition; throws on allocation failure
 
 bool is_live(std::uint64_t id) {  // registry_mu held
   const auto& v = live_ids();
@@ -228,6 +229,7 @@ struct hazard_pointer_domain::impl {
   struct alignas(detail::hp::block) node_retired {
     std::atomic<std::uint64_t> word{0};
     std::atomic<bool> scanning{false};     // a threshold-triggered scan is running
+    std::atomic<bool> stall_watch{false};  // stall_by_node[this node] is not empty (note_kept)
     std::atomic<std::uint64_t> taken{0};   // objects taken by scans (written once per scan)
   };
   static constexpr unsigned count_shift = detail::hp::retired_count_shift;
@@ -439,7 +441,10 @@ struct hazard_pointer_domain::impl {
         }
         h = next;
       }
-      if (kept != 0 && detail::hp::stall_cfg().on.load(std::memory_order_relaxed)) note_kept(n, keep_first, kept);
+      if (kept != 0 && detail::hp::stall_cfg().on.load(std::memory_order_relaxed))
+        note_kept(n, keep_first, kept);
+      else if (nr.stall_watch.load(std::memory_order_relaxed))
+        forget_kept(n);  // this node's scans keep nothing now: its old holders are not stalled
       if (kept != 0) {
         push_chain(n, keep_first, keep_last, kept);
         repushed.fetch_add(kept, std::memory_order_relaxed);
@@ -480,6 +485,7 @@ struct hazard_pointer_domain::impl {
         }
       }
       seen.swap(next);
+      retired[n].stall_watch.store(!seen.empty(), std::memory_order_relaxed);
       // The stall: every node's holders older than the timeout.
       std::optional<clock::time_point> oldest;
       for (const auto& v : stall_by_node)
@@ -539,6 +545,12 @@ struct hazard_pointer_domain::impl {
     }
   }
 
+  void forget_kept(int n) noexcept {
+    std::lock_guard lk(stall_mu);
+    stall_by_node[static_cast<std::size_t>(n)].clear();
+    retired[n].stall_watch.store(false, std::memory_order_relaxed);
+  }
+
   // A threshold-triggered scan: skipped when one of this node is running.
   void try_scan(int n) noexcept {
     node_retired& nr = retired[n];
@@ -583,8 +595,10 @@ struct hazard_pointer_domain::impl {
     // most one taken list, so the garbage stays bounded by the hard bound
     // per scanning thread.
     if (async_on.load(std::memory_order_acquire)) {
-      std::unique_lock lk(async_mu, std::try_to_lock);
-      if (lk.owns_lock() && !workers.empty()) wake(n);
+      {
+        std::unique_lock lk(async_mu, std::try_to_lock);
+        if (lk.owns_lock() && !workers.empty()) wake(n);
+      }  // not held while scanning: deleters run there (see stop_async_reclaim)
       if (pend >= 4 * t) scan(n);
       return;
     }
@@ -658,6 +672,8 @@ void fork_parent() noexcept {
 }
 
 void fork_child() noexcept {
+  const pid_t me = this_thread_tid();  // the parent thread's tid, as its records say
+  tls_tid = static_cast<pid_t>(::gettid());
   // glibc refuses an unlock by a thread other than the locker (the child's
   // thread has a new TID): start the mutexes afresh.
   new (&stall_cfg().mu) std::mutex;
@@ -670,16 +686,32 @@ void fork_child() noexcept {
     }
     im->active_scans.store(0, std::memory_order_relaxed);
     im->async_on.store(false, std::memory_order_relaxed);
+    // Records claimed by threads that are gone: nothing they protected is
+    // protected any more, and the records are free (this thread's own, in
+    // its cache or its hazard_pointers, stay as they are).
+    for (int n = 0; n < im->slots; ++n) {
+      for (record* r = im->records[n].head.load(std::memory_order_relaxed); r != nullptr; r = r->next) {
+        if (r->owner_tid.load(std::memory_order_relaxed) == me) continue;
+        r->ptr.store(nullptr, std::memory_order_relaxed);
+        r->in_use.store(false, std::memory_order_relaxed);
+      }
+      im->stall_by_node[static_cast<std::size_t>(n)].clear();
+      im->retired[n].stall_watch.store(false, std::memory_order_relaxed);
+    }
+    im->stall_start.reset();
     for (auto& w : im->workers) (void)w.release();  // their threads did not survive the fork
     im->workers.clear();
   }
   new (&registry_mu) std::mutex;
 }
 
-void install_fork_handlers() noexcept {
+// Throws std::bad_alloc or std::system_error (the call is then retried by the
+// next domain's construction).
+void install_fork_handlers() {
   std::call_once(fork_once, [] {
     numa::detail::install_fork_handlers();  // first: its prepare handler must run after ours
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    if (const int err = pthread_atfork(fork_prepare, fork_parent, fork_child); err != 0)
+      throw std::system_error(err, std::generic_category(), "quiesce: hazard pointers: pthread_atfork");
   });
 }
 }  // namespace
@@ -877,9 +909,16 @@ void hazard_pointer_domain::start_async_reclaim(bool pin) {
 }
 
 void hazard_pointer_domain::stop_async_reclaim() {
-  std::lock_guard lk(impl_->async_mu);
-  impl_->async_on.store(false, std::memory_order_release);
-  for (auto& w : impl_->workers) {
+  // The workers are taken out under async_mu and joined after it is
+  // released: a worker's scan runs deleters, which may take other locks
+  // (a fork handler takes them in an order that puts async_mu first).
+  std::vector<std::unique_ptr<impl::worker>> stopping;
+  {
+    std::lock_guard lk(impl_->async_mu);
+    impl_->async_on.store(false, std::memory_order_release);
+    stopping.swap(impl_->workers);
+  }
+  for (auto& w : stopping) {
     {
       std::lock_guard wl(w->mu);
       w->stop = true;
@@ -887,7 +926,6 @@ void hazard_pointer_domain::stop_async_reclaim() {
     w->cv.notify_one();
     w->thread.join();
   }
-  impl_->workers.clear();
 }
 
 hazard_pointer_domain_stats hazard_pointer_domain::stats() const {

@@ -23,8 +23,11 @@ struct obj : quiesce::hazard_pointer_obj_base<obj> {
   std::atomic<int>* deleted;
 };
 
-int child_main(quiesce::hazard_pointer_domain& own) {
+int child_main(quiesce::hazard_pointer_domain& own, quiesce::hazard_pointer_domain* shared) {
   alarm(30);
+  // Parent threads protected objects of `shared` at the fork; they are gone,
+  // so destroying it here must not find their hazards.
+  delete shared;
   std::atomic<int> deleted{0};
   int bad = 0;
   for (auto* dom : {&quiesce::hazard_pointer_default_domain(), &own}) {
@@ -59,6 +62,7 @@ TEST(HazardPointerFork, ChildUsesHazardPointersWhileParentThreadsProtectRetireAn
   GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe while other threads allocate";
 #endif
   quiesce::hazard_pointer_domain own(quiesce::hazard_pointer_domain::options{64});
+  auto* shared = new quiesce::hazard_pointer_domain(quiesce::hazard_pointer_domain::options{64});
   own.start_async_reclaim(false);
   std::atomic<bool> stop{false};
   std::atomic<long> work{0};
@@ -73,6 +77,11 @@ TEST(HazardPointerFork, ChildUsesHazardPointersWhileParentThreadsProtectRetireAn
         obj* p = h.protect(src);
         src.store(nullptr);
         p->retire(own);
+        std::atomic<obj*> src2{new obj(&deleted)};
+        auto h2 = quiesce::make_hazard_pointer(*shared);
+        obj* p2 = h2.protect(src2);
+        src2.store(nullptr);
+        p2->retire(*shared);
         (new obj(&deleted))->retire();
         s.push(1);
         (void)s.pop();
@@ -85,7 +94,7 @@ TEST(HazardPointerFork, ChildUsesHazardPointersWhileParentThreadsProtectRetireAn
     while (work.load() < before + 500) std::this_thread::yield();  // forks land mid-work
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
-    if (pid == 0) _exit(child_main(own));
+    if (pid == 0) _exit(child_main(own, shared));
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status)) << "child killed by signal " << WTERMSIG(status);
@@ -96,6 +105,7 @@ TEST(HazardPointerFork, ChildUsesHazardPointersWhileParentThreadsProtectRetireAn
   own.stop_async_reclaim();
   quiesce::hazard_pointer_cleanup(own);
   quiesce::hazard_pointer_cleanup();
+  delete shared;
 }
 
 }  // namespace

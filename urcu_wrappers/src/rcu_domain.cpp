@@ -64,6 +64,9 @@ std::vector<registry_entry>& registry() {
 
 namespace {
 
+// Hands the retires that rcu_fork_guard deferred to call_rcu() (below).
+void drain_deferred_calls() noexcept;
+
 // Serialises quiesce-initiated grace periods and barriers (shared) against
 // rcu_fork_guard (exclusive), so no liburcu grace-period mutex is held in the
 // child. One per flavour.
@@ -209,6 +212,10 @@ void barrier(basic_rcu_domain<F>& d) noexcept {
   check_may_wait<F>("rcu_barrier()");
   std::shared_lock gate(gp_gate(F::index));
   stall_wait_scope watched(F::index, rcu_stall_report::wait_kind::barrier);
+  // Retires deferred by an rcu_fork_guard that has not reached its gates yet
+  // are retired before this call too: hand them to call_rcu() first (the
+  // shared gate keeps that guard's fork out until we are done).
+  drain_deferred_calls();
   F::barrier();
   // Pairs with tsan_release(&reclaim_sync_) in run_reclaim: every deleter ran.
   tsan_acquire(&d.reclaim_sync_);
@@ -313,9 +320,12 @@ std::mutex& pending_mutex() {
   static std::mutex m;
   return m;
 }
+// Immortal, as registry(); replaced (the old one leaked) in a fork child,
+// where another thread may have been inside it.
+std::unordered_set<const void*>* pending_set_ptr = nullptr;
 std::unordered_set<const void*>& pending_set() {
-  static auto* s = new std::unordered_set<const void*>;  // immortal, as registry()
-  return *s;
+  if (pending_set_ptr == nullptr) pending_set_ptr = new std::unordered_set<const void*>;  // under pending_mutex
+  return *pending_set_ptr;
 }
 }  // namespace
 
@@ -344,6 +354,7 @@ void retire_untrack(const void* p) noexcept {
 
 namespace {
 void exit_barrier() {
+  drain_deferred_calls();
   const unsigned used = used_flavors.load(std::memory_order_acquire);
   if (used & (1u << rcu_flavor::memb::index)) rcu_flavor::memb::barrier();
   if (used & (1u << rcu_flavor::qsbr::index)) {
@@ -360,7 +371,6 @@ void note_flavor_used(int index) noexcept {
   const unsigned bit = 1u << index;
   const unsigned prev = used_flavors.fetch_or(bit, std::memory_order_acq_rel);
   if (prev == 0) std::atexit(exit_barrier);
-  stall_watch_ensure();
 }
 
 // ---------------------------------------------------------------------------
@@ -374,12 +384,12 @@ constinit std::atomic<rcu_head*> deferred_calls[4] = {};
 
 rcu_head* deferred_next(rcu_head* h) noexcept { return reinterpret_cast<rcu_head*>(h->next.next); }
 
-void call_for_flavor(int f, rcu_head* h) noexcept {
+void call_for_flavor(int f, rcu_head* h, void (*fn)(rcu_head*)) noexcept {
   switch (f) {
-    case rcu_flavor::memb::index: rcu_flavor::memb::call(h, h->func); break;
-    case rcu_flavor::qsbr::index: rcu_flavor::qsbr::call(h, h->func); break;
-    case rcu_flavor::mb::index: rcu_flavor::mb::call(h, h->func); break;
-    default: rcu_flavor::bp::call(h, h->func); break;
+    case rcu_flavor::memb::index: rcu_flavor::memb::call(h, fn); break;
+    case rcu_flavor::qsbr::index: rcu_flavor::qsbr::call(h, fn); break;
+    case rcu_flavor::mb::index: rcu_flavor::mb::call(h, fn); break;
+    default: rcu_flavor::bp::call(h, fn); break;
   }
 }
 
@@ -387,9 +397,14 @@ void call_for_flavor(int f, rcu_head* h) noexcept {
 // (each exchange takes a disjoint list).
 void drain_deferred_calls() noexcept {
   for (int f = 0; f < 4; ++f) {
+    if (deferred_calls[f].load(std::memory_order_seq_cst) == nullptr) continue;
     for (rcu_head* h = deferred_calls[f].exchange(nullptr, std::memory_order_seq_cst); h != nullptr;) {
       rcu_head* next = deferred_next(h);
-      call_for_flavor(f, h);
+      void (*fn)(rcu_head*) = h->func;
+      // As enqueue() does before call_rcu(): this thread's reads of the node
+      // happen-before its deleter (ThreadSanitizer; liburcu is not instrumented).
+      tsan_release(h);
+      call_for_flavor(f, h, fn);
       h = next;
     }
   }
@@ -445,6 +460,17 @@ struct fork_slot_release {
   }
 };
 
+// In a fork child: the slots of threads that did not survive are free and
+// idle (one may have been marked busy mid-deferral at the fork).
+void reset_fork_slots_in_child() noexcept {
+  for (fork_slot* s = fork_slots.load(std::memory_order_acquire); s != nullptr; s = s->next) {
+    if (s == tls_fork_slot) continue;
+    s->busy.store(0, std::memory_order_relaxed);
+    s->in_use.store(false, std::memory_order_relaxed);
+  }
+  shared_fork_slot.busy.store(0, std::memory_order_relaxed);
+}
+
 // Waits until no call_rcu() runs outside the fork exclusion; the caller has
 // raised fork_pending and fenced.
 void wait_fork_slots_idle() noexcept {
@@ -489,11 +515,13 @@ fork_slot* claim_fork_slot() noexcept {
 // enqueue()'s slow path: the thread's first retire, the shared slot, or no
 // membarrier (a seq_cst RMW orders busy before the fork_pending load).
 void call_rcu_fork_safe_slow(fork_slot* s, int flavor_index, rcu_head* head, void (*fn)(rcu_head*)) noexcept {
-  if (s == nullptr) s = claim_fork_slot();
+  if (s == nullptr) {
+    s = claim_fork_slot();
+    stall_watch_ensure();  // a thread's first retire: reclamation can stall from now on
+  }
   s->busy.fetch_add(1, std::memory_order_seq_cst);
   if (fork_pending.load(std::memory_order_seq_cst) == 0) {
-    head->func = fn;
-    call_for_flavor(flavor_index, head);
+    call_for_flavor(flavor_index, head, fn);
   } else {
     defer_call_until_fork_done(flavor_index, head, fn);
   }
@@ -587,28 +615,28 @@ template class per_cpu_call_rcu_workers<rcu_bp_domain>;
 
 namespace {
 template <class F>
-bool in_use() {
-  return (detail::used_flavors.load(std::memory_order_acquire) & (1u << F::index)) != 0;
+bool in_use(unsigned used) {
+  return (used & (1u << F::index)) != 0;
 }
 
 // call_rcu's fork handlers only for flavours whose workers may exist; bp's
 // registry handlers always (its readers register without quiesce knowing).
 template <class F>
-void for_flavor_prepare() {
+void for_flavor_prepare(unsigned used) {
   detail::gp_gate(F::index).lock();
-  if (in_use<F>()) F::before_fork();
+  if (in_use<F>(used)) F::before_fork();
   if constexpr (std::is_same_v<F, rcu_flavor::bp>) F::registry_before_fork();
 }
+// liburcu's parent handlers; the gates stay locked (see the destructor).
 template <class F>
-void for_flavor_parent() {
+void for_flavor_parent(unsigned used) {
   if constexpr (std::is_same_v<F, rcu_flavor::bp>) F::registry_after_fork_parent();
-  if (in_use<F>()) F::after_fork_parent();
-  detail::gp_gate(F::index).unlock();
+  if (in_use<F>(used)) F::after_fork_parent();
 }
 template <class F>
-void for_flavor_child() {
+void for_flavor_child(unsigned used) {
   if constexpr (std::is_same_v<F, rcu_flavor::bp>) F::registry_after_fork_child();
-  if (in_use<F>()) F::after_fork_child();
+  if (in_use<F>(used)) F::after_fork_child();
   // The child's thread has a new TID: glibc's rwlock would not accept its
   // unlock of the parent's write lock. Nothing else can hold it: start afresh.
   new (&detail::gp_gate(F::index)) std::shared_mutex;
@@ -629,28 +657,39 @@ rcu_fork_guard::rcu_fork_guard() noexcept : parent_(::getpid()), qsbr_was_online
   }
   // No call_rcu() may be half done at the fork (see detail::fork_slot):
   // from here on retires defer their nodes; wait for those already inside
-  // call_rcu().
+  // call_rcu(). The fence mode is fixed first (a retirer may be choosing it).
+  detail::init_fork_fence();
   detail::fork_pending.fetch_add(1, std::memory_order_seq_cst);
   detail::fork_heavy_fence();
   detail::wait_fork_slots_idle();
-  // Lock order: gates (memb, qsbr, mb, bp), then the registry.
-  for_flavor_prepare<rcu_flavor::memb>();
-  for_flavor_prepare<rcu_flavor::qsbr>();
-  for_flavor_prepare<rcu_flavor::mb>();
-  for_flavor_prepare<rcu_flavor::bp>();
+  // The flavours whose liburcu fork handlers run, read once so that prepare,
+  // parent and child handlers pair up (a first retire racing the guard may
+  // set a bit; after the wait above, no call_rcu() of a flavour missing here
+  // can be in progress or start before the fork).
+  used_ = detail::used_flavors.load(std::memory_order_acquire);
+  // Lock order: gates (memb, qsbr, mb, bp), then the registry. The
+  // double-retire tracker's mutex is not held: a child replaces it (retires
+  // keep going meanwhile).
+  for_flavor_prepare<rcu_flavor::memb>(used_);
+  for_flavor_prepare<rcu_flavor::qsbr>(used_);
+  for_flavor_prepare<rcu_flavor::mb>(used_);
+  for_flavor_prepare<rcu_flavor::bp>(used_);
   detail::registry_mutex().lock();
-  detail::pending_mutex().lock();
+  detail::in_fork_guard = true;
 }
 
 rcu_fork_guard::~rcu_fork_guard() {
+  detail::in_fork_guard = false;
   if (::getpid() == parent_) {
-    detail::pending_mutex().unlock();
     detail::registry_mutex().unlock();
-    for_flavor_parent<rcu_flavor::bp>();
-    for_flavor_parent<rcu_flavor::mb>();
-    for_flavor_parent<rcu_flavor::qsbr>();
-    for_flavor_parent<rcu_flavor::memb>();
+    for_flavor_parent<rcu_flavor::bp>(used_);
+    for_flavor_parent<rcu_flavor::mb>(used_);
+    for_flavor_parent<rcu_flavor::qsbr>(used_);
+    for_flavor_parent<rcu_flavor::memb>(used_);
+    // Deferred retires go to call_rcu() before the gates open: another
+    // guard cannot fork, nor a barrier return, in between.
     if (detail::fork_pending.fetch_sub(1, std::memory_order_seq_cst) == 1) detail::drain_deferred_calls();
+    unlock_gates();
     if (qsbr_was_online_) rcu_flavor::qsbr::thread_online();
     return;
   }
@@ -675,16 +714,28 @@ rcu_fork_guard::~rcu_fork_guard() {
   }
   r.swap(kept);
   new (&detail::registry_mutex()) std::mutex;  // as for the gates, see for_flavor_child
+  // Another thread may have been inside the double-retire tracker at the
+  // fork: a fresh mutex and set (the old set is leaked; its pointers'
+  // deleters still run, and untracking a pointer it lacks is a no-op).
   new (&detail::pending_mutex()) std::mutex;
-  for_flavor_child<rcu_flavor::bp>();
-  for_flavor_child<rcu_flavor::mb>();
-  for_flavor_child<rcu_flavor::qsbr>();
-  for_flavor_child<rcu_flavor::memb>();
+  detail::pending_set_ptr = nullptr;
+  detail::reset_fork_slots_in_child();
+  for_flavor_child<rcu_flavor::bp>(used_);
+  for_flavor_child<rcu_flavor::mb>(used_);
+  for_flavor_child<rcu_flavor::qsbr>(used_);
+  for_flavor_child<rcu_flavor::memb>(used_);
   // Nodes the parent's threads deferred during the fork are retired objects
   // in the child's memory too: hand them to the child's workers.
   detail::fork_pending.store(0, std::memory_order_seq_cst);  // no other guard exists in the child
   detail::drain_deferred_calls();
   if (qsbr_was_online_) rcu_flavor::qsbr::thread_online();
+}
+
+void rcu_fork_guard::unlock_gates() noexcept {
+  detail::gp_gate(rcu_flavor::bp::index).unlock();
+  detail::gp_gate(rcu_flavor::mb::index).unlock();
+  detail::gp_gate(rcu_flavor::qsbr::index).unlock();
+  detail::gp_gate(rcu_flavor::memb::index).unlock();
 }
 
 pid_t rcu_fork() noexcept {

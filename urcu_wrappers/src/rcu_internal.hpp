@@ -29,6 +29,10 @@ struct registry_entry {
 };
 std::mutex& registry_mutex();
 std::vector<registry_entry>& registry();  // immortal
+// True in the thread that holds an rcu_fork_guard (which holds
+// registry_mutex() across fork()): the stall detector's fork handlers must
+// then leave that mutex alone.
+inline constinit thread_local bool in_fork_guard = false;
 
 // ---- stall detector (rcu_stall.cpp) ----
 

@@ -235,14 +235,16 @@ void check_flavor(flavor_watch& w, clock::time_point now, const rcu_stall_option
   r.outstanding = st.outstanding;
   r.suppressed = new_stall ? 0 : w.suppressed;
   {
-    std::lock_guard lk(registry_mutex());  // the holders' threads cannot unregister meanwhile
+    std::lock_guard lk(registry_mutex());  // tids only: names are read after the lock
     for (const registry_entry& e : registry()) {
       if (e.flavor != F::index) continue;
       for (const auto& s : w.holders) {
-        if (s.ctr == e.reader_ctr) r.holders.push_back({e.tid, thread_name(e.tid), now - s.since});
+        if (s.ctr == e.reader_ctr) r.holders.push_back({e.tid, {}, now - s.since});
       }
     }
   }
+  // A holder that exits meanwhile reads as "?" (its /proc entry is gone).
+  for (auto& h : r.holders) h.name = thread_name(h.tid);
   w.stall_start = *oldest;
   w.last_report = now;
   w.suppressed = 0;
@@ -305,15 +307,19 @@ void start_watchdog_locked(detector& d) {
   d.started.store(true, std::memory_order_release);
 }
 
-// pthread_atfork handlers. The watchdog takes these mutexes only briefly
-// and never while allocating under d.mu, so waiting for them cannot
-// deadlock with glibc's own fork-time locks (taken after these handlers).
+// pthread_atfork handlers. The watchdog takes these mutexes only briefly and
+// none while holding another; glibc takes its malloc locks after the prepare
+// handlers, so a holder allocating meanwhile finishes and lets go.
+// The watchdog also takes quiesce's registry mutex: taken here too, unless
+// the forking thread holds it already (inside rcu_fork_guard).
 void before_fork() noexcept {
   det().mu.lock();
   for (int f = 0; f < 4; ++f) wait_lists()[f].mu.lock();
+  if (!in_fork_guard) registry_mutex().lock();
 }
 
 void after_fork_parent() noexcept {
+  if (!in_fork_guard) registry_mutex().unlock();
   for (int f = 3; f >= 0; --f) wait_lists()[f].mu.unlock();
   det().mu.unlock();
 }
@@ -324,7 +330,11 @@ void after_fork_child() noexcept {
   // TID). Start afresh; the next synchronize, barrier or registration in the
   // child starts a new watchdog.
   detector& d = det();
-  for (int f = 0; f < 4; ++f) new (&wait_lists()[f].mu) std::mutex;
+  for (int f = 0; f < 4; ++f) {
+    new (&wait_lists()[f].mu) std::mutex;
+    wait_lists()[f].head = nullptr;  // waits in flight were other threads': gone
+  }
+  if (!in_fork_guard) new (&registry_mutex()) std::mutex;  // (the guard renews it itself)
   new (&d.mu) std::mutex;
   new (&d.cv) std::condition_variable;
   d.started.store(false, std::memory_order_relaxed);

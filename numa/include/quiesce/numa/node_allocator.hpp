@@ -127,7 +127,7 @@ void* allocate_pages_near(std::size_t bytes, int node);
 // own fork handlers take a pool's mutex while holding its own lock (the
 // hazard pointers) calls this before installing its handlers, so that its
 // prepare handler runs first (POSIX runs prepare handlers in reverse order).
-void install_fork_handlers() noexcept;
+void install_fork_handlers();  // throws std::bad_alloc (then retry)
 }  // namespace detail
 
 template <class T>

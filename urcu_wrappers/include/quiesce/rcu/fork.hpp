@@ -24,15 +24,20 @@
 // Retires may run in other threads throughout: liburcu 0.13.2's call_rcu()
 // enqueues in two steps, and a copy of its queue taken between them would
 // leave the child's worker spinning on a half-linked node forever. The guard
-// therefore first waits (one memb grace period) for every call_rcu() in
-// progress, and retires that start while it is held defer their node to a
+// therefore first waits for every call_rcu() in progress (each retiring
+// thread marks a slot busy around it; the guard fences every thread with
+// membarrier() and waits for the busy slots), and retires that start while it is held defer their node to a
 // lock-free list instead of calling call_rcu(); the guard's destructor hands
 // that list to call_rcu() in the parent and in the child. The retiring thread
-// never waits for the fork. Cost: each retire runs inside a memb read-side
-// section (~1 ns; rcu_domain.hpp, detail::fork_pending).
+// does not wait for the fork, except for a thread's first-ever registration
+// (quiesce's registry mutex, which the guard holds across fork() so that the
+// child inherits it unlocked). rcu_barrier() also hands deferred nodes to
+// call_rcu() before it waits, so a retire that returned before the barrier
+// began is covered even if it was deferred. Cost: a TLS load, a load and two
+// relaxed stores per retire (rcu_domain.hpp, detail::fork_slot).
 //
 // The stall detector's watchdog (rcu/stall.hpp) does not survive fork(); the
-// child's first grace period or registration starts its own.
+// child's first grace period, barrier or retire starts its own.
 //
 // Do not use pthread_atfork() for this: liburcu's documentation warns it
 // deadlocks when deleters call malloc().
@@ -54,8 +59,10 @@ class [[nodiscard]] rcu_fork_guard {
   rcu_fork_guard& operator=(const rcu_fork_guard&) = delete;
 
  private:
+  void unlock_gates() noexcept;
   pid_t parent_;
   bool qsbr_was_online_;
+  unsigned used_ = 0;  // flavours whose liburcu fork handlers run (one snapshot for all three)
 };
 
 // fork() inside an rcu_fork_guard. Returns what fork() returns.

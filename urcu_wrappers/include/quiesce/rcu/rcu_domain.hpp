@@ -346,19 +346,22 @@ class basic_rcu_domain {
     // writes to the object happen-before its deleter.
     detail::tsan_release(head);
     retired_.fetch_add(1, std::memory_order_relaxed);
-    // Fork exclusion (detail::fork_slot): a TLS load, two relaxed stores,
-    // a compiler barrier and a load around the call.
+    // Fork exclusion (detail::fork_slot): a TLS load, a load and two relaxed
+    // stores of the thread's own slot, a compiler barrier and a load.
     detail::fork_slot* slot = detail::tls_fork_slot;
     if (slot == nullptr || !detail::fork_fence_asymmetric.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::call_rcu_fork_safe_slow(slot, Flavor::index, head, &detail::run_reclaim<Flavor, Node>);
     } else {
-      slot->busy.store(1, std::memory_order_relaxed);
+      // busy counts this thread's nested retires (a signal handler that
+      // retires mid-retire restores the count before it returns).
+      const unsigned busy = slot->busy.load(std::memory_order_relaxed);
+      slot->busy.store(busy + 1, std::memory_order_relaxed);
       std::atomic_signal_fence(std::memory_order_seq_cst);
       if (detail::fork_pending.load(std::memory_order_relaxed) == 0) [[likely]]
         Flavor::call(head, &detail::run_reclaim<Flavor, Node>);
       else
         detail::defer_call_until_fork_done(Flavor::index, head, &detail::run_reclaim<Flavor, Node>);
-      slot->busy.store(0, std::memory_order_release);
+      slot->busy.store(busy, std::memory_order_release);
     }
     if ((++detail::retires_since_check[Flavor::index] & (backlog_check_interval - 1)) == 0) [[unlikely]] {
       if (outstanding() > backlog_limit_.load(std::memory_order_relaxed)) detail::throttle(*this);

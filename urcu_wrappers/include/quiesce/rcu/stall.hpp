@@ -28,15 +28,22 @@
 //
 // How it works, and what it costs
 //   The read side is not touched: guards cost exactly what they cost without
-//   the detector (perf/rcu_bench read/*/detector_on vs off). A watchdog
-//   thread, started on the first use of any domain while the detector is
-//   enabled, wakes every timeout/4 (at most once a second, at least every
-//   10 ms), and looks at: the in-flight synchronize/barrier calls (each call
-//   records its start under a mutex: ~40 ns on a call of >= 10 us), each
-//   domain's retired/reclaimed counters, and, only while a stall is
-//   suspected, the reader counters of the registered threads (relaxed loads
-//   of liburcu's per-thread words, under quiesce's registry mutex).
-//   The watchdog survives fork(): a child starts its own on first use.
+//   the detector (perf/rcu_bench stall_detector/read/on vs off). A watchdog
+//   thread (named quiesce-rcu-wd, all signals blocked), started by the first
+//   synchronize, barrier or retire while the detector is enabled (a program
+//   that only reads gets none), wakes every timeout/4 (at most once a second,
+//   at least every 10 ms), and looks at: the in-flight synchronize/barrier
+//   calls (each call records its start under a mutex: ~40 ns on a call of
+//   >= 10 us), each domain's retired/reclaimed counters, and, while some
+//   grace period is waited for (a call in flight or retired objects
+//   pending), the reader words of the registered threads (relaxed loads of
+//   liburcu's per-thread counters, under quiesce's registry mutex; thread
+//   names are read after it is released).
+//   The watchdog does not survive fork(): the child's first synchronize,
+//   barrier or retire starts its own. It is detached and runs until the
+//   process exits: a handler may be called while static destructors run
+//   (keep what it uses alive, or disable the detector first), and quiesce
+//   must not be unloaded (dlclose) once it runs.
 //
 // Rate limit
 //   One report per domain when the stall reaches `timeout`, then at most one
