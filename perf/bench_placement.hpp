@@ -59,6 +59,25 @@ inline bool place(benchmark::State& st, bool needs_helper, const char* why_two_c
   return true;
 }
 
+// For benchmarks whose threads are Google Benchmark's own (->Threads(n)):
+// pins thread 0 to the measuring CPU and the others to the helper CPU.
+// Skips the benchmark, saying why, when it needs two CPUs (needs_two_cpus,
+// or more than one thread) and the process may use only one, or when
+// pinning fails.
+inline bool place_thread(benchmark::State& st, bool needs_two_cpus) {
+  if ((needs_two_cpus || st.threads() > 1) && g_cpus.helper < 0) {
+    st.SkipWithError("needs 2 CPUs (one per thread); this process may use only 1");
+    return false;
+  }
+  const int cpu = st.thread_index() == 0 ? g_cpus.measure : g_cpus.helper;
+  if (!pin_thread(pthread_self(), cpu)) {
+    st.SkipWithError("cannot pin the benchmark thread (sched_getaffinity/pthread_setaffinity_np failed)");
+    return false;
+  }
+  return true;
+}
+inline bool place_thread(benchmark::State& st) { return place_thread(st, false); }
+
 }  // namespace quiesce::perf
 
 #endif  // QUIESCE_PERF_BENCH_PLACEMENT_HPP

@@ -68,18 +68,7 @@ namespace {
 constexpr int kBatch = 64;
 namespace dc = quiesce::detail::counter;
 
-bool place_thread(benchmark::State& st, bool two_cpus) {
-  if (two_cpus && quiesce::perf::g_cpus.helper < 0) {
-    st.SkipWithError("needs 2 CPUs (one per thread); this process may use only 1");
-    return false;
-  }
-  const int cpu = st.thread_index() == 0 ? quiesce::perf::g_cpus.measure : quiesce::perf::g_cpus.helper;
-  if (!quiesce::perf::pin_thread(pthread_self(), cpu)) {
-    st.SkipWithError("cannot pin the benchmark thread (sched_getaffinity/pthread_setaffinity_np failed)");
-    return false;
-  }
-  return true;
-}
+using quiesce::perf::place_thread;  // perf/bench_placement.hpp
 
 // ---- counters ----
 struct alignas(128) atomic_peer {

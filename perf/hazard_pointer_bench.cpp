@@ -105,18 +105,7 @@ padded_slot g_fence_slot[2];  // one 128-byte block per thread, as quiesce's rec
   return sum;
 }
 
-bool place_thread(benchmark::State& st) {
-  const int cpu = st.thread_index() == 0 ? quiesce::perf::g_cpus.measure : quiesce::perf::g_cpus.helper;
-  if (st.threads() > 1 && quiesce::perf::g_cpus.helper < 0) {
-    st.SkipWithError("needs two CPUs in the affinity mask");
-    return false;
-  }
-  if (!quiesce::perf::pin_thread(pthread_self(), cpu)) {
-    st.SkipWithError("cannot pin the benchmark thread");
-    return false;
-  }
-  return true;
-}
+using quiesce::perf::place_thread;  // perf/bench_placement.hpp
 
 void BM_protect_quiesce(benchmark::State& st) {
   if (!place_thread(st)) return;

@@ -312,18 +312,7 @@ constexpr std::uint64_t first_value(int thread, std::uint64_t batch) {
   return (static_cast<std::uint64_t>(thread) << 48) + batch * kBatch + 1;
 }
 
-bool place_thread(benchmark::State& st, bool two_threads) {
-  if (two_threads && quiesce::perf::g_cpus.helper < 0) {
-    st.SkipWithError("needs 2 CPUs (one per thread); this process may use only 1");
-    return false;
-  }
-  const int cpu = st.thread_index() == 0 ? quiesce::perf::g_cpus.measure : quiesce::perf::g_cpus.helper;
-  if (!quiesce::perf::pin_thread(pthread_self(), cpu)) {
-    st.SkipWithError("cannot pin the benchmark thread (sched_getaffinity/pthread_setaffinity_np failed)");
-    return false;
-  }
-  return true;
-}
+using quiesce::perf::place_thread;  // perf/bench_placement.hpp
 
 template <class Peer>
 void check_sums(benchmark::State& st, std::uint64_t pushed, std::uint64_t popped) {

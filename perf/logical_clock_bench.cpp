@@ -74,18 +74,7 @@ void set_per_op(benchmark::State& st) {
   st.counters["per_op"] = benchmark::Counter(static_cast<double>(st.iterations() * kBatch), flags);
 }
 
-bool place_thread(benchmark::State& st) {
-  if (st.threads() > 1 && quiesce::perf::g_cpus.helper < 0) {
-    st.SkipWithError("needs two CPUs in the affinity mask");
-    return false;
-  }
-  const int cpu = st.thread_index() == 0 ? quiesce::perf::g_cpus.measure : quiesce::perf::g_cpus.helper;
-  if (!quiesce::perf::pin_thread(pthread_self(), cpu)) {
-    st.SkipWithError("cannot pin the benchmark thread");
-    return false;
-  }
-  return true;
-}
+using quiesce::perf::place_thread;  // perf/bench_placement.hpp
 
 // ---- HLC -------------------------------------------------------------------
 

@@ -655,6 +655,10 @@ rcu_fork_guard::rcu_fork_guard() noexcept : parent_(::getpid()), qsbr_was_online
     rcu_qsbr_domain::tsan_reader_done();
     rcu_flavor::qsbr::thread_offline();
   }
+  // Lazily built state that a retirer may be building right now: finished
+  // before the fork (a child would wait forever on its half-done
+  // initialisation), and its fork handlers installed.
+  detail::stall_init();
   // No call_rcu() may be half done at the fork (see detail::fork_slot):
   // from here on retires defer their nodes; wait for those already inside
   // call_rcu(). The fence mode is fixed first (a retirer may be choosing it).

@@ -41,6 +41,12 @@ inline constinit thread_local bool in_fork_guard = false;
 // load and a compare with getpid() cached per process.
 void stall_watch_ensure() noexcept;
 
+// Makes sure the detector's state exists (and its fork handlers are
+// installed). rcu_fork_guard calls it before fork(): a child must not inherit
+// that lazily built state half-built by another thread (its initialisation
+// guard would then block the child forever).
+void stall_init() noexcept;
+
 // An in-flight synchronize() or barrier() of one flavour, visible to the
 // watchdog for the scope's lifetime. One mutex lock/unlock on entry and exit
 // while the detector is enabled; one relaxed load while it is disabled.

@@ -342,6 +342,11 @@ void after_fork_child() noexcept {
 
 }  // namespace
 
+void stall_init() noexcept {
+  (void)det();
+  (void)wait_lists();
+}
+
 void stall_watch_ensure() noexcept {
   detector& d = det();
   if (d.started.load(std::memory_order_acquire) || !d.on.load(std::memory_order_relaxed)) return;
