@@ -17,6 +17,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/stress.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -29,28 +31,11 @@ using quiesce::cas_counter;
 using quiesce::sharded_counter;
 namespace dc = quiesce::detail::counter;
 
-#ifdef __OPTIMIZE__
-constexpr bool optimised = true;
-#else
-constexpr bool optimised = false;
-#endif
-constexpr std::int64_t scale = quiesce::detail::structures::tsan ? 10 : optimised ? 1 : 4;
+constexpr std::int64_t scale = quiesce::test::stress_scale;
 constexpr int writers = 4;
 constexpr std::int64_t per_writer = 1'000'000 / scale;
 
-// Starts the threads' work together (a spinning gate: no sleep), so that
-// they overlap instead of running one after another.
-class start_gate {
- public:
-  explicit start_gate(int n) : left_(n) {}
-  void arrive_and_wait() {
-    left_.fetch_sub(1, std::memory_order_acq_rel);
-    while (left_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
-  }
-
- private:
-  std::atomic<int> left_;
-};
+using quiesce::test::start_gate;
 
 template <class F>
 void run_threads(int n, F f) {

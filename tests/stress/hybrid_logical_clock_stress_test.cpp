@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/stress.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -23,12 +25,7 @@
 
 namespace {
 
-#ifdef __OPTIMIZE__
-constexpr bool optimised = true;
-#else
-constexpr bool optimised = false;
-#endif
-constexpr std::uint64_t scale = quiesce::detail::structures::tsan ? 10 : optimised ? 1 : 4;
+constexpr std::uint64_t scale = quiesce::test::stress_scale;
 constexpr int kThreads = 4;
 constexpr std::uint64_t kOps = 200'000 / scale;
 

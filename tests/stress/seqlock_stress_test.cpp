@@ -10,6 +10,8 @@
 #include <quiesce/seqlock.hpp>
 
 #include <gtest/gtest.h>
+
+#include "support/stress.hpp"
 #include <pthread.h>
 
 #include <array>
@@ -23,14 +25,7 @@
 
 namespace {
 
-// A tenth of the work under ThreadSanitizer, a quarter in unoptimised builds
-// (Debug + AddressSanitizer), where a read costs 10-50x more.
-#ifdef __OPTIMIZE__
-constexpr bool optimised = true;
-#else
-constexpr bool optimised = false;
-#endif
-constexpr std::uint64_t scale = quiesce::detail::structures::tsan ? 10 : optimised ? 1 : 4;
+constexpr std::uint64_t scale = quiesce::test::stress_scale;
 constexpr auto deadline_after = std::chrono::seconds(120);
 
 struct triple {

@@ -18,6 +18,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/stress.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -31,12 +33,7 @@ using quiesce::atomically;
 using quiesce::transaction;
 using quiesce::tvar;
 
-#ifdef __OPTIMIZE__
-constexpr bool optimised = true;
-#else
-constexpr bool optimised = false;
-#endif
-constexpr std::uint64_t scale = quiesce::detail::structures::tsan ? 10 : optimised ? 1 : 4;
+constexpr std::uint64_t scale = quiesce::test::stress_scale;
 
 constexpr std::int64_t kInitial = 1000;
 

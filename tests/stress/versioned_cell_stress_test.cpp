@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/stress.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -24,29 +26,13 @@ namespace {
 
 using quiesce::versioned_cell;
 
-#ifdef __OPTIMIZE__
-constexpr bool optimised = true;
-#else
-constexpr bool optimised = false;
-#endif
-constexpr std::int64_t scale = quiesce::detail::structures::tsan ? 10 : optimised ? 1 : 4;
+constexpr std::int64_t scale = quiesce::test::stress_scale;
 constexpr int writers = 4;
 constexpr int readers = 2;
 constexpr std::int64_t per_writer = 300'000 / scale;
 constexpr std::int64_t total = 1'000'000'007;
 
-// Starts the threads' work together (a spinning gate: no sleep).
-class start_gate {
- public:
-  explicit start_gate(int n) : left_(n) {}
-  void arrive_and_wait() {
-    left_.fetch_sub(1, std::memory_order_acq_rel);
-    while (left_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
-  }
-
- private:
-  std::atomic<int> left_;
-};
+using quiesce::test::start_gate;
 
 struct account {
   std::int64_t a, b;
