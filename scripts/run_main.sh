@@ -102,11 +102,8 @@ if [[ -f $build/CMakeCache.txt ]] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$
 fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DQUIESCE_BUILD_TESTS=OFF -DQUIESCE_BUILD_BENCHMARKS=ON
-step "building rcu_bench, numa_bench and seqlock_bench"
-cmake --build "$build" --target rcu_bench numa_bench seqlock_bench
-cmake --build "$build" --target hazard_pointer_bench
-cmake --build "$build" --target lockfree_stack_queue_bench
-cmake --build "$build" --target lockfree_hash_map_bench
+step "building rcu_bench and the grace-period harness (the other benchmarks are built as they run)"
+cmake --build "$build" --target rcu_bench
 cmake --build "$build" --target gp_harness  # the grace-period reproduction, run last
 
 # ---- 3. run ----
@@ -150,96 +147,49 @@ step "ratio tables"
 python3 perf/rcu_ratios.py "$out/rcu_bench.json" -o "$out/rcu_ratios.md" \
   --command "$shown" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
 
-step "running numa_bench: $reps repetitions (node_pool vs malloc vs numa_alloc_onnode, local vs remote memory, core-to-core ping-pong)"
-"$build/perf/numa_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
-  --benchmark_display_aggregates_only=true "--benchmark_out=$out/numa_bench.json" --benchmark_out_format=json \
-  2>&1 | tee "$out/numa_bench.txt"
-python3 perf/numa_ratios.py "$out/numa_bench.json" -o "$out/numa_ratios.md"
+# run_bench NAME MIN_TIME WHAT [RATIO ARGS...]: builds perf/NAME, runs it
+# ($reps repetitions of MIN_TIME s; it pins its own threads), keeps its output
+# in out/NAME.{json,txt}, and writes out/AREA_ratios.md with
+# perf/AREA_ratios.py (AREA: NAME without _bench) and the remaining arguments.
+run_bench() {
+  local name=$1 min=$2 what=$3
+  shift 3
+  local area=${name%_bench}
+  cmake --build "$build" --target "$name"
+  step "running $name: $reps repetitions ($what)"
+  "$build/perf/$name" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min" \
+    --benchmark_display_aggregates_only=true "--benchmark_out=$out/$name.json" \
+    --benchmark_out_format=json 2>&1 | tee "$out/$name.txt"
+  python3 "perf/${area}_ratios.py" "$out/$name.json" -o "$out/${area}_ratios.md" "$@"
+}
+machine=(--cpu-model "${cpu_model:-unknown}" --compiler "$compiler")
 
-step "running seqlock_bench: $reps repetitions (seqlock and seqcount_latch vs ck_sequence and std::shared_mutex)"
-"$build/perf/seqlock_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
-  --benchmark_display_aggregates_only=true "--benchmark_out=$out/seqlock_bench.json" --benchmark_out_format=json \
-  2>&1 | tee "$out/seqlock_bench.txt"
-python3 perf/seqlock_ratios.py "$out/seqlock_bench.json" -o "$out/seqlock_ratios.md"
-
-step "running hazard_pointer_bench: $reps repetitions (protect, make, retire+reclaim vs ck_hp and liburcu)"
-"$build/perf/hazard_pointer_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
-  --benchmark_display_aggregates_only=true "--benchmark_out=$out/hazard_pointer_bench.json" \
-  --benchmark_out_format=json 2>&1 | tee "$out/hazard_pointer_bench.txt"
-python3 perf/hazard_pointer_ratios.py "$out/hazard_pointer_bench.json" -o "$out/hazard_pointer_ratios.md" \
-  --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
-
-# Lock-free stack and queue vs boost::lockfree, tbb, liburcu (cds_lfs, cds_wfcq) and ck_hp_stack/fifo:
+run_bench numa_bench "$min_time" \
+  "node_pool vs malloc vs numa_alloc_onnode, local vs remote memory, core-to-core ping-pong"
+run_bench seqlock_bench "$min_time" "seqlock and seqcount_latch vs ck_sequence and std::shared_mutex"
+run_bench hazard_pointer_bench "$min_time" \
+  "protect, make, retire+reclaim vs ck_hp and liburcu; stall detector on/off" "${machine[@]}"
 # 27 benchmarks, ~30 s by default (0.1 s per repetition), ~5 s with --quick.
-lsq_min_time=$min_time
-step "running lockfree_stack_queue_bench: $reps repetitions (treiber_stack and ms_queue vs Debian's lock-free peers)"
-"$build/perf/lockfree_stack_queue_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$lsq_min_time" \
-  --benchmark_display_aggregates_only=true "--benchmark_out=$out/lockfree_stack_queue_bench.json" \
-  --benchmark_out_format=json 2>&1 | tee "$out/lockfree_stack_queue_bench.txt"
-python3 perf/lockfree_stack_queue_ratios.py "$out/lockfree_stack_queue_bench.json" \
-  -o "$out/lockfree_stack_queue_ratios.md" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
-
-# Lock-free hash map (hazard pointers) vs rcu_hash_map and raw cds_lfht (liburcu), tbb::concurrent_hash_map
-# and std::unordered_map + shared_mutex: 40 benchmarks, ~35 s by default (0.07 s per repetition; ~55 s on a
-# loaded 2-vCPU VM), ~12 s with --quick.
+run_bench lockfree_stack_queue_bench "$min_time" \
+  "treiber_stack and ms_queue vs boost::lockfree, tbb, liburcu cds_lfs/cds_wfcq, ck_hp_stack/fifo" "${machine[@]}"
+# 40 benchmarks, ~35 s by default (0.07 s per repetition; ~55 s on a loaded 2-vCPU VM), ~12 s with --quick.
 lhm_min_time=0.07
 [[ $quick -eq 1 ]] && lhm_min_time=0.05
 [[ $full -eq 1 ]] && lhm_min_time=0.2
-step "running lockfree_hash_map_bench: $reps repetitions (lockfree_hash_map vs cds_lfht, tbb, shared_mutex; 90/99% reads)"
-"$build/perf/lockfree_hash_map_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$lhm_min_time" \
-  --benchmark_display_aggregates_only=true "--benchmark_out=$out/lockfree_hash_map_bench.json" \
-  --benchmark_out_format=json 2>&1 | tee "$out/lockfree_hash_map_bench.txt"
-python3 perf/lockfree_hash_map_ratios.py "$out/lockfree_hash_map_bench.json" \
-  -o "$out/lockfree_hash_map_ratios.md" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
-
-# The Disruptor in LMAX's perf-test shapes vs boost::lockfree::spsc_queue, ck_ring,
-# tbb::concurrent_bounded_queue and a std::mutex queue, plus ping-pong latency (README "Disruptor"):
-# 13 benchmarks, ~35 s by default, ~10 s with --quick. Writes out/disruptor_bench.{json,txt}
-# and out/disruptor_ratios.md.
-cmake --build "$build" --target disruptor_bench
-step "running disruptor_bench: $reps repetitions (unicast, pipeline, multicast, diamond, 3P-1C, ping-pong vs boost/ck/tbb/mutex)"
-"$build/perf/disruptor_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
-  --benchmark_display_aggregates_only=true "--benchmark_out=$out/disruptor_bench.json" \
-  --benchmark_out_format=json 2>&1 | tee "$out/disruptor_bench.txt"
-python3 perf/disruptor_ratios.py "$out/disruptor_bench.json" -o "$out/disruptor_ratios.md" \
-  --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
-
-# The STM (README "Software transactional memory"): bank transfers through quiesce::atomically vs one
-# global std::mutex and a std::mutex per account (address order), 1 and 2 pinned threads, 16 and 1024
-# accounts, plus a consistent audit: 15 benchmarks, ~10 s by default, ~5 s with --quick. Writes
-# out/stm_bench.{json,txt} and out/stm_ratios.md.
-cmake --build "$build" --target stm_bench
-step "running stm_bench: $reps repetitions (STM transfers and audits vs a global mutex and per-account mutexes)"
-"$build/perf/stm_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
-  --benchmark_display_aggregates_only=true "--benchmark_out=$out/stm_bench.json" \
-  --benchmark_out_format=json 2>&1 | tee "$out/stm_bench.txt"
-python3 perf/stm_ratios.py "$out/stm_bench.json" -o "$out/stm_ratios.md" \
-  --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
-
-# Counters and versioned cells (README "Counters", "Versioned cells"): cas_counter and
-# sharded_counter vs std::atomic fetch_add and a std::mutex counter (1 and 2 pinned threads,
-# sharded load() cost), versioned_cell updates vs std::mutex and seqlock::update:
-# 29 benchmarks, ~20 s by default, ~8 s with --quick. Writes out/counter_bench.{json,txt}
-# and out/counter_ratios.md.
-cmake --build "$build" --target counter_bench
-step "running counter_bench: $reps repetitions (cas/sharded counters vs fetch_add and mutex; versioned_cell vs mutex and seqlock)"
-"$build/perf/counter_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
-  --benchmark_display_aggregates_only=true "--benchmark_out=$out/counter_bench.json" \
-  --benchmark_out_format=json 2>&1 | tee "$out/counter_bench.txt"
-python3 perf/counter_ratios.py "$out/counter_bench.json" -o "$out/counter_ratios.md" \
-  --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
-
-# Logical clocks (README "Logical clocks"): hybrid_logical_clock::now() from 1 and 2 threads vs
-# system_clock alone and a std::mutex HLC, vector_clock merge/compare vs std::vector loops:
-# 26 benchmarks, ~15 s by default (~30 s on a loaded 2-vCPU VM), ~5 s with --quick. Writes out/logical_clock_bench.{json,txt}
-# and out/logical_clock_ratios.md.
-cmake --build "$build" --target logical_clock_bench
-step "running logical_clock_bench: $reps repetitions (HLC now() vs system_clock and a mutex HLC; vector clock merge/compare)"
-"$build/perf/logical_clock_bench" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min_time" \
-  --benchmark_display_aggregates_only=true "--benchmark_out=$out/logical_clock_bench.json" \
-  --benchmark_out_format=json 2>&1 | tee "$out/logical_clock_bench.txt"
-python3 perf/logical_clock_ratios.py "$out/logical_clock_bench.json" -o "$out/logical_clock_ratios.md" \
-  --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
+run_bench lockfree_hash_map_bench "$lhm_min_time" \
+  "lockfree_hash_map vs cds_lfht, rcu_hash_map, tbb, shared_mutex; 90/99% reads" "${machine[@]}"
+# LMAX's perf-test shapes (README "Disruptor"): 13 benchmarks, ~35 s by default, ~10 s with --quick.
+run_bench disruptor_bench "$min_time" \
+  "unicast, pipeline, multicast, diamond, 3P-1C, ping-pong vs boost/ck/tbb/mutex" "${machine[@]}"
+# README "Software transactional memory": ~10 s by default, ~5 s with --quick.
+run_bench stm_bench "$min_time" \
+  "STM transfers and audits vs a global mutex and per-account mutexes, packed and padded" "${machine[@]}"
+# README "Counters", "Versioned cells": 29 benchmarks, ~20 s by default, ~8 s with --quick.
+run_bench counter_bench "$min_time" \
+  "cas/sharded counters vs fetch_add and mutex; versioned_cell vs mutex and seqlock" "${machine[@]}"
+# README "Logical clocks": 26 benchmarks, ~15 s by default (~30 s on a loaded 2-vCPU VM), ~5 s with --quick.
+run_bench logical_clock_bench "$min_time" \
+  "HLC now() vs system_clock and a mutex HLC; vector clock merge/compare" "${machine[@]}"
 
 # The false-sharing workbench (README "False sharing and cross-socket traffic"): packed vs
 # padded layouts on two pinned threads, ~10-20 s; exit 77 (one CPU) is a skip, not a failure.
