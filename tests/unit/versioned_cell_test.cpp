@@ -69,6 +69,10 @@ TEST(VersionedCell, StaleCommitFailsAndWritesNothing) {
   // A version the cell never had (ahead of it) fails too.
   EXPECT_FALSE(c.try_commit({now.value, 7}, {9, 9}));
   EXPECT_FALSE(c.try_commit({now.value, ~std::uint64_t{0}}, {9, 9}));
+  // Nor one whose doubling wraps onto the current sequence (2 x version):
+  // version 1 + 2^63 once committed here (found by fuzz_concurrency_control).
+  EXPECT_FALSE(c.try_commit({now.value, now.version + (std::uint64_t{1} << 63)}, {9, 9}));
+  EXPECT_EQ(c.version(), 1u);
   EXPECT_EQ(c.read().value, (pair16{3, 4}));
   // The value in `seen` is not compared, only the version.
   EXPECT_TRUE(c.try_commit({pair16{0, 0}, 1}, {7, 8}));

@@ -73,6 +73,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -173,6 +174,12 @@ class alignas(detail::layout::false_sharing_block) versioned_cell {
   //   read() returning it) and acquires the previous commit; a failed one
   //   orders nothing.
   [[nodiscard]] bool try_commit(const snapshot& seen, const T& desired) noexcept {
+    // A version of 2^63 or more is never current (the sequence, 2 x version,
+    // never reaches 2^64). Without this check the shift below would drop its
+    // top bit, and a forged or corrupt snapshot of version v + 2^63 (say, a
+    // version a client sent back) would commit over version v.
+    if (seen.version > max_version) [[unlikely]]
+      return false;
     std::uint64_t expected = seen.version << 1;
     // Acquire on success: pairs with the release store that completed the
     // previous commit, so our word stores follow its stores in every word's
@@ -257,6 +264,9 @@ class alignas(detail::layout::false_sharing_block) versioned_cell {
                                "raise max_retries, shard the data, or serialise the writers (quiesce::seqlock "
                                "update(), a mutex)");
   }
+
+  // The largest version the sequence (2 x version, 64 bits) can hold.
+  static constexpr std::uint64_t max_version = std::numeric_limits<std::uint64_t>::max() >> 1;
 
   std::atomic<std::uint64_t> seq_{0};
   words data_;
