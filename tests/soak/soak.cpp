@@ -473,11 +473,12 @@ int main(int argc, char** argv) {
         }
         break;
       case 3:  // a node-pool chunk allocation fails
+      {
+        std::vector<void*> got;
+        got.reserve(1000);
         quiesce::numa::testing::fail_next_chunk_allocations(1);
         try {
-          std::vector<void*> got;
           for (int i = 0; i < 1000; ++i) got.push_back(pool.allocate());
-          for (void* p : got) pool.deallocate(p);
           // No new chunk was needed: nothing failed; take the injection back.
           quiesce::numa::testing::fail_next_chunk_allocations(0);
         } catch (const std::bad_alloc&) {
@@ -486,7 +487,9 @@ int main(int argc, char** argv) {
           check(p != nullptr, "node_pool unusable after an allocation failure");
           pool.deallocate(p);
         }
+        for (void* p : got) pool.deallocate(p);  // what was allocated before the failure stays valid
         break;
+      }
       default:
         for (int i = 0; i < 100; ++i, ++signals_sent) pthread_kill(reader_handle, SIGUSR1);
         break;
