@@ -396,8 +396,6 @@ int main(int argc, char** argv) {
   const auto end = t0 + std::chrono::duration_cast<clk::duration>(std::chrono::duration<double>(duration));
   auto next_sample = t0;
   int fault = 0;
-  quiesce::numa::node_pool pool(64, 8, quiesce::numa::topology::system().nodes().front(),
-                                quiesce::numa::placement::preferred, 4096);
   while (clk::now() < end) {
     const auto now = clk::now();
     if (now >= next_sample) {
@@ -474,20 +472,24 @@ int main(int argc, char** argv) {
         break;
       case 3:  // a node-pool chunk allocation fails
       {
-        std::vector<void*> got;
-        got.reserve(1000);
+        // A fresh pool each time (its chunks are unmapped at the end of the
+        // scope): its first allocation must map a chunk, which fails.
+        quiesce::numa::node_pool pool(64, 8, quiesce::numa::topology::system().nodes().front(),
+                                      quiesce::numa::placement::preferred, 4096);
         quiesce::numa::testing::fail_next_chunk_allocations(1);
         try {
-          for (int i = 0; i < 1000; ++i) got.push_back(pool.allocate());
-          // No new chunk was needed: nothing failed; take the injection back.
+          void* p = pool.allocate();
+          pool.deallocate(p);
           quiesce::numa::testing::fail_next_chunk_allocations(0);
+          violation("an injected node_pool chunk failure did not happen");
         } catch (const std::bad_alloc&) {
           ++alloc_failures;
-          void* p = pool.allocate();  // works again
-          check(p != nullptr, "node_pool unusable after an allocation failure");
-          pool.deallocate(p);
+          check(pool.chunk_count() == 0, "a failed chunk allocation was counted");
+          std::vector<void*> got;
+          for (int i = 0; i < 200; ++i) got.push_back(pool.allocate());  // works again
+          check(pool.chunk_count() >= 1, "node_pool unusable after an allocation failure");
+          for (void* p : got) pool.deallocate(p);
         }
-        for (void* p : got) pool.deallocate(p);  // what was allocated before the failure stays valid
         break;
       }
       default:
