@@ -61,6 +61,8 @@ namespace {
 
 using quiesce::fuzz::check;
 using quiesce::fuzz::input;
+using quiesce::fuzz::same;
+using quiesce::fuzz::value_from;
 
 constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
 
@@ -181,19 +183,6 @@ struct odd13 {
   std::array<std::uint8_t, 13> b;
 };
 
-template <class T>
-T value_from(input& in) {
-  T v;
-  std::memset(&v, 0, sizeof v);
-  auto* p = reinterpret_cast<unsigned char*>(&v);
-  for (std::size_t i = 0; i < sizeof v; ++i) p[i] = in.byte();
-  return v;
-}
-
-template <class T>
-bool same(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
 
 template <class T>
 T mutate(T v, std::uint8_t x) {

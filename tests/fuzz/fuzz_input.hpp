@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace quiesce::fuzz {
 
@@ -27,6 +28,22 @@ class input {
 // A mismatch with the model: a crash that libFuzzer records (and ctest fails on).
 inline void check(bool ok) noexcept {
   if (!ok) __builtin_trap();
+}
+
+// A trivially copyable T whose bytes come from the input (zero past its end).
+template <class T>
+T value_from(input& in) {
+  T v;
+  std::memset(&v, 0, sizeof v);
+  auto* p = reinterpret_cast<unsigned char*>(&v);
+  for (std::size_t i = 0; i < sizeof v; ++i) p[i] = in.byte();
+  return v;
+}
+
+// Byte-wise equality, for values without operator==.
+template <class T>
+bool same(const T& a, const T& b) {
+  return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
 }  // namespace quiesce::fuzz

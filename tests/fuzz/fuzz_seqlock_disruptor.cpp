@@ -27,6 +27,8 @@ namespace {
 
 using quiesce::fuzz::check;
 using quiesce::fuzz::input;
+using quiesce::fuzz::same;
+using quiesce::fuzz::value_from;
 
 struct tiny {
   std::array<std::uint8_t, 5> b;
@@ -38,19 +40,6 @@ struct wide {
   std::array<std::uint64_t, 5> w;
 };
 
-template <class T>
-T value_from(input& in) {
-  T v;
-  std::memset(&v, 0, sizeof v);
-  auto* p = reinterpret_cast<unsigned char*>(&v);
-  for (std::size_t i = 0; i < sizeof v; ++i) p[i] = in.byte();
-  return v;
-}
-
-template <class T>
-bool same(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
 
 struct update_failed {};
 
