@@ -68,6 +68,13 @@ struct signal_state {
   static inline std::atomic<std::uint64_t> nested{0};   // handler ran inside the thread's section
   static inline std::atomic<std::uint64_t> bad{0};      // canary or consistency violations
   static inline std::atomic<std::uint64_t> leaked{0};   // section still open after the handler's guard ended
+  // Zeroes the counters; the caller then drains Domain's earlier retires.
+  static void reset() noexcept {
+    handled = 0;
+    nested = 0;
+    bad = 0;
+    leaked = 0;
+  }
 };
 
 template <class Domain>
@@ -129,10 +136,7 @@ void registration_for_thread(std::optional<quiesce::rcu_thread_registration<Doma
 template <class Domain>
 void run_signal_stress() {
   using S = signal_state<Domain>;
-  S::handled = 0;
-  S::nested = 0;
-  S::bad = 0;
-  S::leaked = 0;
+  S::reset();
   Domain::instance().barrier();
   created = 0;
   reclaimed = 0;
@@ -211,10 +215,7 @@ template <class Domain>
 void run_raise_inside_section() {
   using S = signal_state<Domain>;
   using F = typename Domain::flavor_type;
-  S::handled = 0;
-  S::nested = 0;
-  S::bad = 0;
-  S::leaked = 0;
+  S::reset();
   Domain::instance().barrier();
   created = 0;
   reclaimed = 0;
