@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <latch>
 #include <mutex>
 #include <string>
@@ -140,4 +141,26 @@ TEST_F(HazardPointerStall, BadOptionsAreRejected) {
   EXPECT_FALSE(quiesce::hazard_pointer_stall_detector_enabled());
 }
 
+}  // namespace
+
+namespace {
+// Bad environment input (read once, on first use: each case in a freshly
+// executed child): a warning naming the variable and value; 0 disables.
+TEST(HazardPointerStallEnvironment, BadTimeoutIsReportedAndIgnored) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        setenv("QUIESCE_HP_STALL_TIMEOUT_MS", "-5", 1);
+        std::exit(quiesce::hazard_pointer_stall_detector_enabled() ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0),
+      "QUIESCE_HP_STALL_TIMEOUT_MS='-5' is not a number of milliseconds >= 0; the hazard-pointer stall detector "
+      "keeps its timeout of 21000 ms");
+  EXPECT_EXIT(
+      {
+        setenv("QUIESCE_HP_STALL_TIMEOUT_MS", "0", 1);
+        std::exit(quiesce::hazard_pointer_stall_detector_enabled() ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <latch>
 #include <mutex>
@@ -232,4 +233,27 @@ TEST(StallReport, FormatsBpWithoutHolders) {
             "tracked by quiesce); 3 retired objects not reclaimed");
 }
 
+}  // namespace
+
+namespace {
+// Bad environment input: a warning naming the variable and the value, the
+// default kept; 0 disables. Each case runs in a freshly executed child (the
+// variable is read once, on first use).
+TEST(StallDetectorEnvironment, BadTimeoutIsReportedAndIgnored) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        setenv("QUIESCE_RCU_STALL_TIMEOUT_MS", "12x", 1);
+        std::exit(quiesce::rcu_stall_detector_enabled() ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0),
+      "QUIESCE_RCU_STALL_TIMEOUT_MS='12x' is not a number of milliseconds >= 0; the stall detector keeps its "
+      "timeout of 21000 ms");
+  EXPECT_EXIT(
+      {
+        setenv("QUIESCE_RCU_STALL_TIMEOUT_MS", "0", 1);
+        std::exit(quiesce::rcu_stall_detector_enabled() ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
 }  // namespace
