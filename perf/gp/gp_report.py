@@ -42,18 +42,21 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def parse_summary_line(line):
     """liburcu's tests/benchmark SUMMARY line -> dict, or None if not one.
 
-    Format (test_urcu.c and siblings): "SUMMARY <program> key value key value ...",
+    Format (test_urcu.c and siblings): "SUMMARY <argv[0]> testdur N key value ...",
     e.g. "SUMMARY ./test_urcu testdur 1 nr_readers 2 rdur 0 wdur 0 nr_writers 1
-    wdelay 0 nr_reads 123 nr_writes 4 nr_ops 127". Integer values become int.
-    A line with an odd key/value count or a non-integer value raises ValueError.
+    wdelay 0 nr_reads 123 nr_writes 4 nr_ops 127". argv[0] may contain spaces
+    (the program's path): it is everything before the first "testdur" word
+    (every liburcu program prints testdur first), or the first word if there
+    is none. Integer values become int; a line with an odd key/value count or a
+    non-integer value raises ValueError.
     """
-    parts = line.split()
-    if len(parts) < 2 or parts[0] != "SUMMARY":
+    m = re.match(r"SUMMARY\s+(.*?)\s+(testdur\s.*)$", line.strip()) or re.match(r"SUMMARY\s+(\S+)\s*(.*)$", line.strip())
+    if not m:
         return None
-    rest = parts[2:]
+    rest = m.group(2).split()
     if len(rest) % 2 != 0:
         raise ValueError("SUMMARY line with an unpaired key: %r" % line.strip())
-    out = {"program": os.path.basename(parts[1])}
+    out = {"program": os.path.basename(m.group(1))}
     for k, v in zip(rest[0::2], rest[1::2]):
         try:
             out[k] = int(v)

@@ -95,6 +95,12 @@ class SummaryParser(unittest.TestCase):
         self.assertEqual(s["nr_add_fail"], 1)
         self.assertEqual(s["nr_leaked"], 0)
 
+    def test_program_path_with_spaces(self):
+        # liburcu prints its argv[0]: a path with spaces must not shift the key/value pairs.
+        s = R.parse_summary_line(SAMPLE.replace("./test_urcu", "/tmp/my build/.libs/test_urcu"))
+        self.assertEqual(s["program"], "test_urcu")
+        self.assertEqual(s["nr_reads"], 123456789)
+
     def test_other_lines_and_malformed_summaries(self):
         self.assertIsNone(R.parse_summary_line("total number of reads : 1, writes 2"))
         self.assertIsNone(R.parse_summary_line(""))
@@ -102,6 +108,8 @@ class SummaryParser(unittest.TestCase):
             R.parse_summary_line("SUMMARY ./t testdur 1 nr_reads")
         with self.assertRaises(ValueError):
             R.parse_summary_line("SUMMARY ./t testdur one")
+        with self.assertRaises(ValueError):
+            R.parse_summary_line("SUMMARY ./t testdur 1 nr_readers 2 nr_reads lots nr_writes 0")
 
 
 class CsvAndReport(unittest.TestCase):
