@@ -14,7 +14,9 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -42,7 +44,8 @@ PROFILES = {
         threads=lambda n: [1], exp1=["memb", "qsbr", "rwlock", "per_thread_mutex"],
         sections=[0, 1000], exp2=["memb", "mutex"], exp3_rcu=["memb"], exp3_locks=["mutex"],
         batches=[1, 64], gp_flavours=["memb", "qsbr"], gp_readers=lambda n: [1], gp_sections=[0, 1000],
-        gp_samples=50, retire=[("memb", "call_rcu"), ("memb", "obj_retire")], retire_samples=200, retire_gap=20),
+        gp_samples=50, retire=[("memb", "call_rcu"), ("memb", "obj_retire")], retire_samples=200, retire_gap=20,
+        urcu_runs=1),
     "quick": dict(
         text="3 repetitions of 0.1 s; thread counts 1 and all CPUs; sections 0, 10^3, 10^5 cycles; "
              "batches 1, 64, 4096, 32768",
@@ -51,7 +54,7 @@ PROFILES = {
         exp3_rcu=R.RCU, exp3_locks=R.LOCKS, batches=[1, 64, 4096, 32768], gp_flavours=R.RCU,
         gp_readers=lambda n: sorted({0, 1, n}), gp_sections=[0, 10000], gp_samples=200,
         retire=[(f, p) for f in ("memb", "qsbr") for p in ("call_rcu", "rcu_retire", "obj_retire")],
-        retire_samples=1000, retire_gap=25),
+        retire_samples=1000, retire_gap=25, urcu_runs=1),
     "default": dict(
         text="3 repetitions of 0.2 s; thread counts 1, powers of 2, all CPUs; sections 0-10^5 cycles by "
              "decades; batches 1-32768 by factors of 8",
@@ -61,7 +64,7 @@ PROFILES = {
         gp_readers=lambda n: sorted({0, 1, max(1, n // 2), max(1, n - 1), n}),
         gp_sections=[0, 100, 1000, 10000, 100000], gp_samples=500,
         retire=[(f, p) for f in R.RCU for p in ("call_rcu", "rcu_retire", "obj_retire")],
-        retire_samples=2000, retire_gap=25),
+        retire_samples=2000, retire_gap=25, urcu_runs=3),
     "full": dict(
         text="the paper's sweeps: 5 repetitions of 1 s; every thread count 1..CPUs; sections 0-10^5 cycles by "
              "half-decades; batches every power of 2 from 1 to 32768",
@@ -71,8 +74,16 @@ PROFILES = {
         exp3_rcu=R.RCU, exp3_locks=R.LOCKS, batches=[2 ** k for k in range(16)], gp_flavours=R.RCU,
         gp_readers=lambda n: list(range(0, n + 1)), gp_sections=[0, 10, 100, 1000, 10000, 100000],
         gp_samples=2000, retire=[(f, p) for f in R.RCU for p in ("call_rcu", "rcu_retire", "obj_retire")],
-        retire_samples=5000, retire_gap=25),
+        retire_samples=5000, retire_gap=25, urcu_runs=5),
 }
+URCU_DURATION = 1  # seconds per run of a liburcu program (they take whole seconds)
+
+EXIT_STATUS = """exit status: 0 complete; 1 a harness point failed (listed in report.md; the rest was measured)
+or the report could not be written; 2 bad input, refused before any work (an unknown option or
+flavour, zero threads, a plan over --budget-min, an --urcu-bench directory that holds none of
+liburcu's programs, ...); 3 incomplete: a run of liburcu's programs failed, hung or printed no
+usable SUMMARY line (named on the console and in report.md; everything else was measured).
+"""
 
 
 class UsageError(Exception):
@@ -96,7 +107,8 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="gp_reproduce",
         description="Reproduce Desnoyers et al. (TPDS 2012) RCU measurements through quiesce; writes data.csv, "
-                    "data.json, one PNG per experiment and report.md to a results folder and prints its path.")
+                    "data.json, one PNG per experiment and report.md to a results folder and prints its path.",
+        epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_const", dest="profile", const="quick", help="under a minute")
     g.add_argument("--full", action="store_const", dest="profile", const="full", help="the paper's sweeps")
@@ -115,8 +127,17 @@ def parse_args(argv):
     p.add_argument("--budget-min", type=float,
                    help="refuse a plan estimated to take longer (minutes; 0 = no limit; default per profile)")
     p.add_argument("--urcu-bench", default=os.environ.get("GP_URCU_BENCH_DIR"),
-                   help="directory with liburcu's built tests/benchmark programs (test_urcu, ...); "
-                        "env GP_URCU_BENCH_DIR")
+                   help="directory with liburcu's built tests/benchmark programs (%s; those present run, "
+                        "the others are named); env GP_URCU_BENCH_DIR" % ", ".join(p for p, _ in R.URCU_PROGRAMS))
+    p.add_argument("--urcu-runs", type=int,
+                   help="runs of %d s per liburcu program and readers/writers pair (default: 1, 3 with the "
+                        "default profile, 5 with --full)" % URCU_DURATION)
+    p.add_argument("--urcu-timeout", type=float,
+                   help="seconds before a liburcu program is killed with its process group (default 60; "
+                        "env GP_URCU_TIMEOUT)")
+    p.add_argument("--check-args", action="store_true",
+                   help="check the options (and --urcu-bench's directory) and exit: 0 good, 2 bad; "
+                        "gp_reproduce.sh runs this before building")
     p.add_argument("--no-plots", action="store_true", help="measure and write data only (plot later with --report-only)")
     p.add_argument("--report-only", metavar="DIR", help="redo plots and report from DIR/data.json, measuring nothing")
     p.add_argument("--liburcu-version", help="record this liburcu version (when pkg-config cannot tell)")
@@ -126,9 +147,9 @@ def parse_args(argv):
     if a.report_only:
         return a
     # Everything below is checked before any work starts.
-    if not a.harness:
+    if not a.harness and not a.check_args:
         raise UsageError("--harness is required (scripts/gp_reproduce.sh builds and passes it)")
-    if not (os.path.isfile(a.harness) and os.access(a.harness, os.X_OK)):
+    if a.harness and not (os.path.isfile(a.harness) and os.access(a.harness, os.X_OK)):
         raise UsageError("--harness: %s is not an executable file" % a.harness)
     try:
         a.exps = sorted({int(x) for x in a.experiments.split(",") if x.strip()})
@@ -168,8 +189,47 @@ def parse_args(argv):
         raise UsageError("--reps: %d: give 1 .. 1000" % a.reps)
     if a.budget_min is not None and a.budget_min < 0:
         raise UsageError("--budget-min: must be >= 0")
-    if a.urcu_bench and not os.path.isdir(a.urcu_bench):
-        raise UsageError("--urcu-bench: %s is not a directory" % a.urcu_bench)
+    if a.urcu_runs is not None and not (1 <= a.urcu_runs <= 100):
+        raise UsageError("--urcu-runs: %d: give 1 .. 100" % a.urcu_runs)
+    a.urcu_runs = a.urcu_runs or PROFILES[a.profile]["urcu_runs"]
+    if a.urcu_timeout is None:
+        env = os.environ.get("GP_URCU_TIMEOUT", "60")
+        try:
+            a.urcu_timeout = float(env)
+        except ValueError:
+            raise UsageError("GP_URCU_TIMEOUT: %r is not a number of seconds" % env) from None
+    if not (1 <= a.urcu_timeout <= 3600):
+        raise UsageError("--urcu-timeout (or GP_URCU_TIMEOUT): %g s: give 1 .. 3600" % a.urcu_timeout)
+    a.urcu_found, a.urcu_missing, a.urcu_skipped = [], [], []
+    if a.urcu_bench:
+        check_urcu_dir(a)
+    return a
+
+
+def check_urcu_dir(a):
+    """Which of liburcu's programs --urcu-bench holds (a.urcu_found: [(program, contender)],
+    a.urcu_missing: [(program, why)], a.urcu_skipped: excluded by --contenders); UsageError if none."""
+    d = a.urcu_bench
+    if not os.path.isdir(d):
+        raise UsageError("--urcu-bench: %s is not a directory" % d)
+    for prog, c in R.URCU_PROGRAMS:
+        path = os.path.join(d, prog)
+        if a.contenders and c not in a.contenders:
+            a.urcu_skipped.append(prog)
+        elif os.path.isfile(path) and os.access(path, os.X_OK):
+            a.urcu_found.append((prog, c))
+        else:
+            a.urcu_missing.append((prog, "not executable" if os.path.exists(path) else "absent"))
+    if not a.urcu_found:
+        if not a.urcu_missing:
+            raise UsageError("--urcu-bench: --contenders %s leaves none of liburcu's programs to run"
+                             % ",".join(a.contenders))
+        hint = ""
+        if os.path.isdir(os.path.join(d, "tests", "benchmark")):
+            hint = "; this looks like liburcu's source tree: its programs are built in %s" % os.path.join(
+                d, "tests", "benchmark")
+        raise UsageError("--urcu-bench: %s holds none of liburcu's benchmark programs (%s)%s" % (
+            d, ", ".join("%s: %s" % m for m in a.urcu_missing), hint))
     return a
 
 
@@ -189,13 +249,20 @@ def plan(a):
     def add(exp, label, args, est):
         pts.append(dict(exp=exp, label=label, args=args, est_s=est + overhead))
 
-    if 1 in a.exps:
+    def read_point(c, t, w, why=""):
+        add(1, "%s, %d readers, %s%s" % (c, t, "no writer" if w == 0 else "1 writer", why),
+            ["--experiment", "read", "--contender", c, "--readers", str(t), "--writers", str(w)] + common,
+            reps * (dur + 0.01))
+
+    exp1 = [(c, t, w) for w in (0, 1) for t in (a.threads or P["threads"](n)) for c in keep(P["exp1"])] \
+        if 1 in a.exps else []
+    for c, t, w in exp1:
+        read_point(c, t, w)
+    # liburcu's programs run with n readers and 0 or 1 writer: measure the same, whatever the profile.
+    for prog, c in a.urcu_found:
         for w in (0, 1):
-            for t in (a.threads or P["threads"](n)):
-                for c in keep(P["exp1"]):
-                    add(1, "%s, %d readers, %s" % (c, t, "no writer" if w == 0 else "1 writer"),
-                        ["--experiment", "read", "--contender", c, "--readers", str(t), "--writers", str(w)] + common,
-                        reps * (dur + 0.01))
+            if (c, n, w) not in exp1:
+                read_point(c, n, w, " (beside liburcu's %s)" % prog)
     if 2 in a.exps:
         for s in P["sections"]:
             for c in keep(P["exp2"]):
@@ -248,6 +315,10 @@ def fmt_eta(s):
 
 # ------------------------------------------------------------------ running --
 
+def urcu_estimate(a):
+    return len(a.urcu_found) * 2 * a.urcu_runs * (URCU_DURATION + 0.3)
+
+
 def run_harness(harness, args, timeout):
     p = subprocess.run([harness] + args, capture_output=True, text=True, timeout=timeout)
     line = next((ln for ln in p.stdout.splitlines() if ln.startswith("{")), None)
@@ -257,43 +328,114 @@ def run_harness(harness, args, timeout):
     return json.loads(line)
 
 
-URCU_PROGRAMS = [("test_urcu", "memb"), ("test_urcu_qsbr", "qsbr"), ("test_urcu_mb", "mb"),
-                 ("test_urcu_bp", "bp"), ("test_rwlock", "rwlock"), ("test_mutex", "mutex"),
-                 ("test_perthreadlock", "per_thread_mutex")]
+def run_program(cmd, timeout):
+    """Runs cmd in a session of its own; past `timeout` seconds kills its whole process group
+    (the program and any child it forked). Returns (exit status or None if killed, output)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                         start_new_session=True)
+    try:
+        out = p.communicate(timeout=timeout)[0]
+        return p.returncode, out
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)  # the group still exists: p is not reaped yet
+        try:
+            out = p.communicate(timeout=10)[0]
+        except subprocess.TimeoutExpired:  # a descendant left the group and holds the pipe
+            out = ""
+        return None, out
 
 
-def run_urcu_bench(d, ncpu, rows, log):
-    """liburcu's own programs, n readers with 0 and 1 writer, 1 s each; their
-    SUMMARY beside our exp-1 medians. Returns (list, note)."""
-    found = [(p, c) for p, c in URCU_PROGRAMS if os.access(os.path.join(d, p), os.X_OK)]
-    if not found:
-        return [], "the directory %s holds none of %s" % (d, ", ".join(p for p, _ in URCU_PROGRAMS))
-    out = []
+def urcu_result(rc, out, readers, writers, timeout):
+    """(summary dict, SUMMARY line) of one run of a liburcu program, or raises ValueError(why not)."""
+    if rc is None:
+        raise ValueError("no result within %g s: killed with its process group (--urcu-timeout)" % timeout)
+    line = next((ln.strip() for ln in out.splitlines() if ln.startswith("SUMMARY")), None)
+    if rc != 0:
+        why = ("killed by %s" % signal.Signals(-rc).name) if rc < 0 and -rc in signal.valid_signals() \
+            else "exit status %d" % rc
+        raise ValueError(why + (" after its SUMMARY line" if line else ""))
+    if line is None:
+        last = out.strip().splitlines()[-1:] or ["(no output)"]
+        raise ValueError("printed no SUMMARY line; its last line: %r" % last[0][:200])
+    try:
+        s = R.parse_summary_line(line)
+    except ValueError as e:
+        raise ValueError("unusable %s" % e) from None
+    lacks = [k for k in ("testdur", "nr_readers", "nr_writers", "nr_reads", "nr_writes") if k not in s]
+    if lacks:
+        raise ValueError("its SUMMARY line lacks %s: %r" % (", ".join(lacks), line[:300]))
+    if (s["nr_readers"], s["nr_writers"], s["testdur"]) != (readers, writers, URCU_DURATION):
+        raise ValueError("its SUMMARY line says %d readers, %d writers, %d s; asked for %d, %d, %d s"
+                         % (s["nr_readers"], s["nr_writers"], s["testdur"], readers, writers, URCU_DURATION))
+    return s, line
+
+
+def urcu_run(cmd, readers, writers, timeout, lf):
+    """One run of a liburcu program, written to the open log `lf`: urcu_result()'s answer."""
+    t0 = time.time()
+    try:
+        rc, out = run_program(cmd, timeout)
+        status = "killed (timeout)" if rc is None else "exit status %d" % rc
+    except OSError as e:
+        rc, out, status = None, "", "cannot start: %s" % e
+    lf.write("$ %s\n# %s after %.2f s\n%s\n" % (shlex.join(cmd), status, time.time() - t0, out[-20000:].rstrip()))
+    lf.flush()
+    if status.startswith("cannot"):
+        raise ValueError(status)
+    return urcu_result(rc, out, readers, writers, timeout)
+
+
+def run_urcu_bench(a, log, logfile):
+    """liburcu's own programs (a.urcu_found), n readers with 0 and 1 writer, a.urcu_runs
+    runs each, pinned like the harness. Every command, exit status and output goes to
+    `logfile`. Returns (results for data.json's urcu_bench, failed runs)."""
+    n = a.ncpu
     cpus = sorted(os.sched_getaffinity(0))
-    for prog, c in found:
-        for w in (0, 1):
-            aff = []
-            for i in range(ncpu + w):
-                aff += ["-a", str(cpus[i % len(cpus)])]
-            cmd = [os.path.join(d, prog), str(ncpu), str(w), "1"] + aff
-            log("[liburcu] %s" % " ".join(cmd))
-            try:
-                p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-            except (OSError, subprocess.SubprocessError) as e:
-                log("[liburcu] %s failed: %s" % (prog, e))
-                continue
-            s = next((R.parse_summary_line(ln) for ln in p.stdout.splitlines() if ln.startswith("SUMMARY")), None)
-            if not s:
-                log("[liburcu] %s printed no SUMMARY line (exit %d)" % (prog, p.returncode))
-                continue
-            dur = max(1, s.get("testdur", 1))
-            ours = R.one(rows, exp_id=1, contender=c, readers=ncpu, writers=w, metric="reads_per_s")
-            oursu = R.one(rows, exp_id=1, contender=c, readers=ncpu, writers=w, metric="updates_per_s")
-            out.append(dict(program=prog, readers=s.get("nr_readers", ncpu), writers=s.get("nr_writers", w),
-                            reads_per_s=s.get("nr_reads", 0) / dur, updates_per_s=s.get("nr_writes", 0) / dur,
-                            ours_reads_per_s=ours["median"] if ours else None,
-                            ours_updates_per_s=oursu["median"] if oursu and w else None))
-    return out, ""
+    results, failed = [], []
+    total = len(a.urcu_found) * 2 * a.urcu_runs
+    k = 0
+    with open(logfile, "w") as lf:
+        for prog, c in a.urcu_found:
+            for w in (0, 1):
+                aff = []
+                for i in range(n + w):
+                    aff += ["-a", str(cpus[i % len(cpus)])]
+                cmd = [os.path.join(a.urcu_bench, prog), str(n), str(w), str(URCU_DURATION)] + aff
+                res = dict(program=prog, contender=c, readers=n, writers=w, cpus=len(cpus), command=shlex.join(cmd),
+                           reads_per_s=[], updates_per_s=[], summaries=[])
+                for run in range(1, a.urcu_runs + 1):
+                    k += 1
+                    log("[liburcu %d/%d] %s, %d readers, %d writer(s), run %d/%d"
+                        % (k, total, prog, n, w, run, a.urcu_runs))
+                    try:
+                        s, line = urcu_run(cmd, n, w, a.urcu_timeout, lf)
+                    except ValueError as e:
+                        log("[liburcu] FAILED: %s, %d writer(s), run %d: %s" % (prog, w, run, e))
+                        failed.append(dict(program=prog, writers=w, run=run, reason=str(e), command=shlex.join(cmd)))
+                        continue
+                    res["reads_per_s"].append(s["nr_reads"] / s["testdur"])
+                    res["updates_per_s"].append(s["nr_writes"] / s["testdur"])
+                    res["summaries"].append(line)
+                if res["summaries"]:
+                    results.append(res)
+    return results, failed
+
+
+def all_rows(data):
+    """data.csv's rows from data.json: the harness's points, then liburcu's programs."""
+    rows = []
+    for pt in data["points"]:
+        rows += R.rows_from_point(pt, pt["exp_id"])
+    for u in data.get("urcu_bench") or []:
+        rows += R.rows_from_urcu(u)
+    return rows
+
+
+def urcu_info(data):
+    """What the report says about liburcu's programs (None: not asked for)."""
+    if data.get("urcu"):
+        return data["urcu"]
+    return {"dir": "?"} if data.get("urcu_bench") else None  # data.json of older runs
 
 
 def make_outputs(outdir, data, a, log):
@@ -308,8 +450,7 @@ def make_outputs(outdir, data, a, log):
         log("SKIP plots: gnuplot not found (install gnuplot-nox)")
     else:
         plots = {int(k): v for k, v in R.make_plots(rows, outdir, a.gnuplot).items()}
-    R.write_report(rows, machine, meta, plots, outdir, data.get("urcu_bench"), data.get("urcu_note", ""),
-                   data.get("failed", []))
+    R.write_report(rows, machine, meta, plots, outdir, urcu_info(data), data.get("failed", []))
     return plots
 
 
@@ -328,10 +469,7 @@ def main(argv):
         except (OSError, ValueError) as e:
             print("gp_reproduce: error: --report-only: cannot read %s/data.json: %s" % (outdir, e), file=sys.stderr)
             return 2
-        rows = []
-        for pt in data["points"]:
-            rows += R.rows_from_point(pt, pt["exp_id"])
-        R.write_csv(rows, os.path.join(outdir, "data.csv"))
+        R.write_csv(all_rows(data), os.path.join(outdir, "data.csv"))
         if a.liburcu_version:
             data["machine"]["liburcu"] = a.liburcu_version
         make_outputs(outdir, data, a, log)
@@ -339,13 +477,18 @@ def main(argv):
         return 0
 
     pts, dur, reps = plan(a)
-    est = sum(p["est_s"] for p in pts)
+    est = sum(p["est_s"] for p in pts) + urcu_estimate(a)
     budget = a.budget_min if a.budget_min is not None else PROFILES[a.profile]["budget_min"]
     if budget and est > budget * 60:
         print("gp_reproduce: error: the plan (%d points) needs about %s, over the budget of %g min; lower "
               "--duration/--reps, restrict --experiments/--contenders, or raise --budget-min"
               % (len(pts), fmt_eta(est), budget), file=sys.stderr)
         return 2
+    if a.check_args:
+        return 0
+    if a.urcu_missing:
+        log("gp_reproduce: warning: --urcu-bench: %s lacks %s; running the other %d of liburcu's programs"
+            % (a.urcu_bench, ", ".join("%s (%s)" % m for m in a.urcu_missing), len(a.urcu_found)))
     outdir = a.out or os.path.join("out", "gp", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
     os.makedirs(outdir, exist_ok=True)
     try:
@@ -363,7 +506,9 @@ def main(argv):
     meta = dict(profile=a.profile, profile_text="%s (this run: %g s x %d repetitions per point)"
                 % (PROFILES[a.profile]["text"], dur, reps), command=cmd,
                 started=datetime.datetime.fromtimestamp(t_start).strftime("%Y-%m-%d %H:%M:%S"))
-    data = dict(machine=machine, meta=meta, points=[], failed=[], urcu_bench=[], urcu_note="")
+    data = dict(machine=machine, meta=meta, points=[], failed=[], urcu_bench=[],
+                urcu=dict(dir=os.path.abspath(a.urcu_bench), runs=a.urcu_runs, duration=URCU_DURATION,
+                          missing=a.urcu_missing, skipped=a.urcu_skipped, failed=[]) if a.urcu_bench else None)
 
     def save():
         # Rewritten after every point, so an interrupted run keeps what it measured
@@ -374,7 +519,6 @@ def main(argv):
             json.dump(data, f, indent=1)
         os.replace(tmp, os.path.join(outdir, "data.json"))
 
-    rows = []
     done_est, t0 = 0.0, time.time()
     exps = sorted({p["exp"] for p in pts})
     for i, p in enumerate(pts):
@@ -395,12 +539,11 @@ def main(argv):
             continue
         pt["exp_id"] = p["exp"]
         data["points"].append(pt)
-        rows += R.rows_from_point(pt, p["exp"])
         save()
-    R.write_csv(rows, os.path.join(outdir, "data.csv"))
     if a.urcu_bench:
-        data["urcu_bench"], data["urcu_note"] = run_urcu_bench(a.urcu_bench, a.ncpu, rows, log)
+        data["urcu_bench"], data["urcu"]["failed"] = run_urcu_bench(a, log, os.path.join(outdir, R.URCU_LOG))
     save()
+    R.write_csv(all_rows(data), os.path.join(outdir, "data.csv"))
     try:
         make_outputs(outdir, data, a, log)
     except RuntimeError as e:
@@ -408,9 +551,14 @@ def main(argv):
         return 1
     if data["failed"]:
         log("gp_reproduce: %d point(s) FAILED (listed in report.md and data.json)" % len(data["failed"]))
+    urcu_failed = data["urcu"]["failed"] if data["urcu"] else []
+    if urcu_failed:
+        log("gp_reproduce: INCOMPLETE: %d run(s) of liburcu's programs produced no figure (%s; listed in report.md, "
+            "output in %s)" % (len(urcu_failed), ", ".join(sorted({f["program"] for f in urcu_failed})),
+                               os.path.join(outdir, R.URCU_LOG)))
     log("gp_reproduce: done in %d s; report: %s" % (time.time() - t_start, os.path.join(outdir, "report.md")))
     print(os.path.abspath(outdir))
-    return 1 if data["failed"] else 0
+    return 1 if data["failed"] else 3 if urcu_failed else 0
 
 
 if __name__ == "__main__":

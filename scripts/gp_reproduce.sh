@@ -25,9 +25,16 @@ scripts/gp_reproduce.py. Options passed through include:
   --max-threads N      largest thread count (default: the CPUs available)
   --duration S --reps N  override the profile's per-point duration/repetitions
   --budget-min M       refuse plans estimated longer than M minutes
-  --urcu-bench DIR     liburcu's built tests/benchmark programs (or GP_URCU_BENCH_DIR)
+  --urcu-bench DIR     liburcu's built tests/benchmark programs (or GP_URCU_BENCH_DIR);
+                       --urcu-runs N runs each, --urcu-timeout S kills a hung one
   --report-only DIR    redo plots and report from DIR/data.json
 Run `python3 scripts/gp_reproduce.py --help` for the full list.
+
+Exit status: 0 complete; 1 a harness point failed, or the build or the report
+did; 2 bad input, refused before building or measuring (bad options, an
+--urcu-bench directory with none of liburcu's programs); 3 incomplete: a run
+of liburcu's programs failed, hung or printed no usable SUMMARY line (named on
+the console and in report.md).
 
 Missing Debian packages (cmake ninja-build g++ pkg-config liburcu-dev
 libnuma-dev libck-dev libbenchmark-dev python3 gnuplot-nox) are installed with
@@ -66,6 +73,8 @@ fi
 for tool in python3 cmake; do
   command -v "$tool" >/dev/null 2>&1 || { echo "gp_reproduce.sh: $tool not found" >&2; exit 2; }
 done
+# Bad input exits 2 here, before the build and any measurement.
+python3 scripts/gp_reproduce.py --check-args "${pass[@]}" || exit $?
 command -v gnuplot >/dev/null 2>&1 || echo "gp_reproduce.sh: SKIP plots: gnuplot not found (apt-get install gnuplot-nox)"
 
 if [[ -z $harness ]]; then

@@ -10,6 +10,8 @@ Data model: one *row* per (point, metric), the long format of data.csv:
   contender   qsbr memb mb bp rwlock shared_mutex mutex per_thread_mutex
   readers writers section_cycles reclaim batch path
   metric unit median min max q1 q3 reps values oversubscribed
+  program     gp_harness, or the liburcu program (test_urcu, ...) for the rows
+              of liburcu's own benchmarks (experiment liburcu-bench, exp_id 0)
 Every number in report.md is formatted from these rows by fmt(), so the report
 and the CSV agree by construction (tests/gp checks it anyway).
 """
@@ -25,13 +27,17 @@ import subprocess
 RCU = ["qsbr", "memb", "mb", "bp"]
 LOCKS = ["rwlock", "shared_mutex", "mutex", "per_thread_mutex"]
 CONTENDERS = RCU + LOCKS
+# liburcu's tests/benchmark programs that match a contender of ours (the paper's figures came from them).
+URCU_PROGRAMS = [("test_urcu", "memb"), ("test_urcu_qsbr", "qsbr"), ("test_urcu_mb", "mb"),
+                 ("test_urcu_bp", "bp"), ("test_rwlock", "rwlock"), ("test_mutex", "mutex"),
+                 ("test_perthreadlock", "per_thread_mutex")]
 LABEL = {
     "qsbr": "QSBR", "memb": "memb (membarrier)", "mb": "mb (fences)", "bp": "bp (bullet-proof)",
     "rwlock": "pthread rwlock", "shared_mutex": "std::shared_mutex", "mutex": "global mutex",
     "per_thread_mutex": "per-thread mutex",
 }
 COLUMNS = ["experiment", "exp_id", "contender", "readers", "writers", "section_cycles", "reclaim", "batch",
-           "path", "metric", "unit", "median", "min", "max", "q1", "q3", "reps", "values", "oversubscribed"]
+           "path", "metric", "unit", "median", "min", "max", "q1", "q3", "reps", "values", "oversubscribed", "program"]
 INT_COLUMNS = ["exp_id", "readers", "writers", "section_cycles", "batch", "reps"]
 FLOAT_COLUMNS = ["median", "min", "max", "q1", "q3"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -81,8 +87,33 @@ def rows_from_point(point, exp_id):
             "batch": point["batch"], "path": point["path"], "metric": metric, "unit": m["unit"],
             "median": m["median"], "min": m["min"], "max": m["max"], "q1": m["q1"], "q3": m["q3"],
             "reps": len(m["values"]), "values": " ".join("%.6g" % v for v in m["values"]),
-            "oversubscribed": "yes" if point.get("oversubscribed") else "no",
+            "oversubscribed": "yes" if point.get("oversubscribed") else "no", "program": "gp_harness",
         })
+    return rows
+
+
+def _stats(values):
+    v = sorted(values)
+    mid = lambda xs: (xs[(len(xs) - 1) // 2] + xs[len(xs) // 2]) / 2  # noqa: E731
+    half = len(v) // 2
+    return dict(median=mid(v), min=v[0], max=v[-1], q1=mid(v[:half] or v), q3=mid(v[(len(v) + 1) // 2:] or v))
+
+
+def rows_from_urcu(u):
+    """One liburcu program result (data.json's urcu_bench entry: program, contender,
+    readers, writers, cpus, reads_per_s and updates_per_s as lists, one value per run)
+    -> CSV rows (experiment liburcu-bench, exp_id 0), like rows_from_point's."""
+    rows = []
+    for metric, unit in (("reads_per_s", "reads/s"), ("updates_per_s", "updates/s")):
+        vals = u[metric] if isinstance(u[metric], list) else [u[metric]]  # data.json of older runs: one number
+        if not vals or (metric == "updates_per_s" and u["writers"] == 0):
+            continue
+        rows.append(dict(experiment="liburcu-bench", exp_id=0,
+                         contender=u.get("contender") or dict(URCU_PROGRAMS).get(u["program"], "?"), readers=u["readers"],
+                         writers=u["writers"], section_cycles=0, reclaim="", batch=0, path="", metric=metric,
+                         unit=unit, reps=len(vals), values=" ".join("%.6g" % v for v in vals),
+                         oversubscribed="yes" if u["readers"] + u["writers"] > u.get("cpus", 1 << 30) else "no",
+                         program=u["program"], **_stats(vals)))
     return rows
 
 
@@ -98,6 +129,7 @@ def read_csv(path):
     rows = []
     with open(path, newline="") as f:
         for r in csv.DictReader(f):
+            r.setdefault("program", "gp_harness")  # data.csv written before the column existed
             for k in INT_COLUMNS:
                 r[k] = int(r[k])
             for k in FLOAT_COLUMNS:
@@ -529,9 +561,104 @@ def _section_table(rows, xkey, xs, metric, contenders, xfmt):
     return md_table(["contender"] + [xfmt(x) for x in xs], body)
 
 
-def write_report(rows, machine, meta, plots, outdir, urcu=None, urcu_note="", failed=None):
-    """report.md in `outdir`. `plots`: {exp_id: png}; `urcu`: list of dicts
-    {program, readers, writers, reads_per_s, updates_per_s, ours_reads_per_s, ours_updates_per_s}."""
+URCU_LOG = "liburcu_bench.log"
+
+
+def urcu_compare(lib, ours):
+    """One liburcu row beside the harness's row of the same contender, threads and metric ->
+    (ratio text, comparable text, difference text, explanation key or None)."""
+    reasons = []
+    if lib["reps"] < 3:
+        reasons.append("liburcu %d run%s" % (lib["reps"], "" if lib["reps"] == 1 else "s"))
+    if ours is None:
+        return "—", "no: quiesce has no figure (its point failed)", "—", None
+    if ours["reps"] < 3:
+        reasons.append("quiesce %d repetition%s" % (ours["reps"], "" if ours["reps"] == 1 else "s"))
+    if lib["oversubscribed"] == "yes":
+        reasons.append("oversubscribed: %d threads" % (lib["readers"] + lib["writers"]))
+    comparable = "yes" if not reasons else "no: " + ", ".join(reasons)
+    a, b = lib["median"], ours["median"]
+    if a <= 0 or b <= 0:
+        return "—", comparable, "one side counted none", "oversub" if lib["oversubscribed"] == "yes" else "unexplained"
+    ratio = a / b
+    f = max(ratio, 1 / ratio)
+    if lib["min"] <= ours["max"] and ours["min"] <= lib["max"]:
+        return fmt(ratio), comparable, "none: the ranges overlap", None
+    if f < 2:
+        return fmt(ratio), comparable, "under 2x: noise (note A)", "small"
+    if lib["oversubscribed"] == "yes" and lib["writers"]:
+        return fmt(ratio), comparable, "%sx: scheduling (note B)" % fmt(f), "oversub"
+    return fmt(ratio), comparable, "%sx: not explained (note C)" % fmt(f), "unexplained"
+
+
+URCU_NOTES = {
+    "small": "**A.** Differences under 2x (outside the two min–max ranges) are not findings: liburcu's figure "
+             "comes from its own runs of whole seconds, made after the harness's, on a machine that may be "
+             "shared and virtual, and the loops differ in detail: liburcu's readers assert on the value and "
+             "test a volatile end-of-test flag per read, the harness's compare a payload and load an atomic stop "
+             "flag; the harness's lock writer allocates and frees a payload per update, test_rwlock's and "
+             "test_mutex's only store an integer under the lock; liburcu's threads take the CPUs of the `-a` "
+             "list in the order they start, the harness's in thread order.",
+    "oversub": "**B.** These rows run more threads than CPUs: the writer shares a CPU with a reader (both programs "
+               "place it so) and the two alternate in scheduler time slices of milliseconds. With a lock, a "
+               "reader preempted inside its critical section holds the writer off for the rest of its slice, "
+               "and glibc's rwlock, which prefers readers, keeps admitting the other readers meanwhile; with RCU, "
+               "rcu_synchronize waits until the reader sharing its CPU runs again. The update rate then depends "
+               "on where each program's threads happen to be preempted, so the two programs can differ by orders "
+               "of magnitude and so can two runs of one program: these rows measure the scheduler, not the "
+               "synchronisation, and compare nothing.",
+    "unexplained": "**C.** A difference of 2x or more with as many CPUs as threads is not explained by the "
+                   "points above: it is worth a look (the read and write loops of the two programs, the "
+                   "compiler flags liburcu was built with, and the machine's load during each run).",
+}
+
+
+def urcu_section(rows, urcu):
+    """The report's lines on liburcu's benchmark programs. `urcu`: None (not asked for)
+    or dict(dir, runs, duration, missing=[(program, why)], failed=[{program, writers,
+    run, reason, command}], skipped=[program] (excluded by --contenders))."""
+    if urcu is None:
+        return ["Not run: no directory of liburcu benchmark programs was given (--urcu-bench DIR or "
+                "GP_URCU_BENCH_DIR; Debian does not ship them: README says how to build them).\n"]
+    L = []
+    lib = select(rows, exp_id=0)
+    L.append("Programs from `%s`, each run %d time(s) for %d s per readers/writers pair with their read-side "
+             "section at 0 loops, no writer delay, and pinned like the harness's threads (`-a` per thread). "
+             "Beside each, the harness's point with the same contender, readers and writers (section 0 cycles): "
+             "median (min–max) of its repetitions. Rates in M/s.\n" % (
+                 urcu.get("dir", "?"), urcu.get("runs", 1), urcu.get("duration", 1)))
+    if lib:
+        body, keys = [], []
+        for r in sorted(lib, key=lambda r: (r["program"], r["writers"], r["metric"])):
+            ours = next((o for o in select(rows, contender=r["contender"], readers=r["readers"],
+                                           writers=r["writers"], section_cycles=0, metric=r["metric"],
+                                           experiment="read") if o["exp_id"] >= 1), None)
+            ratio, comparable, diff, key = urcu_compare(r, ours)
+            if key and key not in keys:
+                keys.append(key)
+            body.append([r["program"], r["contender"], str(r["readers"]), str(r["writers"]),
+                         r["metric"].replace("_per_s", "/s"), cell(r), cell(ours), ratio, comparable, diff])
+        L.append(md_table(["program", "quiesce contender", "readers", "writers", "metric", "liburcu", "quiesce",
+                           "liburcu / quiesce", "comparable?", "difference"], body, left=5) + "\n")
+        L += [URCU_NOTES[k] + "\n" for k in ("small", "oversub", "unexplained") if k in keys]
+    else:
+        L.append("**No usable result**: no run of liburcu's programs produced a figure (the reasons follow).\n")
+    if urcu.get("missing"):
+        L.append("Not in the directory, so not run: %s.\n" % ", ".join("%s (%s)" % m for m in urcu["missing"]))
+    if urcu.get("skipped"):
+        L.append("Not run (their contender is not in --contenders): %s.\n" % ", ".join(urcu["skipped"]))
+    if urcu.get("failed"):
+        L.append("Runs that produced no figure (the run is incomplete; commands and output in `%s`):\n" % URCU_LOG)
+        for f in urcu["failed"]:
+            L.append("- %s, %d writer(s), run %d: %s" % (f["program"], f["writers"], f["run"],
+                                                         str(f["reason"]).replace("`", "'")))
+        L.append("")
+    return L
+
+
+def write_report(rows, machine, meta, plots, outdir, urcu=None, failed=None):
+    """report.md in `outdir`. `plots`: {exp_id: png}; `urcu`: what urcu_section() takes
+    (None: liburcu's programs were not asked for); liburcu's figures are the exp_id 0 rows."""
     L = []
     L.append("# RCU grace-period reproduction: Desnoyers et al., TPDS 2012, on this machine\n")
     L.append("M. Desnoyers, P. E. McKenney, A. Stern, M. Dagenais, J. Walpole, *User-Level Implementations of "
@@ -678,18 +805,7 @@ def write_report(rows, machine, meta, plots, outdir, urcu=None, urcu_note="", fa
                                           if machine.get("hypervisor") else "", machine.get("liburcu", "?")))
     # liburcu's benchmarks
     L.append("## liburcu's own benchmark programs\n")
-    if urcu:
-        L.append("liburcu's tests/benchmark programs (SUMMARY lines) for the same readers/writers, beside ours "
-                 "(reads/s and updates/s in M/s; their read-side section is 0 loops, ours 0 cycles):\n")
-        body = [[u["program"], str(u["readers"]), str(u["writers"]), fmt(u["reads_per_s"] / 1e6),
-                 fmt(u["ours_reads_per_s"] / 1e6) if u.get("ours_reads_per_s") else "—",
-                 fmt(u["updates_per_s"] / 1e6),
-                 fmt(u["ours_updates_per_s"] / 1e6) if u.get("ours_updates_per_s") else "—"] for u in urcu]
-        L.append(md_table(["program", "readers", "writers", "liburcu reads", "quiesce reads", "liburcu updates",
-                           "quiesce updates"], body) + "\n")
-    else:
-        L.append("Not run: %s\n" % (urcu_note or "no directory of liburcu benchmark programs was given "
-                                    "(--urcu-bench DIR or GP_URCU_BENCH_DIR); Debian does not ship them."))
+    L += urcu_section(rows, urcu)
     if failed:
         L.append("## Points that failed\n")
         L.append("These points produced no data (the harness failed or ran past its timeout):\n")
@@ -698,8 +814,11 @@ def write_report(rows, machine, meta, plots, outdir, urcu=None, urcu_note="", fa
                                                    str(f.get("error", "")).replace("`", "'")[:300]))
         L.append("")
     L.append("## Files\n")
-    L.append("`data.csv`, `data.json`, %s, `gnuplot/` (scripts and data behind the plots).\n"
-             % ", ".join("`%s`" % p for p in sorted(plots.values())) if plots else "`data.csv`, `data.json`.\n")
+    files = ["`data.csv`", "`data.json`"] + (["`%s` (liburcu's commands, exit statuses and output, SUMMARY lines "
+                                              "included)" % URCU_LOG] if urcu else [])
+    files += ["`%s`" % p for p in sorted(plots.values())] + (["`gnuplot/` (scripts and data behind the plots)"]
+                                                             if plots else [])
+    L.append(", ".join(files) + ".\n")
     text = "\n".join(L)
     with open(os.path.join(outdir, "report.md"), "w") as f:
         f.write(text)

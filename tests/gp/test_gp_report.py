@@ -159,10 +159,41 @@ class CsvAndReport(unittest.TestCase):
             self.assertEqual(f.read(), text)
 
     def test_report_with_liburcu_benchmarks(self):
-        urcu = [dict(program="test_urcu", readers=2, writers=0, reads_per_s=9e8, updates_per_s=0,
-                     ours_reads_per_s=1e9, ours_updates_per_s=None)]
-        text = R.write_report(self.rows, MACHINE, {"profile": "test"}, {}, self.dir, urcu)
-        self.assertIn("| test_urcu | 2 | 0 | 900 | 1000 | 0 | — |", text)
+        urcu = [dict(program="test_urcu", contender="memb", readers=2, writers=0, cpus=2, reads_per_s=[9e8, 9.5e8, 1e9],
+                     updates_per_s=[0, 0, 0]),
+                dict(program="test_rwlock", contender="rwlock", readers=2, writers=1, cpus=2,
+                     reads_per_s=[24e6, 24e6, 24e6], updates_per_s=[0, 0, 0])]
+        rows = self.rows + [r for u in urcu for r in R.rows_from_urcu(u)]
+        self.assertEqual({r["program"] for r in rows if r["exp_id"] == 0}, {"test_urcu", "test_rwlock"})
+        text = R.write_report(rows, MACHINE, {"profile": "test"}, {}, self.dir,
+                              {"dir": "/x y", "runs": 3, "duration": 1, "missing": [("test_urcu_bp", "absent")],
+                               "failed": [dict(program="test_mutex", writers=1, run=2, reason="exit status 134")]})
+        # memb, 2 readers, no writer: ours 1000 (900-1100) M/s; the ranges overlap.
+        self.assertIn("| test_urcu | memb | 2 | 0 | reads/s | 950 (900–1000) | 1000 (900–1100) | 0.95 | yes | "
+                      "none: the ranges overlap |", text)
+        # rwlock, 2 readers + 1 writer on 2 CPUs: oversubscribed; a counted 0 is a figure, not "—".
+        self.assertIn("| test_rwlock | rwlock | 2 | 1 | updates/s | 0 (0–0) | 0.1 (0.09–0.11) | — | no: "
+                      "oversubscribed: 3 threads | one side counted none |", text)
+        self.assertIn("**B.**", text)
+        self.assertIn("test_urcu_bp (absent)", text)
+        self.assertIn("- test_mutex, 1 writer(s), run 2: exit status 134", text)
+        self.assertNotIn("Not run: no directory", text)
+        # Every number of the report, liburcu's included, is a CSV row's.
+        expected = {(R.fmt_metric(r["metric"], r["median"]), R.fmt_metric(r["metric"], r["min"]),
+                     R.fmt_metric(r["metric"], r["max"])) for r in rows}
+        self.assertLessEqual(set(R.report_numbers(text)), expected)
+
+    def test_comparison_verdicts(self):
+        def row(median, lo, hi, reps=3, over="no", writers=0):
+            return dict(median=median, min=lo, max=hi, reps=reps, oversubscribed=over, readers=2, writers=writers)
+        ours = row(100, 90, 110)
+        self.assertEqual(R.urcu_compare(row(105, 105, 105, reps=1), ours)[1:],
+                         ("no: liburcu 1 run", "none: the ranges overlap", None))
+        self.assertEqual(R.urcu_compare(row(150, 140, 160), ours)[1:],
+                         ("yes", "under 2x: noise (note A)", "small"))
+        self.assertEqual(R.urcu_compare(row(1e-4, 1e-4, 1e-4, over="yes", writers=1), ours)[3], "oversub")
+        self.assertEqual(R.urcu_compare(row(1000, 900, 1100), ours)[2:], ("10x: not explained (note C)", "unexplained"))
+        self.assertEqual(R.urcu_compare(row(100, 90, 110), None)[1], "no: quiesce has no figure (its point failed)")
 
     def test_observations_on_paper_shaped_data(self):
         obs = {o["n"]: o for o in R.observations(self.rows, MACHINE)}
@@ -207,36 +238,172 @@ class CsvAndReport(unittest.TestCase):
             self.assertIn("](%s)" % png, text)
 
 
-class LiburcuBenchmarks(unittest.TestCase):
-    """run_urcu_bench against stand-ins for liburcu's programs (shell scripts printing a SUMMARY line)."""
+FAKE_HARNESS = r"""#!%(python)s
+# Stands in for gp_harness: records its arguments, answers --info and read points at once.
+import json, sys
+a = sys.argv[1:]
+with open(%(log)r, "a") as f:
+    f.write(" ".join(a) + "\n")
+if a == ["--info"]:
+    print(json.dumps({"cpus": 2, "cpu_model": "fake"}))
+    sys.exit(0)
+arg = lambda k, d: a[a.index(k) + 1] if k in a else d
+r, w = int(arg("--readers", 0)), int(arg("--writers", 0))
+m = lambda v, u: {"unit": u, "median": v, "min": v, "max": v, "q1": v, "q3": v, "values": [v]}
+print(json.dumps({"experiment": arg("--experiment", "read"), "contender": arg("--contender", "?"), "readers": r,
+                  "writers": w, "section_cycles": 0, "reclaim": "sync", "batch": 0, "path": "",
+                  "oversubscribed": r + w > 2, "metrics": {"reads_per_s": m(5e8, "reads/s"),
+                                                           "updates_per_s": m(1e3 * w, "updates/s")}}))
+"""
 
-    def test_programs_found_run_and_parsed_beside_ours(self):
-        sys.path.insert(0, os.path.join(ROOT, "scripts"))
-        import gp_reproduce as G
-        with tempfile.TemporaryDirectory() as d:
-            prog = os.path.join(d, "test_urcu")
-            with open(prog, "w") as f:
-                # argv: nr_readers nr_writers duration -a cpu ...
-                f.write('#!/bin/sh\necho "SUMMARY $0 testdur $3 nr_readers $1 rdur 0 wdur 0 nr_writers $2 '
-                        'wdelay 0 nr_reads 500000000 nr_writes $(( $2 * 1000 )) nr_ops 500001000"\n')
-            os.chmod(prog, 0o755)
-            rows = synthetic_rows()
-            logged = []
-            out, note = G.run_urcu_bench(d, 2, rows, logged.append)
-        self.assertEqual(note, "")
-        self.assertEqual([(u["program"], u["writers"]) for u in out], [("test_urcu", 0), ("test_urcu", 1)])
-        self.assertEqual(out[0]["reads_per_s"], 5e8)        # 1 s run
-        self.assertEqual(out[1]["updates_per_s"], 1000)
-        self.assertEqual(out[0]["ours_reads_per_s"], 1000e6)  # memb, 2 readers, no writer, in synthetic_rows
-        self.assertTrue(any("-a" in ln for ln in logged))   # pinned like ours
+# Stand-ins for liburcu's programs (argv: nr_readers nr_writers duration -a cpu ...); $0 is their
+# path, which has a space in it, as in liburcu's SUMMARY lines.
+GOOD = 'echo "SUMMARY $0 testdur $3 nr_readers $1 rdur 0 wdur 0 nr_writers $2 wdelay 0 nr_reads 400000000 ' \
+       'nr_writes $(( $2 * 1000 )) nr_ops 1"\n'
+STANDINS = {
+    "test_mutex": GOOD,                                               # the one that works
+    "test_urcu": 'echo "hello"; echo "segfault? no: garbage"\n',       # no SUMMARY line
+    "test_urcu_qsbr": 'echo "SUMMARY $0 testdur $3 nr_readers $1 nr_writers $2 nr_writes 0 nr_ops 1"\n',  # no nr_reads
+    "test_rwlock": 'echo "SUMMARY $0 testdur $3 nr_readers $1 nr_writers $2 nr_reads lots nr_writes 0"\n',
+    "test_urcu_bp": GOOD + "kill -ABRT $$\n",                          # SUMMARY, then aborts (exit 134)
+    "test_perthreadlock": 'echo "SUMMARY $0 testdur $3 nr_readers 1 nr_writers $2 nr_reads 1 nr_writes 0"\n',
+    # hangs, with a child of its own, whose pid it records
+    "test_urcu_mb": 'sleep 300 & echo $! >> "$(dirname "$0")/child.pids"\nwait\n',
+}
 
-    def test_directory_without_programs(self):
-        sys.path.insert(0, os.path.join(ROOT, "scripts"))
-        import gp_reproduce as G
-        with tempfile.TemporaryDirectory() as d:
-            out, note = G.run_urcu_bench(d, 2, [], lambda s: None)
-        self.assertEqual(out, [])
-        self.assertIn("holds none of test_urcu", note)
+
+def make_standins(d, names):
+    for name in names:
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + STANDINS[name])
+        os.chmod(path, 0o755)
+
+
+def alive(pid):
+    """True if pid runs (a zombie waiting for its reaper does not count)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class LiburcuPrograms(unittest.TestCase):
+    """gp_reproduce.py --urcu-bench against stand-ins for liburcu's programs, in a directory whose
+    path has a space, with a stand-in harness (no build needed; seconds)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.bench = os.path.join(self.tmp.name, "liburcu 0.13.2", "tests", "benchmark")
+        os.makedirs(self.bench)
+        self.harness_log = os.path.join(self.tmp.name, "harness.log")
+        self.harness = os.path.join(self.tmp.name, "fake harness")
+        with open(self.harness, "w") as f:
+            f.write(FAKE_HARNESS % {"python": sys.executable, "log": self.harness_log})
+        os.chmod(self.harness, 0o755)
+        self.out = os.path.join(self.tmp.name, "out dir")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_driver(self, *args, bench=None):
+        p = subprocess.run([sys.executable, DRIVER, "--profile", "smoke", "--harness", self.harness, "--out", self.out,
+                            "--no-plots", "--max-threads", "2", "--urcu-bench", bench or self.bench, "--urcu-timeout",
+                            "1"] + list(args), capture_output=True, text=True, timeout=60)
+        return p
+
+    def harness_calls(self):
+        if not os.path.exists(self.harness_log):
+            return []
+        with open(self.harness_log) as f:
+            return f.read().splitlines()
+
+    def test_every_bad_program_is_named_and_the_run_is_incomplete(self):
+        make_standins(self.bench, STANDINS)
+        p = self.run_driver("--experiments", "4")
+        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        with open(os.path.join(self.out, "report.md")) as f:
+            report = f.read()
+        reasons = {
+            "test_urcu": "printed no SUMMARY line; its last line: 'segfault? no: garbage'",
+            "test_urcu_qsbr": "its SUMMARY line lacks nr_reads",
+            "test_rwlock": "unusable SUMMARY line: nr_reads='lots' is not an integer",
+            "test_urcu_bp": "killed by SIGABRT after its SUMMARY line",
+            "test_perthreadlock": "its SUMMARY line says 1 readers, 0 writers, 1 s; asked for 2, 0, 1 s",
+            "test_urcu_mb": "no result within 1 s: killed with its process group (--urcu-timeout)",
+        }
+        for prog, why in reasons.items():
+            self.assertIn("[liburcu] FAILED: %s, 0 writer(s), run 1: %s" % (prog, why), p.stdout)
+            self.assertIn("- %s, 0 writer(s), run 1: %s" % (prog, why), report)
+        self.assertIn("INCOMPLETE: 12 run(s) of liburcu's programs produced no figure", p.stdout)
+        # The hanging program's child died with it.
+        with open(os.path.join(self.bench, "child.pids")) as f:
+            pids = [int(x) for x in f.read().split()]
+        self.assertEqual(len(pids), 2)
+        self.assertFalse([pid for pid in pids if alive(pid)], "a child of the hung program survived")
+        # The one good program: its figures in data.csv (path with a space parsed), its SUMMARY lines kept.
+        import csv
+        with open(os.path.join(self.out, "data.csv")) as f:
+            lib = [r for r in csv.DictReader(f) if r["experiment"] == "liburcu-bench"]
+        self.assertEqual(sorted((r["program"], r["writers"], r["metric"], float(r["median"])) for r in lib),
+                         [("test_mutex", "0", "reads_per_s", 4e8), ("test_mutex", "1", "reads_per_s", 4e8),
+                          ("test_mutex", "1", "updates_per_s", 1e3)])
+        with open(os.path.join(self.out, "liburcu_bench.log")) as f:
+            log = f.read()
+        self.assertIn("SUMMARY %s/test_mutex testdur 1 nr_readers 2" % self.bench, log)
+        self.assertIn("# killed (timeout)", log)
+        self.assertIn("| test_mutex | mutex | 2 | 1 | updates/s | 0.001 (0.001–0.001) | 0.001 (0.001–0.001) | 1 | "
+                      "no: liburcu 1 run, quiesce 1 repetition, oversubscribed: 3 threads", report)
+
+    def test_nothing_usable_is_not_called_not_run(self):
+        make_standins(self.bench, ["test_urcu"])
+        p = self.run_driver("--experiments", "4", "--contenders", "memb")
+        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        with open(os.path.join(self.out, "report.md")) as f:
+            report = f.read()
+        self.assertIn("**No usable result**", report)
+        self.assertNotIn("Not run: no directory", report)
+
+    def test_some_programs_missing_and_the_harness_measures_what_liburcu_ran(self):
+        make_standins(self.bench, ["test_mutex"])
+        # Neither experiment 1 nor 2 readers are asked for: the comparison points are added anyway.
+        p = self.run_driver("--experiments", "4", "--contenders", "memb,mutex")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("warning: --urcu-bench: %s lacks test_urcu (absent); running the other 1" % self.bench, p.stdout)
+        calls = self.harness_calls()
+        for w in (0, 1):
+            self.assertIn("--experiment read --contender mutex --readers 2 --writers %d" % w, "\n".join(calls))
+        with open(os.path.join(self.out, "report.md")) as f:
+            report = f.read()
+        self.assertIn("Not in the directory, so not run: test_urcu (absent).", report)
+        self.assertIn("| test_mutex | mutex | 2 | 0 | reads/s | 400 (400–400) | 500 (500–500) | 0.8 |", report)
+        self.assertIn("Not run (their contender is not in --contenders): test_urcu_qsbr", report)
+
+    def test_wrong_directories_exit_2_before_any_work(self):
+        make_standins(self.bench, ["test_mutex"])
+        root = os.path.dirname(os.path.dirname(self.bench))  # liburcu's source root
+        for bench, needle in ((root, "this looks like liburcu's source tree: its programs are built in %s" % self.bench),
+                              (os.path.join(root, "nope"), "is not a directory")):
+            p = self.run_driver(bench=bench)
+            self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+            self.assertIn(needle, p.stderr)
+            self.assertEqual(self.harness_calls(), [], "the harness ran despite bad input")
+            self.assertFalse(os.path.exists(self.out), "work started despite bad input")
+        p = self.run_driver("--contenders", "shared_mutex")  # leaves no program of liburcu to run
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("leaves none of liburcu's programs", p.stderr)
+        for bad in (("--urcu-runs", "0"), ("--urcu-timeout", "0")):
+            p = self.run_driver(*bad)
+            self.assertEqual(p.returncode, 2, bad)
+            self.assertIn(bad[0], p.stderr)
+        p = subprocess.run([sys.executable, DRIVER, "--check-args", "--urcu-bench", self.bench],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual((p.returncode, p.stdout, p.stderr), (0, "", ""))
+        p = subprocess.run([sys.executable, DRIVER, "--check-args"], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, GP_URCU_TIMEOUT="soon"))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("GP_URCU_TIMEOUT: 'soon' is not a number", p.stderr)
 
 
 class DriverRefusesBadInput(unittest.TestCase):
