@@ -56,3 +56,10 @@ std::int64_t read_counters(const quiesce::cas_counter& c, const quiesce::detail:
   return c.load() + s.value.load() + static_cast<std::int64_t>(v.version());
 }
 }  // namespace quiesce_layout_probe
+
+// The fork exclusion's per-thread slot and the lite-blocking wait strategy.
+namespace quiesce_layout_probe {
+unsigned read_fork_slot(const quiesce::detail::fork_slot& f, const quiesce::disruptor::lite_blocking_wait_strategy& w) {
+  return f.busy.load() + static_cast<unsigned>(sizeof w);
+}
+}  // namespace quiesce_layout_probe

@@ -153,7 +153,10 @@ bool is_live(std::uint64_t id) {  // registry_mu held
 // trivially destructible thread cache, so still usable by the at-exit
 // cleanup after the main thread's thread_locals died.
 
-void release_to_domain(record* r) noexcept { r->in_use.store(false, std::memory_order_release); }
+void release_to_domain(record* r) noexcept {
+  r->in_use.store(false, std::memory_order_release);
+  r->node_free->fetch_add(1, std::memory_order_relaxed);
+}
 
 // Empties entry e (records back to their domain). Default-domain entries need
 // no lock (that domain never dies); others only if the domain is still live.
@@ -224,10 +227,19 @@ struct hazard_pointer_domain::impl {
   // node: alone on its block. The list is one word, so that a retire is a
   // single CAS: the low 48 bits are the head pointer (x86-64 and AArch64
   // user addresses fit; retire() checks), the high 16 bits count the objects
-  // on the list (saturating at 65535, far above the 4T at which a scan
-  // empties it unless T > 16383, i.e. more than 8191 records).
+  // on the list, saturating at 65535. Past that, `beyond` holds the rest:
+  // a push that takes the packed count to (or keeps it at) 65535 adds what
+  // did not fit, and the scan that takes a saturated list counts it by
+  // walking and subtracts what it took beyond 65535. So the list's length is
+  // count + beyond while saturated, exactly once every push and scan under
+  // way has finished, and otherwise off by at most the pushes and the scan
+  // in flight (each is one CAS away from its add or subtract). Domains with
+  // T under 16384 (H < 8192 records) never reach 65535 in a scan cycle and
+  // never touch `beyond`; larger ones pay one more RMW on this block per
+  // push while their list is past 65535 objects.
   struct alignas(detail::hp::block) node_retired {
     std::atomic<std::uint64_t> word{0};
+    std::atomic<std::int64_t> beyond{0};   // objects past the packed count (see above); may dip below 0 briefly
     std::atomic<bool> scanning{false};     // a threshold-triggered scan is running
     std::atomic<bool> stall_watch{false};  // stall_by_node[this node] is not empty (note_kept)
     std::atomic<std::uint64_t> taken{0};   // objects taken by scans (written once per scan)
@@ -243,6 +255,8 @@ struct hazard_pointer_domain::impl {
   // Read by scans and record claims; written when a record is allocated.
   struct alignas(detail::hp::block) node_records {
     std::atomic<record*> head{nullptr};
+    std::atomic<std::int64_t> free{0};       // records released, not claimed again (see record::node_free)
+    std::atomic<record*> hint{nullptr};      // where the next claim starts looking (after the last claimed)
     std::mutex mu;                           // guards pool creation
     std::unique_ptr<numa::node_pool> pool;   // 128-byte records on this node
   };
@@ -261,14 +275,19 @@ struct hazard_pointer_domain::impl {
   std::unique_ptr<node_retired[]> retired;
   std::unique_ptr<node_records[]> records;
 
-  alignas(detail::hp::block) std::atomic<std::size_t> record_count{0};
-  std::atomic<std::uint64_t> reclaimed{0};
-  std::atomic<std::uint64_t> repushed{0};
-  std::atomic<std::uint64_t> scans{0};
-  std::atomic<std::uint64_t> home{0};
-  std::atomic<std::uint64_t> off{0};
-  std::atomic<int> active_scans{0};
-  std::atomic<bool> async_on{false};
+  // Written by scans and record claims, read by every retire (record_count,
+  // async_on): a block of their own, away from the read-mostly fields above.
+  struct alignas(detail::hp::block) counters {
+    std::atomic<std::size_t> record_count{0};
+    std::atomic<std::uint64_t> reclaimed{0};
+    std::atomic<std::uint64_t> repushed{0};
+    std::atomic<std::uint64_t> scans{0};
+    std::atomic<std::uint64_t> home{0};
+    std::atomic<std::uint64_t> off{0};
+    std::atomic<int> active_scans{0};
+    std::atomic<bool> async_on{false};
+  };
+  counters ctr;
 
   std::mutex async_mu;  // start/stop
   std::vector<std::unique_ptr<worker>> workers;  // one per slot when async
@@ -311,7 +330,7 @@ struct hazard_pointer_domain::impl {
   int slot(int node) const noexcept { return node >= 0 && node < slots ? node : 0; }
 
   std::size_t threshold() const noexcept {
-    return std::max(min_threshold, 2 * record_count.load(std::memory_order_relaxed));
+    return std::max(min_threshold, 2 * ctr.record_count.load(std::memory_order_relaxed));
   }
 
   // A record for the calling thread: a free one of its node, else a new one
@@ -321,15 +340,32 @@ struct hazard_pointer_domain::impl {
   record* claim(hazard_pointer_domain* self) {
     int mine = slot(numa::current_node());  // exact: records are placed by it
     if (!numa::topology::system().has_node(mine)) mine = fallback_node;
-    for (record* r = records[mine].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
-      bool expected = false;
-      if (!r->in_use.load(std::memory_order_relaxed) &&
-          r->in_use.compare_exchange_strong(expected, true, std::memory_order_acquire, std::memory_order_relaxed)) {
-        r->owner_tid.store(detail::hp::this_thread_tid(), std::memory_order_relaxed);
-        return r;
-      }
-    }
     node_records& nr = records[mine];
+    if (nr.free.load(std::memory_order_relaxed) > 0) {
+      // From the record after the last one claimed to the end, then from the
+      // head: claims in a row find their records in O(1) amortised, not by
+      // walking past every record claimed before.
+      auto claim_in = [&nr](record* from, record* to) -> record* {
+        for (record* r = from; r != to; r = r->next) {
+          bool expected = false;
+          if (!r->in_use.load(std::memory_order_relaxed) &&
+              r->in_use.compare_exchange_strong(expected, true, std::memory_order_acquire, std::memory_order_relaxed)) {
+            nr.free.fetch_sub(1, std::memory_order_relaxed);
+            nr.hint.store(r->next, std::memory_order_relaxed);
+            r->owner_tid.store(detail::hp::this_thread_tid(), std::memory_order_relaxed);
+            return r;
+          }
+        }
+        return nullptr;
+      };
+      // Acquire: the head's (and so every older record's) initialisation;
+      // the hint names only records already published through it.
+      record* head = nr.head.load(std::memory_order_acquire);
+      record* hint = nr.hint.load(std::memory_order_relaxed);
+      if (record* r = claim_in(hint != nullptr ? hint : head, nullptr)) return r;
+      if (hint != nullptr)
+        if (record* r = claim_in(head, hint)) return r;
+    }
     void* mem;
     {
       std::lock_guard lk(nr.mu);
@@ -345,11 +381,12 @@ struct hazard_pointer_domain::impl {
     r->node = mine;
     r->domain_id = id;
     r->domain = self;
+    r->node_free = &nr.free;
     record* old = nr.head.load(std::memory_order_relaxed);
     do {
       r->next = old;
     } while (!nr.head.compare_exchange_weak(old, r, std::memory_order_release, std::memory_order_relaxed));
-    record_count.fetch_add(1, std::memory_order_relaxed);
+    ctr.record_count.fetch_add(1, std::memory_order_relaxed);
     return r;
   }
 
@@ -359,16 +396,28 @@ struct hazard_pointer_domain::impl {
   std::uint64_t push_chain(int n, header* first, header* last, std::uint64_t k) noexcept {
     node_retired& nr = retired[n];
     std::uint64_t old = nr.word.load(std::memory_order_relaxed);
-    std::uint64_t desired;
+    std::uint64_t total;
     do {
       last->next = ptr_of(old);
-      desired = pack(first, count_of(old) + k);
-    } while (!nr.word.compare_exchange_weak(old, desired, std::memory_order_release, std::memory_order_relaxed));
-    return count_of(desired);
+      total = count_of(old) + k;
+    } while (!nr.word.compare_exchange_weak(old, pack(first, total), std::memory_order_release,
+                                            std::memory_order_relaxed));
+    if (total <= max_count) return total;
+    // Saturated: what did not fit in the packed count goes to `beyond`.
+    const auto excess = static_cast<std::int64_t>(total - max_count);
+    const std::int64_t b = nr.beyond.fetch_add(excess, std::memory_order_relaxed) + excess;
+    return max_count + static_cast<std::uint64_t>(std::max<std::int64_t>(b, 0));
   }
-  // Takes node n's whole list (acquire: pairs with the pushes' release).
-  header* take(int n) noexcept {
-    return ptr_of(retired[n].word.exchange(0, std::memory_order_acquire));
+  // The length of a list just taken whole from node n (its word was `word`):
+  // the packed count, or, if that saturated, the walked length, whose part
+  // beyond the packed maximum is taken off the node's `beyond`.
+  std::uint64_t settle_taken(int n, std::uint64_t word) noexcept {
+    std::uint64_t k = count_of(word);
+    if (k < max_count) return k;
+    k = 0;
+    for (header* h = ptr_of(word); h != nullptr; h = h->next) ++k;
+    retired[n].beyond.fetch_sub(static_cast<std::int64_t>(k - max_count), std::memory_order_relaxed);
+    return k;
   }
 
   // Scans node n's list: takes it whole, orders against every reader
@@ -376,7 +425,7 @@ struct hazard_pointer_domain::impl {
   // survivors go back on the list. Deleters run here (scan_depth > 0:
   // their retires only push).
   void scan(int n) noexcept {
-    active_scans.fetch_add(1, std::memory_order_acq_rel);
+    ctr.active_scans.fetch_add(1, std::memory_order_acq_rel);
     ++detail::hp::tls_cache.scan_depth;
     node_retired& nr = retired[n];
     // Acquire: pairs with the pushes' release CAS, so every object's header
@@ -385,11 +434,7 @@ struct hazard_pointer_domain::impl {
     header* list = ptr_of(word);
     if (list != nullptr) {
       detail::hp::init_fences();  // the fence mode is fixed before any scan fences
-      std::uint64_t k = count_of(word);
-      if (k == max_count) {  // saturated: count by walking
-        k = 0;
-        for (header* h = list; h != nullptr; h = h->next) ++k;
-      }
+      const std::uint64_t k = settle_taken(n, word);
       nr.taken.fetch_add(k, std::memory_order_relaxed);
 
       // Every object in `list` was unlinked before it was retired; after this
@@ -400,7 +445,7 @@ struct hazard_pointer_domain::impl {
       // thread_local one would be destroyed before the at-exit cleanup runs.
       std::vector<const void*> hz;
       try {
-        hz.reserve(record_count.load(std::memory_order_relaxed));
+        hz.reserve(ctr.record_count.load(std::memory_order_relaxed));
         for (int m = 0; m < slots; ++m) {
           for (record* r = records[m].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
             // Acquire: pairs with the owner's release stores, so the owner's
@@ -417,9 +462,9 @@ struct hazard_pointer_domain::impl {
         header* last = list;
         while (last->next != nullptr) last = last->next;
         push_chain(n, list, last, k);
-        repushed.fetch_add(k, std::memory_order_relaxed);
+        ctr.repushed.fetch_add(k, std::memory_order_relaxed);
         --detail::hp::tls_cache.scan_depth;
-        active_scans.fetch_sub(1, std::memory_order_acq_rel);
+        ctr.active_scans.fetch_sub(1, std::memory_order_acq_rel);
         return;
       }
       std::sort(hz.begin(), hz.end());
@@ -447,17 +492,17 @@ struct hazard_pointer_domain::impl {
         forget_kept(n);  // this node's scans keep nothing now: its old holders are not stalled
       if (kept != 0) {
         push_chain(n, keep_first, keep_last, kept);
-        repushed.fetch_add(kept, std::memory_order_relaxed);
+        ctr.repushed.fetch_add(kept, std::memory_order_relaxed);
       }
       if (freed != 0) {
         const bool on_home = numa::current_node() == n;  // exact, for the statistics
-        (on_home ? home : off).fetch_add(freed, std::memory_order_relaxed);
-        reclaimed.fetch_add(freed, std::memory_order_relaxed);
+        (on_home ? ctr.home : ctr.off).fetch_add(freed, std::memory_order_relaxed);
+        ctr.reclaimed.fetch_add(freed, std::memory_order_relaxed);
       }
-      scans.fetch_add(1, std::memory_order_relaxed);
+      ctr.scans.fetch_add(1, std::memory_order_relaxed);
     }
     --detail::hp::tls_cache.scan_depth;
-    active_scans.fetch_sub(1, std::memory_order_acq_rel);
+    ctr.active_scans.fetch_sub(1, std::memory_order_acq_rel);
   }
 
   // Stall detection, on a scan of node n that kept `kept` objects (the chain
@@ -522,7 +567,7 @@ struct hazard_pointer_domain::impl {
       stall_suppressed = 0;
       lk.unlock();
       for (auto& h : rep.holders) h.name = detail::hp::thread_name(h.tid);
-      rep.hazard_records = record_count.load(std::memory_order_relaxed);
+      rep.hazard_records = ctr.record_count.load(std::memory_order_relaxed);
       rep.threshold = threshold();
       const auto [all, done] = retired_and_reclaimed();
       rep.unreclaimed = all - done;
@@ -565,13 +610,18 @@ struct hazard_pointer_domain::impl {
   std::pair<std::uint64_t, std::uint64_t> retired_and_reclaimed() const noexcept {
     std::uint64_t listed_or_taken = 0;
     for (int n = 0; n < slots; ++n) listed_or_taken += retired[n].taken.load(std::memory_order_relaxed) + pending(n);
-    const std::uint64_t done = reclaimed.load(std::memory_order_relaxed);
-    const std::uint64_t again = repushed.load(std::memory_order_relaxed);
+    const std::uint64_t done = ctr.reclaimed.load(std::memory_order_relaxed);
+    const std::uint64_t again = ctr.repushed.load(std::memory_order_relaxed);
     const std::uint64_t all = listed_or_taken >= again ? listed_or_taken - again : 0;
     return {std::max(all, done), done};
   }
 
-  std::uint64_t pending(int n) const noexcept { return count_of(retired[n].word.load(std::memory_order_relaxed)); }
+  // Node n's list length (count + beyond while saturated; see node_retired).
+  std::uint64_t pending(int n) const noexcept {
+    const std::uint64_t k = count_of(retired[n].word.load(std::memory_order_relaxed));
+    if (k < max_count) return k;
+    return k + static_cast<std::uint64_t>(std::max<std::int64_t>(retired[n].beyond.load(std::memory_order_relaxed), 0));
+  }
 
   void wake(int n) {
     worker& w = *workers[static_cast<std::size_t>(n)];
@@ -594,7 +644,7 @@ struct hazard_pointer_domain::impl {
     // grow without bound behind its `scanning` flag. Each thread holds at
     // most one taken list, so the garbage stays bounded by the hard bound
     // per scanning thread.
-    if (async_on.load(std::memory_order_acquire)) {
+    if (ctr.async_on.load(std::memory_order_acquire)) {
       {
         std::unique_lock lk(async_mu, std::try_to_lock);
         if (lk.owns_lock() && !workers.empty()) wake(n);
@@ -610,7 +660,9 @@ struct hazard_pointer_domain::impl {
 
   void reclaim_all_unchecked() noexcept {
     for (int n = 0; n < slots; ++n) {
-      header* list = take(n);
+      const std::uint64_t word = retired[n].word.exchange(0, std::memory_order_acquire);
+      settle_taken(n, word);
+      header* list = ptr_of(word);
       std::uint64_t freed = 0;
       while (list != nullptr) {
         header* next = list->next;
@@ -619,8 +671,8 @@ struct hazard_pointer_domain::impl {
         list = next;
       }
       retired[n].taken.fetch_add(freed, std::memory_order_relaxed);
-      reclaimed.fetch_add(freed, std::memory_order_relaxed);
-      off.fetch_add(freed, std::memory_order_relaxed);
+      ctr.reclaimed.fetch_add(freed, std::memory_order_relaxed);
+      ctr.off.fetch_add(freed, std::memory_order_relaxed);
     }
   }
 };
@@ -631,8 +683,7 @@ struct hazard_pointer_domain::impl {
 // block, away from the read-mostly fields every retire reads.
 static_assert(detail::layout::owns_blocks<hazard_pointer_domain::impl::node_retired, detail::hp::block>);
 static_assert(detail::layout::owns_blocks<hazard_pointer_domain::impl::node_records, detail::hp::block>);
-static_assert(detail::layout::starts_block<hazard_pointer_domain::impl, offsetof(hazard_pointer_domain::impl, record_count),
-                                           detail::hp::block>);
+static_assert(detail::layout::owns_blocks<hazard_pointer_domain::impl::counters, detail::hp::block>);
 
 namespace detail::hp {
 
@@ -684,8 +735,8 @@ void fork_child() noexcept {
       new (&im->records[n].mu) std::mutex;
       im->retired[n].scanning.store(false, std::memory_order_relaxed);
     }
-    im->active_scans.store(0, std::memory_order_relaxed);
-    im->async_on.store(false, std::memory_order_relaxed);
+    im->ctr.active_scans.store(0, std::memory_order_relaxed);
+    im->ctr.async_on.store(false, std::memory_order_relaxed);
     // Records claimed by threads that are gone: nothing they protected is
     // protected any more, and the records are free (this thread's own, in
     // its cache or its hazard_pointers, stay as they are).
@@ -693,7 +744,7 @@ void fork_child() noexcept {
       for (record* r = im->records[n].head.load(std::memory_order_relaxed); r != nullptr; r = r->next) {
         if (r->owner_tid.load(std::memory_order_relaxed) == me) continue;
         r->ptr.store(nullptr, std::memory_order_relaxed);
-        r->in_use.store(false, std::memory_order_relaxed);
+        if (r->in_use.exchange(false, std::memory_order_relaxed)) r->node_free->fetch_add(1, std::memory_order_relaxed);
       }
       im->stall_by_node[static_cast<std::size_t>(n)].clear();
       im->retired[n].stall_watch.store(false, std::memory_order_relaxed);
@@ -818,6 +869,8 @@ void retire(hazard_pointer_domain& dom, retired_header* h) noexcept {
   im.on_retire(n, im.push_chain(n, h, h, 1));
 }
 
+bool library_checks() noexcept { return structures::checks_enabled; }
+
 void misuse_empty(const char* what) noexcept {
   structures::misuse(what, "make one with make_hazard_pointer(); a default-constructed or moved-from hazard_pointer is empty");
 }
@@ -905,7 +958,7 @@ void hazard_pointer_domain::start_async_reclaim(bool pin) {
     });
     impl_->workers[static_cast<std::size_t>(n)] = std::move(w);
   }
-  impl_->async_on.store(true, std::memory_order_release);
+  impl_->ctr.async_on.store(true, std::memory_order_release);
 }
 
 void hazard_pointer_domain::stop_async_reclaim() {
@@ -915,7 +968,7 @@ void hazard_pointer_domain::stop_async_reclaim() {
   std::vector<std::unique_ptr<impl::worker>> stopping;
   {
     std::lock_guard lk(impl_->async_mu);
-    impl_->async_on.store(false, std::memory_order_release);
+    impl_->ctr.async_on.store(false, std::memory_order_release);
     stopping.swap(impl_->workers);
   }
   for (auto& w : stopping) {
@@ -931,7 +984,7 @@ void hazard_pointer_domain::stop_async_reclaim() {
 hazard_pointer_domain_stats hazard_pointer_domain::stats() const {
   hazard_pointer_domain_stats s;
   const impl& im = *impl_;
-  s.hazard_records = im.record_count.load(std::memory_order_relaxed);
+  s.hazard_records = im.ctr.record_count.load(std::memory_order_relaxed);
   s.threshold = im.threshold();
   s.unreclaimed_per_node.resize(static_cast<std::size_t>(im.slots));
   for (int n = 0; n < im.slots; ++n) s.unreclaimed_per_node[static_cast<std::size_t>(n)] = im.pending(n);
@@ -939,9 +992,9 @@ hazard_pointer_domain_stats hazard_pointer_domain::stats() const {
   s.retired = retired;
   s.reclaimed = reclaimed;
   s.unreclaimed = retired - reclaimed;
-  s.scans = im.scans.load(std::memory_order_relaxed);
-  s.reclaimed_on_home_node = im.home.load(std::memory_order_relaxed);
-  s.reclaimed_off_node = im.off.load(std::memory_order_relaxed);
+  s.scans = im.ctr.scans.load(std::memory_order_relaxed);
+  s.reclaimed_on_home_node = im.ctr.home.load(std::memory_order_relaxed);
+  s.reclaimed_off_node = im.ctr.off.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -958,7 +1011,7 @@ void hazard_pointer_cleanup(hazard_pointer_domain& dom) {
   auto& im = *dom.impl_;
   if (im.id == detail::hp::default_domain_id) detail::hp::flush_retired();
   auto wait_scans = [&im] {
-    while (im.active_scans.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    while (im.ctr.active_scans.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   };
   wait_scans();  // scans that took objects before this call finish first
   for (int n = 0; n < im.slots; ++n) im.scan(n);

@@ -11,6 +11,10 @@ namespace {
 
 static_assert(quiesce::detail::structures::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
 
+// The library this test links was built with the checks too (tests/CMakeLists.txt:
+// quiesce_checks), so the misuse below is caught by the code that ships.
+TEST(HazardPointerMisuse, LibraryIsBuiltWithTheChecks) { EXPECT_TRUE(quiesce::detail::hp::library_checks()); }
+
 class HazardPointerMisuseDeathTest : public ::testing::Test {
  protected:
   void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }

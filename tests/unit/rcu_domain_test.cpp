@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -134,12 +136,61 @@ TEST(RcuDomain, GuardCtadPicksTheDomain) {
   EXPECT_FALSE(rcu_domain::read_ongoing());
 }
 
+// The free functions act on the domain they name, the default (memb) one
+// when none is named: a grace-period cookie of that domain is complete when
+// rcu_synchronize returns, and an object retired to it is deleted when
+// rcu_barrier returns. Non-memb calls go to their own domain as well.
 TEST(RcuDomain, FreeFunctionsDefaultToTheDefaultDomain) {
+  const auto c = quiesce::rcu_default_domain().start_poll();
   quiesce::rcu_synchronize();
+  EXPECT_TRUE(quiesce::rcu_default_domain().poll_state(c));
+
+  std::atomic<int> deleted{0};
+  const auto reclaimed = quiesce::rcu_default_domain().stats().reclaimed;
+  quiesce::rcu_retire(new int(1), [&deleted](int* p) {
+    delete p;
+    deleted.fetch_add(1);
+  });
   quiesce::rcu_barrier();
+  EXPECT_EQ(deleted.load(), 1);
+  EXPECT_GE(quiesce::rcu_default_domain().stats().reclaimed, reclaimed + 1) << "deleted through the default domain";
+
+  const auto cb = quiesce::rcu_bp().start_poll();
   quiesce::rcu_synchronize(quiesce::rcu_bp());
+  EXPECT_TRUE(quiesce::rcu_bp().poll_state(cb));
+  const auto mb_reclaimed = quiesce::rcu_mb().stats().reclaimed;
+  quiesce::rcu_retire(new int(2), [&deleted](int* p) {
+    delete p;
+    deleted.fetch_add(1);
+  }, quiesce::rcu_mb());
   quiesce::rcu_barrier(quiesce::rcu_mb());
-  SUCCEED();
+  EXPECT_EQ(deleted.load(), 2);
+  EXPECT_EQ(quiesce::rcu_mb().stats().reclaimed, mb_reclaimed + 1);
+}
+
+// C++26 declares these as functions of rcu_domain& ([saferecl.rcu.domain.func]):
+// their addresses convert to plain function pointers, and arguments that
+// convert to rcu_domain& are accepted.
+TEST(RcuDomain, FreeFunctionsAreFunctionsOfRcuDomain) {
+  static_assert(noexcept(quiesce::rcu_synchronize()));
+  static_assert(noexcept(quiesce::rcu_barrier(quiesce::rcu_default_domain())));
+  void (*sync)(quiesce::rcu_domain&) noexcept = &quiesce::rcu_synchronize;
+  void (*barrier)(quiesce::rcu_domain&) noexcept = &quiesce::rcu_barrier;
+  const auto c = quiesce::rcu_default_domain().start_poll();
+  sync(quiesce::rcu_default_domain());
+  EXPECT_TRUE(quiesce::rcu_default_domain().poll_state(c));
+
+  std::reference_wrapper<quiesce::rcu_domain> ref = quiesce::rcu_default_domain();
+  std::atomic<int> deleted{0};
+  quiesce::rcu_retire(new int(3), [&deleted](int* p) {
+    delete p;
+    deleted.fetch_add(1);
+  }, ref);
+  const auto c2 = quiesce::rcu_default_domain().start_poll();
+  quiesce::rcu_synchronize(ref);
+  EXPECT_TRUE(quiesce::rcu_default_domain().poll_state(c2));
+  barrier(ref);
+  EXPECT_EQ(deleted.load(), 1);
 }
 
 TEST(RcuQsbr, RegistrationPutsThreadOnlineAndScopesRestoreState) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 namespace {
 
@@ -137,12 +138,35 @@ TEST(RcuObjBase, CustomDeleterTypeAndCopiesAreIndependent) {
   EXPECT_EQ(counted_deleter::calls.load(), 2);
 }
 
+// An empty deleter, trivially copyable (C++26 [saferecl.rcu.base]/6).
+struct trivial_deleter {
+  static inline std::atomic<int> calls{0};
+  template <class T>
+  void operator()(T* p) const {
+    calls.fetch_add(1);
+    delete p;
+  }
+};
+struct empty_payload : quiesce::rcu_obj_base<empty_payload, trivial_deleter> {};
+
+// The standard's shape: noexcept retire, every special member defaulted (so
+// trivially copyable with a trivially copyable deleter), one rcu_head of
+// space and nothing for an empty deleter; and such an object retires.
 TEST(RcuObjBase, StandardShape) {
   static_assert(noexcept(std::declval<plain&>().retire()));
-  // The hook costs one rcu_head; an empty deleter costs nothing.
-  struct empty_payload : quiesce::rcu_obj_base<empty_payload> {};
+  static_assert(std::is_trivially_copyable_v<quiesce::rcu_obj_base<empty_payload, trivial_deleter>>);
+  static_assert(std::is_trivially_copyable_v<empty_payload>);
+  static_assert(!std::is_default_constructible_v<quiesce::rcu_obj_base<empty_payload, trivial_deleter>>);
+  static_assert(!std::is_destructible_v<quiesce::rcu_obj_base<empty_payload, trivial_deleter>>);
+  static_assert(std::is_nothrow_copy_constructible_v<empty_payload> && std::is_nothrow_move_assignable_v<empty_payload>);
   static_assert(sizeof(empty_payload) == sizeof(rcu_head));
-  SUCCEED();
+  trivial_deleter::calls = 0;
+  auto* a = new empty_payload;
+  auto* b = new empty_payload(*a);  // copied before a is retired: b is its own, un-retired object
+  a->retire();
+  b->retire();
+  quiesce::rcu_barrier();
+  EXPECT_EQ(trivial_deleter::calls.load(), 2);
 }
 
 TEST(RcuRetireFromManyThreads, EveryObjectDeletedExactlyOnce) {

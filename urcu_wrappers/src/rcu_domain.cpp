@@ -5,6 +5,8 @@
 
 #include "rcu_internal.hpp"
 
+#include <quiesce/base/fatal.hpp>
+
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -30,20 +32,15 @@ namespace quiesce::detail {
 // ---------------------------------------------------------------------------
 // Diagnostics
 
-void fatal(const char* what, const char* hint) noexcept {
-  // One write(2) per line, no allocation: usable from deleters and after fork.
-  char buf[1024];
-  int n = std::snprintf(buf, sizeof buf, "quiesce: fatal: %s\nquiesce: hint: %s\n", what, hint);
-  if (n > 0) {
-    ssize_t ignored = ::write(STDERR_FILENO, buf, static_cast<size_t>(std::min<int>(n, sizeof buf - 1)));
-    (void)ignored;
-  }
-  std::abort();
-}
+void fatal(const char* what, const char* hint) noexcept { base::fatal(what, hint); }
+
+bool rcu_library_checks() noexcept { return checks_enabled; }
 
 void deleter_threw(const char* flavor) noexcept {
-  char what[128];
-  std::snprintf(what, sizeof what, "a deleter retired to the %s domain threw an exception", flavor);
+  // Assembled by hand (no snprintf): fatal() is async-signal-safe and stays so.
+  char what[128] = "a deleter retired to the ";
+  std::strncat(what, flavor, 32);
+  std::strncat(what, " domain threw an exception", sizeof what - std::strlen(what) - 1);
   fatal(what, "deleters run on liburcu's call_rcu worker and must not throw; catch inside the deleter");
 }
 
@@ -329,7 +326,7 @@ std::unordered_set<const void*>& pending_set() {
 }
 }  // namespace
 
-bool retire_track(const void* p) noexcept {
+bool retire_track(const void* p, const char* what) noexcept {
   std::lock_guard lk(pending_mutex());
   bool inserted = false;
   try {
@@ -338,8 +335,7 @@ bool retire_track(const void* p) noexcept {
     return false;  // no memory for the check: retire untracked (the retire itself succeeds)
   }
   if (!inserted)
-    fatal("the same pointer was retired twice (its deleter has not run yet)",
-          "retire each object once; a second retire would run its deleter twice");
+    fatal(what, "retire each object once; a second retire would run its deleter twice");
   return true;
 }
 

@@ -71,26 +71,43 @@
 //
 // Amortisation and the garbage bound
 //   Let H be the domain's hazard records and T = max(min_threshold, 2H)
-//   (min_threshold 1000 by default: one scan, ~1-10 µs with its membarrier
-//   (0.25-1 µs here), is spread over at least 1000 retires). A node's list is scanned when it
-//   reaches T objects (by a thread of the node), or 2T (by any thread; 4T in
-//   async mode, where the node's reclaimer thread is woken at T); past that
-//   hard bound a retiring thread scans even while another scan of the node
-//   runs (scans take the list whole, so they may overlap). A scan leaves at
-//   most H objects (those protected when it read the hazards). So at any
-//   time a node's list holds at most about 4T + H unreclaimed objects, plus
-//   what scans in progress have taken (each at most about 4T + H, one per
-//   scanning thread: a scanner preempted mid-scan delays only its own
-//   list), whatever other threads do, including a thread that holds a
-//   hazard pointer and never runs again; and an object a stalled thread
-//   protects is never freed. stats() reports the figures.
-//   The default domain batches: each thread keeps up to 32 of its retires
-//   (of one node) to itself and pushes them with one CAS when the batch is
-//   full, when the thread calls hazard_pointer_cleanup(), and at thread exit.
-//   So add 31 objects per retiring thread to its bound, and cleanup() run by
-//   one thread does not see another live thread's unpushed batch (join or
-//   let that thread call cleanup first). Other domains push every retire at
-//   once: exact cleanup for tests and for domains that are destroyed.
+//   (min_threshold 1000 by default), so a scan's cost, O(H) record loads and
+//   one heavy fence (a membarrier syscall), is spread over at least T/2 >= H
+//   retires. When a push leaves a node's list with n objects:
+//     sync mode:  n >= T and the pushing thread runs on that node: it scans
+//                 the node, unless a scan of the node already runs;
+//                 n >= 2T (the hard bound): it scans, whatever runs.
+//     async mode: n >= T: the node's reclaimer thread is woken;
+//                 n >= 4T (the hard bound): the pushing thread scans.
+//   A scan takes the whole list, frees what no hazard names and pushes back
+//   the rest: at most H objects (those protected when it read the hazards).
+//   Hence, with B = 2T (sync) or 4T (async), P the threads pushing to a
+//   node at once and b their push size (1 object; up to 32, a batch, for
+//   the default domain):
+//     - a node's list never holds more than B + H + P*b objects;
+//     - each thread scanning the node holds one more such list, taken whole
+//       (a scanner preempted mid-scan delays only its own list; a thread
+//       past the hard bound scans even while another scan of the node
+//       runs, so the list never waits behind a stalled scanner);
+//     - in the default domain, each thread also holds its unpushed batch:
+//       at most 31 objects of one node (pushed when full, by
+//       hazard_pointer_cleanup() and at thread exit).
+//   So the domain's unreclaimed objects are at most
+//     nodes * (1 + scanners) * (B + H + P*b) + 31 * (retiring threads),
+//   scanners being the threads scanning one node at once (a node's
+//   reclaimer thread and the retiring threads that passed the hard bound),
+//   whatever other threads do, a thread that holds a hazard pointer and
+//   never runs again included; and an object a stalled thread protects is
+//   never freed. This holds for every H and every min_threshold: a list's
+//   length is counted past the 65,535 its packed word holds (see
+//   hazard_pointer.cpp), and tests/unit/hazard_pointer_scale_test.cpp
+//   checks it after every retire with 70,000 records (T = 140,000), in both
+//   modes, own and default domains. With one retiring thread in sync mode
+//   the list stays below T + H. stats() reports the figures.
+//   cleanup() run by one thread does not see another live thread's unpushed
+//   batch (join or let that thread call cleanup first). Other domains push
+//   every retire at once: exact cleanup for tests and for domains that are
+//   destroyed.
 //
 // Costs (medians, perf/hazard_pointer_bench; 2-vCPU AMD EPYC VM, g++ 12 -O3)
 //   see README.md "Hazard pointers" for the current table: protect +

@@ -259,7 +259,8 @@ class lite_blocking_wait_strategy {
  private:
   std::mutex mutex_;
   std::condition_variable cond_;
-  alignas(64) std::atomic<bool> signal_needed_{false};
+  // Exchanged on every publish: alone on its 128-byte block (sequence.hpp).
+  alignas(sequence_padding) std::atomic<bool> signal_needed_{false};
 };
 
 // blocking_wait_strategy with a timeout: wait_for returns timeout_sequence

@@ -87,7 +87,9 @@ template <class F> rcu_poll_cookie start_poll(basic_rcu_domain<F>&) noexcept;
 template <class F> void throttle(basic_rcu_domain<F>&) noexcept;
 template <class F> struct domain_internals;  // poll machinery, rcu_domain.cpp
 void note_flavor_used(int index) noexcept;
-bool retire_track(const void* p) noexcept;    // fatal() if p is already pending; false: no memory to track it
+// fatal(what) if p is already pending; false: no memory to track it.
+bool retire_track(const void* p,
+                  const char* what = "the same pointer was retired twice (its deleter has not run yet)") noexcept;
 void retire_untrack(const void* p) noexcept;
 [[noreturn]] void deleter_threw(const char* flavor) noexcept;
 
@@ -105,7 +107,7 @@ void retire_untrack(const void* p) noexcept;
 // them; the guard's membarrier(PRIVATE_EXPEDITED) makes every running thread
 // execute a full fence, so either the guard sees busy or the retirer sees
 // fork_pending. Without membarrier the retirer uses a seq_cst fence.
-struct alignas(64) fork_slot {
+struct alignas(128) fork_slot {  // written twice per retire: its own 128-byte block
   std::atomic<unsigned> busy{0};
   std::atomic<bool> in_use{false};
   fork_slot* next = nullptr;  // push-only list of every slot ever made
@@ -443,19 +445,39 @@ template <class D>
 concept rcu_domain_type = requires { typename D::flavor_type; } &&
                           std::is_same_v<D, basic_rcu_domain<typename D::flavor_type>>;
 
-// C++26 [saferecl.rcu.domain.func]: waits for pre-existing readers.
-template <class F = rcu_flavor::memb>
-void rcu_synchronize(basic_rcu_domain<F>& dom = rcu_default_domain()) noexcept {
+// C++26 [saferecl.rcu.domain.func], name for name: plain functions of
+// rcu_domain& (the default, memb, domain), so that &quiesce::rcu_synchronize
+// converts to void (*)(rcu_domain&) noexcept and an argument that converts to
+// rcu_domain& (a reference_wrapper, a derived reference) is accepted, as with
+// std::. Beside them, templates for the other flavours' domains (qsbr, mb,
+// bp); being overloads, they make a plain `auto f = &quiesce::rcu_synchronize`
+// ambiguous: name the target type, as above.
+
+// Waits for pre-existing readers. See basic_rcu_domain::synchronize.
+inline void rcu_synchronize(rcu_domain& dom = rcu_default_domain()) noexcept { dom.synchronize(); }
+// Waits until the deleters of everything retired before the call ran. See
+// basic_rcu_domain::barrier.
+inline void rcu_barrier(rcu_domain& dom = rcu_default_domain()) noexcept { dom.barrier(); }
+// Schedules d(p) after a grace period of `dom`. See basic_rcu_domain::retire.
+template <class T, class D = std::default_delete<T>>
+void rcu_retire(T* p, D d = D(), rcu_domain& dom = rcu_default_domain()) {
+  dom.retire(p, std::move(d));
+}
+
+// The same for the other flavours' domains.
+template <rcu_flavor::flavor F>
+  requires(!std::is_same_v<F, rcu_flavor::memb>)
+void rcu_synchronize(basic_rcu_domain<F>& dom) noexcept {
   dom.synchronize();
 }
-// C++26: waits until the deleters of everything retired before the call ran.
-template <class F = rcu_flavor::memb>
-void rcu_barrier(basic_rcu_domain<F>& dom = rcu_default_domain()) noexcept {
+template <rcu_flavor::flavor F>
+  requires(!std::is_same_v<F, rcu_flavor::memb>)
+void rcu_barrier(basic_rcu_domain<F>& dom) noexcept {
   dom.barrier();
 }
-// C++26: schedules d(p) after a grace period of `dom`. See basic_rcu_domain::retire.
-template <class T, class D = std::default_delete<T>, class F = rcu_flavor::memb>
-void rcu_retire(T* p, D d = D(), basic_rcu_domain<F>& dom = rcu_default_domain()) {
+template <class T, class D, rcu_flavor::flavor F>
+  requires(!std::is_same_v<F, rcu_flavor::memb>)
+void rcu_retire(T* p, D d, basic_rcu_domain<F>& dom) {
   dom.retire(p, std::move(d));
 }
 

@@ -7,12 +7,19 @@
 //
 // The base holds liburcu's rcu_head (16 bytes) and the deleter D (no space
 // when D is empty, as std::default_delete is). Compared with rcu_retire(p, d)
-// it saves the node allocation (~20 ns) and detects a second retire of the
-// same object always, not only in checks builds.
+// it saves the node allocation (~20 ns).
+//
+// As C++26 [saferecl.rcu.base] requires, every special member is defaulted:
+// rcu_obj_base<T, D> is trivially copyable when D is, and a copy copies the
+// hook's bytes. So copy an object before it is retired, or copy the derived
+// class's fields, never a retired object's base (liburcu writes the hook).
+// A second retire() of one object before its deleter ran is fatal in checks
+// builds (QUIESCE_CHECKS: the pending-pointer set rcu_retire() uses, one
+// mutex-guarded insert per retire); release builds do not detect it, as
+// std:: does not.
 #ifndef QUIESCE_RCU_RCU_OBJ_BASE_HPP
 #define QUIESCE_RCU_RCU_OBJ_BASE_HPP
 
-#include <atomic>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -29,9 +36,9 @@ class rcu_obj_base {
  public:
   // Schedules d(static_cast<T*>(this)) after a grace period of `dom`, on
   // liburcu's call_rcu worker outside any read-side section. Lock-free except
-  // for the backlog throttle (see basic_rcu_domain::retire). A second retire()
-  // of the same object before its deleter ran is fatal (always checked: one
-  // atomic exchange). Registration needs as for basic_rcu_domain::retire.
+  // for the backlog throttle (see basic_rcu_domain::retire) and, in checks
+  // builds, the double-retire check. Registration needs as for
+  // basic_rcu_domain::retire.
   void retire(D d = D(), rcu_domain& dom = rcu_default_domain()) noexcept { retire_in(std::move(d), dom); }
   template <class F>
   void retire(D d, basic_rcu_domain<F>& dom) noexcept {
@@ -40,12 +47,10 @@ class rcu_obj_base {
 
  protected:
   rcu_obj_base() = default;
-  // Copies get a fresh, un-retired hook: retirement is a property of an
-  // object, not of its value.
-  rcu_obj_base(const rcu_obj_base&) noexcept {}
-  rcu_obj_base(rcu_obj_base&&) noexcept {}
-  rcu_obj_base& operator=(const rcu_obj_base&) noexcept { return *this; }
-  rcu_obj_base& operator=(rcu_obj_base&&) noexcept { return *this; }
+  rcu_obj_base(const rcu_obj_base&) = default;
+  rcu_obj_base(rcu_obj_base&&) = default;
+  rcu_obj_base& operator=(const rcu_obj_base&) = default;
+  rcu_obj_base& operator=(rcu_obj_base&&) = default;
   ~rcu_obj_base() = default;
 
  private:
@@ -57,13 +62,11 @@ class rcu_obj_base {
     static_assert(std::is_base_of_v<rcu_obj_base, T>,
                   "rcu_obj_base<T, D>: T must derive from rcu_obj_base<T, D> (CRTP)");
     detail::require_retire_context<F>();
-    // func is null until the first retire; liburcu writes the same value again.
-    using fn = void (*)(rcu_head*);
-    const fn prev = std::atomic_ref<fn>(hook_.head.func)
-                        .exchange(&detail::run_reclaim<F, rcu_obj_base>, std::memory_order_relaxed);
-    if (prev != nullptr)
-      detail::fatal("rcu_obj_base::retire() called twice on one object",
-                    "an object may be retired once; the second retire would free it twice");
+    // Checks builds: fatal if this object is already pending (the set is
+    // left again just before the deleter runs, so a recycled object may be
+    // retired anew). If the set has no memory, the retire goes on unchecked.
+    if constexpr (detail::checks_enabled)
+      detail::retire_track(this, "rcu_obj_base::retire() called twice on one object (its deleter has not run yet)");
     deleter_ = std::move(d);
     dom.template enqueue<rcu_obj_base>(&hook_.head);
   }
@@ -74,6 +77,7 @@ class rcu_obj_base {
                   "rcu_obj_base<T, D>: D must be a standard-layout type; use rcu_retire(p, d) "
                   "for other deleters");
     auto* self = reinterpret_cast<rcu_obj_base*>(h);
+    if constexpr (detail::checks_enabled) detail::retire_untrack(self);
     D d = std::move(self->deleter_);
     d(static_cast<T*>(self));
   }

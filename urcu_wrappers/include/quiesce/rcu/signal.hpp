@@ -64,36 +64,16 @@
 #include <cstring>
 #include <type_traits>
 
+#include <quiesce/base/fatal.hpp>
 #include <quiesce/rcu/rcu_domain.hpp>
 
 namespace quiesce {
 
 namespace detail {
 
-// detail::fatal (rcu_domain.cpp) formats with snprintf, which POSIX does not
-// list as async-signal-safe (glibc's does not lock or allocate for "%s", but
-// that is not a promise). This one uses write(2) and abort() only: both are
-// on POSIX's list of async-signal-safe functions.
-[[noreturn]] inline void signal_safe_fatal(const char* what, const char* hint) noexcept {
-  auto put = [](const char* s) noexcept {
-    std::size_t n = std::strlen(s);  // strlen: async-signal-safe (POSIX.1-2008 TC2)
-    while (n > 0) {
-      const ssize_t w = ::write(STDERR_FILENO, s, n);
-      if (w <= 0) {
-        if (w < 0 && errno == EINTR) continue;
-        return;
-      }
-      s += w;
-      n -= static_cast<std::size_t>(w);
-    }
-  };
-  put("quiesce: fatal: ");
-  put(what);
-  put("\nquiesce: hint: ");
-  put(hint);
-  put("\n");
-  std::abort();
-}
+// detail::fatal is async-signal-safe (quiesce/base/fatal.hpp: write(2) and
+// abort() only), so the signal-handler checks use it as it is.
+[[noreturn]] inline void signal_safe_fatal(const char* what, const char* hint) noexcept { base::fatal(what, hint); }
 
 template <class F>
 [[noreturn, gnu::cold, gnu::noinline]] void signal_guard_unregistered() noexcept {

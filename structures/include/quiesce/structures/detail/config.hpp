@@ -16,7 +16,7 @@
 #ifndef QUIESCE_STRUCTURES_DETAIL_CONFIG_HPP
 #define QUIESCE_STRUCTURES_DETAIL_CONFIG_HPP
 
-#include <unistd.h>
+#include <quiesce/base/fatal.hpp>
 
 #include <cerrno>
 #include <cstddef>
@@ -66,28 +66,8 @@ inline void cpu_relax() noexcept {
 
 // Prints "quiesce: fatal: <what>" and a hint on stderr, then aborts. For
 // misuse found by the checks. Async-signal-safe (some checks fire inside
-// signal handlers): no allocation, no stdio lock, only write(2) and abort().
-[[noreturn]] inline void misuse(const char* what, const char* hint) noexcept {
-  auto put = [](const char* s) noexcept {
-    std::size_t n = 0;
-    while (s[n] != '\0') ++n;
-    while (n > 0) {
-      const ssize_t w = ::write(2, s, n);
-      if (w <= 0) {
-        if (w < 0 && errno == EINTR) continue;
-        return;
-      }
-      s += w;
-      n -= static_cast<std::size_t>(w);
-    }
-  };
-  put("quiesce: fatal: ");
-  put(what);
-  put("\nquiesce: hint: ");
-  put(hint);
-  put("\n");
-  std::abort();
-}
+// signal handlers): quiesce/base/fatal.hpp.
+[[noreturn]] inline void misuse(const char* what, const char* hint) noexcept { base::fatal(what, hint); }
 
 }  // namespace quiesce::detail::structures
 

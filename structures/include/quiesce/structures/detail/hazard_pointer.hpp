@@ -51,6 +51,12 @@ struct alignas(block) record {
   // domain); read by scanners. Relaxed: a report may name the previous
   // owner of a record that just changed hands.
   std::atomic<std::int32_t> owner_tid{0};
+  // The free-record count of this record's node list (released minus
+  // claimed; may dip below 0 while a claim and a release cross): a claim
+  // walks the list for a free record only when it is positive, so a domain
+  // growing to tens of thousands of records does not walk all of them for
+  // each new one.
+  std::atomic<std::int64_t>* node_free = nullptr;
 };
 static_assert(sizeof(record) == block && alignof(record) == block);
 static_assert(layout::owns_blocks<record, block>);  // quiesce/structures/detail/layout.hpp
@@ -162,6 +168,7 @@ void flush_retired() noexcept;                         // the thread's default-d
 hazard_pointer_domain& default_domain_ref() noexcept;
 hazard_pointer_domain& default_domain_create();  // throws std::bad_alloc; default_domain_ref() is fatal instead
 [[noreturn]] void misuse_empty(const char* what) noexcept;
+bool library_checks() noexcept;  // QUIESCE_CHECKS as hazard_pointer.cpp was compiled
 [[noreturn]] void misuse_retire(const char* what) noexcept;
 
 // The fast path of retire for the default domain: onto the thread's batch,

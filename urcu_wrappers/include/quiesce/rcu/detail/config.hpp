@@ -6,11 +6,13 @@
 //  * QUIESCE_CHECKS (default: on unless NDEBUG) enables the misuse checks that
 //    cost something on a fast path: a QSBR read-side guard in an offline
 //    thread, rcu_synchronize/rcu_barrier inside a QSBR guard, and retiring
-//    the same pointer twice through rcu_retire(). Checks that are free
-//    relative to the call they guard (rcu_synchronize or rcu_barrier inside a
-//    memb/mb/bp read-side section, rcu_barrier inside a deleter, a second
-//    retire() of an rcu_obj_base) are always on.
-//    All translation units of one program must agree on QUIESCE_CHECKS.
+//    the same object twice (rcu_retire() or rcu_obj_base::retire()). Checks
+//    that are free relative to the call they guard (rcu_synchronize or
+//    rcu_barrier inside a memb/mb/bp read-side section, rcu_barrier inside a
+//    deleter) are always on.
+//    All translation units of one program must agree on QUIESCE_CHECKS; the
+//    libraries of a build are compiled with its default (tests/ links
+//    checks-on variants, cmake/quiesce_component.cmake, for its misuse tests).
 //  * ThreadSanitizer annotations are compiled in when the compiler instruments
 //    for TSan. They teach TSan the happens-before edges that liburcu creates
 //    with membarrier()/futexes inside uninstrumented code (see rcu_domain.hpp).
@@ -74,6 +76,10 @@ inline void tsan_acquire([[maybe_unused]] const void* addr) noexcept {
 // Prints "quiesce: <what>" and a hint on stderr, then aborts. Used for misuse
 // that would otherwise deadlock or corrupt memory.
 [[noreturn]] void fatal(const char* what, const char* hint) noexcept;
+
+// QUIESCE_CHECKS as the library (rcu_domain.cpp) was compiled: a program's
+// translation units must agree with it (the misuse tests check they do).
+bool rcu_library_checks() noexcept;
 
 }  // namespace quiesce::detail
 

@@ -1,0 +1,38 @@
+# quiesce_component(NAME SOURCES src... [LINK lib...])
+#
+# One component library: quiesce_NAME (alias quiesce::NAME, exported as NAME)
+# from SOURCES, with the component's include/ directory and PUBLIC links to
+# LINK, quiesce_base (structures/base) and Threads. Warnings and sanitizers come from quiesce_build_flags
+# (never passed on to consumers).
+#
+# With QUIESCE_BUILD_TESTS, also quiesce_NAME_checks: the same sources built
+# with QUIESCE_CHECKS=1 (a PUBLIC definition, so whatever links it compiles
+# with the checks too), linking the _checks variant of every quiesce_*
+# library in LINK. The misuse tests link these: every translation unit of a
+# program must agree on QUIESCE_CHECKS, and a checks-on test linked with a
+# checks-off library could run unchecked copies of the inline functions
+# (the linker keeps one) and would not test the code that ships.
+function(quiesce_component name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LINK" ${ARGN})
+  set(targets quiesce_${name})
+  if(QUIESCE_BUILD_TESTS)
+    list(APPEND targets quiesce_${name}_checks)
+  endif()
+  foreach(target IN LISTS targets)
+    add_library(${target} ${ARG_SOURCES})
+    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+    target_compile_features(${target} PUBLIC cxx_std_20)
+    target_include_directories(${target} PUBLIC
+      $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+      $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/structures/base/include>  # also via quiesce_base; here for object-file users
+      $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+    set(link ${ARG_LINK})
+    if(target MATCHES "_checks$")
+      list(TRANSFORM link REPLACE "^(quiesce_[a-z_]+)$" "\\1_checks")
+      target_compile_definitions(${target} PUBLIC QUIESCE_CHECKS=1)
+    endif()
+    target_link_libraries(${target} PUBLIC quiesce_base ${link} Threads::Threads PRIVATE $<BUILD_INTERFACE:quiesce_build_flags>)
+  endforeach()
+  add_library(quiesce::${name} ALIAS quiesce_${name})
+  set_target_properties(quiesce_${name} PROPERTIES EXPORT_NAME ${name})
+endfunction()
