@@ -207,16 +207,28 @@ void barrier(basic_rcu_domain<F>& d) noexcept {
     fatal("rcu_barrier() called from inside a deleter",
           "a deleter runs on the call_rcu worker that rcu_barrier() waits for; it would wait for itself");
   check_may_wait<F>("rcu_barrier()");
-  std::shared_lock gate(gp_gate(F::index));
   stall_wait_scope watched(F::index, rcu_stall_report::wait_kind::barrier);
-  // Retires deferred by an rcu_fork_guard that has not reached its gates yet
-  // are retired before this call too: hand them to call_rcu() first (the
-  // shared gate keeps that guard's fork out until we are done).
-  drain_deferred_calls();
-  F::barrier();
+  {
+    // Retires deferred by an rcu_fork_guard that has not reached its gates
+    // yet are retired before this call too: queue them first (the shared
+    // gate keeps that guard's fork out until they are queued, ahead of the
+    // barrier's marker).
+    std::shared_lock gate(gp_gate(F::index));
+    drain_deferred_calls();
+  }
+  // Nothing pending (deleters done = retires made, read in that order: every
+  // retire that happened before this call has had its deleter run): done.
+  if (d.outstanding() != 0) {
+    reclaimer_barrier<F>();  // no gate held: a fork guard pauses the worker, then takes the gates
+    if (liburcu_used(F::index)) {
+      std::shared_lock gate(gp_gate(F::index));
+      F::barrier();
+    }
+  }
   // Pairs with tsan_release(&reclaim_sync_) in run_reclaim: every deleter ran.
   tsan_acquire(&d.reclaim_sync_);
 }
+
 
 // Polled grace periods. Tickets: start_poll() takes ticket t = ++requested and
 // returns it; a ticket is complete when completed >= t. `completed` advances
@@ -250,7 +262,7 @@ struct domain_internals {
         // run_reclaim's reclaimed_one() balances this increment.
         d.retired_.fetch_add(1, std::memory_order_relaxed);
         tsan_release(&d.poll_hook_.head);  // as in enqueue(): poll_covered_ to the next run
-        F::call(&d.poll_hook_.head, &run_reclaim<F, domain_internals>);
+        reclaim_call<F>(&d.poll_hook_.head, &run_reclaim<F, domain_internals>);
         return;
       }
       d.poll_pending_.store(false, std::memory_order_seq_cst);
@@ -259,6 +271,15 @@ struct domain_internals {
       if (d.poll_requested_.load(std::memory_order_seq_cst) <= covered) return;
       if (d.poll_pending_.exchange(true, std::memory_order_seq_cst)) return;  // its new owner re-arms
     }
+  }
+
+  // The reclaimer worker's grace period: as synchronize() (tickets read
+  // before it are covered), without the fork gate and the caller checks.
+  static void worker_grace_period(basic_rcu_domain<F>& d) noexcept {
+    const std::uint64_t covered = d.poll_requested_.load(std::memory_order_seq_cst);
+    F::synchronize();
+    advance_poll(d, covered);
+    tsan_acquire(&d.read_sync_);
   }
 
   static rcu_poll_cookie start_poll(basic_rcu_domain<F>& d) noexcept {
@@ -271,6 +292,15 @@ struct domain_internals {
     return rcu_poll_cookie{ticket};
   }
 };
+
+template <class F>
+void reclaimer_grace_period() noexcept {
+  domain_internals<F>::worker_grace_period(basic_rcu_domain<F>::instance());
+}
+template void reclaimer_grace_period<rcu_flavor::memb>() noexcept;
+template void reclaimer_grace_period<rcu_flavor::qsbr>() noexcept;
+template void reclaimer_grace_period<rcu_flavor::mb>() noexcept;
+template void reclaimer_grace_period<rcu_flavor::bp>() noexcept;
 
 template <class F>
 rcu_poll_cookie start_poll(basic_rcu_domain<F>& d) noexcept {
@@ -349,17 +379,21 @@ void retire_untrack(const void* p) noexcept {
 // objects leaks nothing (liburcu 0.13.2 leaves them queued otherwise).
 
 namespace {
+template <class F>
+void exit_barrier_for(unsigned used) {
+  if (!(used & (1u << F::index))) return;
+  // A registered, online QSBR main thread would hold up the barrier's grace
+  // period: both barriers go offline by themselves while they wait.
+  reclaimer_barrier<F>();
+  if (liburcu_used(F::index)) F::barrier();
+}
 void exit_barrier() {
   drain_deferred_calls();
   const unsigned used = used_flavors.load(std::memory_order_acquire);
-  if (used & (1u << rcu_flavor::memb::index)) rcu_flavor::memb::barrier();
-  if (used & (1u << rcu_flavor::qsbr::index)) {
-    // A registered, online QSBR main thread would hold up the barrier's grace
-    // period: liburcu's barrier goes offline by itself while it waits.
-    rcu_flavor::qsbr::barrier();
-  }
-  if (used & (1u << rcu_flavor::mb::index)) rcu_flavor::mb::barrier();
-  if (used & (1u << rcu_flavor::bp::index)) rcu_flavor::bp::barrier();
+  exit_barrier_for<rcu_flavor::memb>(used);
+  exit_barrier_for<rcu_flavor::qsbr>(used);
+  exit_barrier_for<rcu_flavor::mb>(used);
+  exit_barrier_for<rcu_flavor::bp>(used);
 }
 }  // namespace
 
@@ -382,10 +416,10 @@ rcu_head* deferred_next(rcu_head* h) noexcept { return reinterpret_cast<rcu_head
 
 void call_for_flavor(int f, rcu_head* h, void (*fn)(rcu_head*)) noexcept {
   switch (f) {
-    case rcu_flavor::memb::index: rcu_flavor::memb::call(h, fn); break;
-    case rcu_flavor::qsbr::index: rcu_flavor::qsbr::call(h, fn); break;
-    case rcu_flavor::mb::index: rcu_flavor::mb::call(h, fn); break;
-    default: rcu_flavor::bp::call(h, fn); break;
+    case rcu_flavor::memb::index: reclaim_call<rcu_flavor::memb>(h, fn); break;
+    case rcu_flavor::qsbr::index: reclaim_call<rcu_flavor::qsbr>(h, fn); break;
+    case rcu_flavor::mb::index: reclaim_call<rcu_flavor::mb>(h, fn); break;
+    default: reclaim_call<rcu_flavor::bp>(h, fn); break;
   }
 }
 
@@ -591,6 +625,7 @@ per_cpu_call_rcu_workers<Domain>::per_cpu_call_rcu_workers(bool realtime) {
                             std::string("quiesce: cannot create per-CPU call_rcu workers for the ") + F::name +
                                 " domain");
   }
+  detail::liburcu_per_cpu[F::index].fetch_add(1, std::memory_order_seq_cst);  // every thread's retires go there now
 }
 
 template <class Domain>
@@ -598,6 +633,7 @@ per_cpu_call_rcu_workers<Domain>::~per_cpu_call_rcu_workers() {
   // liburcu waits for a grace period inside: must not be in a read-side section.
   detail::require_outside_read_section<F>("per_cpu_call_rcu_workers destroyed inside a read-side section (deadlock)",
                                           "destroy it outside any rcu_read_guard");
+  detail::liburcu_per_cpu[F::index].fetch_sub(1, std::memory_order_seq_cst);
   F::free_all_cpu_call_rcu_data();
 }
 
@@ -667,6 +703,9 @@ rcu_fork_guard::rcu_fork_guard() noexcept : parent_(::getpid()), qsbr_was_online
   // set a bit; after the wait above, no call_rcu() of a flavour missing here
   // can be in progress or start before the fork).
   used_ = detail::used_flavors.load(std::memory_order_acquire);
+  // quiesce's reclaimer threads finish their batch and wait, before the
+  // gates (a barrier waiting for them holds none).
+  detail::reclaimers_pause_for_fork();
   // Lock order: gates (memb, qsbr, mb, bp), then the registry. The
   // double-retire tracker's mutex is not held: a child replaces it (retires
   // keep going meanwhile).
@@ -690,6 +729,7 @@ rcu_fork_guard::~rcu_fork_guard() {
     // guard cannot fork, nor a barrier return, in between.
     if (detail::fork_pending.fetch_sub(1, std::memory_order_seq_cst) == 1) detail::drain_deferred_calls();
     unlock_gates();
+    detail::reclaimers_resume_after_fork();
     if (qsbr_was_online_) rcu_flavor::qsbr::thread_online();
     return;
   }
@@ -720,6 +760,7 @@ rcu_fork_guard::~rcu_fork_guard() {
   new (&detail::pending_mutex()) std::mutex;
   detail::pending_set_ptr = nullptr;
   detail::reset_fork_slots_in_child();
+  detail::reclaimers_reset_in_child();  // also done by its pthread_atfork handler; here for clarity
   for_flavor_child<rcu_flavor::bp>(used_);
   for_flavor_child<rcu_flavor::mb>(used_);
   for_flavor_child<rcu_flavor::qsbr>(used_);

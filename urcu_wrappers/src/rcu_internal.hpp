@@ -34,6 +34,25 @@ std::vector<registry_entry>& registry();  // immortal
 // then leave that mutex alone.
 inline constinit thread_local bool in_fork_guard = false;
 
+// ---- quiesce's reclaimer (rcu_reclaimer.cpp; see reclaim_queue in rcu_domain.hpp) ----
+
+// Waits until every deleter handed to flavour F's worker before the call has
+// run (a marker behind them; the worker's batching pause is cut short).
+// Holds no lock while it waits; an online QSBR caller goes offline meanwhile.
+template <class F> void reclaimer_barrier() noexcept;
+// True once some retire of flavour f went to liburcu's call_rcu (a
+// call_rcu_worker or per-CPU workers): barriers then also need liburcu's.
+bool liburcu_used(int f) noexcept;
+// rcu_fork_guard: the workers finish their batch and wait (before the guard
+// takes the gates), go on in the parent, are gone in the child (the next
+// retire or barrier starts one).
+void reclaimers_pause_for_fork() noexcept;
+void reclaimers_resume_after_fork() noexcept;
+void reclaimers_reset_in_child() noexcept;
+// The worker's grace period (rcu_domain.cpp): F's synchronize, then the
+// polled cookies it covers, and ThreadSanitizer's edge from every reader.
+template <class F> void reclaimer_grace_period() noexcept;
+
 // ---- stall detector (rcu_stall.cpp) ----
 
 // Starts the watchdog if the detector is enabled and this process has none

@@ -1,10 +1,12 @@
 // quiesce/rcu/call_rcu_worker.hpp — dedicated and per-CPU call_rcu workers.
 //
-// By default every retire of a flavour goes to one liburcu worker thread,
-// created on first use, which wakes up, sleeps 10 ms to gather a batch, waits
-// one grace period and runs the batch's deleters. Where one worker cannot keep
-// up (many writer cores), or deleters must run on a chosen CPU (cache or NUMA
-// locality), give threads or CPUs their own workers:
+// By default every retire of a flavour goes to quiesce's reclaimer thread
+// (see detail::reclaim_queue in rcu_domain.hpp): it starts a batch when
+// woken, waits one grace period and runs the batch's deleters. Where one
+// worker cannot keep up (many writer cores), or deleters must run on a chosen
+// CPU (cache or NUMA locality), give threads or CPUs their own liburcu
+// call_rcu workers; those sleep 10 ms to gather each batch, and rcu_barrier()
+// then also waits for them:
 //
 //   quiesce::call_rcu_worker w{/*cpu=*/3};   // worker thread pinned to CPU 3
 //   auto use = w.attach();                   // this thread's retires go to w
@@ -68,8 +70,10 @@ class call_rcu_worker {
     explicit attachment(call_rcu_worker& w) noexcept : w_(w), prev_(F::get_thread_call_rcu_data()) {
       w_.attached_.fetch_add(1, std::memory_order_relaxed);
       F::set_thread_call_rcu_data(w_.crdp_);
+      ++detail::liburcu_attached[F::index];  // this thread's retires go to liburcu's call_rcu
     }
     ~attachment() {
+      --detail::liburcu_attached[F::index];
       F::set_thread_call_rcu_data(prev_);
       w_.attached_.fetch_sub(1, std::memory_order_release);
     }

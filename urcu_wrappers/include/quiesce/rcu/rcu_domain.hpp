@@ -34,8 +34,10 @@
 //   bp 0.83 ns; std::shared_mutex lock_shared+unlock is 11.4 ns.
 //   rcu_synchronize with one busy reader: memb ~10-19 µs, bp ~16-35 µs
 //   (membarrier), qsbr and mb 0.2-0.7 µs; with no reader, tens of ns.
-//   retire: ~80-120 ns to enqueue; the deleter runs 5 ms (p50) to 10 ms (p99)
-//   later (liburcu's call_rcu worker batches every 10 ms).
+//   retire: one CAS to enqueue; the deleter runs about one grace period
+//   later when the worker is idle, at most about reclaim_pause (1 ms) plus a
+//   grace period later while retires keep coming (quiesce's reclaimer, see
+//   detail::reclaim_queue; perf/rcu_bench retire_latency has the figures).
 //
 // Compared with the alternatives
 //   std::shared_mutex costs ~12 ns per shared lock and its readers write one
@@ -118,6 +120,50 @@ inline constinit thread_local fork_slot* tls_fork_slot = nullptr;
 fork_slot* claim_fork_slot() noexcept;  // first retire of a thread; rcu_domain.cpp
 void call_rcu_fork_safe_slow(fork_slot* s, int flavor_index, rcu_head* head, void (*fn)(rcu_head*)) noexcept;
 void defer_call_until_fork_done(int flavor_index, rcu_head* head, void (*fn)(rcu_head*)) noexcept;
+
+// ---- quiesce's reclaimer (urcu_wrappers/src/rcu_reclaimer.cpp) ----
+// Retired objects go to one quiesce worker thread per flavour, started on
+// the flavour's first retire, through a lock-free stack (one CAS per retire,
+// the same cost as liburcu's call_rcu enqueue). The worker takes the whole
+// stack, waits one grace period, runs the deleters in retire order, and
+// starts the next batch at once when it is woken (a retire into an empty
+// stack) or, while retires keep coming, after a pause of reclaim_pause
+// (batches of that long share one grace period). rcu_barrier() cuts the
+// pause short, so it returns within about one grace period when the worker
+// is idle, where liburcu's call_rcu worker sleeps 10 ms before every batch.
+// A thread attached to a call_rcu_worker, and every thread while
+// per_cpu_call_rcu_workers exist, goes to liburcu's call_rcu instead.
+struct alignas(128) reclaim_queue {
+  std::atomic<rcu_head*> top{nullptr};   // linked through the rcu_head's queue link
+  std::atomic<bool> started{false};      // the worker runs (false again in a fork child)
+};
+inline constinit reclaim_queue reclaim_queues[4]{};
+inline constinit thread_local unsigned liburcu_attached[4] = {};  // this thread's call_rcu_worker attachments
+inline constinit std::atomic<unsigned> liburcu_per_cpu[4] = {};   // live per_cpu_call_rcu_workers
+void reclaim_wake(int flavor) noexcept;                             // start or wake the flavour's worker
+void liburcu_call(int flavor, rcu_head* head, void (*fn)(rcu_head*)) noexcept;
+
+// Schedules fn(head) after a grace period of F: to quiesce's worker, or to
+// liburcu's call_rcu where the thread chose a liburcu worker.
+template <class F>
+inline void reclaim_call(rcu_head* head, void (*fn)(rcu_head*)) noexcept {
+  if (liburcu_attached[F::index] != 0 || liburcu_per_cpu[F::index].load(std::memory_order_relaxed) != 0)
+      [[unlikely]] {
+    liburcu_call(F::index, head, fn);
+    return;
+  }
+  head->func = fn;
+  reclaim_queue& q = reclaim_queues[F::index];
+  rcu_head* old = q.top.load(std::memory_order_relaxed);
+  do {
+    head->next.next = reinterpret_cast<decltype(head->next.next)>(old);
+    // seq_cst (a locked CMPXCHG on x86, as release is): ordered before the
+    // worker-state load in reclaim_wake (Dekker with the worker going idle);
+    // release: the retirer's writes happen-before the worker's acquire.
+  } while (!q.top.compare_exchange_weak(old, head, std::memory_order_seq_cst, std::memory_order_relaxed));
+  if (old == nullptr || !q.started.load(std::memory_order_relaxed)) [[unlikely]]
+    reclaim_wake(F::index);
+}
 
 inline std::atomic<unsigned> used_flavors{0};   // bit per flavour index; atexit barrier
 inline thread_local int qsbr_guard_depth = 0;   // QSBR guards held (checks builds)
@@ -276,7 +322,11 @@ class basic_rcu_domain {
 
   // Waits until the deleters of every object retired to this domain before the
   // call have run. Same calling rules as synchronize(); also fatal inside a
-  // deleter. Costs one call_rcu batch: up to ~10 ms plus a grace period.
+  // deleter. Returns at once when nothing retired is pending; otherwise wakes
+  // quiesce's reclaimer (cutting its batching pause short) and costs about
+  // one grace period plus the pending deleters. Where retires went to
+  // liburcu's workers (call_rcu_worker, per_cpu_call_rcu_workers), also
+  // liburcu's rcu_barrier(): up to ~10 ms more.
   void barrier() noexcept { detail::barrier(*this); }
 
   // Polled grace periods (liburcu 0.13 has none; Linux's
@@ -284,7 +334,7 @@ class basic_rcu_domain {
   // start_poll() returns a cookie and makes sure a grace period will start;
   // poll_state(c) is true once a full grace period has elapsed since
   // start_poll() returned c. Lock-free; a cookie completes when the next
-  // call_rcu batch runs (within ~10 ms plus a grace period) or as soon as any synchronize() that began
+  // reclaimer batch runs (about a grace period, or reclaim_pause more while retires keep coming) or as soon as any synchronize() that began
   // after start_poll() returns, whichever is first. start_poll has the same
   // registration needs as retire().
   [[nodiscard]] rcu_poll_cookie start_poll() noexcept { return detail::start_poll(*this); }
@@ -360,7 +410,7 @@ class basic_rcu_domain {
       slot->busy.store(busy + 1, std::memory_order_relaxed);
       std::atomic_signal_fence(std::memory_order_seq_cst);
       if (detail::fork_pending.load(std::memory_order_relaxed) == 0) [[likely]]
-        Flavor::call(head, &detail::run_reclaim<Flavor, Node>);
+        detail::reclaim_call<Flavor>(head, &detail::run_reclaim<Flavor, Node>);
       else
         detail::defer_call_until_fork_done(Flavor::index, head, &detail::run_reclaim<Flavor, Node>);
       slot->busy.store(busy, std::memory_order_release);

@@ -1,0 +1,268 @@
+// urcu_wrappers/src/rcu_reclaimer.cpp — quiesce's reclaimer: one worker
+// thread per flavour that waits for grace periods and runs deleters (see
+// detail::reclaim_queue in quiesce/rcu/rcu_domain.hpp for the contract).
+//
+// Why not liburcu's call_rcu worker: it sleeps 10 ms after every wake-up to
+// gather a batch, so each rcu_barrier() costs at least 10 ms and a deleter
+// runs 5-10 ms after its retire even on an idle machine. Here a batch starts
+// as soon as the worker is woken, and batching comes from the grace period
+// itself (retires that arrive during one share the next) plus a short pause
+// (reclaim_pause) while retires keep coming, which bounds the grace periods
+// to about 1000 a second under a steady stream (each costs the readers'
+// CPUs a membarrier IPI for memb and bp). A barrier cuts that pause short.
+// The kernel's RCU does the same (a callback batch waits for the next grace
+// period, rcu_barrier() queues a callback per CPU and waits for it).
+//
+// Worker states, all through one futex word (wake_word): the worker stores
+// 1 and re-checks its condition (work queued, a barrier waiting, a pause
+// requested) before FUTEX_WAIT on 1; whoever needs it exchanges the word to
+// 0 and FUTEX_WAKEs if it was 1 (Dekker: the stores and loads are seq_cst,
+// so either the worker sees the new work or the waker sees the 1).
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+
+#include <quiesce/rcu.hpp>
+
+#include "rcu_internal.hpp"
+
+namespace quiesce::detail {
+
+namespace {
+
+constexpr long reclaim_pause_ns = 1'000'000;  // see reclaim_queue (rcu_domain.hpp)
+
+struct reclaimer_state {
+  std::mutex start_mu;                 // serialises worker starts
+  std::atomic<int> wake_word{0};       // futex: 1 while the worker waits
+  std::atomic<int> urgent{0};          // barriers waiting for the worker
+  std::atomic<int> pause{0};           // futex: 1 while rcu_fork_guard holds the worker
+  std::atomic<int> paused{0};          // futex: the worker's acknowledgement
+  std::atomic<bool> liburcu_used{false};  // some retire of this flavour went to liburcu's call_rcu
+};
+reclaimer_state states[4];
+
+int* futex_addr(std::atomic<int>& w) noexcept { return reinterpret_cast<int*>(&w); }
+void futex_wait(std::atomic<int>& w, int expected, const timespec* timeout) noexcept {
+  ::syscall(SYS_futex, futex_addr(w), FUTEX_WAIT_PRIVATE, expected, timeout, nullptr, 0);
+}
+void futex_wake(std::atomic<int>& w) noexcept {
+  ::syscall(SYS_futex, futex_addr(w), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+void wake_worker(reclaimer_state& st) noexcept {
+  if (st.wake_word.exchange(0, std::memory_order_seq_cst) == 1) futex_wake(st.wake_word);
+}
+
+rcu_head* next_of(rcu_head* h) noexcept { return reinterpret_cast<rcu_head*>(h->next.next); }
+
+template <class F>
+void call_liburcu(rcu_head* head, void (*fn)(rcu_head*)) noexcept {
+  states[F::index].liburcu_used.store(true, std::memory_order_relaxed);
+  F::call(head, fn);
+}
+
+void call_liburcu_for(int f, rcu_head* head, void (*fn)(rcu_head*)) noexcept {
+  switch (f) {
+    case rcu_flavor::memb::index: call_liburcu<rcu_flavor::memb>(head, fn); break;
+    case rcu_flavor::qsbr::index: call_liburcu<rcu_flavor::qsbr>(head, fn); break;
+    case rcu_flavor::mb::index: call_liburcu<rcu_flavor::mb>(head, fn); break;
+    default: call_liburcu<rcu_flavor::bp>(head, fn); break;
+  }
+}
+
+template <class F>
+void* worker_main(void*) {
+  reclaimer_state& st = states[F::index];
+  std::atomic<rcu_head*>& top = reclaim_queues[F::index].top;
+  char name[16] = "quiesce-rcu-";
+  std::strncat(name, F::name, sizeof name - std::strlen(name) - 1);
+  pthread_setname_np(pthread_self(), name);
+  for (;;) {
+    if (st.pause.load(std::memory_order_seq_cst) != 0) {
+      // rcu_fork_guard: no batch in flight while it forks.
+      st.paused.store(1, std::memory_order_seq_cst);
+      futex_wake(st.paused);
+      while (st.pause.load(std::memory_order_seq_cst) != 0) futex_wait(st.pause, 1, nullptr);
+      st.paused.store(0, std::memory_order_seq_cst);
+      continue;
+    }
+    // Acquire: pairs with the retirers' CAS, so their writes (the object,
+    // its rcu_head) happen-before the grace period and the deleter.
+    rcu_head* batch = top.exchange(nullptr, std::memory_order_acquire);
+    if (batch == nullptr) {
+      st.wake_word.store(1, std::memory_order_seq_cst);
+      if (top.load(std::memory_order_seq_cst) == nullptr && st.pause.load(std::memory_order_seq_cst) == 0 &&
+          st.urgent.load(std::memory_order_seq_cst) == 0)
+        futex_wait(st.wake_word, 1, nullptr);
+      st.wake_word.store(0, std::memory_order_relaxed);
+      continue;
+    }
+    // The stack is newest first: reverse it, so deleters (and a barrier's
+    // marker, behind everything retired before it) run in retire order.
+    rcu_head* fifo = nullptr;
+    while (batch != nullptr) {
+      rcu_head* next = next_of(batch);
+      batch->next.next = reinterpret_cast<decltype(batch->next.next)>(fifo);
+      fifo = batch;
+      batch = next;
+    }
+    // One grace period for the whole batch (it also completes polled
+    // cookies). Not behind the flavour's fork gate: rcu_fork_guard pauses
+    // this thread before it takes the gates, so no grace period of ours is
+    // in flight at a fork (and a barrier waiting here holds no gate).
+    reclaimer_grace_period<F>();
+    for (rcu_head* h = fifo; h != nullptr;) {
+      rcu_head* next = next_of(h);  // h may be freed by its own callback
+      h->func(h);
+      h = next;
+    }
+    // More queued while this batch ran: gather for reclaim_pause, unless a
+    // barrier (or a fork) waits.
+    if (top.load(std::memory_order_relaxed) != nullptr) {
+      st.wake_word.store(1, std::memory_order_seq_cst);
+      if (st.urgent.load(std::memory_order_seq_cst) == 0 && st.pause.load(std::memory_order_seq_cst) == 0) {
+        const timespec pause{0, reclaim_pause_ns};
+        futex_wait(st.wake_word, 1, &pause);
+      }
+      st.wake_word.store(0, std::memory_order_relaxed);
+    }
+  }
+  return nullptr;
+}
+
+using worker_fn = void* (*)(void*);
+worker_fn worker_for(int f) noexcept {
+  switch (f) {
+    case rcu_flavor::memb::index: return &worker_main<rcu_flavor::memb>;
+    case rcu_flavor::qsbr::index: return &worker_main<rcu_flavor::qsbr>;
+    case rcu_flavor::mb::index: return &worker_main<rcu_flavor::mb>;
+    default: return &worker_main<rcu_flavor::bp>;
+  }
+}
+
+// Starts flavour f's worker (detached, immortal, every signal blocked: the
+// process's signals go to its own threads). If no thread can be made, the
+// queued objects go to liburcu's call_rcu, which has its own worker.
+void start_worker(int f) noexcept {
+  reclaimer_state& st = states[f];
+  reclaim_queue& q = reclaim_queues[f];
+  std::lock_guard lk(st.start_mu);
+  if (q.started.load(std::memory_order_acquire)) return;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t t;
+  const int err = pthread_create(&t, &attr, worker_for(f), nullptr);
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (err == 0) {
+    q.started.store(true, std::memory_order_release);
+    return;
+  }
+  for (rcu_head* h = q.top.exchange(nullptr, std::memory_order_acquire); h != nullptr;) {
+    rcu_head* next = next_of(h);
+    call_liburcu_for(f, h, h->func);
+    h = next;
+  }
+}
+
+struct barrier_marker {
+  rcu_head head{};  // first: the worker calls arrive(&head)
+  std::atomic<int> done{0};
+  static void arrive(rcu_head* h) noexcept {
+    auto* m = reinterpret_cast<barrier_marker*>(h);
+    m->done.store(1, std::memory_order_release);
+    futex_wake(m->done);
+  }
+};
+
+}  // namespace
+
+void reclaim_wake(int f) noexcept {
+  if (!reclaim_queues[f].started.load(std::memory_order_acquire))
+    start_worker(f);
+  else
+    wake_worker(states[f]);
+}
+
+void liburcu_call(int f, rcu_head* head, void (*fn)(rcu_head*)) noexcept { call_liburcu_for(f, head, fn); }
+
+template <class F>
+void reclaimer_barrier() noexcept {
+  reclaimer_state& st = states[F::index];
+  reclaim_queue& q = reclaim_queues[F::index];
+  if (!q.started.load(std::memory_order_acquire) && q.top.load(std::memory_order_acquire) == nullptr) return;
+  barrier_marker m;
+  m.head.func = &barrier_marker::arrive;
+  st.urgent.fetch_add(1, std::memory_order_seq_cst);
+  rcu_head* old = q.top.load(std::memory_order_relaxed);
+  do {
+    m.head.next.next = reinterpret_cast<decltype(m.head.next.next)>(old);
+  } while (!q.top.compare_exchange_weak(old, &m.head, std::memory_order_seq_cst, std::memory_order_relaxed));
+  reclaim_wake(F::index);
+  // An online QSBR caller would hold up the worker's grace period: offline
+  // while it waits (a blocking wait is a quiescent state in QSBR).
+  const bool qsbr_online = rcu_flavor::qsbr::online();
+  if (qsbr_online) {
+    rcu_qsbr_domain::tsan_reader_done();
+    rcu_flavor::qsbr::thread_offline();
+  }
+  while (m.done.load(std::memory_order_acquire) == 0) futex_wait(m.done, 0, nullptr);
+  if (qsbr_online) rcu_flavor::qsbr::thread_online();
+  st.urgent.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+bool liburcu_used(int f) noexcept { return states[f].liburcu_used.load(std::memory_order_relaxed); }
+
+template void reclaimer_barrier<rcu_flavor::memb>() noexcept;
+template void reclaimer_barrier<rcu_flavor::qsbr>() noexcept;
+template void reclaimer_barrier<rcu_flavor::mb>() noexcept;
+template void reclaimer_barrier<rcu_flavor::bp>() noexcept;
+
+void reclaimers_pause_for_fork() noexcept {
+  for (int f = 0; f < 4; ++f) {
+    reclaimer_state& st = states[f];
+    if (!reclaim_queues[f].started.load(std::memory_order_acquire)) continue;
+    st.pause.store(1, std::memory_order_seq_cst);
+    wake_worker(st);
+    while (st.paused.load(std::memory_order_seq_cst) == 0) futex_wait(st.paused, 0, nullptr);
+  }
+}
+
+void reclaimers_resume_after_fork() noexcept {
+  for (auto& st : states) {
+    if (st.pause.exchange(0, std::memory_order_seq_cst) != 0) futex_wake(st.pause);
+  }
+}
+
+void reclaimers_reset_in_child() noexcept {
+  for (int f = 0; f < 4; ++f) {
+    reclaimer_state& st = states[f];
+    new (&st.start_mu) std::mutex;
+    st.wake_word.store(0, std::memory_order_relaxed);
+    st.urgent.store(0, std::memory_order_relaxed);
+    st.pause.store(0, std::memory_order_relaxed);
+    st.paused.store(0, std::memory_order_relaxed);
+    // The worker did not survive the fork; the next retire (or barrier)
+    // starts one, which takes what is queued.
+    reclaim_queues[f].started.store(false, std::memory_order_relaxed);
+  }
+}
+
+namespace {
+// A plain fork() (no rcu_fork_guard): the child has no worker either.
+[[maybe_unused]] const int atfork_installed = pthread_atfork(nullptr, nullptr, &reclaimers_reset_in_child);
+}  // namespace
+
+}  // namespace quiesce::detail
