@@ -25,9 +25,13 @@
 //     offline), or one thread on the helper CPU looping over short read-side
 //     sections (QSBR: rcu_quiescent_state() between sections).
 //     Real time per call; counter reader_ns_per_section shows the reader ran.
+//   barrier_idle/<quiesce_rcu_retire|liburcu_call_rcu>
+//     One retire then rcu_barrier() (urcu_memb_barrier() for raw liburcu),
+//     the domain otherwise idle: real time per round.
 //   retire_latency/<quiesce_rcu_retire|quiesce_obj_base|liburcu_call_rcu>
 //     Time from retire to the start of the deleter, through the memb domain's
-//     default call_rcu worker (pinned to the helper CPU), one retire every
+//     default worker (quiesce's reclaimer, or liburcu's call_rcu worker for
+//     the raw peer; both pinned to the helper CPU), one retire every
 //     20 µs for 4096 retires: counters p50_us, p99_us, max_us, and enqueue_ns
 //     (mean cost of the retire call itself). Peers: quiesce::rcu_retire(p, d),
 //     rcu_obj_base::retire(), and urcu_memb_call_rcu() with a hand-written
@@ -462,6 +466,12 @@ bool retire_setup(benchmark::State& st) {
     st.SkipWithError("cannot pin liburcu's memb call_rcu worker to the helper CPU");
     return false;
   }
+  pthread_t reclaimer;  // quiesce's worker, on the same CPU
+  if (!quiesce::detail::reclaimer_thread(quiesce::rcu_flavor::memb::index, &reclaimer) ||
+      !pin_thread(reclaimer, g_cpus.helper)) {
+    st.SkipWithError("cannot pin quiesce's memb reclaimer thread to the helper CPU");
+    return false;
+  }
   return true;
 }
 
@@ -515,6 +525,21 @@ void bm_retire_throughput(benchmark::State& st) {
   st.counters["throttled"] = static_cast<double>(after.throttled - before.throttled);
   Retirer::barrier();  // outside the timed loop: leaves no backlog for the next run
 }
+
+// One retire, then rcu_barrier(), on an otherwise idle domain: what a test
+// or a shutdown path that retires and waits pays per round.
+template <class Retirer>
+void bm_barrier_idle(benchmark::State& st) {
+  if (!retire_setup(st)) return;
+  quiesce::rcu_thread_registration<quiesce::rcu_domain> registration;
+  Retirer::barrier();
+  for (auto _ : st) {
+    Retirer::plain_one();
+    Retirer::barrier();
+  }
+}
+BENCHMARK(bm_barrier_idle<retire_quiesce_rcu_retire>)->Name("barrier_idle/quiesce_rcu_retire")->UseRealTime();
+BENCHMARK(bm_barrier_idle<retire_liburcu_call_rcu>)->Name("barrier_idle/liburcu_call_rcu")->UseRealTime();
 
 BENCHMARK(bm_retire_latency<retire_quiesce_rcu_retire>)
     ->Name("retire_latency/quiesce_rcu_retire")

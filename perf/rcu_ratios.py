@@ -151,8 +151,23 @@ def retire_tables(r, lines):
     peers = [("quiesce_rcu_retire", "quiesce::rcu_retire(p, d)"),
              ("quiesce_obj_base", "rcu_obj_base::retire()"),
              ("liburcu_call_rcu", "urcu_memb_call_rcu (raw)")]
-    lines.append("## Retire -> deleter latency (memb domain, default call_rcu worker on the helper CPU, "
-                 "one retire every 20 us; medians over repetitions)")
+    lines.append("## rcu_barrier on an idle domain (one retire, then the barrier; memb)")
+    lines.append("")
+    lines.append("| peer | us per retire + barrier | vs raw liburcu |")
+    lines.append("|---|---:|---:|")
+    raw_b = r.get("barrier_idle/liburcu_call_rcu", "real_time")
+    for key, label in (("quiesce_rcu_retire", "quiesce::rcu_retire + rcu_barrier"),
+                       ("liburcu_call_rcu", "urcu_memb_call_rcu + urcu_memb_barrier (raw)")):
+        name = f"barrier_idle/{key}"
+        if name not in r.m:
+            lines.append(f"| {label} | {r.missing(name)} | |")
+            continue
+        t = r.get(name, "real_time")
+        q = ratio(t, raw_b)
+        lines.append(f"| {label} | {fmt(t and t / 1e3, 1)} | {'n/a' if q is None else f'{q:.3f}x'} |")
+    lines.append("")
+    lines.append("## Retire -> deleter latency (memb domain: quiesce's reclaimer; raw: liburcu's call_rcu "
+                 "worker on the helper CPU; one retire every 20 us; medians over repetitions)")
     lines.append("")
     lines.append("| peer | p50 ms | p99 ms | max ms | retire call ns | p50 vs raw | p99 vs raw |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|")

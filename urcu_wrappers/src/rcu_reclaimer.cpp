@@ -13,13 +13,18 @@
 // The kernel's RCU does the same (a callback batch waits for the next grace
 // period, rcu_barrier() queues a callback per CPU and waits for it).
 //
-// Worker states, all through one futex word (wake_word): the worker stores
-// 1 and re-checks its condition (work queued, a barrier waiting, a pause
-// requested) before FUTEX_WAIT on 1; whoever needs it exchanges the word to
-// 0 and FUTEX_WAKEs if it was 1 (Dekker: the stores and loads are seq_cst,
-// so either the worker sees the new work or the waker sees the 1).
+// Worker states, all through one futex word (wake_word): 0 awake; 2 napping
+// for reclaim_pause after a batch (to gather the next one: retires do not
+// wake it, so a steady trickle of retires costs one CAS each, no syscall);
+// 1 asleep until woken (a nap found nothing queued). The worker stores the
+// state and re-checks its condition (work queued, a barrier waiting, a pause
+// requested) before FUTEX_WAIT; a retire into an empty stack moves 1 to 0
+// and FUTEX_WAKEs, a barrier or a fork pause moves 1 or 2 to 0 and wakes
+// (Dekker: the stores and loads are seq_cst, so either the worker sees the
+// new work or the waker sees the state).
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -47,6 +52,7 @@ struct reclaimer_state {
   std::atomic<int> pause{0};           // futex: 1 while rcu_fork_guard holds the worker
   std::atomic<int> paused{0};          // futex: the worker's acknowledgement
   std::atomic<bool> liburcu_used{false};  // some retire of this flavour went to liburcu's call_rcu
+  pthread_t thread{};                  // the worker, once started (under start_mu)
 };
 reclaimer_state states[4];
 
@@ -57,8 +63,22 @@ void futex_wait(std::atomic<int>& w, int expected, const timespec* timeout) noex
 void futex_wake(std::atomic<int>& w) noexcept {
   ::syscall(SYS_futex, futex_addr(w), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
 }
+constexpr int awake = 0, asleep = 1, napping = 2;
+// A retire into an empty stack: wakes a sleeping worker, not a napping one.
 void wake_worker(reclaimer_state& st) noexcept {
-  if (st.wake_word.exchange(0, std::memory_order_seq_cst) == 1) futex_wake(st.wake_word);
+  int expected = asleep;
+  if (st.wake_word.load(std::memory_order_seq_cst) == asleep &&
+      st.wake_word.compare_exchange_strong(expected, awake, std::memory_order_seq_cst))
+    futex_wake(st.wake_word);
+}
+// A barrier or a fork pause: wakes the worker from a nap too.
+void wake_worker_now(reclaimer_state& st) noexcept {
+  if (st.wake_word.exchange(awake, std::memory_order_seq_cst) != awake) futex_wake(st.wake_word);
+}
+// The worker's waits: in `state` until woken (or `timeout`), unless its
+// condition changed since it last looked.
+bool must_stay_awake(reclaimer_state& st) noexcept {
+  return st.pause.load(std::memory_order_seq_cst) != 0 || st.urgent.load(std::memory_order_seq_cst) != 0;
 }
 
 rcu_head* next_of(rcu_head* h) noexcept { return reinterpret_cast<rcu_head*>(h->next.next); }
@@ -85,6 +105,13 @@ void* worker_main(void*) {
   char name[16] = "quiesce-rcu-";
   std::strncat(name, F::name, sizeof name - std::strlen(name) - 1);
   pthread_setname_np(pthread_self(), name);
+  // Not bound to where the first retiring thread happened to be pinned (a
+  // new thread inherits its creator's affinity): every CPU the process's
+  // cpuset allows (the kernel drops the others). pin_rcu_reclaimer() pins it.
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
+  (void)sched_setaffinity(0, sizeof all, &all);
   for (;;) {
     if (st.pause.load(std::memory_order_seq_cst) != 0) {
       // rcu_fork_guard: no batch in flight while it forks.
@@ -98,11 +125,10 @@ void* worker_main(void*) {
     // its rcu_head) happen-before the grace period and the deleter.
     rcu_head* batch = top.exchange(nullptr, std::memory_order_acquire);
     if (batch == nullptr) {
-      st.wake_word.store(1, std::memory_order_seq_cst);
-      if (top.load(std::memory_order_seq_cst) == nullptr && st.pause.load(std::memory_order_seq_cst) == 0 &&
-          st.urgent.load(std::memory_order_seq_cst) == 0)
-        futex_wait(st.wake_word, 1, nullptr);
-      st.wake_word.store(0, std::memory_order_relaxed);
+      st.wake_word.store(asleep, std::memory_order_seq_cst);
+      if (top.load(std::memory_order_seq_cst) == nullptr && !must_stay_awake(st))
+        futex_wait(st.wake_word, asleep, nullptr);
+      st.wake_word.store(awake, std::memory_order_relaxed);
       continue;
     }
     // The stack is newest first: reverse it, so deleters (and a barrier's
@@ -124,16 +150,14 @@ void* worker_main(void*) {
       h->func(h);
       h = next;
     }
-    // More queued while this batch ran: gather for reclaim_pause, unless a
-    // barrier (or a fork) waits.
-    if (top.load(std::memory_order_relaxed) != nullptr) {
-      st.wake_word.store(1, std::memory_order_seq_cst);
-      if (st.urgent.load(std::memory_order_seq_cst) == 0 && st.pause.load(std::memory_order_seq_cst) == 0) {
-        const timespec pause{0, reclaim_pause_ns};
-        futex_wait(st.wake_word, 1, &pause);
-      }
-      st.wake_word.store(0, std::memory_order_relaxed);
+    // Nap for reclaim_pause to gather the next batch, unless a barrier (or a
+    // fork) waits; a nap that gathers nothing ends in sleep (above).
+    st.wake_word.store(napping, std::memory_order_seq_cst);
+    if (!must_stay_awake(st)) {
+      const timespec nap{0, reclaim_pause_ns};
+      futex_wait(st.wake_word, napping, &nap);
     }
+    st.wake_word.store(awake, std::memory_order_relaxed);
   }
   return nullptr;
 }
@@ -164,6 +188,7 @@ void start_worker(int f) noexcept {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_t t;
   const int err = pthread_create(&t, &attr, worker_for(f), nullptr);
+  if (err == 0) st.thread = t;
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (err == 0) {
@@ -198,6 +223,14 @@ void reclaim_wake(int f) noexcept {
 
 void liburcu_call(int f, rcu_head* head, void (*fn)(rcu_head*)) noexcept { call_liburcu_for(f, head, fn); }
 
+bool reclaimer_thread(int f, pthread_t* out) noexcept {
+  start_worker(f);
+  std::lock_guard lk(states[f].start_mu);
+  if (!reclaim_queues[f].started.load(std::memory_order_acquire)) return false;
+  *out = states[f].thread;
+  return true;
+}
+
 template <class F>
 void reclaimer_barrier() noexcept {
   reclaimer_state& st = states[F::index];
@@ -210,7 +243,10 @@ void reclaimer_barrier() noexcept {
   do {
     m.head.next.next = reinterpret_cast<decltype(m.head.next.next)>(old);
   } while (!q.top.compare_exchange_weak(old, &m.head, std::memory_order_seq_cst, std::memory_order_relaxed));
-  reclaim_wake(F::index);
+  if (!q.started.load(std::memory_order_acquire))
+    start_worker(F::index);
+  else
+    wake_worker_now(st);
   // An online QSBR caller would hold up the worker's grace period: offline
   // while it waits (a blocking wait is a quiescent state in QSBR).
   const bool qsbr_online = rcu_flavor::qsbr::online();
@@ -235,7 +271,7 @@ void reclaimers_pause_for_fork() noexcept {
     reclaimer_state& st = states[f];
     if (!reclaim_queues[f].started.load(std::memory_order_acquire)) continue;
     st.pause.store(1, std::memory_order_seq_cst);
-    wake_worker(st);
+    wake_worker_now(st);
     while (st.paused.load(std::memory_order_seq_cst) == 0) futex_wait(st.paused, 0, nullptr);
   }
 }

@@ -22,7 +22,9 @@
 #define QUIESCE_RCU_CALL_RCU_WORKER_HPP
 
 #include <atomic>
+#include <cerrno>
 #include <pthread.h>
+#include <system_error>
 
 #include <quiesce/rcu/rcu_domain.hpp>
 
@@ -35,6 +37,27 @@ void validate_worker_cpu(int cpu);
 // Pins `t` to `cpu` (validated); throws std::system_error on failure.
 void pin_thread(pthread_t t, int cpu);
 }  // namespace detail
+
+namespace detail {
+// Flavour f's reclaimer thread (started if it was not); false if none could
+// be started (rcu_reclaimer.cpp).
+bool reclaimer_thread(int flavor, pthread_t* out) noexcept;
+}  // namespace detail
+
+// Pins quiesce's reclaimer thread of Domain's flavour (the worker that runs
+// every deleter not sent to a call_rcu_worker; see rcu_domain.hpp) to `cpu`,
+// starting it if needed. Throws std::invalid_argument for a CPU this process
+// may not run on, std::system_error if the thread cannot be started or pinned.
+// A fork child's new reclaimer is not pinned.
+template <class Domain = rcu_domain>
+void pin_rcu_reclaimer(int cpu) {
+  static_assert(rcu_domain_type<Domain>, "pin_rcu_reclaimer<D>: D must be a quiesce RCU domain type");
+  detail::validate_worker_cpu(cpu);
+  pthread_t t;
+  if (!detail::reclaimer_thread(Domain::flavor_type::index, &t))
+    throw std::system_error(EAGAIN, std::generic_category(), "quiesce: cannot start the RCU reclaimer thread");
+  detail::pin_thread(t, cpu);
+}
 
 template <class Domain = rcu_domain>
 class call_rcu_worker {
