@@ -539,7 +539,12 @@ void run_retire_latency(const options& o, const plan& pl, std::uint64_t loops, m
       if constexpr (is_qsbr) rcu_quiescent_state();
     }
   }
-  rcu_barrier(dom);  // every deleter above has run
+  // Every deleter above has run: quiesce's barrier covers quiesce's retires,
+  // raw call_rcu() callbacks need liburcu's own barrier.
+  if (o.path == gp::retire_path::call_rcu)
+    F::barrier();
+  else
+    rcu_barrier(dom);
   quiesce::detail::tsan_acquire(&deleted);
   c.stop.store(true, std::memory_order_relaxed);
   for (auto& t : threads) t.join();
