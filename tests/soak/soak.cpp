@@ -31,6 +31,12 @@
 //   alloc     a node_pool chunk allocation fails (numa::testing); the pool
 //             must throw the documented error and work afterwards
 //   signals   100 SIGUSR1 to the RCU reader
+//   records   an own hazard-pointer domain with 20,000 hazard records (so
+//             T = 40,000, past the retired list's packed 16-bit count):
+//             one protects an object while 2.5 T others are retired; the
+//             unreclaimed count stays within the header's bound after every
+//             retire, the protected object is never freed, and everything
+//             is freed once nothing is protected
 // Samples every second: resident memory, the RCU default domain's
 // outstanding retires, the default hazard-pointer domain's unreclaimed
 // objects. Growth check: after a warm-up (the first quarter), the maximum of
@@ -390,7 +396,8 @@ int main(int argc, char** argv) {
   });
 
   // ---- faults and samples (this thread) ----
-  std::uint64_t stalls = 0, churned = 0, forks = 0, alloc_failures = 0, signals_sent = 0;
+  std::uint64_t stalls = 0, churned = 0, forks = 0, alloc_failures = 0, signals_sent = 0, record_phases = 0;
+  quiesce::hazard_pointer_domain many_records_domain;  // the `records` fault's: its records are re-used each time
   std::vector<sample> samples;
   const auto t0 = clk::now();
   const auto end = t0 + std::chrono::duration_cast<clk::duration>(std::chrono::duration<double>(duration));
@@ -409,7 +416,7 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(s.hp_unreclaimed), static_cast<long long>(ops.load()));
       next_sample += std::chrono::seconds(1);
     }
-    switch (fault++ % 5) {
+    switch (fault++ % 6) {
       case 0: {  // stall: an RCU reader, and a hazard pointer on a retired object, held 300 ms
         std::atomic<hp_obj*> src{new hp_obj};
         std::atomic<bool> protecting{false};
@@ -492,9 +499,37 @@ int main(int argc, char** argv) {
         }
         break;
       }
-      default:
+      case 4:
         for (int i = 0; i < 100; ++i, ++signals_sent) pthread_kill(reader_handle, SIGUSR1);
         break;
+      default: {  // records: tens of thousands of hazard records, the garbage bound after every retire
+        constexpr std::size_t n_records = 20'000;
+        auto& dom = many_records_domain;
+        std::vector<quiesce::hazard_pointer> hps;
+        hps.reserve(n_records);
+        for (std::size_t i = 0; i < n_records; ++i) hps.push_back(quiesce::make_hazard_pointer(dom));
+        std::atomic<hp_obj*> src{new hp_obj};
+        hp_obj* kept = hps[n_records / 3].protect(src);
+        src.exchange(nullptr)->retire(dom);
+        const auto st0 = dom.stats();
+        const std::uint64_t t = st0.threshold, h = st0.hazard_records;
+        check(t >= 2 * n_records, "hazard-pointer threshold does not follow the records");
+        // One retiring thread, sync mode: the list stays below 2T + H + 1.
+        const std::uint64_t bound = 2 * t + h + 1;
+        for (std::uint64_t i = 0; i < 5 * t / 2; ++i) {
+          (new hp_obj)->retire(dom);
+          if (dom.stats().unreclaimed > bound) {
+            violation("hazard-pointer garbage bound broken with 20,000 records");
+            break;
+          }
+        }
+        check(kept->canary == alive, "an object protected in the records phase was freed");
+        hps.clear();  // every protection dropped
+        quiesce::hazard_pointer_cleanup(dom);
+        check(dom.stats().unreclaimed == 0, "the records phase left objects unreclaimed");
+        ++record_phases;
+        break;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // pacing of the faults, not synchronisation
   }
@@ -531,13 +566,14 @@ int main(int argc, char** argv) {
   failed |= grows(samples, &sample::hp_unreclaimed, 4096, "hazard-pointer unreclaimed objects");
   std::printf(
       "soak: %.0f s, %lld operations, %llu faults injected (%llu stalls, %llu churned threads, %llu forks, "
-      "%llu allocation failures, %llu signals; stall reports: rcu %llu, hazard pointers %llu), "
-      "%llu invariant checks, %llu violations, %lld objects leaked: %s\n",
+      "%llu allocation failures, %llu signals, %llu phases with 20,000 hazard records; stall reports: rcu %llu, "
+      "hazard pointers %llu), %llu invariant checks, %llu violations, %lld objects leaked: %s\n",
       duration, static_cast<long long>(ops.load()),
-      static_cast<unsigned long long>(stalls + churned + forks + alloc_failures + signals_sent),
+      static_cast<unsigned long long>(stalls + churned + forks + alloc_failures + signals_sent + record_phases),
       static_cast<unsigned long long>(stalls), static_cast<unsigned long long>(churned),
       static_cast<unsigned long long>(forks), static_cast<unsigned long long>(alloc_failures),
-      static_cast<unsigned long long>(signals_sent), static_cast<unsigned long long>(rcu_stalls.load()),
+      static_cast<unsigned long long>(signals_sent), static_cast<unsigned long long>(record_phases),
+      static_cast<unsigned long long>(rcu_stalls.load()),
       static_cast<unsigned long long>(hp_stalls.load()), static_cast<unsigned long long>(checks.load()),
       static_cast<unsigned long long>(violations.load()), static_cast<long long>(leaked), failed ? "FAIL" : "PASS");
   return failed ? 1 : 0;
