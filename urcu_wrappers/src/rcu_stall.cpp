@@ -111,7 +111,7 @@ const char* kind_name(rcu_stall_report::wait_kind k) {
   switch (k) {
     case rcu_stall_report::wait_kind::synchronize: return "rcu_synchronize";
     case rcu_stall_report::wait_kind::barrier: return "rcu_barrier";
-    case rcu_stall_report::wait_kind::reclaim: return "call_rcu reclamation";
+    case rcu_stall_report::wait_kind::reclaim: return "reclamation (the reclaimer's grace period)";
   }
   return "?";
 }

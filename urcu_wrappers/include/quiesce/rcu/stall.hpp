@@ -13,7 +13,8 @@
 //     synchronize  an rcu_synchronize()/synchronize() call has not returned;
 //     barrier      an rcu_barrier() call has not returned;
 //     reclaim      retired objects are pending and no deleter has run for
-//                  `timeout`: liburcu's call_rcu worker is stuck in a grace
+//                  `timeout`: the reclaimer (quiesce's or a liburcu call_rcu
+//                  worker) is stuck in a grace
 //                  period, and retired memory grows (`outstanding` says by
 //                  how much) until the holder leaves its section.
 //   A holder is a thread whose reader state is the one liburcu's grace period
