@@ -77,6 +77,7 @@ TEST_F(RcuMisuseDeathTest, RetireSamePointerTwice) {
   EXPECT_DEATH(
       {
         int* p = new int(1);
+        quiesce::rcu_read_guard g;  // no grace period ends, so p is still pending at the second retire
         quiesce::rcu_retire(p);
         quiesce::rcu_retire(p);
       },
@@ -89,6 +90,7 @@ TEST_F(RcuMisuseDeathTest, ObjBaseRetiredTwice) {
   EXPECT_DEATH(
       {
         auto* o = new self_retiring;
+        quiesce::rcu_read_guard g;  // no grace period ends, so o is still pending at the second retire
         o->retire();
         o->retire();
       },

@@ -16,7 +16,9 @@
 namespace quiesce::numa {
 
 // Node of the page holding `p`; -1 if the page is mapped but not yet faulted
-// in. Throws std::invalid_argument if `p` is not mapped.
+// in. A page only read so far maps the kernel's shared zero page: -1 on
+// older kernels, the zero page's node on newer ones (6.18). Throws
+// std::invalid_argument if `p` is not mapped.
 int node_of_address(const void* p);
 // Node of every page of [p, p + bytes), in order (-1 for untouched pages).
 std::vector<int> nodes_of_range(const void* p, std::size_t bytes);
