@@ -12,11 +12,12 @@
 #     clang 14, liburcu 0.13 needed);
 #   * a package this release's archive does not know: named, before apt-get
 #     install would print its errors.
-# QUIESCE_SKIP_PACKAGES=1 skips every check and installs nothing.
+# QUIESCE_SKIP_PACKAGES=1 skips every check and installs nothing;
+# QUIESCE_OS_RELEASE names another os-release file (tests).
 set -euo pipefail
 me=ensure_packages
 if [[ ${1:-} == --help || ${1:-} == -h ]]; then
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 [[ ${QUIESCE_SKIP_PACKAGES:-0} == 1 ]] && exit 0
@@ -24,9 +25,10 @@ if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; th
   echo "$me: quiesce's scripts need Debian 12 or 13 (dpkg and apt-get not found); install the equivalents of these Debian packages yourself and rerun with QUIESCE_SKIP_PACKAGES=1: $*" >&2
   exit 1
 fi
-if [[ -r /etc/os-release ]]; then
-  os_id=$(. /etc/os-release && echo "${ID:-}")
-  os_version=$(. /etc/os-release && echo "${VERSION_ID:-}")
+os_release=${QUIESCE_OS_RELEASE:-/etc/os-release}
+if [[ -r $os_release ]]; then
+  os_id=$(. "$os_release" && echo "${ID:-}")
+  os_version=$(. "$os_release" && echo "${VERSION_ID:-}")
   # testing/sid have no VERSION_ID: newer than 13, accepted.
   if [[ $os_id == debian && $os_version =~ ^[0-9]+$ && $os_version -lt 12 ]]; then
     echo "$me: quiesce needs Debian 12 (bookworm) or newer (g++ 12 or clang 14, liburcu 0.13, CMake 3.25); this is Debian $os_version" >&2
@@ -53,7 +55,7 @@ for p in "${missing[@]}"; do
   [[ -n $cand && $cand != "(none)" ]] || unknown+=("$p")
 done
 if [[ ${#unknown[@]} -ne 0 ]]; then
-  release=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-this release}" || echo "this release")
+  release=$(. "$os_release" 2>/dev/null && echo "${PRETTY_NAME:-this release}" || echo "this release")
   echo "$me: $release has no package ${unknown[*]} (quiesce supports Debian 12 and 13; check /etc/apt/sources.list)" >&2
   exit 1
 fi
