@@ -130,7 +130,7 @@ ci() {
   setup
   local b=build/$suite t0=$SECONDS
   mkdir -p "$root/$b"
-  rm -f "$root/$b"/libquiesce-dev_*.deb "$root/$b/deb.log" "$root/$b/ctest.log"
+  "${as_root[@]}" rm -f "$root/$b"/libquiesce-dev_*.deb "$root/$b/deb.log" "$root/$b/ctest.log"
   local pkgs=${QUIESCE_TRIXIE_PACKAGES:-$default_packages}
   pkgs=$(echo $pkgs)  # one line
   echo "$me: [$((SECONDS - t0))s] packages, configure and build in $b (log: $root/$b/build.log)"
@@ -163,6 +163,9 @@ deb_test() {
   deb=$(cd "$root/$b" && ls libquiesce-dev_*_amd64.deb 2>/dev/null | head -n1)
   [[ -n $deb ]] || { echo "deb consumer: FAILED: no libquiesce-dev_*_amd64.deb in $b"; return 1; }
   echo "deb: $deb"
+  local version want
+  version=$(dpkg-deb --field "$root/$b/$deb" Version)
+  want=$(cut -d. -f1-2 <<<"$version")  # major.minor: what a consumer asks find_package for
   dpkg-deb --field "$root/$b/$deb"
   "${as_root[@]}" rm -rf "$clean"
   "${as_root[@]}" mkdir -p "$clean"
@@ -172,16 +175,18 @@ deb_test() {
       set -e
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq
-      apt-get install -y -q --no-install-recommends /src/$b/$deb g++ cmake ninja-build pkg-config
+      apt-get install -y -q --no-install-recommends /src/$b/$deb g++ cmake ninja-build  # pkg-config: the .deb brings it
       dpkg -L libquiesce-dev | grep -E 'version.hpp|quiesceConfig|\\.pc\$|\\.a\$|\\.so'
       rm -rf /tmp/consumer && mkdir -p /tmp/consumer
-      echo 'consumer: find_package(quiesce 0.1 CONFIG REQUIRED), no prefix given'
-      cmake -S /src/tests/consumer/project -B /tmp/consumer/cmake -G Ninja
+      echo 'consumer: find_package(quiesce $want CONFIG REQUIRED), no prefix given'
+      cmake -S /src/tests/consumer/project -B /tmp/consumer/cmake -G Ninja -DQUIESCE_WANT_VERSION=$want
+      grep -q '^QUIESCE_WANT_VERSION:STRING=$want\$' /tmp/consumer/cmake/CMakeCache.txt
       cmake --build /tmp/consumer/cmake
       /tmp/consumer/cmake/consumer
       echo 'consumer: pkg-config --cflags --libs quiesce'
       g++ -O2 -o /tmp/consumer/pc /src/tests/consumer/project/main.cpp \$(pkg-config --cflags --libs quiesce)
       /tmp/consumer/pc
+      test \"\$(pkg-config --modversion quiesce)\" = $version
       echo \"pkg-config quiesce: \$(pkg-config --modversion quiesce)\""; then
     echo "deb consumer: FAILED"
     return 1
