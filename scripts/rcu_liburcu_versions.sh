@@ -37,7 +37,10 @@ mkdir -p "$results" "$work"
 packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev libck-dev libbenchmark-dev libgtest-dev python3
   libboost-dev libtbb-dev)
 configure=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DQUIESCE_BUILD_TESTS=OFF -DQUIESCE_BUILD_BENCHMARKS=ON)
-bench_flags="--benchmark_repetitions=$reps --benchmark_min_time=$min_time --benchmark_display_aggregates_only=true --benchmark_out_format=json"
+# Google Benchmark 1.8+ (Debian 13) wants "0.1s", 1.7 (Debian 12) a bare number: each side picks its own.
+bench_flags="--benchmark_repetitions=$reps --benchmark_display_aggregates_only=true --benchmark_out_format=json"
+min_time_flag='--benchmark_min_time=$(dpkg --compare-versions "$(dpkg-query -W -f="\${Version}" libbenchmark-dev)" ge 1.8 && echo '"$min_time"'s || echo '"$min_time"')'
+
 
 echo "== host: build rcu_bench"
 scripts/ensure_packages.sh "${packages[@]}"
@@ -52,13 +55,13 @@ host_v=$(pkg-config --modversion liburcu-memb)
 host_cc=$(g++ --version | head -n1)
 host_os=$(. /etc/os-release && echo "$PRETTY_NAME")
 echo "== run 1/2: liburcu $host_v ($host_os, host)"
-build/rcu-versions-host/perf/rcu_bench $bench_flags --benchmark_out="$work/host.json" | tail -n 3
+eval "build/rcu-versions-host/perf/rcu_bench $bench_flags $min_time_flag --benchmark_out=$work/host.json" | tail -n 3
 echo "== run 2/2: Debian 13 chroot"
-scripts/trixie_chroot.sh run "build/rcu-versions-trixie/perf/rcu_bench $bench_flags --benchmark_out=$work/trixie.json | tail -n 3;
+scripts/trixie_chroot.sh run "build/rcu-versions-trixie/perf/rcu_bench $bench_flags $min_time_flag --benchmark_out=$work/trixie.json | tail -n 3;
   { pkg-config --modversion liburcu-memb; g++ --version | head -n1; . /etc/os-release; echo \"\$PRETTY_NAME\"; } >$work/trixie.facts"
 { read -r trixie_v; read -r trixie_cc; read -r trixie_os; } <"$work/trixie.facts"
 
-shown="rcu_bench $bench_flags"
+shown="rcu_bench $bench_flags --benchmark_min_time=$min_time(s)"
 python3 perf/rcu_ratios.py "$work/host.json" -o "$results/rcu_ratios_liburcu-$host_v.md" \
   --command "$shown" --cpu-model "${cpu_model:-unknown}" --compiler "$host_cc" >/dev/null
 python3 perf/rcu_ratios.py "$work/trixie.json" -o "$results/rcu_ratios_liburcu-$trixie_v.md" \
