@@ -8,7 +8,7 @@
 #   trixie_chroot.sh setup           only make the chroot
 #
 # The chroot is build/trixie-root (made once with `debootstrap --variant=minbase
-# trixie`, then reused; a pristine copy is kept as build/trixie-minbase.tar for
+# trixie`, then reused; a pristine copy is kept as build/trixie-root.minbase.tar for
 # the package test). Each command runs in a private mount namespace (unshare)
 # with this source tree bind-mounted at /src and /proc, /sys, /dev mounted; a
 # trap unmounts them on exit, and the namespace drops whatever is left.
@@ -21,37 +21,39 @@
 #      benchmarks and examples, -Werror) in build/trixie, log build/trixie/build.log,
 #   3. runs its ctest without the multinode label: build/trixie/ctest.log,
 #   4. builds the .deb (cmake --build build/trixie --target package),
-#   5. unpacks a fresh minbase chroot (build/trixie-clean), installs the .deb
+#   5. unpacks a fresh minbase chroot (build/trixie-root.clean), installs the .deb
 #      there with `apt-get install ./libquiesce-dev_*.deb` (its Depends bring
 #      liburcu-dev, libnuma-dev, ...) plus a compiler, and builds and runs
 #      tests/consumer/project with find_package and with pkg-config, no prefix
 #      given: build/trixie/deb.log, last line "deb consumer: ok" on success.
 # Environment: QUIESCE_DEBIAN_MIRROR (default http://deb.debian.org/debian),
-# QUIESCE_TRIXIE_PACKAGES (the packages of step 1, space-separated).
+# QUIESCE_TRIXIE_PACKAGES (the packages of step 1, space-separated),
+# QUIESCE_TRIXIE_ROOT (the chroot, default build/trixie-root).
 set -euo pipefail
 me=trixie_chroot
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 suite=trixie
-rootfs="$root/build/$suite-root"
-minbase_tar="$root/build/$suite-minbase.tar"
-clean="$root/build/$suite-clean"
+rootfs=${QUIESCE_TRIXIE_ROOT:-$root/build/$suite-root}
+minbase_tar="$rootfs.minbase.tar"
+clean="$rootfs.clean"
 mirror=${QUIESCE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 as_root=()
 if [[ $(id -u) -ne 0 ]]; then
   command -v sudo >/dev/null 2>&1 || { echo "$me: needs root or sudo (debootstrap, mount, chroot)" >&2; exit 1; }
-  as_root=(sudo --preserve-env=QUIESCE_DEBIAN_MIRROR,QUIESCE_TRIXIE_PACKAGES)
+  as_root=(sudo --preserve-env=QUIESCE_DEBIAN_MIRROR,QUIESCE_TRIXIE_PACKAGES,QUIESCE_TRIXIE_ROOT)
 fi
 
 setup() {
   [[ -e $rootfs/.quiesce-minbase ]] && return 0
   "$root/scripts/ensure_packages.sh" debootstrap
   mkdir -p "$root/build"
-  local tmp="$rootfs.tmp" log="$root/build/$suite-debootstrap.log"
+  local tmp="$rootfs.tmp" log="$rootfs.debootstrap.log"
   "${as_root[@]}" rm -rf "$tmp" "$rootfs"
   echo "$me: debootstrap --variant=minbase $suite from $mirror (log: $log)"
   if ! "${as_root[@]}" debootstrap --variant=minbase "$suite" "$tmp" "$mirror" >"$log" 2>&1; then
     tail -n 20 "$log" >&2
+    "${as_root[@]}" rm -rf "$tmp"
     echo "$me: FAILED: debootstrap could not make the $suite chroot from $mirror (network? mirror?); full log: $log" >&2
     exit 1
   fi
@@ -203,6 +205,6 @@ case "${1:-}" in
     in_chroot "$rootfs" -- "$*"
     ;;
   __mounted) shift; mounted "$@" ;;
-  -h | --help | '') sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; [[ -n ${1:-} ]] ;;
+  -h | --help | '') sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; [[ -n ${1:-} ]] ;;
   *) echo "$me: unknown command '$1' (ci, run, setup)" >&2; exit 2 ;;
 esac
