@@ -25,6 +25,7 @@ function(quiesce_component name)
     target_include_directories(${target} PUBLIC
       $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
       $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/structures/base/include>  # also via quiesce_base; here for object-file users
+      $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/generated/include>  # <quiesce/version.hpp>
       $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
     set(link ${ARG_LINK})
     if(target MATCHES "_checks$")

@@ -201,7 +201,7 @@ void bm_audit(benchmark::State& st) {
   if (!place_thread(st, false)) return;
   Bank& b = bank<Bank, N>();
   for (auto _ : st) {
-    const std::int64_t t = b.total();
+    std::int64_t t = b.total();  // not const: DoNotOptimize(const T&) is deprecated (Google Benchmark 1.8+)
     benchmark::DoNotOptimize(t);
     if (t != kInitial * static_cast<std::int64_t>(N)) {
       st.SkipWithError("an audit saw a wrong total");

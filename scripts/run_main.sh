@@ -94,6 +94,15 @@ packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev libck-dev lib
 step "checking packages: ${packages[*]}"
 scripts/ensure_packages.sh "${packages[@]}"
 
+# Google Benchmark 1.8 and later (Debian 13: 1.9) want a unit on
+# --benchmark_min_time ("0.1s"; a bare number still works but warns once per
+# benchmark); 1.7 (Debian 12) takes only the bare number of seconds.
+bm_seconds() { echo "$1"; }
+if command -v dpkg >/dev/null 2>&1 &&
+  dpkg --compare-versions "$(dpkg-query -W -f='${Version}' libbenchmark-dev 2>/dev/null || echo 0)" ge 1.8; then
+  bm_seconds() { echo "${1}s"; }
+fi
+
 # ---- 2. build ----
 step "configuring Release build in $build"
 if [[ -f $build/CMakeCache.txt ]] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$build/CMakeCache.txt"; then
@@ -118,7 +127,7 @@ fi
 bench=(
   "$build/perf/rcu_bench"
   "--benchmark_repetitions=$reps"
-  "--benchmark_min_time=$min_time"
+  "--benchmark_min_time=$(bm_seconds "$min_time")"
   --benchmark_display_aggregates_only=true
   "--benchmark_out=$out/rcu_bench.json"
   --benchmark_out_format=json
@@ -157,7 +166,7 @@ run_bench() {
   local area=${name%_bench}
   cmake --build "$build" --target "$name"
   step "running $name: $reps repetitions ($what)"
-  "$build/perf/$name" "--benchmark_repetitions=$reps" "--benchmark_min_time=$min" \
+  "$build/perf/$name" "--benchmark_repetitions=$reps" "--benchmark_min_time=$(bm_seconds "$min")" \
     --benchmark_display_aggregates_only=true "--benchmark_out=$out/$name.json" \
     --benchmark_out_format=json 2>&1 | tee "$out/$name.txt"
   python3 "perf/${area}_ratios.py" "$out/$name.json" -o "$out/${area}_ratios.md" "$@"

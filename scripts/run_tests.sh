@@ -13,8 +13,16 @@
 # build: statically linked NUMA tests inside 2- and 4-node qemu guests
 # (scripts/numa_guest.sh, tests/multinode/), one guest at a time. The other
 # configurations leave that label out (ctest -LE multinode).
+# Then a sixth step, trixie, does the gcc configuration again on Debian 13
+# (g++ 14, liburcu 0.15, Google Benchmark 1.9, GoogleTest 1.16) inside a
+# minbase chroot made with debootstrap and cached in build/trixie-root
+# (scripts/trixie_chroot.sh): build with -Werror, ctest -LE multinode, then
+# the .deb (CPack) installed into a clean trixie chroot with apt-get and the
+# consumer project built against it. Needs root or sudo, and the network the
+# first time; it fails, never skips, if the archive cannot be reached.
 # Logs: build/<config>/build.log and build/<config>/ctest.log; the multinode
-# step's are build/gcc/build-multinode.log and build/gcc/ctest-multinode.log.
+# step's are build/gcc/build-multinode.log and build/gcc/ctest-multinode.log;
+# the trixie step's are under build/trixie/, plus build/trixie/deb.log.
 set -euo pipefail
 
 usage() {
@@ -23,16 +31,19 @@ Usage: scripts/run_tests.sh [--only CONFIG[,CONFIG...]] [--jobs N] [--help]
 
 Builds and tests quiesce in the configurations gcc, clang, tsan and asan,
 then runs the multinode tests (qemu guests with 2 and 4 NUMA nodes) of the
-gcc build (default: all five steps, in that order). Installs missing Debian
-packages first (apt-get; needs root or sudo). Exits non-zero if any build or
-test fails; a multinode test that cannot run here is reported as skipped.
+gcc build, then the gcc configuration and the .deb package on Debian 13 in a
+debootstrap chroot (default: all six steps, in that order). Works on Debian
+12 and 13. Installs missing Debian packages first (apt-get; needs root or
+sudo). Exits non-zero if any build or test fails; a multinode test that
+cannot run here is reported as skipped.
 
-  --only LIST   run only these steps, e.g. --only gcc,tsan or --only multinode
+  --only LIST   run only these steps, e.g. --only gcc,tsan, --only multinode
+                or --only trixie
   --jobs N      parallel build jobs (default: nproc)
 USAGE
 }
 
-configs=(gcc clang tsan asan multinode)
+configs=(gcc clang tsan asan multinode trixie)
 jobs=$(nproc 2>/dev/null || echo 2)
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -49,11 +60,19 @@ start=$SECONDS
 step() { printf '\n==> [%4ds] %s\n' "$((SECONDS - start))" "$*"; }
 
 step "packages"
-"$root/scripts/ensure_packages.sh" cmake ninja-build g++ clang libclang-rt-14-dev pkg-config \
-  liburcu-dev libnuma-dev libck-dev libgtest-dev libbenchmark-dev python3 \
-  qemu-system-x86 busybox-static bash-static numactl cpio gnuplot-nox dwarves \
-  libboost-dev libtbb-dev `# lockfree_stack_queue_bench peers` \
-  spin  # tests/model: Promela models
+# Package names that follow the release are looked up, not written here: the
+# clang runtime (sanitizers) is libclang-rt-<major>-dev for the installed
+# clang's major version (14 on Debian 12, 19 on Debian 13); numa_guest.sh
+# fetches the kernel that the release's linux-image-amd64 depends on.
+packages=(cmake ninja-build g++ clang pkg-config
+  liburcu-dev libnuma-dev libck-dev libgtest-dev libbenchmark-dev python3
+  qemu-system-x86 busybox-static bash-static numactl cpio gnuplot-nox dwarves
+  libboost-dev libtbb-dev `# lockfree_stack_queue_bench peers`
+  spin)  # tests/model: Promela models
+"$root/scripts/ensure_packages.sh" "${packages[@]}"
+clang_major=$(clang --version | sed -n 's/.*clang version \([0-9][0-9]*\)\..*/\1/p' | head -n1)
+[[ -n $clang_major ]] || { echo "run_tests.sh: cannot read clang's major version from 'clang --version'" >&2; exit 1; }
+"$root/scripts/ensure_packages.sh" "libclang-rt-$clang_major-dev"
 
 total_pass=0
 total_fail=0
@@ -67,6 +86,43 @@ for cfg in "${configs[@]}"; do
     build_cfg=gcc tag=-multinode ctest_jobs=1
     label=(-L multinode --verbose)
   fi
+  if [[ $cfg == trixie ]]; then
+    # Debian 13 in a chroot; the chroot installs its own packages (the list
+    # above without qemu and clang: only the gcc configuration runs there, not
+    # the multinode label).
+    step "trixie: gcc configuration + .deb in a Debian 13 chroot (scripts/trixie_chroot.sh)"
+    t_trixie=$SECONDS
+    set +e
+    trixie_packages=()
+    for p in "${packages[@]}"; do
+      [[ $p == qemu-system-x86 || $p == clang ]] || trixie_packages+=("$p")
+    done
+    QUIESCE_TRIXIE_PACKAGES="${trixie_packages[*]}" \
+      "$root/scripts/trixie_chroot.sh" ci --jobs "$jobs"
+    rc=$?
+    set -e
+    dir="$root/build/trixie"
+    grep -E "tests passed|Failed|\*\*\*|Not Run|Timeout" "$dir/ctest.log" 2>/dev/null | tail -n 40 || true
+    line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$dir/ctest.log" 2>/dev/null | tail -n1 || true)
+    if [[ $line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
+      total_fail=$((total_fail + BASH_REMATCH[1]))
+      total_pass=$((total_pass + BASH_REMATCH[2] - BASH_REMATCH[1]))
+    else
+      total_fail=$((total_fail + 1))  # no ctest result: the chroot or the build failed
+    fi
+    if grep -qx "deb consumer: ok" "$dir/deb.log" 2>/dev/null; then  # the .deb test counts as one
+      total_pass=$((total_pass + 1))
+    else
+      total_fail=$((total_fail + 1))
+    fi
+    if [[ $rc -ne 0 ]]; then
+      failed_configs+=("trixie")
+      echo "trixie: FAILED (logs: $dir/{build,ctest,deb}.log)"
+    else
+      echo "trixie: ok in $((SECONDS - t_trixie)) s (logs: $dir/{build,ctest,deb}.log)"
+    fi
+    continue
+  fi
   dir="$root/build/$build_cfg"
   args=(-G Ninja -DQUIESCE_WERROR=ON -DQUIESCE_BUILD_TESTS=ON)
   case "$build_cfg" in
@@ -76,7 +132,7 @@ for cfg in "${configs[@]}"; do
                  -DQUIESCE_BUILD_BENCHMARKS=OFF) ;;
     asan) args+=(-DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DQUIESCE_SANITIZE=address
                  -DQUIESCE_BUILD_BENCHMARKS=OFF) ;;
-    *) echo "run_tests.sh: unknown configuration '$cfg' (gcc, clang, tsan, asan, multinode)" >&2; exit 2 ;;
+    *) echo "run_tests.sh: unknown configuration '$cfg' (gcc, clang, tsan, asan, multinode, trixie)" >&2; exit 2 ;;
   esac
   build_log="$dir/build$tag.log" ctest_log="$dir/ctest$tag.log"
   step "$cfg: configure + build in $dir"

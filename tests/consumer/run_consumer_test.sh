@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the built quiesce into a scratch prefix, then builds and runs a
-# consumer program against it twice: with CMake's find_package and with pkg-config.
+# consumer program against it twice: with CMake's find_package (asking for the
+# built version) and with pkg-config; then checks that asking find_package for
+# a newer minor version fails at configure time, naming the version installed.
 # usage: run_consumer_test.sh BUILD_DIR CONSUMER_SRC WORK_DIR CXX GENERATOR MAKE_PROGRAM
 # The consumer is configured with the generator and build program of the
 # build under test (a fresh machine has ninja from the test command's
@@ -12,9 +14,12 @@ mkdir -p "$work"
 prefix="$work/prefix"
 cmake --install "$build" --prefix "$prefix" >"$work/install.log"
 
-echo "consumer: find_package(quiesce CONFIG REQUIRED)"
+version=$(sed -n 's/^CMAKE_PROJECT_VERSION:[A-Z]*=//p' "$build/CMakeCache.txt")
+IFS=. read -r major minor _ <<<"$version"
+echo "consumer: find_package(quiesce $major.$minor CONFIG REQUIRED), installed $version"
 cmake -S "$src" -B "$work/cmake-build" -G "$generator" -DCMAKE_MAKE_PROGRAM="$make_program" \
-  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" >"$work/configure.log"
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" -DQUIESCE_WANT_VERSION="$major.$minor" >"$work/configure.log"
+grep -q "quiesce $version from" "$work/configure.log" || { echo "consumer: configure did not report quiesce $version"; exit 1; }
 cmake --build "$work/cmake-build" >"$work/build.log"
 "$work/cmake-build/consumer"
 
@@ -24,4 +29,17 @@ flags=$(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs quiesce)
 # shellcheck disable=SC2086
 "$cxx" -O2 -o "$work/consumer-pc" "$src/main.cpp" $flags
 "$work/consumer-pc"
+[[ $(PKG_CONFIG_PATH="$libdir" pkg-config --modversion quiesce) == "$version" ]] ||
+  { echo "consumer: pkg-config --modversion quiesce is not $version"; exit 1; }
+
+too_new="$major.$((minor + 1))"
+echo "consumer: find_package(quiesce $too_new) must fail"
+if cmake -S "$src" -B "$work/too-new" -G "$generator" -DCMAKE_MAKE_PROGRAM="$make_program" \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" -DQUIESCE_WANT_VERSION="$too_new" >"$work/too-new.log" 2>&1; then
+  echo "consumer: find_package(quiesce $too_new) succeeded against $version"
+  exit 1
+fi
+grep -q "compatible with requested version \"$too_new\"" "$work/too-new.log" &&
+  grep -q "version: $version" "$work/too-new.log" ||
+  { cat "$work/too-new.log"; echo "consumer: the failure does not name the requested and installed versions"; exit 1; }
 echo "consumer: ok"

@@ -861,11 +861,10 @@ TEST(DisruptorLifecycle, HaltUnderLoadStopsCleanly) {
   auto& ring = d.start();
   std::atomic<bool> stop{false};
   std::thread producer([&] {
-    for (std::int64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+    while (!stop.load(std::memory_order_relaxed)) {
       const auto seq = ring.try_next();  // never waits: the consumers will be halted
       if (!seq) {
         std::this_thread::yield();
-        --i;
         continue;
       }
       ring[*seq].value = *seq;

@@ -1,6 +1,7 @@
 // A program that uses the installed quiesce and nothing else of its sources.
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/rcu.hpp>
+#include <quiesce/version.hpp>
 
 #include <atomic>
 #include <cstdio>
@@ -35,6 +36,7 @@ int main() {
   }
   cfg.store(std::make_unique<config>());
   quiesce::rcu_barrier();
-  std::printf("consumer read port %d\n", port);
+  static_assert(QUIESCE_VERSION == ((QUIESCE_VERSION_MAJOR << 16) | (QUIESCE_VERSION_MINOR << 8) | QUIESCE_VERSION_PATCH));
+  std::printf("consumer read port %d (quiesce %s)\n", port, QUIESCE_VERSION_STRING);
   return port == 8080 ? 0 : 1;
 }
