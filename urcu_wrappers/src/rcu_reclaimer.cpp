@@ -49,7 +49,7 @@ struct reclaimer_state {
   std::mutex start_mu;                 // serialises worker starts
   std::atomic<int> wake_word{0};       // futex: 1 while the worker waits
   std::atomic<int> urgent{0};          // barriers waiting for the worker
-  std::atomic<int> pause{0};           // futex: 1 while rcu_fork_guard holds the worker
+  std::atomic<int> pause{0};           // futex: rcu_fork_guards holding the worker (they may overlap)
   std::atomic<int> paused{0};          // futex: the worker's acknowledgement
   std::atomic<bool> liburcu_used{false};  // some retire of this flavour went to liburcu's call_rcu
   pthread_t thread{};                  // the worker, once started (under start_mu)
@@ -117,7 +117,10 @@ void* worker_main(void*) {
       // rcu_fork_guard: no batch in flight while it forks.
       st.paused.store(1, std::memory_order_seq_cst);
       futex_wake(st.paused);
-      while (st.pause.load(std::memory_order_seq_cst) != 0) futex_wait(st.pause, 1, nullptr);
+      for (int p; (p = st.pause.load(std::memory_order_seq_cst)) != 0;) futex_wait(st.pause, p, nullptr);
+      // Back to the top, which looks at `pause` again before taking a batch:
+      // a guard that counted itself in and saw paused == 1 before this store
+      // is ordered before that look (all seq_cst), so the worker pauses again.
       st.paused.store(0, std::memory_order_seq_cst);
       continue;
     }
@@ -266,11 +269,13 @@ template void reclaimer_barrier<rcu_flavor::qsbr>() noexcept;
 template void reclaimer_barrier<rcu_flavor::mb>() noexcept;
 template void reclaimer_barrier<rcu_flavor::bp>() noexcept;
 
+// Overlapping guards (two threads forking at once) each count themselves
+// in and out: the worker runs again only when the last one is done.
 void reclaimers_pause_for_fork() noexcept {
   for (int f = 0; f < 4; ++f) {
     reclaimer_state& st = states[f];
-    if (!reclaim_queues[f].started.load(std::memory_order_acquire)) continue;
-    st.pause.store(1, std::memory_order_seq_cst);
+    st.pause.fetch_add(1, std::memory_order_seq_cst);  // a worker that starts now pauses first thing
+    if (!reclaim_queues[f].started.load(std::memory_order_seq_cst)) continue;
     wake_worker_now(st);
     while (st.paused.load(std::memory_order_seq_cst) == 0) futex_wait(st.paused, 0, nullptr);
   }
@@ -278,7 +283,7 @@ void reclaimers_pause_for_fork() noexcept {
 
 void reclaimers_resume_after_fork() noexcept {
   for (auto& st : states) {
-    if (st.pause.exchange(0, std::memory_order_seq_cst) != 0) futex_wake(st.pause);
+    if (st.pause.fetch_sub(1, std::memory_order_seq_cst) == 1) futex_wake(st.pause);
   }
 }
 
