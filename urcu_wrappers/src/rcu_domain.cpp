@@ -415,12 +415,7 @@ constinit std::atomic<rcu_head*> deferred_calls[4] = {};
 rcu_head* deferred_next(rcu_head* h) noexcept { return reinterpret_cast<rcu_head*>(h->next.next); }
 
 void call_for_flavor(int f, rcu_head* h, void (*fn)(rcu_head*)) noexcept {
-  switch (f) {
-    case rcu_flavor::memb::index: reclaim_call<rcu_flavor::memb>(h, fn); break;
-    case rcu_flavor::qsbr::index: reclaim_call<rcu_flavor::qsbr>(h, fn); break;
-    case rcu_flavor::mb::index: reclaim_call<rcu_flavor::mb>(h, fn); break;
-    default: reclaim_call<rcu_flavor::bp>(h, fn); break;
-  }
+  with_flavor(f, [&]<class F>(F) { reclaim_call<F>(h, fn); });
 }
 
 // Hands every deferred node to call_rcu(); any thread, any number at once

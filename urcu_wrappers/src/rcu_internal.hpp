@@ -34,6 +34,18 @@ std::vector<registry_entry>& registry();  // immortal
 // then leave that mutex alone.
 inline constinit thread_local bool in_fork_guard = false;
 
+// Calls fn(F{}) for the flavour whose index is f: the one place that turns a
+// run-time flavour index into the flavour type.
+template <class Fn>
+decltype(auto) with_flavor(int f, Fn&& fn) {
+  switch (f) {
+    case rcu_flavor::memb::index: return fn(rcu_flavor::memb{});
+    case rcu_flavor::qsbr::index: return fn(rcu_flavor::qsbr{});
+    case rcu_flavor::mb::index: return fn(rcu_flavor::mb{});
+    default: return fn(rcu_flavor::bp{});
+  }
+}
+
 // ---- quiesce's reclaimer (rcu_reclaimer.cpp; see reclaim_queue in rcu_domain.hpp) ----
 
 // Waits until every deleter handed to flavour F's worker before the call has

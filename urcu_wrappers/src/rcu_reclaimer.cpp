@@ -90,12 +90,7 @@ void call_liburcu(rcu_head* head, void (*fn)(rcu_head*)) noexcept {
 }
 
 void call_liburcu_for(int f, rcu_head* head, void (*fn)(rcu_head*)) noexcept {
-  switch (f) {
-    case rcu_flavor::memb::index: call_liburcu<rcu_flavor::memb>(head, fn); break;
-    case rcu_flavor::qsbr::index: call_liburcu<rcu_flavor::qsbr>(head, fn); break;
-    case rcu_flavor::mb::index: call_liburcu<rcu_flavor::mb>(head, fn); break;
-    default: call_liburcu<rcu_flavor::bp>(head, fn); break;
-  }
+  with_flavor(f, [&]<class F>(F) { call_liburcu<F>(head, fn); });
 }
 
 template <class F>
@@ -167,12 +162,7 @@ void* worker_main(void*) {
 
 using worker_fn = void* (*)(void*);
 worker_fn worker_for(int f) noexcept {
-  switch (f) {
-    case rcu_flavor::memb::index: return &worker_main<rcu_flavor::memb>;
-    case rcu_flavor::qsbr::index: return &worker_main<rcu_flavor::qsbr>;
-    case rcu_flavor::mb::index: return &worker_main<rcu_flavor::mb>;
-    default: return &worker_main<rcu_flavor::bp>;
-  }
+  return with_flavor(f, []<class F>(F) -> worker_fn { return &worker_main<F>; });
 }
 
 // Starts flavour f's worker (detached, immortal, every signal blocked: the
