@@ -284,8 +284,13 @@ held=0
 samples=0
 last_sample=
 period=$(awk -v m="$sample_ms" 'BEGIN { printf "%.3f", m / 1000 }')
+partial=  # what a read that timed out mid-line took: bash reads a fifo byte
+          # by byte and keeps those bytes in the variable, so the next read
+          # returns only the rest of the line (seen under a slow guest)
 while kill -0 "$pid" 2>/dev/null; do
-  if read -r -t "$period" -u 3 line; then
+  line=
+  if IFS= read -r -t "$period" -u 3 line; then
+    line=$partial$line partial=
     if [[ $line =~ ^ready\ ([0-9]+)$ ]]; then
       target=${BASH_REMATCH[1]}
       if cp "/proc/$target/numa_maps" "$tmp/numa_maps.final" 2>/dev/null; then held=1; fi
@@ -293,6 +298,7 @@ while kill -0 "$pid" 2>/dev/null; do
     fi
     continue
   fi
+  partial+=$line
   if [[ $target == "$pid" && ${#event_specs[@]} -gt 0 ]]; then
     c=$(children_of "$pid" | head -n1 || true)
     [[ -n $c ]] && target=$c

@@ -162,6 +162,9 @@ for cfg in "${configs[@]}"; do
     total_fail=$((total_fail + 1))
   fi
   if [[ $rc -ne 0 ]]; then
+    # What failed, in a few lines (CI shows only the tail of this output):
+    # GoogleTest's failed cases and the script tests' "FAIL - " checks.
+    grep -E "^\[  FAILED  \]|FAIL - |^[^ ]+:[0-9]+: Failure" "$ctest_log" | sort -u | head -n 30 || true
     failed_configs+=("$cfg")
     echo "$cfg: FAILED (log: $ctest_log)"
   else

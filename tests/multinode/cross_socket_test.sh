@@ -109,6 +109,20 @@ else
   check "remote: JSON written and well formed" json_ok "$out/0-1/perf_cross_socket.json"
 fi
 
+# ---- the handshake's line split by a read that timed out ----
+# A stand-in for the workload writes "ready PID" in two parts, 0.3 s apart,
+# with the script polling every 20 ms: the script's read times out between
+# the parts, and it must still answer (a lost line left the workload waiting
+# for its release until its own 60 s timeout, and numa_maps unread).
+split=$(bash "$script" --no-install --sample-ms 20 --out-dir "$out/split" -- /bin/bash -c '
+  d=$QUIESCE_NUMA_MAPS_HOLD
+  printf "rea" >"$d/ready"
+  sleep 0.3
+  printf "dy %d\n" "$$" >"$d/ready"
+  if read -r -t 60 go <"$d/release" && [[ $go == go ]]; then echo "stand-in: released"; fi' 2>&1)
+check "a line split by a timed-out read: the command was released" has "$split" "^stand-in: released"
+check "... and numa_maps read while it held its memory" has "$split" "numa_maps \(read while the program held its memory"
+
 # ---- a command that fails ----
 bad=$(bash "$script" --no-install --out-dir "$out/false" -- false 2>&1)
 check "a failing command: exit 1" test $? -eq 1
