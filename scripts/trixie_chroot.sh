@@ -179,6 +179,9 @@ deb_test() {
       apt-get update -qq
       apt-get install -y -q --no-install-recommends /src/$b/$deb g++ cmake ninja-build  # pkg-config: the .deb brings it
       dpkg -L libquiesce-dev | grep -E 'version.hpp|quiesceConfig|\\.pc\$|\\.a\$|\\.so'
+      multiarch=\$(g++ -print-multiarch)  # the libraries, CMake package and .pc where Debian puts them
+      dpkg -L libquiesce-dev | grep -qx \"/usr/lib/\$multiarch/pkgconfig/quiesce.pc\"
+      dpkg -L libquiesce-dev | grep -qx \"/usr/lib/\$multiarch/cmake/quiesce/quiesceConfig.cmake\"
       rm -rf /tmp/consumer && mkdir -p /tmp/consumer
       echo 'consumer: find_package(quiesce $want CONFIG REQUIRED), no prefix given'
       cmake -S /src/tests/consumer/project -B /tmp/consumer/cmake -G Ninja -DQUIESCE_WANT_VERSION=$want
