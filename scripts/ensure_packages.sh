@@ -44,7 +44,8 @@ echo "$me: installing ${missing[*]}"
 sudo=()
 if [[ $(id -u) -ne 0 ]]; then
   command -v sudo >/dev/null 2>&1 || { echo "$me: need root or sudo to install ${missing[*]}" >&2; exit 1; }
-  sudo=(sudo)
+  # sudo resets the environment: DEBIAN_FRONTEND is passed on its command line.
+  sudo=(sudo env DEBIAN_FRONTEND=noninteractive)
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
