@@ -1,6 +1,7 @@
 // perf/disruptor_bench.cpp — quiesce's Disruptor (<quiesce/disruptor.hpp>) in
 // LMAX's perf-test shapes, against boost::lockfree::spsc_queue, Concurrency
-// Kit's ck_ring, tbb::concurrent_bounded_queue and a std::mutex queue, in one run.
+// Kit's ck_ring, moodycamel's ReaderWriterQueue and ConcurrentQueue,
+// tbb::concurrent_bounded_queue and a std::mutex queue, in one run.
 //
 // What is measured (items_per_second unless noted; kItems events per
 // iteration; each iteration ends when the last consumer has handled them)
@@ -17,6 +18,10 @@
 //                          OneToOneSequencedBatchThroughputTest)
 //       boost_spsc         boost::lockfree::spsc_queue push() per event,
 //                          consumer consume_all() (its batch API)
+//       moodycamel_rwq     moodycamel::ReaderWriterQueue (Debian
+//                          libreaderwriterqueue-dev), try_enqueue() per event
+//                          (bounded: it never allocates after construction),
+//                          consumer try_dequeue() until empty
 //       ck_ring            ck_ring_enqueue_spsc per event, consumer dequeues
 //                          until empty (C loops in ck_ring_peers.c)
 //       tbb_bounded        tbb::concurrent_bounded_queue push / try_pop
@@ -31,12 +36,17 @@
 //     the producer (3P: producer 0) on the measuring CPU, the other
 //     producers unpinned. Figures are scheduler-bound there, not
 //     comparable with LMAX's 16-core numbers.
+//     sequencer_3p1c/moodycamel_cq: the same 3 producers and 1 consumer on
+//     moodycamel::ConcurrentQueue (Debian libconcurrentqueue-dev; a producer
+//     token each, consumer try_dequeue_bulk, yield when empty or full).
+//     Information, not a like-for-like peer: it is FIFO per producer only,
+//     not one total order that every consumer sees, as the Disruptor's ring is.
 //   ping_pong/<peer>     round trip between two pinned threads through two
 //     rings (LMAX PingPongSequencedLatencyTest): disruptor (busy-spin
 //     processor on the helper CPU publishes back on the second ring; _spin16:
 //     busy_spin_wait_strategy(16) on both rings, the latency cost of the
-//     unicast_1p1c/disruptor_spin16 setting) and
-//     boost_spsc (two queues, busy-polling). Counters p50_ns, p99_ns,
+//     unicast_1p1c/disruptor_spin16 setting),
+//     boost_spsc and moodycamel_rwq (two queues each, busy-polling). Counters p50_ns, p99_ns,
 //     p999_ns, max_ns, mean_ns per round trip, timed with steady_clock
 //     (the ~20-30 ns clock read is inside every sample, for both peers).
 //
@@ -54,6 +64,8 @@
 
 #include <benchmark/benchmark.h>
 #include <boost/lockfree/spsc_queue.hpp>
+#include <concurrentqueue/concurrentqueue.h>
+#include <readerwriterqueue/readerwriterqueue.h>
 #include <tbb/concurrent_queue.h>
 
 #include "bench_placement.hpp"
@@ -151,6 +163,43 @@ void unicast_boost_spsc(benchmark::State& st) {
   for (auto _ : st) {
     for (std::int64_t i = 0; i < kItems; ++i) {
       while (!q->push(v)) quiesce::detail::structures::cpu_relax();
+      ++v;
+    }
+    while (done.load(std::memory_order_acquire) != v) std::this_thread::yield();
+  }
+  stop.store(true, std::memory_order_release);
+  consumer.join();
+  report(st, v, sum, expected_sum(0, v));
+}
+
+void unicast_moodycamel_rwq(benchmark::State& st) {
+  if (!quiesce::perf::place(st, true, "unicast needs two CPUs (producer and consumer)")) return;
+  moodycamel::ReaderWriterQueue<std::int64_t> q(kRing);
+  alignas(128) std::atomic<std::int64_t> done{0};
+  alignas(128) std::atomic<bool> stop{false};
+  std::int64_t sum = 0;
+  std::thread consumer([&] {
+    pin_thread(pthread_self(), g_cpus.helper);
+    std::int64_t count = 0, s = 0, x = 0;
+    while (!stop.load(std::memory_order_acquire)) {
+      std::int64_t n = 0;
+      while (q.try_dequeue(x)) {
+        s += x;
+        ++n;
+      }
+      if (n != 0) {
+        count += n;
+        done.store(count, std::memory_order_release);
+      } else {
+        quiesce::detail::structures::cpu_relax();
+      }
+    }
+    sum = s;
+  });
+  std::int64_t v = 0;
+  for (auto _ : st) {
+    for (std::int64_t i = 0; i < kItems; ++i) {
+      while (!q.try_enqueue(v)) quiesce::detail::structures::cpu_relax();
       ++v;
     }
     while (done.load(std::memory_order_acquire) != v) std::this_thread::yield();
@@ -406,6 +455,62 @@ void sequencer_3p1c(benchmark::State& st) {
   report(st, total, h.sum, total);
 }
 
+void sequencer_3p1c_moodycamel_cq(benchmark::State& st) {
+  if (!quiesce::perf::place(st, false, "")) return;
+  moodycamel::ConcurrentQueue<std::int64_t> q(kRing);
+  constexpr std::int64_t per = kItems / 4;  // as sequencer_3p1c: producer 0 does 2 shares
+  std::atomic<std::int64_t> round{0};
+  std::atomic<bool> stop{false};
+  alignas(128) std::atomic<std::int64_t> consumed{0};
+  std::int64_t sum = 0;
+  std::thread consumer([&] {
+    moodycamel::ConsumerToken tok(q);
+    std::int64_t buf[256];
+    std::int64_t count = 0, s = 0;
+    while (!stop.load(std::memory_order_acquire)) {
+      const std::size_t n = q.try_dequeue_bulk(tok, buf, 256);
+      if (n == 0) {
+        std::this_thread::yield();
+        continue;
+      }
+      for (std::size_t i = 0; i < n; ++i) s += buf[i];
+      count += static_cast<std::int64_t>(n);
+      consumed.store(count, std::memory_order_release);
+    }
+    sum = s;
+  });
+  auto produce = [&](moodycamel::ProducerToken& tok, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i)
+      while (!q.try_enqueue(tok, 1)) std::this_thread::yield();  // full: bounded like the ring
+  };
+  std::vector<std::thread> others;
+  for (int p = 1; p < 3; ++p)
+    others.emplace_back([&] {
+      moodycamel::ProducerToken tok(q);
+      std::int64_t seen = 0;
+      for (;;) {
+        std::int64_t r;
+        while ((r = round.load(std::memory_order_acquire)) == seen && !stop.load(std::memory_order_acquire))
+          std::this_thread::yield();
+        if (stop.load(std::memory_order_acquire)) return;
+        seen = r;
+        produce(tok, per);
+      }
+    });
+  moodycamel::ProducerToken tok(q);
+  std::int64_t total = 0;
+  for (auto _ : st) {
+    round.fetch_add(1, std::memory_order_release);
+    produce(tok, 2 * per);
+    total += kItems;
+    while (consumed.load(std::memory_order_acquire) < total) std::this_thread::yield();
+  }
+  stop.store(true, std::memory_order_release);
+  for (auto& t : others) t.join();
+  consumer.join();
+  report(st, total, sum, total);
+}
+
 // ----------------------------------------------------------- ping-pong ----
 struct latency_stats {
   std::vector<std::uint32_t> samples;
@@ -474,18 +579,17 @@ void ping_pong_disruptor(benchmark::State& st) {
   lat.publish(st);
 }
 
-void ping_pong_boost_spsc(benchmark::State& st) {
-  if (!quiesce::perf::place(st, true, "ping-pong needs two CPUs")) return;
-  using queue = boost::lockfree::spsc_queue<std::int64_t, boost::lockfree::capacity<1024>>;
-  auto ping = std::make_unique<queue>();
-  auto pong = std::make_unique<queue>();
+// Round trips through two SPSC queues (QUEUE: try_enqueue / try_dequeue),
+// the responder pinned to the helper CPU, both sides busy-polling.
+template <class Queue>
+void ping_pong_queue_pair(benchmark::State& st, Queue& ping, Queue& pong) {
   std::atomic<bool> stop{false};
   std::thread responder([&] {
     pin_thread(pthread_self(), g_cpus.helper);
     std::int64_t x;
     while (!stop.load(std::memory_order_relaxed)) {
-      if (ping->pop(x)) {
-        while (!pong->push(x)) {
+      if (ping.try_dequeue(x)) {
+        while (!pong.try_enqueue(x)) {
         }
       } else {
         quiesce::detail::structures::cpu_relax();
@@ -497,10 +601,10 @@ void ping_pong_boost_spsc(benchmark::State& st) {
   for (auto _ : st) {
     for (int i = 0; i < kRoundTrips; ++i, ++next) {
       const auto t0 = std::chrono::steady_clock::now();
-      while (!ping->push(next)) {
+      while (!ping.try_enqueue(next)) {
       }
       std::int64_t x;
-      while (!pong->pop(x)) quiesce::detail::structures::cpu_relax();
+      while (!pong.try_dequeue(x)) quiesce::detail::structures::cpu_relax();
       lat.add(std::chrono::steady_clock::now() - t0);
     }
   }
@@ -510,10 +614,31 @@ void ping_pong_boost_spsc(benchmark::State& st) {
   lat.publish(st);
 }
 
+// boost's spsc_queue under the names the template uses.
+struct boost_spsc_1024 {
+  boost::lockfree::spsc_queue<std::int64_t, boost::lockfree::capacity<1024>> q;
+  bool try_enqueue(std::int64_t x) { return q.push(x); }
+  bool try_dequeue(std::int64_t& x) { return q.pop(x); }
+};
+
+void ping_pong_boost_spsc(benchmark::State& st) {
+  if (!quiesce::perf::place(st, true, "ping-pong needs two CPUs")) return;
+  auto ping = std::make_unique<boost_spsc_1024>();
+  auto pong = std::make_unique<boost_spsc_1024>();
+  ping_pong_queue_pair(st, *ping, *pong);
+}
+
+void ping_pong_moodycamel_rwq(benchmark::State& st) {
+  if (!quiesce::perf::place(st, true, "ping-pong needs two CPUs")) return;
+  moodycamel::ReaderWriterQueue<std::int64_t> ping(1024), pong(1024);
+  ping_pong_queue_pair(st, ping, pong);
+}
+
 BENCHMARK(unicast_disruptor<1>)->Name("unicast_1p1c/disruptor")->UseRealTime();
 BENCHMARK(unicast_disruptor<1, 16>)->Name("unicast_1p1c/disruptor_spin16")->UseRealTime();
 BENCHMARK(unicast_disruptor<10>)->Name("unicast_1p1c/disruptor_batch10")->UseRealTime();
 BENCHMARK(unicast_boost_spsc)->Name("unicast_1p1c/boost_spsc")->UseRealTime();
+BENCHMARK(unicast_moodycamel_rwq)->Name("unicast_1p1c/moodycamel_rwq")->UseRealTime();
 BENCHMARK(unicast_ck_ring)->Name("unicast_1p1c/ck_ring")->UseRealTime();
 BENCHMARK(unicast_tbb_bounded)->Name("unicast_1p1c/tbb_bounded")->UseRealTime();
 BENCHMARK(unicast_std_mutex)->Name("unicast_1p1c/std_mutex")->UseRealTime();
@@ -521,9 +646,11 @@ BENCHMARK(one_to_three<shape::pipeline>)->Name("pipeline_1p3c/disruptor_yielding
 BENCHMARK(one_to_three<shape::multicast>)->Name("multicast_1p3c/disruptor_yielding")->UseRealTime();
 BENCHMARK(one_to_three<shape::diamond>)->Name("diamond_1p3c/disruptor_yielding")->UseRealTime();
 BENCHMARK(sequencer_3p1c)->Name("sequencer_3p1c/disruptor_yielding")->UseRealTime();
+BENCHMARK(sequencer_3p1c_moodycamel_cq)->Name("sequencer_3p1c/moodycamel_cq")->UseRealTime();
 BENCHMARK(ping_pong_disruptor<1>)->Name("ping_pong/disruptor")->UseRealTime();
 BENCHMARK(ping_pong_disruptor<16>)->Name("ping_pong/disruptor_spin16")->UseRealTime();
 BENCHMARK(ping_pong_boost_spsc)->Name("ping_pong/boost_spsc")->UseRealTime();
+BENCHMARK(ping_pong_moodycamel_rwq)->Name("ping_pong/moodycamel_rwq")->UseRealTime();
 
 }  // namespace
 

@@ -58,7 +58,8 @@ Options:
 
 Missing Debian packages (cmake ninja-build g++ pkg-config liburcu-dev
 libnuma-dev libck-dev libbenchmark-dev libgtest-dev python3 gnuplot-nox
-libboost-dev libtbb-dev) are installed with apt-get, as root or through sudo.
+libboost-dev libtbb-dev libreaderwriterqueue-dev libconcurrentqueue-dev) are
+installed with apt-get, as root or through sudo.
 EOF
 }
 
@@ -90,7 +91,7 @@ step() { printf '\n==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
 
 # ---- 1. packages ----
 packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev libck-dev libbenchmark-dev libgtest-dev python3 gnuplot-nox
-  libboost-dev libtbb-dev)
+  libboost-dev libtbb-dev libreaderwriterqueue-dev libconcurrentqueue-dev)
 step "checking packages: ${packages[*]}"
 scripts/ensure_packages.sh "${packages[@]}"
 

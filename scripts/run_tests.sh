@@ -67,7 +67,7 @@ step "packages"
 packages=(cmake ninja-build g++ clang pkg-config
   liburcu-dev libnuma-dev libck-dev libgtest-dev libbenchmark-dev python3
   qemu-system-x86 busybox-static bash-static numactl cpio gnuplot-nox dwarves
-  libboost-dev libtbb-dev `# lockfree_stack_queue_bench peers`
+  libboost-dev libtbb-dev libreaderwriterqueue-dev libconcurrentqueue-dev `# benchmark peers`
   spin)  # tests/model: Promela models
 "$root/scripts/ensure_packages.sh" "${packages[@]}"
 clang_major=$(clang --version | sed -n 's/.*clang version \([0-9][0-9]*\)\..*/\1/p' | head -n1)
