@@ -19,9 +19,11 @@ which every figure holds across the runs:
     runs used (decimals, thousands separators, exponent, the unit x or %):
     "1.23x (1.10-1.35x)", "45.6 (40.1-50.2)", "12,345 (11,002-13,020)";
     a range with a negative end reads "-0.50 (-0.70 to -0.30)".
-  * Verdicts: PASS only if every run that has the line says PASS;
+  * Verdicts: PASS only if every run has the line and says PASS;
     otherwise the word the runs used for a miss, with how many runs missed:
     "MISS (1 of 3 runs)". So a target passes only if it passes in every run.
+    In a line that only some runs have, the verdict says in how many it was
+    given: "PASS (2 of 3 runs)" beside the other runs' line.
   * Run facts are not averaged: a line with a date or time in it (the
     header's "run <date>; load average ..."), a line with a load average,
     and the "- command:" line are run 1's, marked "(from run 1)" where the
@@ -149,8 +151,10 @@ def merge_numbers(texts, unit):
 
 
 def merge_verdicts(words, nruns):
+    """The verdict of a line: bare only if all N runs have the line and agree;
+    else the word a missing run used (or PASS) with its count of runs."""
     if all(w == words[0] for w in words):
-        return words[0]
+        return words[0] if len(words) == nruns else f"{words[0]} ({len(words)} of {nruns} runs)"
     missed = [w for w in words if w != "PASS"]
     return f"{missed[0]} ({len(missed)} of {nruns} runs)"
 
