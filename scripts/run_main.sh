@@ -33,6 +33,16 @@
 #   default   5 repetitions x 0.1 s, gp default profile: ~5.5 minutes (budget: 10)
 #   --full    7 repetitions x 0.2 s, gp --full (the paper's sweeps): as long as it takes
 #
+# --runs N (default 1) runs each Google Benchmark binary of step 3 (rcu_bench
+# and the ones after it) N times back to back, so the benchmark part takes N
+# times as long (the build, false_sharing_bench and the grace-period
+# reproduction run once). Run k writes out/<bench>.run<k>.{json,txt} and
+# out/<area>_ratios.run<k>.md; perf/merge_runs.py merges the N reports into
+# out/<area>_ratios.md: each figure the median across runs with its (min-max)
+# where the runs differ, a target PASS only if it passed in every run, lines
+# only some runs have marked "(in k of N runs)". out/<bench>.{json,txt} are
+# copies of run 1. Per-run files of an earlier --runs job are removed first.
+#
 # Outputs (out/ is git-ignored; every run overwrites it): the list printed
 # at the end; out/machine.txt records CPU, kernel, compiler, liburcu and
 # Google Benchmark versions.
@@ -40,7 +50,7 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/run_main.sh [--quick | --full] [--help] [-- EXTRA_RCU_BENCH_FLAGS...]
+Usage: scripts/run_main.sh [--quick | --full] [--runs N] [--help] [-- EXTRA_RCU_BENCH_FLAGS...]
 
 The main job. Builds quiesce's benchmarks in Release (build/main), runs each
 against its peers (liburcu, the std locks, Concurrency Kit, Boost.Lockfree,
@@ -52,6 +62,13 @@ Options:
   --quick    3 repetitions of 0.05 s, gp --quick (a few minutes; noisier)
   --full     7 repetitions of 0.2 s, gp --full (the paper's sweeps; long)
   (default)  5 repetitions of 0.1 s, gp default profile (<= 10 min)
+  --runs N   run each benchmark binary N times back to back (default 1; the
+             benchmark part takes N times as long, the build, the false-sharing
+             workbench and gp run once): run k writes out/<bench>.run<k>.json,
+             .txt and out/<area>_ratios.run<k>.md, and perf/merge_runs.py
+             merges them into out/<area>_ratios.md (medians with (min-max)
+             across runs; a target passes only if it passes in every run);
+             out/<bench>.json and .txt are copies of run 1
   --help     this text
   --         pass the remaining arguments to rcu_bench
              (e.g. -- --benchmark_filter='^read/')
@@ -65,11 +82,24 @@ EOF
 
 quick=0
 full=0
+runs=1
 extra=()
+# check_runs VALUE: --runs takes a whole number, 1 or more.
+check_runs() {
+  if ! [[ $1 =~ ^[1-9][0-9]*$ ]]; then
+    echo "run_main.sh: --runs wants a whole number >= 1, not '$1'" >&2
+    usage >&2
+    exit 2
+  fi
+}
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
     --full) full=1 ;;
+    --runs)
+      [[ $# -ge 2 ]] || { echo "run_main.sh: --runs needs a number" >&2; usage >&2; exit 2; }
+      check_runs "$2"; runs=$2; shift ;;
+    --runs=*) check_runs "${1#--runs=}"; runs=${1#--runs=} ;;
     -h | --help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "run_main.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -118,6 +148,12 @@ cmake --build "$build" --target gp_harness  # the grace-period reproduction, run
 
 # ---- 3. run ----
 mkdir -p "$out"
+# Per-run files of an earlier --runs job (a job with fewer runs would leave them beside its own).
+rm -f "$out"/*.run[0-9]*.json "$out"/*.run[0-9]*.txt "$out"/*_ratios.run[0-9]*.md
+# suffix K: what run K adds to its files' names (nothing with one run, .run<K> with several);
+# of_runs K: what the step lines add.
+suffix() { if [[ $runs -gt 1 ]]; then echo ".run$1"; fi; }
+of_runs() { if [[ $runs -gt 1 ]]; then echo " (run $1 of $runs)"; fi; }
 if [[ $quick -eq 1 ]]; then
   reps=3 min_time=0.05
 elif [[ $full -eq 1 ]]; then
@@ -125,16 +161,20 @@ elif [[ $full -eq 1 ]]; then
 else
   reps=5 min_time=0.1
 fi
-bench=(
-  "$build/perf/rcu_bench"
-  "--benchmark_repetitions=$reps"
-  "--benchmark_min_time=$(bm_seconds "$min_time")"
-  --benchmark_display_aggregates_only=true
-  "--benchmark_out=$out/rcu_bench.json"
-  --benchmark_out_format=json
-  "${extra[@]}"
-)
-shown="${bench[*]}"  # recorded with the results
+# rcu_command K: rcu_bench's command line for run K, into the array bench.
+rcu_command() {
+  bench=(
+    "$build/perf/rcu_bench"
+    "--benchmark_repetitions=$reps"
+    "--benchmark_min_time=$(bm_seconds "$min_time")"
+    --benchmark_display_aggregates_only=true
+    "--benchmark_out=$out/rcu_bench$(suffix "$1").json"
+    --benchmark_out_format=json
+    "${extra[@]}"
+  )
+}
+rcu_command '<k>'
+shown="${bench[*]}"  # recorded with the results (with --runs: out/rcu_bench.run<k>.json)
 
 cpu_model="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)"
 compiler="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" | head -n 1)"
@@ -147,30 +187,61 @@ compiler="$("${compiler:-c++}" --version 2>/dev/null | head -n 1 || true)"
   echo "liburcu: $(pkg-config --modversion liburcu-memb 2>/dev/null || echo '?')"
   echo "google benchmark: $(dpkg-query -W -f='${Version}' libbenchmark-dev 2>/dev/null || echo '?')"
   echo "command: $shown"
+  if [[ $runs -gt 1 ]]; then
+    echo "runs: $runs of each benchmark binary, back to back (out/<bench>.run<k>.json; ratios merged by perf/merge_runs.py)"
+  fi
 } >"$out/machine.txt"
 
-step "running rcu_bench: $reps repetitions x ${min_time}s per benchmark (progress below, one block per benchmark)"
-"${bench[@]}" 2>&1 | tee "$out/rcu_bench.txt"
+for ((k = 1; k <= runs; k++)); do
+  rcu_command "$k"
+  step "running rcu_bench$(of_runs "$k"): $reps repetitions x ${min_time}s per benchmark (progress below, one block per benchmark)"
+  "${bench[@]}" 2>&1 | tee "$out/rcu_bench$(suffix "$k").txt"
+done
+
+# ratios NAME AREA [RATIO ARGS...]: perf/AREA_ratios.py (and the arguments) on
+# out/NAME.json into out/AREA_ratios.md. With several runs: on each run's
+# out/NAME.run<k>.json into out/AREA_ratios.run<k>.md (not printed), then
+# perf/merge_runs.py merges those into out/AREA_ratios.md (printed), and
+# out/NAME.{json,txt} become copies of run 1's.
+ratios() {
+  local name=$1 area=$2 k
+  shift 2
+  if [[ $runs -eq 1 ]]; then
+    python3 "perf/${area}_ratios.py" "$out/$name.json" -o "$out/${area}_ratios.md" "$@"
+    return
+  fi
+  local reports=()
+  for ((k = 1; k <= runs; k++)); do
+    python3 "perf/${area}_ratios.py" "$out/$name.run$k.json" -o "$out/${area}_ratios.run$k.md" "$@" >/dev/null
+    reports+=("$out/${area}_ratios.run$k.md")
+  done
+  cp "$out/$name.run1.json" "$out/$name.json"
+  cp "$out/$name.run1.txt" "$out/$name.txt"
+  python3 perf/merge_runs.py "${reports[@]}" -o "$out/${area}_ratios.md"
+}
 
 # ---- 4. ratios ----
 step "ratio tables"
-python3 perf/rcu_ratios.py "$out/rcu_bench.json" -o "$out/rcu_ratios.md" \
-  --command "$shown" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
+ratios rcu_bench rcu --command "$shown" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
 
 # run_bench NAME MIN_TIME WHAT [RATIO ARGS...]: builds perf/NAME, runs it
-# ($reps repetitions of MIN_TIME s; it pins its own threads), keeps its output
-# in out/NAME.{json,txt}, and writes out/AREA_ratios.md with
-# perf/AREA_ratios.py (AREA: NAME without _bench) and the remaining arguments.
+# ($reps repetitions of MIN_TIME s; it pins its own threads; --runs times),
+# keeps its output in out/NAME.{json,txt} (per run: out/NAME.run<k>.{json,txt}),
+# and writes out/AREA_ratios.md with perf/AREA_ratios.py (AREA: NAME without
+# _bench) and the remaining arguments (see ratios above).
 run_bench() {
-  local name=$1 min=$2 what=$3
+  local name=$1 min=$2 what=$3 k s
   shift 3
   local area=${name%_bench}
   cmake --build "$build" --target "$name"
-  step "running $name: $reps repetitions ($what)"
-  "$build/perf/$name" "--benchmark_repetitions=$reps" "--benchmark_min_time=$(bm_seconds "$min")" \
-    --benchmark_display_aggregates_only=true "--benchmark_out=$out/$name.json" \
-    --benchmark_out_format=json 2>&1 | tee "$out/$name.txt"
-  python3 "perf/${area}_ratios.py" "$out/$name.json" -o "$out/${area}_ratios.md" "$@"
+  for ((k = 1; k <= runs; k++)); do
+    s=$(suffix "$k")
+    step "running $name$(of_runs "$k"): $reps repetitions ($what)"
+    "$build/perf/$name" "--benchmark_repetitions=$reps" "--benchmark_min_time=$(bm_seconds "$min")" \
+      --benchmark_display_aggregates_only=true "--benchmark_out=$out/$name$s.json" \
+      --benchmark_out_format=json 2>&1 | tee "$out/$name$s.txt"
+  done
+  ratios "$name" "$area" "$@"
 }
 machine=(--cpu-model "${cpu_model:-unknown}" --compiler "$compiler")
 
@@ -203,6 +274,7 @@ run_bench logical_clock_bench "$min_time" \
 
 # The false-sharing workbench (README "False sharing and cross-socket traffic"): packed vs
 # padded layouts on two pinned threads, ~10-20 s; exit 77 (one CPU) is a skip, not a failure.
+# One run whatever --runs says (it has its own repetitions), like the grace-period reproduction.
 cmake --build "$build" --target false_sharing_bench
 step "running false_sharing_bench --quick (packed vs padded counters, SPSC indices, hazard records)"
 "$build/perf/false_sharing_bench" --quick --json "$out/false_sharing_bench.json" 2>&1 |
@@ -230,6 +302,9 @@ for f in rcu_ratios.md rcu_bench.json rcu_bench.txt numa_ratios.md numa_bench.js
   [[ -e $out/$f ]] && echo "  $root/$out/$f"
 done
 echo "  $root/$out/gp/*.png (one plot per experiment)"
-if [[ $quick -eq 0 && $full -eq 0 && $((SECONDS - start)) -gt 600 ]]; then
+if [[ $runs -gt 1 ]]; then
+  echo "  $root/$out/<bench>.run<k>.{json,txt} and <area>_ratios.run<k>.md, k = 1..$runs (each run's own)"
+fi
+if [[ $runs -eq 1 && $quick -eq 0 && $full -eq 0 && $((SECONDS - start)) -gt 600 ]]; then
   echo "note: the default profile took $((SECONDS - start)) s, over its 10-minute budget (a loaded machine?)"
 fi
