@@ -81,9 +81,10 @@ for cfg in "${configs[@]}"; do
   # multinode: the gcc build again (a no-op if gcc just ran), its guest tests only.
   build_cfg=$cfg tag='' ctest_jobs=$jobs
   label=(-LE multinode)
-  # clang: the label `script` (tests of the scripts and the python report,
+  # clang: the labels `script` (tests of the scripts and the Python tools,
   # whose subject does not change with the compiler) and `model` (spin) ran
-  # in the gcc configuration; the sanitizer builds do not register them.
+  # in the gcc configuration (the sanitizer builds run the cheap Python ones
+  # and register no models).
   [[ $cfg == clang ]] && label=(-LE "multinode|script|model")
   if [[ $cfg == multinode ]]; then
     # Verbose: the guests' consoles (test results, SKIP reasons) go to the log.
