@@ -38,7 +38,8 @@
 //     comparable with LMAX's 16-core numbers.
 //     sequencer_3p1c/moodycamel_cq: the same 3 producers and 1 consumer on
 //     moodycamel::ConcurrentQueue (Debian libconcurrentqueue-dev; a producer
-//     token each, consumer try_dequeue_bulk, yield when empty or full).
+//     token each, enqueue() in chunks of 256 while at most kRing items are
+//     queued, consumer try_dequeue_bulk, yield when empty or full).
 //     Information, not a like-for-like peer: it is FIFO per producer only,
 //     not one total order that every consumer sees, as the Disruptor's ring is.
 //   ping_pong/<peer>     round trip between two pinned threads through two
@@ -479,9 +480,19 @@ void sequencer_3p1c_moodycamel_cq(benchmark::State& st) {
     }
     sum = s;
   });
+  // Bounded like the ring: a producer waits before each chunk of 256 while
+  // more than kRing items are queued (try_enqueue cannot serve: it fails for
+  // good once a producer's block index would have to grow).
+  alignas(128) std::atomic<std::int64_t> produced{0};
   auto produce = [&](moodycamel::ProducerToken& tok, std::int64_t n) {
-    for (std::int64_t i = 0; i < n; ++i)
-      while (!q.try_enqueue(tok, 1)) std::this_thread::yield();  // full: bounded like the ring
+    for (std::int64_t i = 0; i < n; i += 256) {
+      const std::int64_t chunk = std::min<std::int64_t>(256, n - i);
+      while (produced.load(std::memory_order_relaxed) - consumed.load(std::memory_order_acquire) >
+             static_cast<std::int64_t>(kRing))
+        std::this_thread::yield();
+      produced.fetch_add(chunk, std::memory_order_relaxed);
+      for (std::int64_t k = 0; k < chunk; ++k) q.enqueue(tok, 1);
+    }
   };
   std::vector<std::thread> others;
   for (int p = 1; p < 3; ++p)
