@@ -15,6 +15,9 @@
 //                            freelist, 1024 preallocated)
 //           tbb              tbb::concurrent_queue<uint64_t> (oneTBB 2021.8; not lock-free:
 //                            micro-queues with spin-waits)
+//           moodycamel_cq    moodycamel::ConcurrentQueue<uint64_t> (Debian
+//                            libconcurrentqueue-dev), implicit producers: one sub-queue
+//                            per producing thread, FIFO per producer only (information)
 //           urcu_wfcq        liburcu cds_wfcq: wait-free enqueue, dequeue under the
 //                            queue's mutex (cds_wfcq_dequeue_blocking), nodes freed at once
 //           ck_hp_fifo       ck_hp_fifo (MS queue) with ck_hp reclamation (perf/ck_hp_peers.c)
@@ -66,6 +69,7 @@
 #include <boost/lockfree/queue.hpp>
 #include <boost/lockfree/stack.hpp>
 #include <pthread.h>
+#include <concurrentqueue/concurrentqueue.h>
 #include <tbb/concurrent_queue.h>
 #include <urcu/wfcqueue.h>
 
@@ -226,6 +230,26 @@ struct t_queue_pop {
 };
 struct tbb_queue {
   using ops = batch_ops<t_queue_push, t_queue_pop>;
+  QUIESCE_BATCH_ENTRY_POINTS(ops)
+};
+
+// moodycamel::ConcurrentQueue, implicit producers (enqueue / try_dequeue
+// without tokens, as a drop-in MPMC queue is used): FIFO per producer only.
+struct alignas(128) mc_queue_holder {
+  moodycamel::ConcurrentQueue<std::uint64_t> q;
+};
+mc_queue_holder& mc_queue() {
+  static mc_queue_holder h;
+  return h;
+}
+struct mc_queue_push {
+  void operator()(std::uint64_t v) const { mc_queue().q.enqueue(v); }
+};
+struct mc_queue_pop {
+  bool operator()(std::uint64_t& v) const { return mc_queue().q.try_dequeue(v); }
+};
+struct moodycamel_queue {
+  using ops = batch_ops<mc_queue_push, mc_queue_pop>;
   QUIESCE_BATCH_ENTRY_POINTS(ops)
 };
 
@@ -409,6 +433,7 @@ QUIESCE_STACK_QUEUE_BENCH("stack", "ck_hp_stack", ck_stack_peer)
 QUIESCE_STACK_QUEUE_BENCH("queue", "quiesce_ms", quiesce_ms)
 QUIESCE_STACK_QUEUE_BENCH("queue", "boost_lockfree", boost_lockfree_queue)
 QUIESCE_STACK_QUEUE_BENCH("queue", "tbb", tbb_queue)
+QUIESCE_STACK_QUEUE_BENCH("queue", "moodycamel_cq", moodycamel_queue)
 QUIESCE_STACK_QUEUE_BENCH("queue", "urcu_wfcq", urcu_wfcq)
 QUIESCE_STACK_QUEUE_BENCH("queue", "ck_hp_fifo", ck_fifo_peer)
 

@@ -63,6 +63,9 @@ STRUCTURES = {
              "lock-free MS queue with ck_hp hazard pointers; payload a void*"),
             ("tbb", "tbb::concurrent_queue", False,
              "not lock-free (spin-waits inside micro-queues: a preempted thread stalls others); any T"),
+            ("moodycamel_cq", "moodycamel::ConcurrentQueue", False,
+             "FIFO per producer only, not linearizable across producers (a sub-queue per "
+             "producing thread); lock-free; allocates blocks as it grows"),
             ("urcu_wfcq", "liburcu cds_wfcq", False,
              "wait-free enqueue, blocking dequeue (the queue's mutex); intrusive nodes"),
         ],
