@@ -140,9 +140,11 @@ void unicast_disruptor(benchmark::State& st) {
   report(st, v, h.sum, expected_sum(0, v));
 }
 
-void unicast_boost_spsc(benchmark::State& st) {
-  if (!quiesce::perf::place(st, true, "unicast needs two CPUs (producer and consumer)")) return;
-  auto q = std::make_unique<boost::lockfree::spsc_queue<std::int64_t, boost::lockfree::capacity<kRing>>>();
+// One producer, one consumer through an SPSC queue Q: q.try_push(v) per
+// event (spinning while full); the consumer takes whatever is there with
+// q.drain(f) (f per item; returns how many), spinning while empty.
+template <class Q>
+void unicast_spsc_queue(benchmark::State& st, Q& q) {
   alignas(128) std::atomic<std::int64_t> done{0};
   alignas(128) std::atomic<bool> stop{false};
   std::int64_t sum = 0;
@@ -150,7 +152,7 @@ void unicast_boost_spsc(benchmark::State& st) {
     pin_thread(pthread_self(), g_cpus.helper);
     std::int64_t count = 0, s = 0;
     while (!stop.load(std::memory_order_acquire)) {
-      const std::size_t n = q->consume_all([&](std::int64_t x) { s += x; });
+      const std::size_t n = q.drain([&](std::int64_t x) { s += x; });
       if (n != 0) {
         count += static_cast<std::int64_t>(n);
         done.store(count, std::memory_order_release);
@@ -163,7 +165,7 @@ void unicast_boost_spsc(benchmark::State& st) {
   std::int64_t v = 0;
   for (auto _ : st) {
     for (std::int64_t i = 0; i < kItems; ++i) {
-      while (!q->push(v)) quiesce::detail::structures::cpu_relax();
+      while (!q.try_push(v)) quiesce::detail::structures::cpu_relax();
       ++v;
     }
     while (done.load(std::memory_order_acquire) != v) std::this_thread::yield();
@@ -173,41 +175,39 @@ void unicast_boost_spsc(benchmark::State& st) {
   report(st, v, sum, expected_sum(0, v));
 }
 
+// boost::lockfree::spsc_queue: push(); consume_all() (its batch API).
+struct boost_spsc_ring {
+  boost::lockfree::spsc_queue<std::int64_t, boost::lockfree::capacity<kRing>> q;
+  bool try_push(std::int64_t x) { return q.push(x); }
+  template <class F>
+  std::size_t drain(F f) {
+    return q.consume_all(f);
+  }
+};
+
+// moodycamel::ReaderWriterQueue: try_enqueue() (never allocates after
+// construction: bounded at kRing); try_dequeue() until empty.
+struct moodycamel_rwq_ring {
+  moodycamel::ReaderWriterQueue<std::int64_t> q{kRing};
+  bool try_push(std::int64_t x) { return q.try_enqueue(x); }
+  template <class F>
+  std::size_t drain(F f) {
+    std::size_t n = 0;
+    for (std::int64_t x; q.try_dequeue(x); ++n) f(x);
+    return n;
+  }
+};
+
+void unicast_boost_spsc(benchmark::State& st) {
+  if (!quiesce::perf::place(st, true, "unicast needs two CPUs (producer and consumer)")) return;
+  auto q = std::make_unique<boost_spsc_ring>();
+  unicast_spsc_queue(st, *q);
+}
+
 void unicast_moodycamel_rwq(benchmark::State& st) {
   if (!quiesce::perf::place(st, true, "unicast needs two CPUs (producer and consumer)")) return;
-  moodycamel::ReaderWriterQueue<std::int64_t> q(kRing);
-  alignas(128) std::atomic<std::int64_t> done{0};
-  alignas(128) std::atomic<bool> stop{false};
-  std::int64_t sum = 0;
-  std::thread consumer([&] {
-    pin_thread(pthread_self(), g_cpus.helper);
-    std::int64_t count = 0, s = 0, x = 0;
-    while (!stop.load(std::memory_order_acquire)) {
-      std::int64_t n = 0;
-      while (q.try_dequeue(x)) {
-        s += x;
-        ++n;
-      }
-      if (n != 0) {
-        count += n;
-        done.store(count, std::memory_order_release);
-      } else {
-        quiesce::detail::structures::cpu_relax();
-      }
-    }
-    sum = s;
-  });
-  std::int64_t v = 0;
-  for (auto _ : st) {
-    for (std::int64_t i = 0; i < kItems; ++i) {
-      while (!q.try_enqueue(v)) quiesce::detail::structures::cpu_relax();
-      ++v;
-    }
-    while (done.load(std::memory_order_acquire) != v) std::this_thread::yield();
-  }
-  stop.store(true, std::memory_order_release);
-  consumer.join();
-  report(st, v, sum, expected_sum(0, v));
+  auto q = std::make_unique<moodycamel_rwq_ring>();
+  unicast_spsc_queue(st, *q);
 }
 
 alignas(128) int ck_stop;
