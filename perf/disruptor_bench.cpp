@@ -10,7 +10,8 @@
 //       consumer on the helper CPU, both spinning.
 //       disruptor          next(); write; publish(seq) per event;
 //                          busy_spin_wait_strategy; the processor takes every
-//                          available event per acquire load
+//                          available event per acquire load. Counter
+//                          events_per_batch: the consumer's mean batch
 //       disruptor_spin16   the same, busy_spin_wait_strategy(16): the
 //                          consumer polls the cursor every 16 pauses, so
 //                          the producer keeps the cursor's line longer
@@ -113,9 +114,16 @@ void report(benchmark::State& st, std::int64_t items, std::int64_t sum, std::int
 }
 
 // ------------------------------------------------------------- unicast ----
+// Adds the values up and counts the batches the processor hands it (one
+// end_of_batch per batch): events_per_batch in the JSON is the consumer's
+// mean batch size, the figure the per-event rate follows.
 struct sum_handler {
   std::int64_t sum = 0;
-  void on_event(value_event& e, std::int64_t, bool) { sum += e.value; }
+  std::int64_t batches = 0;
+  void on_event(value_event& e, std::int64_t, bool end_of_batch) {
+    sum += e.value;
+    batches += end_of_batch ? 1 : 0;
+  }
 };
 
 template <int Batch, int PausesPerPoll = 1>
@@ -138,6 +146,7 @@ void unicast_disruptor(benchmark::State& st) {
   }
   d.shutdown();
   report(st, v, h.sum, expected_sum(0, v));
+  if (h.batches != 0) st.counters["events_per_batch"] = static_cast<double>(v) / static_cast<double>(h.batches);
 }
 
 // One producer, one consumer through an SPSC queue Q: q.try_push(v) per
