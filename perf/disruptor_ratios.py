@@ -70,16 +70,26 @@ def build(medians, errors, args):
     lines, misses = [], []
     lines.append("## Disruptor: unicast 1P-1C throughput (median, M items/s)")
     lines.append("")
-    lines.append("| implementation | M items/s | " + " | ".join(f"vs {p}" for p in PEERS) + " |")
-    lines.append("| --- | ---: | " + " | ".join("---:" for _ in PEERS) + " |")
+    lines.append("| implementation | M items/s | events per consumer batch | ns per consumer batch | "
+                 + " | ".join(f"vs {p}" for p in PEERS) + " |")
+    lines.append("| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in PEERS) + " |")
     for key, label in UNICAST:
         name = f"unicast_1p1c/{key}"
         v = mops(medians, name)
         if v is None and name in errors:
-            lines.append(f"| {label} | error: {errors[name]} |" + " |" * len(PEERS))
+            lines.append(f"| {label} | error: {errors[name]} | | |" + " |" * len(PEERS))
             continue
+        # The consumer's mean batch (the handler counts end_of_batch) and what
+        # one batch costs: 1e3 / (M items/s / events per batch) ns.
+        batch = medians.get(name, {}).get("events_per_batch")
+        per_batch = None if batch is None or not v else 1e3 * batch / v
         cells = [fmt_ratio(ratio(v, mops(medians, f"unicast_1p1c/{p}"))) for p in PEERS]
-        lines.append(f"| {label} | {fmt(v)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | {fmt(v)} | {fmt(batch)} | {fmt(per_batch, 0)} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Events per consumer batch: the Disruptor rows' handler counts `end_of_batch`. The rate is "
+                 "events per batch x batches per second, and a batch costs mostly cross-core cache-line "
+                 "transfers (the cursor's line, the slots' lines), so the per-event rate follows the batch size "
+                 "the consumer sees (README \"Disruptor\": why the per-event rate swings).")
     lines.append("")
     spsc = {p: mops(medians, f"unicast_1p1c/{p}") for p in SPSC}
     best = max((p for p in SPSC if spsc[p] is not None), key=lambda p: spsc[p], default=None)

@@ -34,8 +34,9 @@ fi
 results="perf/results/$machine"
 work=out/liburcu-versions
 mkdir -p "$results" "$work"
-packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev libck-dev libbenchmark-dev libgtest-dev python3
-  libboost-dev libtbb-dev)
+# shellcheck source=scripts/packages.sh
+source scripts/packages.sh
+packages=("${quiesce_build_packages[@]}")
 configure=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DQUIESCE_BUILD_TESTS=OFF -DQUIESCE_BUILD_BENCHMARKS=ON)
 # Google Benchmark 1.8+ (Debian 13) wants "0.1s", 1.7 (Debian 12) a bare number: each side picks its own.
 bench_flags="--benchmark_repetitions=$reps --benchmark_display_aggregates_only=true --benchmark_out_format=json"

@@ -120,8 +120,9 @@ start=$SECONDS
 step() { printf '\n==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
 
 # ---- 1. packages ----
-packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev libck-dev libbenchmark-dev libgtest-dev python3 gnuplot-nox
-  libboost-dev libtbb-dev libreaderwriterqueue-dev libconcurrentqueue-dev)
+# shellcheck source=scripts/packages.sh
+source scripts/packages.sh
+packages=("${quiesce_main_packages[@]}")
 step "checking packages: ${packages[*]}"
 scripts/ensure_packages.sh "${packages[@]}"
 

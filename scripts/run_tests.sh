@@ -60,15 +60,14 @@ start=$SECONDS
 step() { printf '\n==> [%4ds] %s\n' "$((SECONDS - start))" "$*"; }
 
 step "packages"
-# Package names that follow the release are looked up, not written here: the
-# clang runtime (sanitizers) is libclang-rt-<major>-dev for the installed
-# clang's major version (14 on Debian 12, 19 on Debian 13); numa_guest.sh
-# fetches the kernel that the release's linux-image-amd64 depends on.
-packages=(cmake ninja-build g++ clang pkg-config
-  liburcu-dev libnuma-dev libck-dev libgtest-dev libbenchmark-dev python3
-  qemu-system-x86 busybox-static bash-static numactl cpio gnuplot-nox dwarves
-  libboost-dev libtbb-dev libreaderwriterqueue-dev libconcurrentqueue-dev `# benchmark peers`
-  spin)  # tests/model: Promela models
+# The list is scripts/packages.sh's. Package names that follow the release
+# are looked up, not written there: the clang runtime (sanitizers) is
+# libclang-rt-<major>-dev for the installed clang's major version (14 on
+# Debian 12, 19 on Debian 13); numa_guest.sh fetches the kernel that the
+# release's linux-image-amd64 depends on.
+# shellcheck source=scripts/packages.sh
+source "$root/scripts/packages.sh"
+packages=("${quiesce_test_packages[@]}")
 "$root/scripts/ensure_packages.sh" "${packages[@]}"
 clang_major=$(clang --version | sed -n 's/.*clang version \([0-9][0-9]*\)\..*/\1/p' | head -n1)
 [[ -n $clang_major ]] || { echo "run_tests.sh: cannot read clang's major version from 'clang --version'" >&2; exit 1; }
