@@ -66,7 +66,7 @@
 
 #include <benchmark/benchmark.h>
 #include <boost/lockfree/spsc_queue.hpp>
-#include <concurrentqueue/concurrentqueue.h>
+#include <concurrentqueue.h>  // moodycamel (perf/CMakeLists.txt finds its directory)
 #include <readerwriterqueue/readerwriterqueue.h>
 #include <tbb/concurrent_queue.h>
 

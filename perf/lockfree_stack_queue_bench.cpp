@@ -69,7 +69,7 @@
 #include <boost/lockfree/queue.hpp>
 #include <boost/lockfree/stack.hpp>
 #include <pthread.h>
-#include <concurrentqueue/concurrentqueue.h>
+#include <concurrentqueue.h>  // moodycamel (perf/CMakeLists.txt finds its directory)
 #include <tbb/concurrent_queue.h>
 #include <urcu/wfcqueue.h>
 
