@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -203,3 +204,66 @@ TEST(DisruptorStress, RepeatedShutdownAndHaltUnderLoad) {
 }
 
 }  // namespace
+
+// LMAX's dynamic consumers: consumers (gating sequences) join and leave
+// while producers run. A permanent consumer checks every event exactly once
+// and in order; a churn thread repeatedly adds a fresh sequence with
+// add_gating_sequences, reads the next few events through its own barrier
+// (each must be intact: value and payload equal to its sequence, so an
+// event the producer overwrote before the joined consumer passed it is
+// caught), then removes the sequence. Producers must never overwrite a slot
+// a joined consumer still needs, and never wait for one that left.
+template <class Sequencer>
+void consumers_join_and_leave(std::size_t size, int producers, std::int64_t n) {
+  stage_checker keep{0, {}};
+  disruptor<event, Sequencer> d(size, make_event);
+  d.handle_events_with(keep);
+  auto& ring = d.start();
+  std::atomic<bool> produced{false};
+  std::int64_t joins = 0, seen = 0, bad = 0;
+  std::thread churn([&] {
+    while (!produced.load(std::memory_order_acquire)) {
+      sequence mine;
+      auto barrier = ring.new_barrier();
+      ring.add_gating_sequences({&mine});
+      ++joins;
+      std::int64_t next = mine.get() + 1;  // the present: the cursor when it joined
+      const std::int64_t last = std::min(next + 2 * static_cast<std::int64_t>(size), n - 1);
+      while (next <= last) {  // every sequence up to n - 1 is published: no endless wait
+        const std::int64_t avail = std::min(barrier.wait_for(next), last);
+        for (; next <= avail; ++next) {
+          const event& e = ring[next];
+          bool ok = e.value == next;
+          for (std::int64_t w : e.payload) ok = ok && w == next;
+          bad += ok ? 0 : 1;
+          ++seen;
+        }
+        mine.set(avail);
+      }
+      EXPECT_TRUE(ring.remove_gating_sequence(mine));
+      EXPECT_FALSE(ring.remove_gating_sequence(mine));
+    }
+  });
+  std::vector<std::thread> ps;
+  for (int p = 0; p < producers; ++p) ps.emplace_back([&] { produce(ring, n / producers); });
+  for (auto& t : ps) t.join();
+  produced.store(true, std::memory_order_release);
+  churn.join();
+  d.shutdown();
+  EXPECT_EQ(keep.errors, 0);
+  EXPECT_EQ(keep.expected, n);
+  EXPECT_EQ(bad, 0) << "a consumer that joined read an event overwritten or torn (" << seen << " read, " << joins
+                    << " joins)";
+  EXPECT_GT(joins, 0);
+  EXPECT_EQ(ring.sequencer().gating_sequences().size(), 1u) << "only the permanent consumer gates at the end";
+}
+
+TEST(DisruptorStress, ConsumersJoinAndLeaveWhileOneProducerRuns) {
+  consumers_join_and_leave<single_producer_sequencer<yielding_wait_strategy>>(8, 1, 200'000 / scale);
+  consumers_join_and_leave<single_producer_sequencer<yielding_wait_strategy>>(2, 1, 100'000 / scale);
+}
+
+TEST(DisruptorStress, ConsumersJoinAndLeaveWhileTwoProducersRun) {
+  consumers_join_and_leave<multi_producer_sequencer<yielding_wait_strategy>>(8, 2, 200'000 / scale);
+  consumers_join_and_leave<multi_producer_sequencer<yielding_wait_strategy>>(4, 2, 100'000 / scale);
+}

@@ -170,6 +170,8 @@ class ring_buffer {
   [[nodiscard]] barrier_type new_barrier(std::vector<const sequence*> dependents = {}) {
     return barrier_type(sequencer_, std::move(dependents));
   }
+  // Consumers that gate the producers; any thread, also while producers run
+  // (see sequencer.hpp: a consumer added late starts at the present).
   void add_gating_sequences(std::initializer_list<sequence*> seqs) { sequencer_.add_gating_sequences(seqs); }
   void add_gating_sequences(std::span<sequence* const> seqs) { sequencer_.add_gating_sequences(seqs); }
   bool remove_gating_sequence(const sequence& s) { return sequencer_.remove_gating_sequence(s); }

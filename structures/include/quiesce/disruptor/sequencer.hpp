@@ -49,8 +49,14 @@
 // Synchronisation table
 //   next/try_next/publish: single_producer — one thread at a time (checks
 //     builds abort on overlapping claims); multi_producer — any threads.
-//   add_gating_sequences/remove_gating_sequence: not concurrently with any
-//     claim (the gating set is a plain vector; set it up before producing).
+//   add_gating_sequences/remove_gating_sequence/gating_sequences: any thread,
+//     also while producers claim and consumers run (LMAX's dynamic
+//     consumers): the gating set is an immutable array replaced as a whole
+//     under a mutex (copy on write); producers read it without locking,
+//     announcing themselves on a reader count that keeps a replaced array
+//     alive until no producer can still be reading it. Cost to producers:
+//     two atomic RMWs on the reader count each time they read the gating
+//     sequences, i.e. only when the ring may be full (about once per lap).
 //   cursor/is_available/highest_published_sequence/remaining_capacity: any
 //     thread (remaining_capacity of a single_producer: the producer thread).
 #ifndef QUIESCE_DISRUPTOR_SEQUENCER_HPP
@@ -64,6 +70,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -117,6 +124,11 @@ class producer_backoff {
   int spins_ = 0;
 };
 
+// The gating sequences: an immutable array, replaced as a whole.
+struct gating_set {
+  std::vector<const sequence*> seqs;
+};
+
 // What both sequencers share: the size, the wait strategy, the cursor and
 // the gating sequences.
 template <wait_strategy W>
@@ -133,33 +145,63 @@ class sequencer_base {
   [[nodiscard]] const sequence& cursor_sequence() const noexcept { return cursor_; }
   [[nodiscard]] W& wait_strategy() noexcept { return wait_; }
 
-  // Adds consumers whose progress the producer must not overtake, each set
-  // to the current cursor first (a consumer added late starts at the
-  // present, as in LMAX). With no gating sequence at all, producers never
-  // wait and overwrite unconsumed slots. Not concurrently with claims.
+  // Adds consumers whose progress the producer must not overtake. Each is
+  // set to the cursor, and set to the cursor again once the producers can
+  // see it: a consumer added late starts at the present, after every slot a
+  // producer may have claimed against the old set (as LMAX's
+  // addGatingSequences). Add a consumer before it starts reading. With no
+  // gating sequence at all, producers never wait and overwrite unconsumed
+  // slots. Any thread, any time (see the synchronisation table);
+  // std::invalid_argument for a null sequence (nothing is added then).
   void add_gating_sequences(std::initializer_list<sequence*> seqs) { add_gating_sequences(std::span(seqs.begin(), seqs.size())); }
   void add_gating_sequences(std::span<sequence* const> seqs) {
-    for (sequence* s : seqs) {
+    for (sequence* s : seqs)
       if (s == nullptr) throw std::invalid_argument("quiesce::disruptor: add_gating_sequences: null sequence");
-      s->set(cursor_.get());
-      gating_.push_back(s);
+    std::lock_guard lock(gating_mutex_);
+    auto next = std::make_unique<gating_set>(*gating_.load(std::memory_order_relaxed));
+    const std::int64_t before = cursor_.get();
+    for (sequence* s : seqs) {
+      s->set(before);
+      next->seqs.push_back(s);
     }
+    replace_gating(std::move(next));
+    const std::int64_t after = cursor_.get();
+    for (sequence* s : seqs) s->set(after);
   }
-  // Removes every occurrence of `s`; false if it was not there. Not
-  // concurrently with claims.
+  // Removes every occurrence of `s`; false if it was not there. Any thread,
+  // any time: once it returns, producers no longer wait for `s` (a producer
+  // in the middle of a claim may still read it once).
   bool remove_gating_sequence(const sequence& s) {
-    const auto old = gating_.size();
-    std::erase(gating_, &s);
-    return gating_.size() != old;
+    std::lock_guard lock(gating_mutex_);
+    auto next = std::make_unique<gating_set>(*gating_.load(std::memory_order_relaxed));
+    if (std::erase(next->seqs, &s) == 0) return false;
+    replace_gating(std::move(next));
+    return true;
   }
-  [[nodiscard]] std::span<const sequence* const> gating_sequences() const noexcept { return gating_; }
+  // A copy of the gating sequences as they are now. Any thread.
+  [[nodiscard]] std::vector<const sequence*> gating_sequences() const {
+    std::lock_guard lock(gating_mutex_);
+    return gating_.load(std::memory_order_relaxed)->seqs;
+  }
   // The slowest gating consumer's sequence, or `fallback` (no gating
   // sequences, or all ahead of it). Acquire loads: pairs with each
   // consumer's release set(), so its reads of the slots it passed are done
-  // before the producer rewrites them.
+  // before the producer rewrites them. Any thread; lock-free.
   [[nodiscard]] std::int64_t minimum_gating_sequence(std::int64_t fallback) const noexcept {
-    return minimum_sequence(gating_, fallback);
+    // Seq_cst increment, then seq_cst load of the set: against the writer's
+    // seq_cst exchange, then seq_cst load of the count (replace_gating), one
+    // of the two sees the other: a reader that got the old set is counted
+    // when the writer looks, or it got the new set.
+    gating_readers_.value.fetch_add(1, std::memory_order_seq_cst);
+    const gating_set* g = gating_.load(std::memory_order_seq_cst);
+    const std::int64_t m = minimum_sequence(g->seqs, fallback);
+    // Release: this reader's reads of the set happen before a writer that
+    // sees the count it leaves frees the set.
+    gating_readers_.value.fetch_sub(1, std::memory_order_release);
+    return m;
   }
+
+  ~sequencer_base() { delete gating_.load(std::memory_order_relaxed); }
 
  protected:
   template <class... WaitArgs>
@@ -168,8 +210,27 @@ class sequencer_base {
 
   sequence cursor_;
   std::size_t size_;
-  std::vector<const sequence*> gating_;
   W wait_;
+
+ private:
+  // Publishes `next` as the gating set and frees the replaced sets that no
+  // producer can still be reading. Under gating_mutex_.
+  void replace_gating(std::unique_ptr<gating_set> next) {
+    retired_gating_.emplace_back(gating_.exchange(next.release(), std::memory_order_seq_cst));
+    // Acquire (seq_cst): pairs with the readers' release decrement. Zero
+    // readers now: none holds a replaced set (one that arrives later reads
+    // the new one). Otherwise keep them for the next replacement (or the
+    // destructor): producers read the set rarely, so this stays short.
+    if (gating_readers_.value.load(std::memory_order_seq_cst) == 0) retired_gating_.clear();
+  }
+
+  struct alignas(sequence_padding) reader_count {
+    std::atomic<std::int64_t> value{0};
+  };
+  std::atomic<const gating_set*> gating_{new gating_set{}};
+  mutable reader_count gating_readers_;  // its own block: producers RMW it
+  mutable std::mutex gating_mutex_;      // serialises add/remove
+  std::vector<std::unique_ptr<const gating_set>> retired_gating_;  // under gating_mutex_
 };
 
 }  // namespace detail
