@@ -109,9 +109,9 @@
 //   every retire at once: exact cleanup for tests and for domains that are
 //   destroyed.
 //
-// Costs (medians, perf/hazard_pointer_bench; 2-vCPU AMD EPYC VM, g++ 12 -O3)
-//   see README.md "Hazard pointers" for the current table: protect +
-//   reset_protection a store, a compiler barrier and a load (no fence, no
+// Costs (in instructions; the figures against ck_hp and liburcu are
+//   perf/hazard_pointer_bench's, in the main job's out/hazard_pointer_ratios.md):
+//   protect + reset_protection a store, a compiler barrier and a load (no fence, no
 //   RMW); make_hazard_pointer + destruction from the thread cache (no
 //   atomic RMW, no shared write); retire to the default domain: a few
 //   thread-local stores, one CAS per 32 retires, plus the amortised scan;
