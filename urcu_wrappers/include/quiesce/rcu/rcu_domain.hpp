@@ -27,13 +27,17 @@
 //   cfg.store(std::make_unique<config>(new_port));  // old one retired
 //   quiesce::rcu_barrier();                         // its deleter has run
 //
-// Costs (medians on the 2-vCPU CI machine, g++ 12 -O3, perf/rcu_bench; see
-// README "Measured"):
-//   guard enter+exit: memb 0.72 ns (0.65 ns given the thread's registration,
-//   = liburcu's inline pair), qsbr ~0 ns, mb ~57 ns (two full fences),
-//   bp 0.83 ns; std::shared_mutex lock_shared+unlock is 11.4 ns.
-//   rcu_synchronize with one busy reader: memb ~10-19 µs, bp ~16-35 µs
-//   (membarrier), qsbr and mb 0.2-0.7 µs; with no reader, tens of ns.
+// Costs (in instructions; perf/rcu_bench measures them against liburcu's
+// inline pair and the std locks: the main job's out/rcu_ratios.md, and the
+// reference run in perf/results/<machine>/):
+//   guard enter+exit: memb and bp: a thread-local load, a nesting-counter
+//   increment and decrement, compiler barriers, no fence (plus one TLS load
+//   and branch for the registration test; none when the guard is given the
+//   thread's registration: then exactly liburcu's inline pair); qsbr:
+//   nothing; mb: two full fences.
+//   rcu_synchronize: memb and bp one membarrier() system call per phase
+//   plus waiting for the readers; qsbr and mb wait for each reader's next
+//   quiescent state or fence; with no reader, a scan of the registry.
 //   retire: one CAS to enqueue; the deleter runs about one grace period
 //   later when the worker is idle, at most about reclaim_pause (1 ms) plus a
 //   grace period later while retires keep coming (quiesce's reclaimer, see
@@ -539,8 +543,7 @@ class rcu_thread_registration;
 //   quiesce::rcu_read_guard q{quiesce::rcu_qsbr()};   // QSBR domain
 //   quiesce::rcu_read_guard r{registration};          // registered thread: no check
 // The default constructor tests "is this thread registered?" (one TLS load
-// and branch, ~0.07 ns: perf/rcu_bench read/memb/quiesce_guard vs
-// liburcu_inline). Threads holding an rcu_thread_registration can pass it as
+// and branch: perf/rcu_bench read/memb/quiesce_guard vs liburcu_inline). Threads holding an rcu_thread_registration can pass it as
 // proof and skip the test: the section then costs exactly liburcu's inline
 // read lock (read/memb/quiesce_guard_registered).
 template <class Domain = rcu_domain>
