@@ -30,10 +30,12 @@
 // Costs (in instructions; perf/rcu_bench measures them against liburcu's
 // inline pair and the std locks: the main job's out/rcu_ratios.md, and the
 // reference run in perf/results/<machine>/):
-//   guard enter+exit: memb and bp: a thread-local load, a nesting-counter
-//   increment and decrement, compiler barriers, no fence (plus one TLS load
-//   and branch for the registration test; none when the guard is given the
-//   thread's registration: then exactly liburcu's inline pair); qsbr:
+//   guard enter+exit: memb and bp: on entry a load of the grace-period
+//   counter stored into the thread's reader record, on exit a store to it
+//   and a load of the writers' wake-up word; compiler barriers only (the
+//   writer's membarrier() stands in for the fences). memb adds one TLS load
+//   and branch for the registration test, none when the guard is given the
+//   thread's registration: then it is exactly liburcu's inline pair. qsbr:
 //   nothing; mb: two full fences.
 //   rcu_synchronize: memb and bp one membarrier() system call per phase
 //   plus waiting for the readers; qsbr and mb wait for each reader's next
