@@ -24,7 +24,10 @@ cmake --build "$work/cmake-build" >"$work/build.log"
 "$work/cmake-build/consumer"
 
 echo "consumer: pkg-config --cflags --libs quiesce"
-libdir=$(ls -d "$prefix"/lib*/pkgconfig | head -n1)
+# lib/<multiarch>/pkgconfig on Debian (lib/pkgconfig with -DCMAKE_INSTALL_LIBDIR=lib).
+pc=$(find "$prefix" -path '*/pkgconfig/quiesce.pc' | head -n1)
+[[ -n $pc ]] || { echo "consumer: no pkgconfig/quiesce.pc under $prefix"; exit 1; }
+libdir=$(dirname "$pc")
 flags=$(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs quiesce)
 # shellcheck disable=SC2086
 "$cxx" -O2 -o "$work/consumer-pc" "$src/main.cpp" $flags
