@@ -421,6 +421,21 @@ void one_to_three(benchmark::State& st) {
   report(st, v, bad == 0 ? got : -1, want);
 }
 
+// The 3-producer shapes' producers 1 and 2: each round that producer 0
+// starts (round incremented), run produce_round() once; return at stop.
+template <class F>
+void follow_rounds(const std::atomic<std::int64_t>& round, const std::atomic<bool>& stop, F produce_round) {
+  std::int64_t seen = 0;
+  for (;;) {
+    std::int64_t r;
+    while ((r = round.load(std::memory_order_acquire)) == seen && !stop.load(std::memory_order_acquire))
+      std::this_thread::yield();
+    if (stop.load(std::memory_order_acquire)) return;
+    seen = r;
+    produce_round();
+  }
+}
+
 void sequencer_3p1c(benchmark::State& st) {
   if (!quiesce::perf::place(st, false, "")) return;
   sum_handler h;
@@ -439,18 +454,7 @@ void sequencer_3p1c(benchmark::State& st) {
     }
   };
   std::vector<std::thread> others;
-  for (int p = 1; p < 3; ++p)
-    others.emplace_back([&] {
-      std::int64_t seen = 0;
-      for (;;) {
-        std::int64_t r;
-        while ((r = round.load(std::memory_order_acquire)) == seen && !stop.load(std::memory_order_acquire))
-          std::this_thread::yield();
-        if (stop.load(std::memory_order_acquire)) return;
-        seen = r;
-        produce(per);
-      }
-    });
+  for (int p = 1; p < 3; ++p) others.emplace_back([&] { follow_rounds(round, stop, [&] { produce(per); }); });
   std::int64_t total = 0;
   for (auto _ : st) {
     round.fetch_add(1, std::memory_order_release);
@@ -507,15 +511,7 @@ void sequencer_3p1c_moodycamel_cq(benchmark::State& st) {
   for (int p = 1; p < 3; ++p)
     others.emplace_back([&] {
       moodycamel::ProducerToken tok(q);
-      std::int64_t seen = 0;
-      for (;;) {
-        std::int64_t r;
-        while ((r = round.load(std::memory_order_acquire)) == seen && !stop.load(std::memory_order_acquire))
-          std::this_thread::yield();
-        if (stop.load(std::memory_order_acquire)) return;
-        seen = r;
-        produce(tok, per);
-      }
+      follow_rounds(round, stop, [&] { produce(tok, per); });
     });
   moodycamel::ProducerToken tok(q);
   std::int64_t total = 0;
