@@ -44,10 +44,11 @@ Example:
 
 import argparse
 import difflib
-import os
 import re
 import statistics
 import sys
+
+from bench_json import fail  # perf/bench_json.py, beside this script: '<script>: message', exit 2
 
 # One token of a line: a date/time, a number (with its unit x or %), or a
 # verdict word. Numbers glued to a word ("p99", "run1", "1P-1C") are part of
@@ -62,11 +63,6 @@ TOKEN = re.compile(f"(?P<date>{DATE})|{NUMBER}|{VERDICT}")
 PLACEHOLDER = {"date": "\x00D", "num": "\x00N", "verdict": "\x00V"}
 RUNS_NOTE = ("each figure is the median across runs, with (min-max) where the runs differ; "
              "a target passes only if it passes in every run.")
-
-
-def fail(message):
-    print(f"{os.path.basename(sys.argv[0])}: {message}", file=sys.stderr)
-    sys.exit(2)
 
 
 class Line:
