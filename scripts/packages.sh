@@ -14,8 +14,13 @@ quiesce_build_packages=(cmake ninja-build g++ pkg-config liburcu-dev libnuma-dev
 # The main job: the above and gnuplot (the grace-period report's plots).
 quiesce_main_packages=("${quiesce_build_packages[@]}" gnuplot-nox)
 
-# The test command: the main job's, clang, the multi-node guests (qemu,
-# busybox, bash-static, cpio, numactl), dwarves (pahole: layout audit) and
-# spin (tests/model: Promela models).
-quiesce_test_packages=("${quiesce_main_packages[@]}" clang
-  qemu-system-x86 busybox-static bash-static numactl cpio dwarves spin)
+# The test command's gcc configuration, as the Debian 13 chroot of
+# run_tests.sh's trixie step installs it (no clang, no qemu: only that
+# configuration runs there, not the multinode label): the main job's, the
+# guest payload tools (busybox, bash-static, cpio, numactl), dwarves (pahole:
+# layout audit) and spin (tests/model: Promela models).
+quiesce_chroot_test_packages=("${quiesce_main_packages[@]}"
+  busybox-static bash-static numactl cpio dwarves spin)
+
+# The whole test command: the above, clang, and qemu for the multi-node guests.
+quiesce_test_packages=("${quiesce_chroot_test_packages[@]}" clang qemu-system-x86)

@@ -72,12 +72,12 @@ Options:
   --help     this text
   --         pass the remaining arguments to rcu_bench
              (e.g. -- --benchmark_filter='^read/')
-
-Missing Debian packages (cmake ninja-build g++ pkg-config liburcu-dev
-libnuma-dev libck-dev libbenchmark-dev libgtest-dev python3 gnuplot-nox
-libboost-dev libtbb-dev libreaderwriterqueue-dev libconcurrentqueue-dev) are
-installed with apt-get, as root or through sudo.
 EOF
+  # The package list is scripts/packages.sh's, so the text cannot drift from it.
+  # shellcheck source=scripts/packages.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/packages.sh"
+  printf '\nMissing Debian packages (%s) are installed with apt-get, as root or through sudo.\n' \
+    "${quiesce_main_packages[*]}" | fold -s -w 78 | sed "s/ *$//"
 }
 
 quick=0

@@ -91,17 +91,12 @@ for cfg in "${configs[@]}"; do
     label=(-L multinode --verbose)
   fi
   if [[ $cfg == trixie ]]; then
-    # Debian 13 in a chroot; the chroot installs its own packages (the list
-    # above without qemu and clang: only the gcc configuration runs there, not
-    # the multinode label).
+    # Debian 13 in a chroot; the chroot installs its own packages
+    # (scripts/packages.sh's quiesce_chroot_test_packages).
     step "trixie: gcc configuration + .deb in a Debian 13 chroot (scripts/trixie_chroot.sh)"
     t_trixie=$SECONDS
     set +e
-    trixie_packages=()
-    for p in "${packages[@]}"; do
-      [[ $p == qemu-system-x86 || $p == clang ]] || trixie_packages+=("$p")
-    done
-    QUIESCE_TRIXIE_PACKAGES="${trixie_packages[*]}" \
+    QUIESCE_TRIXIE_PACKAGES="${quiesce_chroot_test_packages[*]}" \
       "$root/scripts/trixie_chroot.sh" ci --jobs "$jobs"
     rc=$?
     set -e
