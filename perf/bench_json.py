@@ -112,6 +112,15 @@ def header_lines(title, ctx, args, notes=()):
     return lines
 
 
+def misses_section(misses, missed_title, met_title):
+    """The report's closing section: missed_title and one '- ' line per
+    missed target, or met_title alone; as Markdown lines."""
+    lines = [missed_title if misses else met_title, ""]
+    if misses:
+        lines += [f"- {m}" for m in misses] + [""]
+    return lines
+
+
 def emit(lines, args):
     """Prints the report and writes it to args.output when given."""
     text = "\n".join(lines)

@@ -32,7 +32,7 @@ Example:
 import argparse
 import sys
 
-from bench_json import add_common_args, fmt, fmt_ratio, header_lines, load_medians, ratio  # perf/bench_json.py, beside this script
+from bench_json import add_common_args, fmt, fmt_ratio, header_lines, load_medians, misses_section, ratio  # perf/bench_json.py, beside this script
 
 KEYS = [1000, 100000]
 READS = [90, 99]
@@ -150,12 +150,7 @@ def main():
                              " | " + " | ".join(fmt_ratio(ratio(cpu[p], cpu["quiesce_hp"])) for p, _ in others) +
                              " |")
     lines.append("")
-    lines.append("## Target missed" if misses else "## Target met")
-    lines.append("")
-    for m in misses:
-        lines.append(f"- {m}")
-    if misses:
-        lines.append("")
+    lines += misses_section(misses, "## Target missed", "## Target met")
     text = "\n".join(lines)
     print(text)
     if args.output:

@@ -30,7 +30,7 @@ Example:
 import argparse
 import sys
 
-from bench_json import add_common_args, emit, fmt, fmt_ratio, header_lines, load_medians, ratio
+from bench_json import add_common_args, emit, fmt, fmt_ratio, header_lines, load_medians, misses_section, ratio
 
 WORKLOADS = [
     ("pairs", "1 thread: push then pop"),
@@ -144,12 +144,7 @@ def main():
     misses = []
     for kind, spec in STRUCTURES.items():
         table(kind, spec, medians, errors, misses, lines)
-    lines.append("## Targets missed" if misses else "## Every target met")
-    lines.append("")
-    for m in misses:
-        lines.append(f"- {m}")
-    if misses:
-        lines.append("")
+    lines += misses_section(misses, "## Targets missed", "## Every target met")
     emit(lines, args)
     return 1 if (args.strict and misses) else 0
 

@@ -27,7 +27,7 @@ Example:
 import argparse
 import sys
 
-from bench_json import add_common_args, emit, header_lines, load_medians, ratio  # perf/bench_json.py, beside this script
+from bench_json import add_common_args, emit, header_lines, load_medians, misses_section, ratio  # perf/bench_json.py, beside this script
 
 FLAVOURS = ["memb", "qsbr", "mb", "bp"]
 READ_TARGET = 1.10  # quiesce guard / liburcu inline pair, at most
@@ -249,12 +249,7 @@ def main():
     synchronize_table(r, lines)
     retire_tables(r, lines)
     stall_table(r, lines)
-    lines.append("## Targets missed" if r.misses else "## Targets: all met")
-    lines.append("")
-    for m in r.misses:
-        lines.append(f"- {m}")
-    if r.misses:
-        lines.append("")
+    lines += misses_section(r.misses, "## Targets missed", "## Targets: all met")
     emit(lines, args)
     return 1 if (args.strict and r.misses) else 0
 

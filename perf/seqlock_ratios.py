@@ -28,7 +28,7 @@ Example:
 import argparse
 import sys
 
-from bench_json import add_common_args, emit, header_lines, load_medians, ratio  # perf/bench_json.py, beside this script
+from bench_json import add_common_args, emit, header_lines, load_medians, misses_section, ratio  # perf/bench_json.py, beside this script
 
 SIZES = [16, 64, 256]
 WRITERS = ["none", "paced", "flat_out"]
@@ -151,12 +151,7 @@ def main():
     read_table(r, lines)
     pace_table(r, lines)
     write_table(r, lines)
-    lines.append("## Target missed" if r.misses else "## Target met")
-    lines.append("")
-    for m in r.misses:
-        lines.append(f"- {m}")
-    if r.misses:
-        lines.append("")
+    lines += misses_section(r.misses, "## Target missed", "## Target met")
     emit(lines, args)
     return 1 if (args.strict and r.misses) else 0
 
