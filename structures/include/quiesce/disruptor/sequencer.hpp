@@ -36,11 +36,8 @@
 // one lock xadd per claim and a release store per slot. What dominates is
 // the cursor's cache line: when the consumer has caught up and re-reads it
 // after every publish, each publish costs a cross-core line transfer.
-// perf/disruptor_bench unicast_1p1c on the 2-vCPU AMD EPYC VM (medians of
-// one quiet run; README "Disruptor"): publish per event 98 M/s with a
-// busy-spin consumer (boost spsc_queue 203 M/s in the same run), 480 M/s
-// when the consumer polls every 16 pauses, next(10)/publish(lo, hi)
-// 920 M/s; sequencer_3p1c (multi-producer, 4 threads on 2 CPUs) 155 M/s.
+// perf/disruptor_bench measures the shapes against the SPSC and MPMC queues
+// (the main job's out/disruptor_ratios.md, with the consumer's batch size).
 //
 // Full ring: next() waits for the slowest gating sequence, spinning 64 times
 // with the pause hint, then yielding between checks (LMAX parks for 1 ns,

@@ -16,11 +16,10 @@
 //   virtual call, and for busy-spin the signal compiles to nothing.
 //
 // Which one
-//   busy_spin_wait_strategy     lowest latency (perf/disruptor_bench
-//                               ping_pong/disruptor: 110 ns p50 round trip
-//                               through two rings on the 2-vCPU EPYC VM,
-//                               boost spsc_queue 180 ns); burns a whole CPU per
-//                               consumer. Only with a dedicated (pinned) CPU
+//   busy_spin_wait_strategy     lowest latency (one cache-line transfer
+//                               after the publish; perf/disruptor_bench
+//                               ping_pong/* against the SPSC queues); burns a
+//                               whole CPU per consumer. Only with a dedicated (pinned) CPU
 //                               per thread: oversubscribed, it starves the
 //                               producer.
 //   yielding_wait_strategy      spins 100 times, then sched_yield()s: near
@@ -114,9 +113,9 @@ inline std::int64_t spin_then_yield_on(std::int64_t seq, const dependent_sequenc
 //   directly, but a consumer that has caught up re-reads the cursor's line
 //   after every publish, so each publish costs the producer a cache-line
 //   transfer (its store must take the line back). pauses_per_poll > 1
-//   polls less often: with 16 (perf/disruptor_bench *_spin16) per-event
-//   unicast ran at 480 instead of 98 M/s, and the round-trip p50 rose from
-//   110 to 421 ns (one quiet run on the 2-vCPU EPYC VM).
+//   polls less often: each wait adds up to that many pauses to the latency
+//   and the consumer usually takes larger batches (perf/disruptor_bench
+//   *_spin16 rows beside the default ones, with the batch sizes).
 class busy_spin_wait_strategy {
  public:
   explicit busy_spin_wait_strategy(int pauses_per_poll = 1) noexcept
