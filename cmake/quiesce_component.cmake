@@ -1,7 +1,8 @@
-# quiesce_component(NAME SOURCES src... [LINK lib...])
+# quiesce_component(NAME [SOURCES src...] [LINK lib...])
 #
 # One component library: quiesce_NAME (alias quiesce::NAME, exported as NAME)
-# from SOURCES, with the component's include/ directory and PUBLIC links to
+# from SOURCES (none: a header-only INTERFACE library, or an umbrella over
+# LINK), with the component's include/ directory and PUBLIC links to
 # LINK, quiesce_base (structures/base) and Threads. Warnings and sanitizers come from quiesce_build_flags
 # (never passed on to consumers).
 #
@@ -18,21 +19,37 @@ function(quiesce_component name)
   if(QUIESCE_BUILD_TESTS)
     list(APPEND targets quiesce_${name}_checks)
   endif()
+  # Header-only (no SOURCES): an INTERFACE library, the same usage requirements.
+  if(ARG_SOURCES)
+    set(scope PUBLIC)
+  else()
+    set(scope INTERFACE)
+  endif()
   foreach(target IN LISTS targets)
-    add_library(${target} ${ARG_SOURCES})
-    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
-    target_compile_features(${target} PUBLIC cxx_std_20)
-    target_include_directories(${target} PUBLIC
-      $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+    if(ARG_SOURCES)
+      add_library(${target} ${ARG_SOURCES})
+      set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+    else()
+      add_library(${target} INTERFACE)
+    endif()
+    target_compile_features(${target} ${scope} cxx_std_20)
+    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/include)  # an umbrella has none of its own
+      target_include_directories(${target} ${scope} $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>)
+    endif()
+    target_include_directories(${target} ${scope}
       $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/structures/base/include>  # also via quiesce_base; here for object-file users
       $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/generated/include>  # <quiesce/version.hpp>
       $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
     set(link ${ARG_LINK})
     if(target MATCHES "_checks$")
       list(TRANSFORM link REPLACE "^(quiesce_[a-z_]+)$" "\\1_checks")
-      target_compile_definitions(${target} PUBLIC QUIESCE_CHECKS=1)
+      target_compile_definitions(${target} ${scope} QUIESCE_CHECKS=1)
     endif()
-    target_link_libraries(${target} PUBLIC quiesce_base ${link} Threads::Threads PRIVATE $<BUILD_INTERFACE:quiesce_build_flags>)
+    if(ARG_SOURCES)
+      target_link_libraries(${target} PUBLIC quiesce_base ${link} Threads::Threads PRIVATE $<BUILD_INTERFACE:quiesce_build_flags>)
+    else()
+      target_link_libraries(${target} INTERFACE quiesce_base ${link} Threads::Threads)
+    endif()
   endforeach()
   add_library(quiesce::${name} ALIAS quiesce_${name})
   set_target_properties(quiesce_${name} PROPERTIES EXPORT_NAME ${name})

@@ -24,7 +24,7 @@
 //                          (bounded: it never allocates after construction),
 //                          consumer try_dequeue() until empty
 //       ck_ring            ck_ring_enqueue_spsc per event, consumer dequeues
-//                          until empty (C loops in ck_ring_peers.c)
+//                          until empty (C loops in perf/peers/ck_ring_peers.c)
 //       tbb_bounded        tbb::concurrent_bounded_queue push / try_pop
 //       std_mutex          std::deque under a std::mutex, bounded, one item
 //                          per lock on each side, yield when empty/full
@@ -52,7 +52,7 @@
 //     p999_ns, max_ns, mean_ns per round trip, timed with steady_clock
 //     (the ~20-30 ns clock read is inside every sample, for both peers).
 //
-// Command (what produced the README's table):
+// Command (the main job, scripts/run_main.sh, runs it for out/disruptor_ratios.md):
 //   build/main/perf/disruptor_bench --benchmark_repetitions=5 --benchmark_min_time=0.2
 //     --benchmark_display_aggregates_only=true
 //     --benchmark_out=out/disruptor_bench.json --benchmark_out_format=json
@@ -62,7 +62,7 @@
 // ratios from one run, never absolute figures across runs or machines.
 #include <quiesce/disruptor.hpp>
 
-#include "ck_ring_peers.h"
+#include "peers/ck_ring_peers.h"
 
 #include <benchmark/benchmark.h>
 #include <boost/lockfree/spsc_queue.hpp>

@@ -89,7 +89,7 @@ def build(medians, errors, args):
     lines.append("Events per consumer batch: the Disruptor rows' handler counts `end_of_batch`. The rate is "
                  "events per batch x batches per second, and a batch costs mostly cross-core cache-line "
                  "transfers (the cursor's line, the slots' lines), so the per-event rate follows the batch size "
-                 "the consumer sees (README, API (<quiesce/disruptor.hpp>): why the per-event rate swings).")
+                 "the consumer sees (structures/disruptor/README.md: why the per-event rate swings).")
     lines.append("")
     spsc = {p: mops(medians, f"unicast_1p1c/{p}") for p in SPSC}
     best = max((p for p in SPSC if spsc[p] is not None), key=lambda p: spsc[p], default=None)

@@ -42,7 +42,7 @@
 #include <quiesce/rcu.hpp>
 
 #include "bench_placement.hpp"
-#include "hazard_pointer_ck_peer.h"
+#include "peers/hazard_pointer_ck_peer.h"
 
 namespace {
 

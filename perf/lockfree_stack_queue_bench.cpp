@@ -7,9 +7,9 @@
 //           boost_lockfree   boost::lockfree::stack<uint64_t> (Boost 1.74; tagged pointers,
 //                            nodes recycled through its freelist, 1024 preallocated)
 //           urcu_lfs         liburcu 0.13.2 cds_lfs: pop under the memb read lock, nodes
-//                            freed by urcu_memb_call_rcu (perf/urcu_lfs_peer.c, C)
+//                            freed by urcu_memb_call_rcu (perf/peers/urcu_lfs_peer.c, C)
 //           ck_hp_stack      Concurrency Kit 0.7.1 ck_hp_stack with ck_hp reclamation
-//                            (perf/ck_hp_peers.c, C)
+//                            (perf/peers/ck_hp_peers.c, C)
 //   queue:  quiesce_ms       quiesce::ms_queue<uint64_t>, default domain
 //           boost_lockfree   boost::lockfree::queue<uint64_t> (MS queue, tagged pointers,
 //                            freelist, 1024 preallocated)
@@ -20,7 +20,7 @@
 //                            per producing thread, FIFO per producer only (information)
 //           urcu_wfcq        liburcu cds_wfcq: wait-free enqueue, dequeue under the
 //                            queue's mutex (cds_wfcq_dequeue_blocking), nodes freed at once
-//           ck_hp_fifo       ck_hp_fifo (MS queue) with ck_hp reclamation (perf/ck_hp_peers.c)
+//           ck_hp_fifo       ck_hp_fifo (MS queue) with ck_hp reclamation (perf/peers/ck_hp_peers.c)
 //
 // Workloads (items_per_second in the JSON = push and pop operations per
 // second, all threads together; the ratio script reads its median)
@@ -50,7 +50,7 @@
 //   second (perf/bench_placement.hpp); 2-thread benchmarks are skipped with
 //   the reason when only one CPU is usable.
 //
-// Command (what produced the README figures; scripts/run_main.sh runs it):
+// Command (scripts/run_main.sh runs it for the main job's out/ tables):
 //   build/main/perf/lockfree_stack_queue_bench --benchmark_repetitions=7 --benchmark_min_time=0.1
 //     --benchmark_display_aggregates_only=true
 //     --benchmark_out=out/lockfree_stack_queue_bench.json --benchmark_out_format=json
@@ -62,8 +62,8 @@
 #define _LGPL_SOURCE 1  // liburcu's inline wfcqueue, as its own users get it
 #include <quiesce/lockfree.hpp>
 
-#include "ck_hp_peers.h"
-#include "urcu_lfs_peer.h"
+#include "peers/ck_hp_peers.h"
+#include "peers/urcu_lfs_peer.h"
 
 #include <benchmark/benchmark.h>
 #include <boost/lockfree/queue.hpp>
@@ -89,7 +89,7 @@ constexpr std::uint64_t kMaxBacklog = 1 << 16;  // prod_cons: items the producer
 using quiesce::detail::structures::cpu_relax;
 
 // ---------------------------------------------------------------------------
-// C++ peers, each with the batch functions of ck_hp_peers.h.
+// C++ peers, each with the batch functions of peers/ck_hp_peers.h.
 
 template <class Push, class TryPop>
 struct batch_ops {

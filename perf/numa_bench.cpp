@@ -41,7 +41,7 @@
 //   that CPU's node. The ping-pong partner thread is pinned to the pair's
 //   second CPU.
 //
-// Command (Release build; what the numbers in numa/README come from):
+// Command (Release build; the main job runs it for out/numa_ratios.md):
 //   build/perf/numa_bench --benchmark_repetitions=5 --benchmark_min_time=0.2
 //     --benchmark_display_aggregates_only=true
 //     --benchmark_out=out/numa_bench.json --benchmark_out_format=json

@@ -66,6 +66,7 @@
 #include <quiesce/rcu.hpp>  // first: it defines _LGPL_SOURCE for liburcu's inline read side
 
 #include <benchmark/benchmark.h>
+#include <quiesce/base/config.hpp>
 
 #include "bench_placement.hpp"
 #include <pthread.h>
@@ -106,13 +107,7 @@ bool pin_memb_call_rcu_worker() {
   return crdp != nullptr && pin_thread(urcu_memb_get_call_rcu_thread(crdp), g_cpus.helper);
 }
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
+using quiesce::detail::base::cpu_relax;
 
 inline std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -25,7 +25,7 @@
 //     unlock; shared_mutex: lock/copy/unlock), no readers.
 //
 // Fairness
-//   ck's headers are C only, so its loops live in perf/ck_peers.c. Every
+//   ck's headers are C only, so its loops live in perf/peers/ck_peers.c. Every
 //   peer runs batches of kBatch reads (or writes) inside a function that is
 //   not inlined into the benchmark loop: for ck the C function, for the
 //   others a [[gnu::noinline]] function template here. Inside a batch every
@@ -54,7 +54,7 @@
 //   line up, and on a loaded machine (other jobs on the CPUs) they mean little.
 #include <quiesce/seqlock.hpp>
 
-#include "ck_peers.h"
+#include "peers/ck_peers.h"
 
 #include <benchmark/benchmark.h>
 
@@ -109,7 +109,7 @@ bool consistent(const payload<Bytes>& p) noexcept {
   return true;
 }
 
-// The same sink as perf/ck_peers.c's.
+// The same sink as perf/peers/ck_peers.c's.
 inline void sink(const void* p) noexcept { asm volatile("" : : "r"(p) : "memory"); }
 
 template <std::size_t Bytes>

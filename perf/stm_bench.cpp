@@ -39,7 +39,7 @@
 //   second (perf/bench_placement.hpp); 2-thread benchmarks are skipped with
 //   the reason when only one CPU is usable.
 //
-// Command (what produced the README figures; scripts/run_main.sh runs it):
+// Command (scripts/run_main.sh runs it for the main job's out/ tables):
 //   build/main/perf/stm_bench --benchmark_repetitions=5 --benchmark_min_time=0.1
 //     --benchmark_display_aggregates_only=true
 //     --benchmark_out=out/stm_bench.json --benchmark_out_format=json

@@ -14,9 +14,11 @@ benchmark over its repetitions (perf/bench_json.py) and prints Markdown:
   * the ratios stm / global_mutex, stm / account_mutex (packed) and
     stm_padded / account_mutex_padded (above 1.0x: the STM is faster).
 
-No target is set: the table reports where a TL2 STM stands against locks
-on the same work, every ratio printed, including the ones the STM loses.
-Standard library only. Exit status: 0; 2 on unreadable input.
+Targets, 2 threads, stm / account_mutex (packed, like with like): at least
+1.0x on 1024 accounts and 0.8x on 16 contended accounts (PASS/MISS lines
+under the table). Every other ratio is printed too, including the ones the
+STM loses. Standard library only. Exit status: 0, or 1 with --strict when a
+target is missed; 2 on unreadable input.
 
 Example:
   build/main/perf/stm_bench --benchmark_repetitions=5 --benchmark_min_time=0.1 \\
@@ -27,7 +29,7 @@ Example:
 import argparse
 import sys
 
-from bench_json import add_common_args, emit, fmt, fmt_ratio, header_lines, load_medians, ratio
+from bench_json import add_common_args, emit, fmt, fmt_ratio, header_lines, load_medians, misses_section, ratio
 
 ROWS = [
     ("transfer_1t/16", "transfers, 1 thread, 16 accounts"),
@@ -37,6 +39,8 @@ ROWS = [
     ("audit_1t/16", "consistent sum of 16 accounts, 1 thread"),
 ]
 PEERS = ["stm", "global_mutex", "account_mutex", "stm_padded", "account_mutex_padded"]
+# (row, at least this stm / account_mutex)
+TARGETS = [("transfer_2t/1024", 1.0), ("transfer_2t/16", 0.8)]
 
 
 def mops(medians, name):
@@ -58,6 +62,7 @@ def main():
     lines += ["| workload | stm | global_mutex | account_mutex | stm_padded | account_mutex_padded "
               "| stm / global_mutex | stm / account_mutex | stm_padded / account_mutex_padded |",
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    ratios = {}
     for group, title in ROWS:
         vals = {}
         cells = []
@@ -69,12 +74,24 @@ def main():
             else:
                 cells.append(fmt(vals[p]))
         r1 = fmt_ratio(ratio(vals["stm"], vals["global_mutex"]))
-        r2 = fmt_ratio(ratio(vals["stm"], vals["account_mutex"]))
+        ratios[group] = ratio(vals["stm"], vals["account_mutex"])
+        r2 = fmt_ratio(ratios[group])
         r3 = fmt_ratio(ratio(vals["stm_padded"], vals["account_mutex_padded"]))
         lines.append(f"| {title} | " + " | ".join(cells) + f" | {r1} | {r2} | {r3} |")
     lines.append("")
+    misses = []
+    titles = dict(ROWS)
+    for group, want in TARGETS:
+        r = ratios.get(group)
+        verdict = "MISS" if r is None or r < want else "PASS"
+        line = f"target {titles[group]}: stm / account_mutex >= {want:.1f}x: {fmt_ratio(r)}"
+        lines.append(f"- {line} **{verdict}**")
+        if verdict != "PASS":
+            misses.append(line)
+    lines.append("")
+    lines += misses_section(misses, "## Targets missed", "All targets met.")
     emit(lines, args)
-    return 0
+    return 1 if misses and args.strict else 0
 
 
 if __name__ == "__main__":

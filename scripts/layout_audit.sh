@@ -150,7 +150,7 @@ prepare() {
     pkg_flags=$(pkg-config --cflags liburcu numa 2>/dev/null || true)
     # shellcheck disable=SC2086
     if ! "$cxx" -std=c++20 -g -O0 -fno-eliminate-unused-debug-types $cxxflags \
-        -I"$root/urcu_wrappers/include" -I"$root/numa/include" -I"$root/structures/include" -I"$root/structures/base/include" $pkg_flags \
+        -I"$root/urcu_wrappers/include" -I"$root/numa/include" -I"$root/structures/seqlock/include" -I"$root/structures/hazard_pointers/include" -I"$root/structures/disruptor/include" -I"$root/structures/stm/include" -I"$root/structures/clocks/include" -I"$root/structures/base/include" $pkg_flags \
         -c "$root/$src" -o "$o" 2>"$tmp/$u.err"; then
       echo "$me: cannot compile $src with $cxx:" >&2
       sed 's/^/  /' "$tmp/$u.err" | head -20 >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/numa_guest.sh — runs a program inside a multi-socket qemu guest
 # (software emulation, TCG), so that NUMA code can be tested on a one-node
-# machine. See /work/shared/DESIGN.md §4 and tests/multinode/README.md.
+# machine. See tests/multinode/README.md and numa/README.md.
 #
 # What it does, in order:
 #   1. checks its tools: qemu-system-x86_64, a static busybox, cpio, gzip,

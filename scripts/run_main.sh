@@ -29,8 +29,8 @@
 #      point, out/gp/{data.csv,data.json,report.md,*.png}.
 #
 # Profiles (2-vCPU VM, build included; the total is printed at the end)
-#   --quick   3 repetitions x 0.05 s, gp --quick: ~2 minutes, to check it works
-#   default   5 repetitions x 0.1 s, gp default profile: ~5.5 minutes (budget: 10)
+#   --quick   3 repetitions x 0.05 s, gp --quick: a few minutes, to check it works
+#   default   5 repetitions x 0.1 s, gp default profile (budget: 10 minutes; the job says so if it ran over)
 #   --full    7 repetitions x 0.2 s, gp --full (the paper's sweeps): as long as it takes
 #
 # --runs N (default 1) runs each Google Benchmark binary of step 3 (rcu_bench
@@ -50,7 +50,8 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/run_main.sh [--quick | --full] [--runs N] [--help] [-- EXTRA_RCU_BENCH_FLAGS...]
+Usage: scripts/run_main.sh [--quick | --full] [--runs N] [--reference NAME] [--help]
+                           [-- EXTRA_RCU_BENCH_FLAGS...]
 
 The main job. Builds quiesce's benchmarks in Release (build/main), runs each
 against its peers (liburcu, the std locks, Concurrency Kit, Boost.Lockfree,
@@ -69,6 +70,11 @@ Options:
              merges them into out/<area>_ratios.md (medians with (min-max)
              across runs; a target passes only if it passes in every run);
              out/<bench>.json and .txt are copies of run 1
+  --reference NAME
+             also copy the run's tables (out/<area>_ratios.md, machine.txt,
+             gp/report.md and its plots) into perf/results/NAME/, a committed
+             reference run the READMEs link to (NAME: letters, digits, '.',
+             '_', '-'; say which machine, e.g. amd-epyc-2cpu)
   --help     this text
   --         pass the remaining arguments to rcu_bench
              (e.g. -- --benchmark_filter='^read/')
@@ -83,6 +89,8 @@ EOF
 quick=0
 full=0
 runs=1
+reference=""
+reference_given=0
 extra=()
 # check_runs VALUE: --runs takes a whole number, 1 or more.
 check_runs() {
@@ -100,12 +108,20 @@ while [[ $# -gt 0 ]]; do
       [[ $# -ge 2 ]] || { echo "run_main.sh: --runs needs a number" >&2; usage >&2; exit 2; }
       check_runs "$2"; runs=$2; shift ;;
     --runs=*) check_runs "${1#--runs=}"; runs=${1#--runs=} ;;
+    --reference)
+      [[ $# -ge 2 ]] || { echo "run_main.sh: --reference needs a name" >&2; usage >&2; exit 2; }
+      reference=$2; reference_given=1; shift ;;
+    --reference=*) reference=${1#--reference=}; reference_given=1 ;;
     -h | --help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "run_main.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
   shift
 done
+if [[ $reference_given -eq 1 && ! $reference =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]]; then
+  echo "run_main.sh: --reference wants a machine name of letters, digits, '.', '_' and '-', not '$reference'" >&2
+  exit 2
+fi
 if [[ $quick -eq 1 && $full -eq 1 ]]; then
   echo "run_main.sh: --quick and --full exclude each other" >&2
   exit 2
@@ -246,43 +262,42 @@ run_bench() {
 }
 machine=(--cpu-model "${cpu_model:-unknown}" --compiler "$compiler")
 
-run_bench numa_bench "$min_time" \
-  "node_pool vs malloc vs numa_alloc_onnode, local vs remote memory, core-to-core ping-pong"
-run_bench seqlock_bench "$min_time" "seqlock and seqcount_latch vs ck_sequence and std::shared_mutex"
-run_bench hazard_pointer_bench "$min_time" \
-  "protect, make, retire+reclaim vs ck_hp and liburcu; stall detector on/off" "${machine[@]}"
-# 27 benchmarks, ~30 s by default (0.1 s per repetition), ~5 s with --quick.
-run_bench lockfree_stack_queue_bench "$min_time" \
-  "treiber_stack and ms_queue vs boost::lockfree, tbb, liburcu cds_lfs/cds_wfcq, ck_hp_stack/fifo" "${machine[@]}"
-# 40 benchmarks, ~35 s by default (0.07 s per repetition; ~55 s on a loaded 2-vCPU VM), ~12 s with --quick.
-lhm_min_time=0.07
+# The benchmark steps, in order: NAME|MIN_TIME|WHAT|MACHINE (MACHINE=1: the
+# ratio script also gets --cpu-model/--compiler). The list of outputs printed
+# at the end is made from the same list.
+lhm_min_time=0.07  # lockfree_hash_map_bench: 40 benchmarks, so shorter repetitions
 [[ $quick -eq 1 ]] && lhm_min_time=0.05
 [[ $full -eq 1 ]] && lhm_min_time=0.2
-run_bench lockfree_hash_map_bench "$lhm_min_time" \
-  "lockfree_hash_map vs cds_lfht, rcu_hash_map, tbb, shared_mutex; 90/99% reads" "${machine[@]}"
-# LMAX's perf-test shapes (README "Disruptor"): 13 benchmarks, ~35 s by default, ~10 s with --quick.
-run_bench disruptor_bench "$min_time" \
-  "unicast, pipeline, multicast, diamond, 3P-1C, ping-pong vs boost/ck/tbb/mutex" "${machine[@]}"
-# README "Software transactional memory": ~10 s by default, ~5 s with --quick.
-run_bench stm_bench "$min_time" \
-  "STM transfers and audits vs a global mutex and per-account mutexes, packed and padded" "${machine[@]}"
-# README "Counters", "Versioned cells": 29 benchmarks, ~20 s by default, ~8 s with --quick.
-run_bench counter_bench "$min_time" \
-  "cas/sharded counters vs fetch_add and mutex; versioned_cell vs mutex and seqlock" "${machine[@]}"
-# README "Logical clocks": 26 benchmarks, ~15 s by default (~30 s on a loaded 2-vCPU VM), ~5 s with --quick.
-run_bench logical_clock_bench "$min_time" \
-  "HLC now() vs system_clock and a mutex HLC; vector clock merge/compare" "${machine[@]}"
+bench_steps=(
+  "numa_bench|$min_time|node_pool vs malloc vs numa_alloc_onnode, local vs remote memory, core-to-core ping-pong|0"
+  "seqlock_bench|$min_time|seqlock and seqcount_latch vs ck_sequence and std::shared_mutex|0"
+  "hazard_pointer_bench|$min_time|protect, make, retire+reclaim vs ck_hp and liburcu; stall detector on/off|1"
+  "lockfree_stack_queue_bench|$min_time|treiber_stack and ms_queue vs boost::lockfree, tbb, liburcu cds_lfs/cds_wfcq, ck_hp_stack/fifo, moodycamel|1"
+  "lockfree_hash_map_bench|$lhm_min_time|lockfree_hash_map vs cds_lfht, rcu_hash_map, tbb, shared_mutex; 90/99% reads|1"
+  "disruptor_bench|$min_time|unicast, pipeline, multicast, diamond, 3P-1C, ping-pong vs boost/moodycamel/ck/tbb/mutex|1"
+  "stm_bench|$min_time|STM transfers and audits vs a global mutex and per-account mutexes, packed and padded|1"
+  "counter_bench|$min_time|cas/sharded counters vs fetch_add and mutex; versioned_cell vs mutex and seqlock|1"
+  "logical_clock_bench|$min_time|HLC now() vs system_clock and a mutex HLC; vector clock merge/compare|1"
+)
+for entry in "${bench_steps[@]}"; do
+  IFS='|' read -r b_name b_min b_what b_machine <<<"$entry"
+  if [[ $b_machine -eq 1 ]]; then
+    run_bench "$b_name" "$b_min" "$b_what" "${machine[@]}"
+  else
+    run_bench "$b_name" "$b_min" "$b_what"
+  fi
+done
 
-# The false-sharing workbench (README "False sharing and cross-socket traffic"): packed vs
-# padded layouts on two pinned threads, ~10-20 s; exit 77 (one CPU) is a skip, not a failure.
+# The false-sharing workbench (perf/README.md "False sharing and cross-socket traffic"): packed vs
+# padded layouts on two pinned threads; exit 77 (one CPU) is a skip, not a failure.
 # One run whatever --runs says (it has its own repetitions), like the grace-period reproduction.
 cmake --build "$build" --target false_sharing_bench
 step "running false_sharing_bench --quick (packed vs padded counters, SPSC indices, hazard records)"
 "$build/perf/false_sharing_bench" --quick --json "$out/false_sharing_bench.json" 2>&1 |
   tee "$out/false_sharing_bench.txt" || [[ ${PIPESTATUS[0]} -eq 77 ]]
 
-# The grace-period reproduction (Desnoyers et al., TPDS 2012; scripts/gp_reproduce.py, README
-# "Reproducing the RCU paper"): default profile ~2 min on 2 CPUs, --quick ~40 s. Progress per point;
+# The grace-period reproduction (Desnoyers et al., TPDS 2012; scripts/gp_reproduce.py,
+# perf/gp/README.md): --quick runs a subset of each sweep. Progress per point;
 # writes out/gp/{data.csv,data.json,report.md,exp*.png} and prints the folder.
 step "grace-period reproduction (Desnoyers et al. 2012): read scalability, section length, updates, latency"
 gp_args=(--harness "$build/perf/gp/gp_harness" --out "$out/gp")
@@ -291,20 +306,31 @@ gp_args=(--harness "$build/perf/gp/gp_harness" --out "$out/gp")
 python3 scripts/gp_reproduce.py "${gp_args[@]}"
 
 step "done in $((SECONDS - start)) s. Outputs:"
-for f in rcu_ratios.md rcu_bench.json rcu_bench.txt numa_ratios.md numa_bench.json numa_bench.txt \
-  seqlock_ratios.md seqlock_bench.json seqlock_bench.txt hazard_pointer_ratios.md hazard_pointer_bench.json \
-  hazard_pointer_bench.txt lockfree_stack_queue_ratios.md lockfree_stack_queue_bench.json \
-  lockfree_stack_queue_bench.txt lockfree_hash_map_ratios.md lockfree_hash_map_bench.json \
-  lockfree_hash_map_bench.txt disruptor_ratios.md disruptor_bench.json disruptor_bench.txt \
-  stm_ratios.md stm_bench.json stm_bench.txt \
-  counter_ratios.md counter_bench.json counter_bench.txt \
-  logical_clock_ratios.md logical_clock_bench.json logical_clock_bench.txt \
-  false_sharing_bench.json false_sharing_bench.txt machine.txt gp/report.md gp/data.csv gp/data.json; do
+outputs=(rcu_ratios.md rcu_bench.json rcu_bench.txt)
+for entry in "${bench_steps[@]}"; do
+  b_name=${entry%%|*}
+  outputs+=("${b_name%_bench}_ratios.md" "$b_name.json" "$b_name.txt")
+done
+outputs+=(false_sharing_bench.json false_sharing_bench.txt machine.txt gp/report.md gp/data.csv gp/data.json)
+for f in "${outputs[@]}"; do
   [[ -e $out/$f ]] && echo "  $root/$out/$f"
 done
 echo "  $root/$out/gp/*.png (one plot per experiment)"
 if [[ $runs -gt 1 ]]; then
   echo "  $root/$out/<bench>.run<k>.{json,txt} and <area>_ratios.run<k>.md, k = 1..$runs (each run's own)"
+fi
+if [[ -n $reference ]]; then
+  # The committed reference run: the tables and what they were measured on,
+  # not the raw JSON (out/ keeps that). Files of an earlier reference run of
+  # the same name that this run did not write are left as they were.
+  dest=perf/results/$reference
+  mkdir -p "$dest/gp"
+  cp "$out"/*_ratios.md "$out/machine.txt" "$dest/"
+  # The false-sharing workbench's table (its own harness: packed vs padded).
+  [[ -e $out/false_sharing_bench.txt ]] && cp "$out/false_sharing_bench.txt" "$dest/"
+  rm -f "$dest"/*_ratios.run[0-9]*.md
+  [[ -e $out/gp/report.md ]] && cp "$out/gp/report.md" "$out"/gp/*.png "$dest/gp/" 2>/dev/null || true
+  echo "reference run: $root/$dest (commit it; the READMEs link to its tables)"
 fi
 if [[ $runs -eq 1 && $quick -eq 0 && $full -eq 0 && $((SECONDS - start)) -gt 600 ]]; then
   echo "note: the default profile took $((SECONDS - start)) s, over its 10-minute budget (a loaded machine?)"

@@ -22,6 +22,8 @@
 #include <quiesce/numa/testing.hpp>
 #include <quiesce/numa/topology.hpp>
 
+#include <quiesce/base/fork_safe.hpp>
+
 #include "numa_internal.hpp"
 
 #if defined(__GNUC__)
@@ -223,27 +225,25 @@ void fork_prepare() noexcept;
 void fork_parent() noexcept;
 void fork_child() noexcept;
 
-registry& the_registry() {
-  static registry* const r = [] {
-    auto* p = new registry();  // never destroyed: thread exits may flush after static destruction
-    if (const int err = pthread_atfork(fork_prepare, fork_parent, fork_child); err != 0) {
-      delete p;
-      throw std::system_error(err, std::generic_category(), "quiesce::numa::node_pool: pthread_atfork");
-    }
-    return p;
-  }();
-  return *r;
-}
+// Constant-initialised and never destroyed (thread exits may flush after
+// static destruction); no thread is ever inside its initialiser when another
+// forks (quiesce/base/fork_safe.hpp).
+constinit quiesce::detail::base::immortal<registry> g_registry;
+registry& the_registry() noexcept { return g_registry.value; }
 
 // fork(): lock order as in flush_thread_caches, registry then pools. A
 // thread inside allocate/deallocate finishes its trade first.
+// libnuma's mutex last: a pool growing under its mutex may call into libnuma
+// (the topology's first use).
 void fork_prepare() noexcept {
   registry& r = the_registry();
   r.m.lock();
   for (node_pool::impl* p : r.slots)
     if (p != nullptr) p->m.lock();
+  detail::libnuma_mutex().lock();
 }
 void fork_parent() noexcept {
+  detail::libnuma_mutex().unlock();
   registry& r = the_registry();
   for (node_pool::impl* p : r.slots)
     if (p != nullptr) p->m.unlock();
@@ -252,11 +252,14 @@ void fork_parent() noexcept {
 void fork_child() noexcept {
   // Only this thread exists: glibc would refuse its unlock of a mutex its
   // parent thread locked (owner TID); the state they guard is consistent.
+  new (&detail::libnuma_mutex()) std::mutex;
   registry& r = the_registry();
   for (node_pool::impl* p : r.slots)
     if (p != nullptr) new (&p->m) std::mutex;
   new (&r.m) std::mutex;
 }
+
+constinit std::once_flag fork_once;
 
 // Returns every cached object to its pool if that pool is still alive;
 // drops the rest (their pool unmapped them). Runs at thread exit.
@@ -438,6 +441,7 @@ node_pool::node_pool(std::size_t object_size, std::size_t alignment, int node, p
   s->chunk_len = page_round(std::max(chunk_bytes, s->stride));
   s->per_chunk = s->chunk_len / s->stride;
 
+  detail::install_fork_handlers();  // done at load unless memory ran out then
   registry& r = the_registry();
   std::lock_guard lock(r.m);
   if (r.free_slots.empty()) {
@@ -517,6 +521,27 @@ std::size_t node_pool::chunk_count() const noexcept {
   return impl_->chunks_mapped.load(std::memory_order_relaxed);
 }
 
-void detail::install_fork_handlers() { (void)the_registry(); }
+// Once per process (std::call_once is pthread_once, which a fork child
+// restarts if a thread was inside it). Called at load below, and again by
+// the hazard pointers before they install theirs.
+void detail::install_fork_handlers() {
+  std::call_once(fork_once, [] {
+    if (const int err = pthread_atfork(fork_prepare, fork_parent, fork_child); err != 0)
+      throw std::system_error(err, std::generic_category(), "quiesce::numa::node_pool: pthread_atfork");
+  });
+}
+
+namespace {
+// At load, when no other thread can be inside the registration. Out of
+// memory here: the first pool's construction tries again (and throws).
+[[maybe_unused]] const bool g_fork_handlers_at_load = [] {
+  try {
+    detail::install_fork_handlers();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}();
+}  // namespace
 
 }  // namespace quiesce::numa

@@ -4,6 +4,7 @@
 #define QUIESCE_NUMA_SRC_NUMA_INTERNAL_HPP
 
 #include <cstddef>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,11 @@ std::vector<int> calling_thread_cpus();
 [[noreturn]] void throw_no_such_node(int node, const topology& t);
 // The same for an explicit node list (declared for per_node.hpp there too).
 [[noreturn]] void throw_no_such_node_of(int node, const std::vector<int>& nodes);
+
+// The mutex serialising quiesce's calls into libnuma (its caches are not
+// thread-safe). node_pool's fork handlers take it last and renew it in the
+// child.
+std::mutex& libnuma_mutex() noexcept;
 
 }  // namespace quiesce::numa::detail
 

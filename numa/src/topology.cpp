@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -19,6 +20,8 @@
 #include <string>
 #include <system_error>
 #include <utility>
+
+#include <quiesce/base/fork_safe.hpp>
 
 #include "numa_internal.hpp"
 
@@ -76,11 +79,15 @@ std::string format_list(const std::vector<int>& ids) {
 }
 
 std::size_t page_size() noexcept {
-  static const std::size_t size = [] {
+  // No guard (quiesce/base/fork_safe.hpp): racing first calls store the same.
+  static constinit std::atomic<std::size_t> size{0};
+  std::size_t v = size.load(std::memory_order_relaxed);
+  if (v == 0) [[unlikely]] {
     const long s = ::sysconf(_SC_PAGESIZE);
-    return s > 0 ? static_cast<std::size_t>(s) : std::size_t{4096};
-  }();
-  return size;
+    v = s > 0 ? static_cast<std::size_t>(s) : std::size_t{4096};
+    size.store(v, std::memory_order_relaxed);
+  }
+  return v;
 }
 
 std::vector<int> calling_thread_cpus() {
@@ -145,14 +152,15 @@ int read_int(const std::string& path, int fallback) {
 
 const std::string cpu_dir = "/sys/devices/system/cpu/cpu";
 
+}  // namespace
+
 // libnuma keeps lazily filled caches (node -> cpumask) without locking;
 // serialise our use of it so concurrent probe() calls cannot race there.
-std::mutex& libnuma_mutex() {
-  static std::mutex m;
+// Constant-initialised; node_pool's fork handlers hold it across fork().
+std::mutex& detail::libnuma_mutex() noexcept {
+  static constinit std::mutex m;
   return m;
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // Construction.
@@ -209,7 +217,7 @@ void topology::index() {
 topology topology::probe() {
   topology t;
   const std::vector<int> mask = detail::calling_thread_cpus();
-  std::unique_lock lock(libnuma_mutex());
+  std::unique_lock lock(detail::libnuma_mutex());
   t.numa_supported_ = ::numa_available() >= 0;
 
   // Cores: the lowest online CPU with the same (package, core_id) pair.
@@ -282,9 +290,12 @@ topology topology::probe() {
   return t;
 }
 
+// Built on first use and published without a guard (a fork() child must
+// never wait for a dead thread's probe: quiesce/base/fork_safe.hpp); two
+// threads arriving first may both probe, one result is kept.
 const topology& topology::system() {
-  static const topology t = probe();
-  return t;
+  static constinit quiesce::detail::base::published_once<const topology> t;
+  return t.get([] { return std::make_unique<const topology>(probe()); });
 }
 
 // ---------------------------------------------------------------------------
@@ -397,7 +408,7 @@ struct cpu_node_table {
   std::vector<int> node_of;
   cpu_node_table() {
     try {
-      std::lock_guard lock(libnuma_mutex());
+      std::lock_guard lock(detail::libnuma_mutex());
       if (::numa_available() < 0) return;  // one node: every lookup misses and answers 0
       int n = ::numa_num_configured_cpus();
       if (n <= 0) n = static_cast<int>(::sysconf(_SC_NPROCESSORS_CONF));
@@ -420,7 +431,18 @@ int current_cpu() noexcept {
 }
 
 int current_node() noexcept {
-  static const cpu_node_table table;
+  // Published without a guard, as topology::system(). Out of memory for the
+  // table itself: answer 0, as without NUMA, and try again next call.
+  static constinit quiesce::detail::base::published_once<const cpu_node_table> tables;
+  const cpu_node_table* t = tables.peek();
+  if (t == nullptr) [[unlikely]] {
+    try {
+      t = &tables.get([] { return std::make_unique<const cpu_node_table>(); });
+    } catch (...) {
+      return 0;
+    }
+  }
+  const cpu_node_table& table = *t;
   const auto c = static_cast<std::size_t>(current_cpu());
   return c < table.node_of.size() ? table.node_of[c] : 0;
 }

@@ -619,7 +619,7 @@ def urcu_section(rows, urcu):
     run, reason, command}], skipped=[program] (excluded by --contenders))."""
     if urcu is None:
         return ["Not run: no directory of liburcu benchmark programs was given (--urcu-bench DIR or "
-                "GP_URCU_BENCH_DIR; Debian does not ship them: README says how to build them).\n"]
+                "GP_URCU_BENCH_DIR; Debian does not ship them: perf/gp/README.md says how to build them).\n"]
     L = []
     lib = select(rows, exp_id=0)
     L.append("Programs from `%s`, each run %d time(s) for %d s per readers/writers pair with their read-side "

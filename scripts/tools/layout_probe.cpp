@@ -37,6 +37,8 @@ extern const std::size_t quiesce_layout_probe_sizes[] = {
     sizeof(quiesce::detail::counter::shard_slot),
     sizeof(quiesce::disruptor::single_producer_sequencer<quiesce::disruptor::busy_spin_wait_strategy>),
     sizeof(quiesce::disruptor::multi_producer_sequencer<quiesce::disruptor::busy_spin_wait_strategy>),
+    sizeof(quiesce::disruptor::detail::sequencer_shared_state<quiesce::disruptor::detail::single_producer_fields>),
+    sizeof(quiesce::disruptor::detail::sequencer_shared_state<quiesce::disruptor::sequence>),
 };
 
 // Clang emits a class template's layout only where an object of it is
@@ -44,8 +46,10 @@ extern const std::size_t quiesce_layout_probe_sizes[] = {
 namespace quiesce_layout_probe {
 using busy = quiesce::disruptor::busy_spin_wait_strategy;
 std::int64_t read_all(const quiesce::disruptor::single_producer_sequencer<busy>& s,
-                      const quiesce::disruptor::multi_producer_sequencer<busy>& m) {
-  return s.cursor() + m.cursor();
+                      const quiesce::disruptor::multi_producer_sequencer<busy>& m,
+                      const quiesce::disruptor::detail::sequencer_shared_state<quiesce::disruptor::detail::single_producer_fields>& ss,
+                      const quiesce::disruptor::detail::sequencer_shared_state<quiesce::disruptor::sequence>& ms) {
+  return s.cursor() + m.cursor() + ss.producer.next_value + ms.producer.get() + ss.gating_readers.value.load();
 }
 }  // namespace quiesce_layout_probe
 

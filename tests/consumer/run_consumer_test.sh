@@ -23,6 +23,33 @@ grep -q "quiesce $version from" "$work/configure.log" || { echo "consumer: confi
 cmake --build "$work/cmake-build" >"$work/build.log"
 "$work/cmake-build/consumer"
 
+# quiesce::seqlock alone: its link line names no quiesce library, liburcu or
+# libnuma, and neither does the program's ldd, while the full consumer's
+# does (so the check can fail).
+echo "consumer: quiesce::seqlock alone links neither liburcu nor libnuma"
+"$work/cmake-build/seqlock_consumer"
+if [[ $generator == Ninja ]]; then
+  link=$("$make_program" -C "$work/cmake-build" -t commands seqlock_consumer | tail -n 1)
+else  # Makefiles keep the link command beside the target's objects
+  link=$(find "$work/cmake-build" -path '*seqlock_consumer.dir/link.txt' -exec cat {} \; | head -n 1)
+fi
+[[ -n $link ]] || { echo "consumer: cannot read seqlock_consumer's link line"; exit 1; }
+if grep -Eq 'urcu|numa|libquiesce' <<<"$link"; then
+  echo "consumer: seqlock_consumer's link line names liburcu, libnuma or a quiesce library: $link"
+  exit 1
+fi
+# (ldd's output is kept first: grep -q on a pipe would stop reading early,
+# and pipefail would count ldd's SIGPIPE as a failure.)
+loads=$(ldd "$work/cmake-build/seqlock_consumer")
+if grep -Eq 'liburcu|libnuma' <<<"$loads"; then
+  echo "$loads"
+  echo "consumer: seqlock_consumer loads liburcu or libnuma"
+  exit 1
+fi
+loads=$(ldd "$work/cmake-build/consumer")
+grep -q 'libnuma' <<<"$loads" && grep -q 'liburcu' <<<"$loads" ||
+  { echo "consumer: the full consumer loads no libnuma or liburcu: the ldd check proves nothing"; exit 1; }
+
 echo "consumer: pkg-config --cflags --libs quiesce"
 # lib/<multiarch>/pkgconfig on Debian (lib/pkgconfig with -DCMAKE_INSTALL_LIBDIR=lib).
 pc=$(find "$prefix" -path '*/pkgconfig/quiesce.pc' | head -n1)

@@ -46,8 +46,10 @@
 //     the linearized set as a 128-bit mask). A longer one gives verdict
 //     too_large without searching.
 //   * At most check_options::max_steps configurations explored (default
-//     200000: about 0.15 s and 45 MB for a 32-operation queue history on a
-//     2-vCPU VM, g++ -O2); beyond it verdict search_budget_exhausted.
+//     200000); beyond it verdict search_budget_exhausted. A configuration
+//     costs one Spec::apply() on a copy of the state and one insertion of
+//     that state into the visited set, which keeps every state it explored
+//     until check() returns: time and memory grow linearly with the steps.
 //   Measured on a 16-core machine (where lincheck_tests' real-thread
 //   histories all had overlapping operations), run_random() on a locked
 //   std::deque / std::vector, 1000 histories per shape: the most
@@ -1007,9 +1009,8 @@ std::string key_label(const operation<Spec>& op) {
 // Whether h (e.g. from run_threads()/run_random(), or written by hand) is
 // linearizable with respect to Spec. Cost: exponential in the number of
 // mutually overlapping operations in the worst case, bounded by
-// opt.max_steps; some tens of microseconds for 3-4 threads x 10 operations
-// (16-core machine, g++ -O2: the slowest of 1000 real-thread 4 x 16 queue
-// histories took 0.25 ms, of 1000 stack histories 1 ms).
+// opt.max_steps configurations (see Bounds at the top: the configuration
+// counts real-thread histories of 4 x 16 operations needed).
 // Never throws on bad input: a malformed history gives verdict
 // invalid_history.
 template <sequential_spec Spec>

@@ -1,5 +1,5 @@
 /* disruptor_mp.pml — the Disruptor's multi-producer sequencer with gating
- * consumers (structures/include/quiesce/disruptor/sequencer.hpp,
+ * consumers (structures/disruptor/include/quiesce/disruptor/sequencer.hpp,
  * multi_producer_sequencer; consumers as event_processor.hpp's run loop and
  * sequence_barrier.hpp's wait_for()).
  *

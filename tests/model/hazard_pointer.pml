@@ -1,7 +1,7 @@
 /* hazard_pointer.pml — quiesce hazard pointers
- * (structures/include/quiesce/hazard_pointer.hpp, the protect path;
- *  structures/include/quiesce/structures/detail/hazard_pointer.hpp, the fences;
- *  structures/src/hazard_pointer.cpp, retire and scan).
+ * (structures/hazard_pointers/include/quiesce/hazard_pointer.hpp, the protect path;
+ *  structures/hazard_pointers/include/quiesce/structures/detail/hazard_pointer.hpp, the fences;
+ *  structures/hazard_pointers/src/hp_internal.hpp and fences.cpp, retire and scan).
  *
  * Properties
  *   (1) assertion in reader(): an object a reader protected (hazard
@@ -98,21 +98,21 @@ proctype reader(byte i) {
   p = src;
   do
   :: /* try_protect (hazard_pointer.hpp:288-298) */
-     store_hz(i, p);                          /* :290 set(old): rec_->ptr.store(p, release) (:325) */
+     store_hz(i, p);                          /* set(old): rec_->ptr.store(p, release) (:325) */
 #ifndef BROKEN
-     if                                       /* :291 detail::hp::light_fence() */
+     if                                       /* detail::hp::light_fence() */
      :: mode == FENCE -> flush_all(i)         /*   detail/hazard_pointer.hpp:120 atomic_thread_fence(seq_cst) */
      :: else -> skip                          /*   :118 atomic_signal_fence: compiler barrier only */
      fi;
 #endif
 #ifndef BROKEN_NOVALIDATE
-     q = src;                                 /* :292 ptr = src.load(acquire) */
+     q = src;                                 /* ptr = src.load(acquire) */
 #else
      q = p;                                   /* the re-load of the source dropped */
 #endif
      if
-     :: q == p -> break                       /* :293 validated: p is protected */
-     :: else -> store_hz(i, NIL); p = q       /* :294 set(nullptr); retry with the newer value */
+     :: q == p -> break                       /* validated: p is protected */
+     :: else -> store_hz(i, NIL); p = q       /* set(nullptr); retry with the newer value */
      fi
   od;
   /* use the protected object (twice, with the other processes in between) */
@@ -122,13 +122,13 @@ proctype reader(byte i) {
   done[i] = true
 }
 
-/* One scan (hazard_pointer.cpp:294-350) of the retired objects. */
+/* One scan (domain_impl::scan, hp_internal.hpp) of the retired objects. */
 inline scan() {
-  /* :300 word = nr.word.exchange(0, acquire): take the list (locked RMW) */
-  /* :314 detail::hp::heavy_fence() (hazard_pointer.cpp:63-78) */
+  /* word = nr.word.exchange(0, acquire): take the list (locked RMW) */
+  /* detail::hp::heavy_fence() (fences.cpp) */
   atomic {
     if
-    :: mode == MEMB ->                        /* :66 membarrier(PRIVATE_EXPEDITED): */
+    :: mode == MEMB ->                        /* membarrier(PRIVATE_EXPEDITED): */
        flush_all(0); flush_all(1)             /*   every reader runs a full barrier */
     :: else -> skip                           /* :64/:77 seq_cst fences: the reclaimer's buffer is empty */
     fi
@@ -142,8 +142,8 @@ inline scan() {
   :: o <= OBJ_B ->
      if
      :: retired[o] && !freed[o] && h0 != o && h1 != o ->
-        freed[o] = true                       /* :341 h->reclaim(h) */
-     :: else -> skip                          /* :335 kept (binary_search found it) or not retired */
+        freed[o] = true                       /* h->reclaim(h) */
+     :: else -> skip                          /* kept (binary_search found it) or not retired */
      fi;
      o++
   :: else -> break
@@ -155,7 +155,7 @@ proctype reclaimer() {
   byte h0, h1, o;
   /* the structure's remover: src.compare_exchange(A, B) (locked RMW) */
   atomic { src == OBJ_A -> src = OBJ_B };
-  retired[OBJ_A] = true;                      /* retire(): push_chain CAS (hazard_pointer.cpp:282) */
+  retired[OBJ_A] = true;                      /* retire(): push_chain CAS (hp_internal.hpp) */
   scan();
   atomic { src == OBJ_B -> src = NIL };
   retired[OBJ_B] = true;

@@ -1,4 +1,4 @@
-/* seqlock.pml — quiesce::seqlock<T> (structures/include/quiesce/seqlock.hpp):
+/* seqlock.pml — quiesce::seqlock<T> (structures/seqlock/include/quiesce/seqlock.hpp):
  * a reader never accepts a torn value.
  *
  * Property (assertions in reader()): every value read_once() accepts is one

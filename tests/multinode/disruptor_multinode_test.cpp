@@ -114,6 +114,56 @@ TEST(DisruptorMultinode, RingAndProcessorsOnTheRingsNodeByDefault) {
   }
 }
 
+// The sequencer's shared fields (the cursor, the producers' fields, the
+// multi-producer availability array) go to the events' node, and stay there
+// while events flow.
+template <class Sequencer>
+void expect_sequencer_on(const Sequencer& s, int node) {
+  ASSERT_EQ(s.node(), node);
+  const auto blocks = s.memory_blocks();
+  ASSERT_FALSE(blocks.empty());
+  for (const auto& b : blocks) {
+    EXPECT_EQ(kernel_nodes_of(b.data(), b.size()), std::set<int>{node});
+    for (int n : qn::nodes_of_range(b.data(), b.size())) EXPECT_EQ(n, node);
+  }
+  EXPECT_EQ(kernel_nodes_of(&s.cursor_sequence(), sizeof(qd::sequence)), std::set<int>{node});
+}
+
+TEST(DisruptorMultinode, SequencerFieldsOnTheRingsNode) {
+  REQUIRE_MULTINODE();
+  for (int node : topo().nodes()) {
+    where_handler a;
+    qd::disruptor<event, blocking_sp> d(kRing, [] { return event{}; }, qd::ring_memory{node});
+    d.handle_events_with(a);
+    expect_sequencer_on(d.ring().sequencer(), node);
+    run_events(d);
+    expect_sequencer_on(d.ring().sequencer(), node);
+    EXPECT_EQ(a.errors, 0);
+    EXPECT_EQ(a.expected, kEvents);
+  }
+}
+
+TEST(DisruptorMultinode, MultiProducerAvailabilityArrayOnTheRingsNode) {
+  REQUIRE_MULTINODE();
+  using blocking_mp = qd::multi_producer_sequencer<qd::blocking_wait_strategy>;
+  for (int node : topo().nodes()) {
+    where_handler a;
+    qd::disruptor<event, blocking_mp> d(kRing, [] { return event{}; }, qd::ring_memory{node});
+    d.handle_events_with(a);
+    const auto blocks = d.ring().sequencer().memory_blocks();
+    ASSERT_EQ(blocks.size(), 2u);
+    EXPECT_GE(blocks[1].size(), kRing * sizeof(std::int32_t)) << "the availability array";
+    expect_sequencer_on(d.ring().sequencer(), node);
+    auto& ring = d.start();
+    for (std::int64_t i = 0; i < kEvents; ++i)
+      ring.publish_event([](event& e, std::int64_t, std::int64_t v) { e.value = v; }, i);
+    d.shutdown();
+    expect_sequencer_on(d.ring().sequencer(), node);
+    EXPECT_EQ(a.errors, 0);
+    EXPECT_EQ(a.expected, kEvents);
+  }
+}
+
 TEST(DisruptorMultinode, ProcessorsOnChosenCpus) {
   REQUIRE_MULTINODE();
   const int first = topo().cpus().front().cpu, last = topo().cpus().back().cpu;

@@ -4,7 +4,7 @@ perf/<area>_ratios.py script wrote from several runs of one benchmark
 (scripts/run_main.sh --runs N): alignment of lines by skeleton, medians with
 (min-max) ranges, verdicts that pass only if every run passed, lines only
 some runs have, run facts (dates, sources), refusal of mismatched or
-unreadable input, --strict; then perf/stm_ratios.py on two synthetic runs
+unreadable input, --strict; then perf/stm_ratios.py (its targets, and on two synthetic runs
 merged end to end, and run_main.sh's --runs option parsing (without running
 the job). Synthetic inputs only; standard library only; run directly or by
 ctest (merge_runs_py)."""
@@ -307,10 +307,32 @@ class EndToEnd(MergeTestCase):
         # the same shape as one run's report: the lines of run 1 with the runs line added
         with open(reports[0], encoding="utf-8") as f:
             self.assertEqual(len(merged.splitlines()), len(f.read().splitlines()) + 1)
+        # stm / account_mutex at 2 threads: 1.25x and 1.75x, both targets met in both runs
+        for title in ("transfers, 2 threads, 1024 accounts", "transfers, 2 threads, 16 accounts (contended)"):
+            line = self.line_with(merged, f"- target {title}:")
+            self.assertIn("**PASS**", line)
+            self.assertNotIn("MISS", line)
+
+    def test_stm_targets(self):
+        # stm 7 vs account_mutex 8: 0.875x, above the 16-account target (0.8x), below the 1024-account one (1.0x)
+        js = os.path.join(self.tmp.name, "stm_bench.json")
+        stm_json(js, 0.7)
+        p = subprocess.run([sys.executable, STM, js, "--strict"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertIn("- target transfers, 2 threads, 1024 accounts: stm / account_mutex >= 1.0x: 0.88x **MISS**", lines)
+        self.assertIn("- target transfers, 2 threads, 16 accounts (contended): stm / account_mutex >= 0.8x: 0.88x **PASS**",
+                      lines)
+        # the closing list names the missed target only
+        missed = lines[lines.index("## Targets missed"):]
+        self.assertIn("- target transfers, 2 threads, 1024 accounts: stm / account_mutex >= 1.0x: 0.88x", missed)
+        self.assertFalse([ln for ln in missed if "16 accounts" in ln])
+        p = subprocess.run([sys.executable, STM, js], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)  # only --strict makes a miss an error
 
 
 class RunMainOption(unittest.TestCase):
-    """run_main.sh's --runs is checked while the options are read, before anything runs
+    """run_main.sh's --runs and --reference are checked while the options are read, before anything runs
     (each call ends at --help or at the error: the main job itself never starts)."""
 
     def run_main(self, *args):
@@ -330,6 +352,18 @@ class RunMainOption(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertIn("--runs N", p.stdout)
             self.assertIn("merge_runs.py", p.stdout)
+
+    def test_reference_name(self):
+        # checked right after the options, before packages or builds
+        for value in ("bad name", "../up", "", "a/b", "-x"):
+            p = self.run_main("--reference", value)
+            self.assertEqual(p.returncode, 2, value)
+        p = self.run_main("--reference")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--reference needs a name", p.stderr)
+        p = self.run_main("--reference", "amd-epyc-2cpu", "--help")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("perf/results/NAME/", p.stdout)
 
 
 if __name__ == "__main__":

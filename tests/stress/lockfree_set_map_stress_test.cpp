@@ -44,16 +44,7 @@ namespace lc = quiesce::lincheck;
 constexpr std::uint64_t alive = 0x600D600D600D600Dull;
 constexpr std::uint64_t poison = 0xDEADBEEFDEADBEEFull;
 
-bool slow_build() {
-#if defined(__SANITIZE_ADDRESS__)
-  return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  return true;
-#endif
-#endif
-  return quiesce::detail::structures::tsan;
-}
+bool slow_build() { return quiesce::detail::base::asan || quiesce::detail::base::tsan; }
 int scaled(int n) { return slow_build() ? n / 8 : n; }
 int threads_for_test() { return 4; }  // more than the 2 CPUs: preemption inside operations
 

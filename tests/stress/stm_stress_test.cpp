@@ -110,7 +110,7 @@ result run_bank(std::size_t accounts, int movers, std::uint64_t per_thread, int 
         atomically([&](transaction& tx) {
           // Read everything first, then write (the usual shape), so a
           // conflict is found by the reads or by commit's validation.
-          std::int64_t v[8];
+          std::int64_t v[8] = {};  // (width >= 2; g++ 12 cannot see it and warns)
           for (int k = 0; k < width; ++k) v[k] = tx.read(bank[pick[static_cast<std::size_t>(k)]]);
           tx.write(bank[pick[0]], v[0] - amount * (width - 1));
           for (int k = 1; k < width; ++k) tx.write(bank[pick[static_cast<std::size_t>(k)]], v[k] + amount);

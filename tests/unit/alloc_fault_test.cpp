@@ -44,7 +44,7 @@
 // operator new itself (statically linked), so it cannot be replaced there;
 // the operator-new cases are skipped and the node-pool cases still run.
 
-#if QUIESCE_STRUCTURES_TSAN
+#if QUIESCE_TSAN
 constexpr bool new_injection = false;
 #else
 constexpr bool new_injection = true;
@@ -79,7 +79,7 @@ void* checked_alloc(std::size_t n, std::size_t align) {
 }
 }  // namespace
 
-#if !QUIESCE_STRUCTURES_TSAN
+#if !QUIESCE_TSAN
 void* operator new(std::size_t n) { return checked_alloc(n, 0); }
 void* operator new[](std::size_t n) { return checked_alloc(n, 0); }
 void* operator new(std::size_t n, std::align_val_t a) { return checked_alloc(n, static_cast<std::size_t>(a)); }

@@ -9,6 +9,7 @@
 // tests/misuse/disruptor_misuse_test.cpp.
 #include <quiesce/disruptor.hpp>
 #include <quiesce/numa/affinity.hpp>
+#include <quiesce/numa/placement.hpp>
 #include <quiesce/numa/topology.hpp>
 
 #include <gtest/gtest.h>
@@ -215,6 +216,33 @@ TEST(DisruptorBadInput, RingOnANodeThatDoesNotExist) {
   sp_ring on0(8, make_event, ring_memory{0});
   EXPECT_EQ(on0.node(), 0);
   EXPECT_EQ(on0[3].value, -1);
+}
+
+// The sequencer's shared fields follow the ring's node; without one they are
+// on the heap, each field group on its own 128-byte block. (Page placement on
+// several nodes: tests/multinode/disruptor_multinode_test.cpp.)
+TEST(DisruptorRingBuffer, SequencerFieldsFollowTheRingsNode) {
+  sp_ring on0(8, make_event, ring_memory{0});
+  EXPECT_EQ(on0.sequencer().node(), 0);
+  mp_ring mp_on0(8, make_event, ring_memory{0});
+  EXPECT_EQ(mp_on0.sequencer().node(), 0);
+  const auto blocks = mp_on0.sequencer().memory_blocks();
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(blocks[1].size(), 8 * sizeof(std::int32_t));
+  for (const auto& b : blocks)
+    for (int n : quiesce::numa::nodes_of_range(b.data(), b.size())) EXPECT_EQ(n, 0);
+  sp_ring heap(8, make_event);
+  EXPECT_EQ(heap.sequencer().node(), -1);
+  for (const auto& b : heap.sequencer().memory_blocks()) EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b.data()) % 128, 0u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(&heap.sequencer().cursor_sequence()) % 128, 0u);
+  // Standalone sequencers take the placement too, and reject a missing node.
+  EXPECT_THROW(single_producer_sequencer<busy_spin_wait_strategy>(8, ring_memory{4096}), std::invalid_argument);
+  EXPECT_THROW(multi_producer_sequencer<busy_spin_wait_strategy>(8, ring_memory{4096}), std::invalid_argument);
+  single_producer_sequencer<busy_spin_wait_strategy> s(8, ring_memory{0}, 4);  // then the strategy's argument
+  EXPECT_EQ(s.node(), 0);
+  EXPECT_EQ(s.next(2), 1);
+  s.publish(0, 1);
+  EXPECT_EQ(s.cursor(), 1);
 }
 
 // ----------------------------------------------------------- ring buffer ----

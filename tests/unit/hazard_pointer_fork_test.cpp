@@ -1,15 +1,18 @@
 // fork() while other threads protect, retire and scan: the child can use
 // hazard pointers (make, protect, retire, scans, cleanup, async reclaim),
-// whatever the other threads held at the fork (hazard_pointer.cpp's fork
+// whatever the other threads held at the fork (src/fork.cpp's fork
 // handlers). A child that hangs dies of SIGALRM and fails the test.
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "support/fork_first_use.hpp"
 
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/lockfree.hpp>
@@ -55,10 +58,10 @@ int child_main(quiesce::hazard_pointer_domain& own, quiesce::hazard_pointer_doma
 }
 
 TEST(HazardPointerFork, ChildUsesHazardPointersWhileParentThreadsProtectRetireAndScan) {
-#if QUIESCE_STRUCTURES_TSAN
+#if QUIESCE_TSAN
   GTEST_SKIP() << "ThreadSanitizer does not support creating threads after a multi-threaded fork()";
 #endif
-#if defined(__SANITIZE_ADDRESS__)
+#if QUIESCE_ASAN
   GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe while other threads allocate";
 #endif
   quiesce::hazard_pointer_domain own(quiesce::hazard_pointer_domain::options{64});
@@ -107,5 +110,27 @@ TEST(HazardPointerFork, ChildUsesHazardPointersWhileParentThreadsProtectRetireAn
   quiesce::hazard_pointer_cleanup();
   delete shared;
 }
+
+#if !QUIESCE_TSAN && !QUIESCE_ASAN
+TEST(HazardPointerFork, ForkRacingAnotherThreadsFirstUseLeavesTheChildUsable) {
+  // The default domain and the stall detector's settings are built on first
+  // use without a guard a fork could leave held (quiesce/base/fork_safe.hpp):
+  // the child makes, protects and retires through the default domain,
+  // whatever instant the fork hit the racing thread's first use.
+  auto use = [] {
+    std::atomic<int> deleted{0};
+    std::atomic<obj*> src{new obj(&deleted)};
+    {
+      auto hp = quiesce::make_hazard_pointer();
+      obj* o = hp.protect(src);
+      src.store(nullptr);
+      o->retire();
+    }
+    quiesce::hazard_pointer_cleanup();
+    if (deleted.load() != 1) ::_exit(4);
+  };
+  EXPECT_EQ(quiesce::test::fork_races_first_use(use, use), "");
+}
+#endif
 
 }  // namespace

@@ -3,7 +3,7 @@
 // T = 2H = 140,000 is far past the 65,535 the retired list's packed count
 // can hold. One thread retires a few hundred thousand objects; after every
 // retire the objects still alive are within the bound the header states
-// (structures/include/quiesce/hazard_pointer.hpp, "Amortisation and the
+// (structures/hazard_pointers/include/quiesce/hazard_pointer.hpp, "Amortisation and the
 // garbage bound"), the one protected object is never freed, scans happen,
 // and everything is freed once nothing is protected. Sync and async mode,
 // an own domain (every retire pushed) and the default domain (32-object

@@ -6,7 +6,7 @@
 // tests/stress/lockfree_stack_queue_stress_test.cpp.
 #include <quiesce/lockfree.hpp>
 
-#ifdef QUIESCE_LOCKFREE_ASAN
+#if QUIESCE_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
 
@@ -452,7 +452,7 @@ struct where {
 };
 
 bool poisoned(const void* p) {
-#ifdef QUIESCE_LOCKFREE_ASAN
+#if QUIESCE_ASAN
   return __asan_address_is_poisoned(p) != 0;
 #else
   (void)p;

@@ -7,6 +7,10 @@
 #include <quiesce/numa/topology.hpp>
 
 #include <gtest/gtest.h>
+
+#include <quiesce/base/config.hpp>
+
+#include "support/fork_first_use.hpp"
 #include <unistd.h>
 
 #include <algorithm>
@@ -117,6 +121,53 @@ TEST(NumaAllocateOnNode, ImpossibleSizesThrowNodeAllocationError) {
 }
 
 // ---- node_allocator ----
+
+// make_on_node / make_array_on_node: one object (or an array) on a node,
+// destroyed and freed by the unique_ptr's deleter.
+struct counted {
+  static inline int live = 0;
+  explicit counted(int v, bool fail = false) : value(v) {
+    if (fail) throw std::runtime_error("counted: constructor failed");
+    ++live;
+  }
+  ~counted() { --live; }
+  counted(const counted&) = delete;
+  counted& operator=(const counted&) = delete;
+  int value;
+};
+
+TEST(NumaMakeOnNode, ObjectsOnTheNodeOrOnAlignedHeap) {
+  {
+    auto on0 = qn::make_on_node<counted>(0, 7);
+    EXPECT_EQ(on0->value, 7);
+    EXPECT_EQ(counted::live, 1);
+    EXPECT_EQ(on0.get_deleter().node(), 0);
+    EXPECT_EQ(qn::nodes_of_range(on0.get(), sizeof(counted)), std::vector<int>{0});
+    auto heap = qn::make_on_node<counted>(-1, 8);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(heap.get()) % 128, 0u);
+    EXPECT_EQ(heap.get_deleter().node(), -1);
+    EXPECT_EQ(counted::live, 2);
+  }
+  EXPECT_EQ(counted::live, 0) << "the deleter runs the destructor";
+  EXPECT_THROW((void)qn::make_on_node<counted>(4096, 1), std::invalid_argument);
+  EXPECT_THROW((void)qn::make_on_node<counted>(0, 1, true), std::runtime_error);  // memory freed (ASan checks)
+  EXPECT_THROW((void)qn::make_on_node<counted>(-1, 1, true), std::runtime_error);
+  EXPECT_EQ(counted::live, 0);
+}
+
+TEST(NumaMakeOnNode, ArraysAreValueInitialised) {
+  for (int node : {-1, 0}) {
+    auto a = qn::make_array_on_node<std::atomic<std::int32_t>>(node, 1000);
+    EXPECT_EQ(a.get_deleter().bytes(), 1000 * sizeof(std::atomic<std::int32_t>));
+    for (std::size_t i = 0; i < 1000; ++i) EXPECT_EQ(a[i].load(), 0);
+    a[999].store(5);
+    if (node >= 0) {
+      for (int n : qn::nodes_of_range(a.get(), a.get_deleter().bytes())) EXPECT_EQ(n, node);
+    }
+  }
+  auto empty = qn::make_array_on_node<std::int64_t>(-1, 0);
+  EXPECT_EQ(empty.get_deleter().bytes(), 0u);
+}
 
 TEST(NumaNodeAllocator, VectorLivesOnTheNode) {
   const int node = qn::topology::system().nodes().front();
@@ -418,3 +469,22 @@ TEST(NumaNodePool, DebugBuildsReportObjectsStillInUse) {
 }
 
 }  // namespace
+
+#if !QUIESCE_TSAN && !QUIESCE_ASAN
+TEST(NumaFork, ForkRacingAnotherThreadsFirstUseLeavesTheChildUsable) {
+  // The topology, the CPU -> node table and the pools' registry are built on
+  // first use without a guard a fork could leave held
+  // (quiesce/base/fork_safe.hpp): the child reads the topology and uses a
+  // pool, whatever instant the fork hit the racing thread's first use.
+  auto use = [] {
+    const auto& topo = quiesce::numa::topology::system();
+    if (topo.nodes().empty()) ::_exit(4);
+    const int node = topo.nodes().front();
+    (void)quiesce::numa::current_node();
+    quiesce::numa::node_pool pool(64, 64, node, quiesce::numa::placement::preferred);
+    void* p = pool.allocate();
+    pool.deallocate(p);
+  };
+  EXPECT_EQ(quiesce::test::fork_races_first_use(use, use), "");
+}
+#endif

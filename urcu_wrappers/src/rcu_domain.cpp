@@ -6,6 +6,7 @@
 #include "rcu_internal.hpp"
 
 #include <quiesce/base/fatal.hpp>
+#include <quiesce/base/fork_safe.hpp>
 
 #include <linux/membarrier.h>
 #include <sched.h>
@@ -53,11 +54,14 @@ std::mutex& registry_mutex() {
   return m;
 }
 // Immortal (never destroyed): threads may still unregister while static
-// destructors run at exit.
-std::vector<registry_entry>& registry() {
-  static auto* r = new std::vector<registry_entry>;
-  return *r;
-}
+// destructors run at exit. Constant-initialised: no guard a fork could leave
+// held (quiesce/base/fork_safe.hpp).
+// (At namespace scope: a function-local static with a destructor, even a
+// no-op one, has a guard.)
+namespace {
+constinit base::immortal<std::vector<registry_entry>> g_registry;
+}  // namespace
+std::vector<registry_entry>& registry() { return g_registry.value; }
 
 namespace {
 

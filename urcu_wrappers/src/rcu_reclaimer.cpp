@@ -288,6 +288,27 @@ void reclaimers_reset_in_child() noexcept {
     // The worker did not survive the fork; the next retire (or barrier)
     // starts one, which takes what is queued.
     reclaim_queues[f].started.store(false, std::memory_order_relaxed);
+    // What is queued: the retired objects stay (they are the child's
+    // garbage too), the barrier markers go. A marker lives on the stack of
+    // the thread waiting in reclaimer_barrier(), which did not survive (the
+    // forking thread is not inside a barrier), and glibc hands dead
+    // threads' stacks to the child's new threads: running the marker would
+    // write into a live thread's stack. Only this thread runs.
+    rcu_head* kept = nullptr;
+    rcu_head* kept_tail = nullptr;
+    for (rcu_head* h = reclaim_queues[f].top.load(std::memory_order_relaxed); h != nullptr;) {
+      rcu_head* next = next_of(h);
+      if (h->func != &barrier_marker::arrive) {
+        if (kept_tail == nullptr)
+          kept = h;
+        else
+          kept_tail->next.next = reinterpret_cast<decltype(h->next.next)>(h);
+        kept_tail = h;
+      }
+      h = next;
+    }
+    if (kept_tail != nullptr) kept_tail->next.next = nullptr;
+    reclaim_queues[f].top.store(kept, std::memory_order_relaxed);
   }
 }
 

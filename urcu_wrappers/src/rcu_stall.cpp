@@ -5,7 +5,6 @@
 // After the Linux kernel's RCU CPU stall warnings (kernel/rcu/tree_stall.h,
 // Documentation/RCU/stallwarn.rst): warn once a grace period is older than
 // a timeout, name what holds it, re-warn at a slower rate.
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -25,6 +24,9 @@
 #include <thread>
 #include <type_traits>
 
+#include <quiesce/base/fork_safe.hpp>
+#include <quiesce/base/stall.hpp>
+
 #include "rcu_internal.hpp"
 
 namespace quiesce {
@@ -40,10 +42,10 @@ struct wait_list {
   std::mutex mu;
   stall_wait_scope* head = nullptr;
 };
-wait_list* wait_lists() {
-  static auto* w = new wait_list[4];  // immortal: waits may run during exit
-  return w;
-}
+// Constant-initialised, never destroyed (waits may run during exit): no
+// guard a fork could leave held (quiesce/base/fork_safe.hpp).
+constinit base::immortal<wait_list[4]> g_wait_lists;
+wait_list* wait_lists() { return g_wait_lists.value; }
 
 // ---- the detector's configuration and watchdog ----
 
@@ -55,29 +57,21 @@ struct detector {
   std::uint64_t config_gen = 0;         // bumped by configure/disable: wakes the watchdog
   std::atomic<bool> on{true};            // mirror of `enabled`, for lock-free reads
   std::atomic<bool> started{false};      // this process has a watchdog (reset in a fork child)
+  std::atomic<int> running{0};           // 1 once the watchdog thread runs watchdog_main (see start_watchdog_locked)
   std::atomic<std::uint64_t> reports{0};
 };
 
-// Parses QUIESCE_RCU_STALL_TIMEOUT_MS; a value that is not a whole number of
-// milliseconds is reported on stderr and ignored (the default stays).
+// QUIESCE_RCU_STALL_TIMEOUT_MS: the timeout in ms, 0 to turn the detector
+// off; a value that is not a whole number of ms is reported and ignored.
 void apply_environment(detector& d) {
-  const char* env = std::getenv("QUIESCE_RCU_STALL_TIMEOUT_MS");
-  if (env == nullptr) return;
-  char* end = nullptr;
-  errno = 0;
-  const long long ms = std::strtoll(env, &end, 10);
-  if (end == env || *end != '\0' || errno != 0 || ms < 0) {
-    std::fprintf(stderr,
-                 "quiesce: warning: QUIESCE_RCU_STALL_TIMEOUT_MS='%s' is not a number of milliseconds >= 0; "
-                 "the stall detector keeps its timeout of %lld ms\n",
-                 env, static_cast<long long>(d.opts.timeout.count()));
-    return;
-  }
-  if (ms == 0) {
+  const auto ms = base::stall_timeout_ms_from_env("QUIESCE_RCU_STALL_TIMEOUT_MS", "stall detector",
+                                                  static_cast<long long>(d.opts.timeout.count()));
+  if (!ms) return;
+  if (*ms == 0) {
     d.enabled = false;
     d.on.store(false, std::memory_order_relaxed);
   } else {
-    d.opts.timeout = std::chrono::milliseconds(ms);
+    d.opts.timeout = std::chrono::milliseconds(*ms);
   }
 }
 
@@ -85,16 +79,17 @@ void before_fork() noexcept;
 void after_fork_parent() noexcept;
 void after_fork_child() noexcept;
 
+// Built on first use and published without a guard (a fork child must never
+// wait for a dead thread's initialiser: quiesce/base/fork_safe.hpp); immortal:
+// the watchdog is detached and runs until exit. The fork handlers are
+// registered at load (below).
+constinit base::published_once<detector> g_detector;
 detector& det() {
-  static detector* d = [] {
-    auto* p = new detector;  // immortal: the watchdog is detached and runs until exit
+  return g_detector.get([] {
+    auto p = std::make_unique<detector>();
     apply_environment(*p);
-    // Every fork(), with or without rcu_fork_guard: the child must not
-    // inherit a mutex held by the watchdog, which does not survive.
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     return p;
-  }();
-  return *d;
+  });
 }
 
 std::string format_duration(std::chrono::nanoseconds ns) {
@@ -116,27 +111,7 @@ const char* kind_name(rcu_stall_report::wait_kind k) {
   return "?";
 }
 
-// The kernel's name of thread `tid` of this process ("?" if unreadable).
-std::string thread_name(pid_t tid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/self/task/%d/comm", static_cast<int>(tid));
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "?";
-  char buf[32];
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return "?";
-  std::string s(buf, static_cast<std::size_t>(n));
-  while (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
-}
-
-void default_handler(const rcu_stall_report& r) {
-  std::string line = to_string(r);
-  line += '\n';
-  const ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());  // one write: lines do not interleave
-  (void)ignored;
-}
+void default_handler(const rcu_stall_report& r) { base::write_report_line(to_string(r)); }
 
 // liburcu's own test (urcu_common_reader_state / urcu_qsbr_reader_state):
 // true if the reader word says "holds up the grace period in progress".
@@ -161,9 +136,7 @@ struct flavor_watch {
   std::vector<seen> holders;                 // threads seen holding the grace period, and since when
   std::uint64_t last_reclaimed = 0;          // deleters run at the last check
   std::optional<clock::time_point> no_progress_since;  // outstanding > 0 and no deleter ran since then
-  std::optional<clock::time_point> stall_start;        // the stall being reported (its wait's start)
-  clock::time_point last_report{};
-  std::uint64_t suppressed = 0;
+  base::stall_rate_limit limit;  // the stall being reported (its wait's start) and its rate limit
 };
 
 // Looks for a stall of flavour F; reports it through opts.handler, rate-limited.
@@ -202,8 +175,11 @@ void check_flavor(flavor_watch& w, clock::time_point now, const rcu_stall_option
   // is reported. Not known for bp (liburcu keeps its records).
   if constexpr (!std::is_same_v<F, rcu_flavor::bp>) {
     if (oldest) {
-      std::vector<flavor_watch::seen> next;
+      // The lock first: `next` (the old holders after the swap) is freed
+      // under it too, so no allocator call of this thread spans a fork
+      // (rcu_fork_guard and before_fork hold the registry mutex across it).
       std::lock_guard lk(registry_mutex());
+      std::vector<flavor_watch::seen> next;
       for (const registry_entry& e : registry()) {
         if (e.flavor != F::index || !holds_grace_period<F>(e.reader_ctr)) continue;
         auto it = std::find_if(w.holders.begin(), w.holders.end(),
@@ -217,23 +193,17 @@ void check_flavor(flavor_watch& w, clock::time_point now, const rcu_stall_option
   }
 
   if (!oldest || now - *oldest < opts.timeout) {
-    w.stall_start.reset();
-    w.suppressed = 0;
+    w.limit.clear();
     return;
   }
-  const auto interval = opts.report_interval.count() > 0 ? std::chrono::nanoseconds(opts.report_interval)
-                                                          : std::chrono::nanoseconds(3 * opts.timeout);
-  const bool new_stall = !w.stall_start || *w.stall_start != *oldest;
-  if (!new_stall && now - w.last_report < interval) {
-    ++w.suppressed;
-    return;
-  }
+  std::uint64_t held_back = 0;
+  if (!w.limit.admit(*oldest, now, base::stall_report_interval(opts.report_interval, opts.timeout), held_back)) return;
   rcu_stall_report r;
   r.flavor = F::name;
   r.waiting = kind;
   r.waited = now - *oldest;
   r.outstanding = st.outstanding;
-  r.suppressed = new_stall ? 0 : w.suppressed;
+  r.suppressed = held_back;
   {
     std::lock_guard lk(registry_mutex());  // tids only: names are read after the lock
     for (const registry_entry& e : registry()) {
@@ -244,10 +214,7 @@ void check_flavor(flavor_watch& w, clock::time_point now, const rcu_stall_option
     }
   }
   // A holder that exits meanwhile reads as "?" (its /proc entry is gone).
-  for (auto& h : r.holders) h.name = thread_name(h.tid);
-  w.stall_start = *oldest;
-  w.last_report = now;
-  w.suppressed = 0;
+  for (auto& h : r.holders) h.name = base::thread_name(h.tid);
   d.reports.fetch_add(1, std::memory_order_relaxed);
   try {
     if (opts.handler)
@@ -262,6 +229,8 @@ void check_flavor(flavor_watch& w, clock::time_point now, const rcu_stall_option
 
 void watchdog_main() {
   detector& d = det();
+  d.running.store(1, std::memory_order_seq_cst);  // past the thread's start-up: see start_watchdog_locked
+  d.running.notify_all();
   flavor_watch watches[4];
   std::uint64_t seen_gen = 0;
   std::unique_lock lk(d.mu);
@@ -290,7 +259,14 @@ void watchdog_main() {
 // Starts the watchdog; the caller holds d.mu and has checked !d.started.
 // Signals are blocked in the watchdog (a process-directed signal must not
 // land on it), which also makes it invisible to handlers installed later.
+// Returns once the new thread runs watchdog_main: its start-up (glibc's and
+// a sanitizer's: AddressSanitizer's calls malloc and free, and GCC 12's
+// allocator has no fork handler) must not overlap a fork, which would leave
+// the child an allocator lock that no thread of it holds. Holding d.mu until
+// then keeps any fork out (the prepare handler takes d.mu) without
+// rcu_fork_guard's help.
 void start_watchdog_locked(detector& d) {
+  d.running.store(0, std::memory_order_seq_cst);
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -304,6 +280,7 @@ void start_watchdog_locked(detector& d) {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   pthread_setname_np(t.native_handle(), "quiesce-rcu-wd");
   t.detach();
+  d.running.wait(0, std::memory_order_seq_cst);
   d.started.store(true, std::memory_order_release);
 }
 
@@ -312,8 +289,14 @@ void start_watchdog_locked(detector& d) {
 // handlers, so a holder allocating meanwhile finishes and lets go.
 // The watchdog also takes quiesce's registry mutex: taken here too, unless
 // the forking thread holds it already (inside rcu_fork_guard).
+// The detector exists only once some thread used RCU: the handlers work on
+// the one the prepare handler saw (per forking thread: two threads may fork
+// at once, the second waiting in the prepare handler for the first).
+thread_local detector* tl_fork_detector = nullptr;
+
 void before_fork() noexcept {
-  det().mu.lock();
+  tl_fork_detector = g_detector.peek();
+  if (tl_fork_detector != nullptr) tl_fork_detector->mu.lock();
   for (int f = 0; f < 4; ++f) wait_lists()[f].mu.lock();
   if (!in_fork_guard) registry_mutex().lock();
 }
@@ -321,7 +304,7 @@ void before_fork() noexcept {
 void after_fork_parent() noexcept {
   if (!in_fork_guard) registry_mutex().unlock();
   for (int f = 3; f >= 0; --f) wait_lists()[f].mu.unlock();
-  det().mu.unlock();
+  if (tl_fork_detector != nullptr) tl_fork_detector->mu.unlock();
 }
 
 void after_fork_child() noexcept {
@@ -329,16 +312,24 @@ void after_fork_child() noexcept {
   // refuse this thread's unlock of mutexes its parent thread locked (owner
   // TID). Start afresh; the next synchronize, barrier or registration in the
   // child starts a new watchdog.
-  detector& d = det();
   for (int f = 0; f < 4; ++f) {
     new (&wait_lists()[f].mu) std::mutex;
     wait_lists()[f].head = nullptr;  // waits in flight were other threads': gone
   }
   if (!in_fork_guard) new (&registry_mutex()) std::mutex;  // (the guard renews it itself)
-  new (&d.mu) std::mutex;
-  new (&d.cv) std::condition_variable;
-  d.started.store(false, std::memory_order_relaxed);
+  // A detector published after the prepare handler looked was not locked,
+  // and its builder (which held none of its mutexes) is gone: renew it too.
+  if (detector* d = g_detector.peek()) {
+    new (&d->mu) std::mutex;
+    new (&d->cv) std::condition_variable;
+    d->started.store(false, std::memory_order_relaxed);
+  }
 }
+
+// At load, when no other thread can be inside the registration: every fork(),
+// with or without rcu_fork_guard, must not leave the child a mutex held by
+// the watchdog, which does not survive. Fails only for want of memory.
+[[maybe_unused]] const int g_fork_handlers = pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 
 }  // namespace
 

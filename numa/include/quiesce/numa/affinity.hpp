@@ -17,8 +17,8 @@
 // sched_setaffinity called directly: the same system calls, plus validation
 // that names the bad CPU and a guaranteed restore.
 //
-// Cost: a pin or restore is one sched_setaffinity (~1-3 us; migrating the
-// thread to a CPU it is not on adds a context switch).
+// Cost: a pin or restore is one sched_setaffinity system call (migrating
+// the thread to a CPU it is not on adds a context switch).
 #ifndef QUIESCE_NUMA_AFFINITY_HPP
 #define QUIESCE_NUMA_AFFINITY_HPP
 

@@ -8,24 +8,23 @@
 // placement::strict binds the memory to the node (mbind MPOL_BIND): if the
 // node cannot satisfy it, allocation fails with node_allocation_error.
 // placement::preferred falls back to other nodes. Page-granular allocation
-// (allocate_on_node, node_allocator) costs a system call per call (~µs);
+// (allocate_on_node, node_allocator) costs system calls on every call;
 // node_pool carves node-local chunks into objects and serves them from
-// per-thread caches (~ns, the target being within 1.5x of malloc and 10x
-// faster than numa_alloc_onnode; measured by perf/numa_bench).
+// per-thread caches (no system call, no atomic operation in the common
+// case). perf/numa_bench alloc_free/* measures both against malloc,
+// numa_alloc_onnode and the std::pmr pools; its table is the main job's
+// out/numa_ratios.md (scripts/run_main.sh).
 //
 // When to use which
 //   allocate_on_node   big buffers (rings, tables, per-node arrays): one
-//                      mmap + mbind + populate per call; a one-page
-//                      allocate+free pair ~9 us (numa_alloc_onnode + first
-//                      touch + numa_free: ~8 us).
+//                      mmap + mbind + populate per call, one munmap to free.
 //   node_allocator<T>  a container whose few, large blocks must be on a node
 //                      (std::vector); every allocation takes whole pages.
 //   node_pool          many small objects of one size (list/queue nodes,
-//                      hazard-pointer records): an allocate+deallocate pair
-//                      ~2 ns (malloc/free ~5 ns, pmr unsynchronized pool
-//                      ~12 ns, synchronized ~32 ns).
-//   Figures: medians, 1 thread, 2-vCPU CI VM, perf/numa_bench alloc_free/*
-//   (command in its header).
+//                      hazard-pointer records): an allocate or deallocate is
+//                      a pop or push on the thread's cache; a full or empty
+//                      cache exchanges a batch with the pool's free list
+//                      under its mutex.
 //   Not for memory whose node does not matter: malloc is as fast and sized
 //   for any object.
 //
@@ -53,6 +52,7 @@
 #include <memory>
 #include <new>
 #include <type_traits>
+#include <utility>
 
 #include <quiesce/numa/error.hpp>
 
@@ -113,6 +113,70 @@ class node_allocator {
   int node_;
   placement policy_;
 };
+
+// Objects whose memory must be on a node, owned by a std::unique_ptr:
+// make_on_node<T>(node, args...) builds one T, make_array_on_node<T>(node, n)
+// n value-initialised Ts. Node >= 0: whole pages from allocate_on_node
+// (strict: the pages are on `node`, std::invalid_argument for a node the
+// machine lacks; a system call, ~us: for long-lived state such as a ring's
+// sequencer, not for objects made per operation). Node -1: ordinary heap
+// memory aligned to 128 bytes (or alignof(T)), so that no neighbour shares
+// its lines. The deleter destroys the objects, then frees the memory.
+template <class T>
+class node_deleter {
+  static_assert(alignof(T) <= 4096, "node_deleter<T>: T is aligned beyond a page");
+
+ public:
+  static constexpr std::size_t alignment = alignof(T) > 128 ? alignof(T) : 128;
+  node_deleter() noexcept = default;
+  node_deleter(std::size_t count, int node) noexcept : count_(count), node_(node) {}
+  void operator()(T* p) const noexcept {
+    if (p == nullptr) return;
+    std::destroy_n(p, count_);
+    deallocate(p, count_, node_);
+  }
+  [[nodiscard]] int node() const noexcept { return node_; }
+  [[nodiscard]] std::size_t bytes() const noexcept { return count_ * sizeof(T); }
+
+  // Raw memory for count Ts on `node` (see above), not yet constructed.
+  static void* allocate(std::size_t count, int node) {
+    if (count > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
+    if (node >= 0) return allocate_on_node(count * sizeof(T), node, placement::strict);
+    return ::operator new(count * sizeof(T), std::align_val_t{alignment});
+  }
+  // Frees what allocate(count, node) returned (nothing constructed in it).
+  static void deallocate(void* raw, std::size_t count, int node) noexcept {
+    if (node >= 0)
+      deallocate_on_node(raw, count * sizeof(T));
+    else
+      ::operator delete(raw, std::align_val_t{alignment});
+  }
+
+ private:
+  std::size_t count_ = 0;
+  int node_ = -1;
+};
+
+template <class T, class... A>
+[[nodiscard]] std::unique_ptr<T, node_deleter<T>> make_on_node(int node, A&&... args) {
+  void* raw = node_deleter<T>::allocate(1, node);
+  T* p;
+  try {
+    p = ::new (raw) T(std::forward<A>(args)...);
+  } catch (...) {
+    node_deleter<T>::deallocate(raw, 1, node);
+    throw;
+  }
+  return std::unique_ptr<T, node_deleter<T>>(p, node_deleter<T>(1, node));
+}
+
+template <class T>
+  requires std::is_nothrow_default_constructible_v<T>
+[[nodiscard]] std::unique_ptr<T[], node_deleter<T>> make_array_on_node(int node, std::size_t n) {
+  T* p = static_cast<T*>(node_deleter<T>::allocate(n, node));
+  for (std::size_t i = 0; i < n; ++i) ::new (static_cast<void*>(p + i)) T();
+  return std::unique_ptr<T[], node_deleter<T>>(p, node_deleter<T>(n, node));
+}
 
 namespace detail {
 // std::invalid_argument naming the node unless topology::system() has it.

@@ -74,7 +74,7 @@ class per_node {
   per_node& operator=(const per_node&) = delete;
 
   // The instance of the node the calling thread runs on now. Any thread,
-  // wait-free: current_node() (sched_getcpu + a table, ~1-2 ns) and two
+  // wait-free: current_node() (sched_getcpu + a table lookup) and two
   // indexed loads. A thread that is not pinned may be on another node by the
   // time it uses the result: fine for counters, not for ownership. A node
   // the topology lacks (e.g. a synthetic topology) maps to the first

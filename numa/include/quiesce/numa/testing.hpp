@@ -6,8 +6,9 @@
 //   quiesce::numa::testing::fail_next_chunk_allocations(1);
 //   EXPECT_THROW(pool.allocate(), std::bad_alloc);  // if it needed a new chunk
 //
-// The hook sits where node_pool maps a new chunk (its slow path, already a
-// system call of ~100 us), so allocations served from a thread's cache or the
+// The hook sits where node_pool maps a new chunk (its slow path, already
+// mmap, mbind and populate system calls), so allocations served from a
+// thread's cache or the
 // pool's free list are unaffected and the fast path costs nothing: one
 // relaxed atomic load per chunk mapped. A failed chunk throws exactly what a
 // real failure does: node_allocation_error for a placement::strict pool,

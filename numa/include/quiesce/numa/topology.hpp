@@ -50,10 +50,11 @@ struct cpu_info {
 class topology {
  public:
   // The probed machine, probed once, on first call (thread-safe: a
-  // function-local static; concurrent first callers wait for one probe of
-  // ~0.1-1 ms, later calls cost a load and a branch). The CPUs are the
-  // calling thread's affinity mask at that first call: call it early (e.g. in
-  // main) if threads narrow their masks later. Never throws for lack of NUMA;
+  // function-local static; concurrent first callers wait for one probe:
+  // sched_getaffinity, libnuma's queries and a few sysfs files per CPU, each
+  // an open, a read and a close; later calls cost a load and a branch). The
+  // CPUs are the calling thread's affinity mask at that first call: call it
+  // early (e.g. in main) if threads narrow their masks later. Never throws for lack of NUMA;
   // std::system_error or std::bad_alloc only if the kernel or memory fails.
   static const topology& system();
   // A fresh probe (e.g. after the affinity mask changed), same sources and
@@ -105,8 +106,8 @@ class topology {
 
 // The CPU and node the calling thread runs on right now (sched_getcpu; may
 // change at any time unless the thread is pinned). Any thread, wait-free.
-// current_cpu: sched_getcpu (glibc reads the rseq area, ~1 ns; otherwise the
-// vDSO); 0 if the kernel cannot say. current_node: current_cpu() looked up
+// current_cpu: sched_getcpu (glibc reads the rseq area, one load; otherwise
+// a vDSO call); 0 if the kernel cannot say. current_node: current_cpu() looked up
 // in a CPU -> node table built once from libnuma for every configured CPU
 // (so it is right on CPUs outside the probe's mask too); 0 without NUMA.
 int current_cpu() noexcept;

@@ -5,11 +5,11 @@
 // once. Users name a flavour only to pick a domain (rcu_qsbr_domain, ...);
 // the static members are the raw liburcu calls and carry liburcu's contracts.
 //
-//   flavour | read side (this machine, see perf/rcu_bench)  | registration        | grace period
+//   flavour | read side (perf/rcu_bench read/*)             | registration        | grace period
 //   --------+-----------------------------------------------+---------------------+-------------------------
-//   memb    | TLS counter update, compiler barrier (~1 ns)  | implicit on 1st use | membarrier() syscall
+//   memb    | TLS counter update, compiler barrier          | implicit on 1st use | membarrier() syscall
 //   qsbr    | nothing; threads announce quiescent states    | explicit, required  | waits for quiescent states
-//   mb      | TLS counter update + full fence (~10-90 ns)   | implicit on 1st use | no syscall
+//   mb      | TLS counter update + full fence, at each end  | implicit on 1st use | no syscall
 //   bp      | like memb, plus "registered?" test            | automatic (liburcu) | membarrier(); fork-safe
 //
 // The table is the reason quiesce offers all four: memb is the right default
@@ -23,8 +23,8 @@
 #include <concepts>
 
 // The read-side functions are [[gnu::always_inline]]: clang 14 otherwise
-// outlines the guard's path and a guard costs a call (perf/rcu_bench:
-// memb 1.47x, bp 1.87x of liburcu's inline pair without it).
+// outlines the guard's path and a guard costs a call (perf/rcu_bench
+// read/memb/quiesce_guard and read/bp/quiesce_guard vs liburcu_inline).
 
 #include <quiesce/rcu/detail/liburcu.hpp>
 

@@ -54,7 +54,9 @@
 //   reclamation (garbage stays bounded while a reader stalls; no helper
 //   threads), at the price of a store per node visited and a fixed bucket
 //   array. Both run the same operations in perf/lockfree_hash_map_bench
-//   (contains = find(guard, key) != nullptr here); README.md has the ratios.
+//   (contains = find(guard, key) != nullptr here); the main job's
+//   out/lockfree_hash_map_ratios.md has the ratios (structures/hazard_pointers/README.md "Lock-free set
+//   and hash map").
 //
 // Concurrency table (which pairs of calls the caller must keep apart)
 //   find / range / size / empty  vs  any other call except the destructor: allowed

@@ -46,10 +46,12 @@
 //   detail::reclaim_queue; perf/rcu_bench retire_latency has the figures).
 //
 // Compared with the alternatives
-//   std::shared_mutex costs ~12 ns per shared lock and its readers write one
-//   shared cache line; hazard pointers (quiesce/hazard_pointer.hpp) protect
-//   single objects with a store+fence each and bound garbage; RCU protects
-//   whole traversals for ~1 ns but unreclaimed memory grows with long readers.
+//   std::shared_mutex costs an atomic RMW per shared lock and another per
+//   unlock, on one cache line all its readers write; hazard pointers
+//   (quiesce/hazard_pointer.hpp) protect single objects with a store+fence
+//   each and bound garbage; RCU (memb) protects whole traversals for a TLS
+//   counter update and a compiler barrier at each end, but unreclaimed memory
+//   grows with long readers (perf/rcu_bench read/*, out/rcu_ratios.md).
 #ifndef QUIESCE_RCU_RCU_DOMAIN_HPP
 #define QUIESCE_RCU_RCU_DOMAIN_HPP
 
@@ -248,7 +250,8 @@ void run_reclaim(rcu_head* head) noexcept;
 //
 // Thread contract per flavour:
 //   memb, mb: a thread that is not registered is registered on its first
-//             lock() (one-time ~1 µs) and unregistered when it exits.
+//             lock() (one-time: quiesce's and liburcu's registry mutexes)
+//             and unregistered when it exits.
 //   bp:       liburcu registers the thread inside read_lock itself.
 //   qsbr:     threads must be registered (rcu_thread_registration) and online;
 //             a guard in an offline/unregistered thread is fatal in checks
@@ -322,8 +325,9 @@ class basic_rcu_domain {
   // Waits until every read-side section that began before the call has ended.
   // Fatal if called inside a read-side section of this domain (it would wait
   // for itself forever). QSBR: an online caller is treated as quiescent while
-  // waiting. Costs one grace period: tens of µs (memb, bp) to ~1 µs (qsbr, mb)
-  // when readers are idle.
+  // waiting. Costs one grace period: with idle readers, membarrier() system
+  // calls and a scan of the registered readers (memb, bp), the scan alone
+  // (qsbr, mb) (perf/rcu_bench synchronize/*, out/rcu_ratios.md).
   void synchronize() noexcept { detail::synchronize(*this); }
 
   // Waits until the deleters of every object retired to this domain before the
@@ -458,7 +462,7 @@ class basic_rcu_domain {
   // retired_, deleters (liburcu's worker) only reclaimed_, each alone on its
   // 128-byte block (adjacent-line prefetch pairs 64-byte lines on x86), so
   // the worker's writes do not bounce the writers' line (retire throughput,
-  // perf/rcu_bench retire/throughput).
+  // perf/rcu_bench retire_throughput/*).
   alignas(128) std::atomic<std::size_t> retired_{0};
   alignas(128) std::atomic<std::size_t> reclaimed_{0};
   std::atomic<std::uint32_t> waiters_{0};
@@ -573,7 +577,8 @@ rcu_read_guard(const rcu_thread_registration<D>&) -> rcu_read_guard<D>;
 // lifetime. Nests; the thread is unregistered when the outermost registration
 // ends (or, if it was registered implicitly by a guard, when it exits).
 // Required for QSBR (the thread is online afterwards and must announce
-// quiescent states); optional for memb/mb; a no-op for bp. One-time ~1 µs.
+// quiescent states); optional for memb/mb; a no-op for bp. One-time cost:
+// quiesce's and liburcu's registry mutexes, one list insertion each.
 template <class Domain>
 class [[nodiscard]] rcu_thread_registration {
   static_assert(rcu_domain_type<Domain>, "rcu_thread_registration<D>: D must be a quiesce RCU domain type");
@@ -592,9 +597,12 @@ rcu_thread_registration(basic_rcu_domain<F>&) -> rcu_thread_registration<basic_r
 // ---- QSBR extras ----
 
 // Announces a quiescent state of the calling (registered, online) QSBR thread:
-// it holds no reference obtained in an earlier read-side section. Wait-free,
-// ~1 ns when no grace period is waiting. Fatal inside a QSBR guard in checks
-// builds. Ordering: full fence before (prior reads complete) and after.
+// it holds no reference obtained in an earlier read-side section. Wait-free:
+// one load of the grace-period counter and a compare when no grace period
+// started since the thread's last announcement; otherwise a store of the
+// counter, three full fences and a check for a waiting updater. Fatal inside
+// a QSBR guard in checks builds. Ordering (when it stores): full fence
+// before (prior reads complete) and after.
 inline void rcu_quiescent_state() noexcept {
   if constexpr (detail::checks_enabled) {
     if (detail::qsbr_guard_depth != 0)

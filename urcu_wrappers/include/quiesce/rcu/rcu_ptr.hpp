@@ -20,7 +20,8 @@
 // documented contract, as in every RCU API.
 //
 // Costs: load is one acquire load (a plain mov on x86). store/exchange are
-// one release exchange plus a retire (~50 ns). Readers are wait-free;
+// one release exchange plus a retire (a node allocation and a CAS to
+// enqueue it; see basic_rcu_domain::retire). Readers are wait-free;
 // writers are lock-free apart from the retire backlog throttle.
 #ifndef QUIESCE_RCU_RCU_PTR_HPP
 #define QUIESCE_RCU_RCU_PTR_HPP

@@ -42,9 +42,9 @@
 //   // in each thread that may take SIGUSR1, before unblocking it:
 //   quiesce::rcu_thread_registration<quiesce::rcu_domain> reg;
 //
-// Cost: rcu_read_guard's plus one TLS load (the registration test) and an
-//   errno save/restore around the exit: ~1 ns (memb), the read side of mb
-//   (two fences) for mb.
+// Cost: rcu_read_guard's (memb: TLS counter updates and compiler barriers;
+//   mb: two full fences) plus one TLS load (the registration test) and an
+//   errno save/restore around the exit.
 //
 // Grace periods and retires from a handler are not async-signal-safe
 // (rcu_synchronize/rcu_barrier block on mutexes and futexes the interrupted

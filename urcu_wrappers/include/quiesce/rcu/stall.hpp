@@ -34,12 +34,13 @@
 //   synchronize, barrier or retire while the detector is enabled (a program
 //   that only reads gets none), wakes every timeout/4 (at most once a second,
 //   at least every 10 ms), and looks at: the in-flight synchronize/barrier
-//   calls (each call records its start under a mutex: ~40 ns on a call of
-//   >= 10 us), each domain's retired/reclaimed counters, and, while some
-//   grace period is waited for (a call in flight or retired objects
-//   pending), the reader words of the registered threads (relaxed loads of
-//   liburcu's per-thread counters, under quiesce's registry mutex; thread
-//   names are read after it is released).
+//   calls (each call reads the clock and links itself into a list under a
+//   mutex, and unlinks itself under it when it returns; perf/rcu_bench
+//   stall_detector/synchronize/on vs off), each domain's retired/reclaimed
+//   counters, and, while some grace period is waited for (a call in flight
+//   or retired objects pending), the reader words of the registered
+//   threads (relaxed loads of liburcu's per-thread counters, under quiesce's
+//   registry mutex; thread names are read after it is released).
 //   The watchdog does not survive fork(): the child's first synchronize,
 //   barrier or retire starts its own. It is detached and runs until the
 //   process exits: a handler may be called while static destructors run

@@ -1,7 +1,7 @@
 // quiesce/rcu/detail/config.hpp — build-time switches and sanitizer hooks.
 //
-// Internal header. Two switches exist, both about *checking*, never about
-// behaviour of correct programs:
+// Internal header. The switches themselves are defined once, in
+// quiesce/base/config.hpp; what they mean for the RCU wrappers:
 //
 //  * QUIESCE_CHECKS (default: on unless NDEBUG) enables the misuse checks that
 //    cost something on a fast path: a QSBR read-side guard in an offline
@@ -19,34 +19,13 @@
 #ifndef QUIESCE_RCU_DETAIL_CONFIG_HPP
 #define QUIESCE_RCU_DETAIL_CONFIG_HPP
 
-#ifndef QUIESCE_CHECKS
-#ifdef NDEBUG
-#define QUIESCE_CHECKS 0
-#else
-#define QUIESCE_CHECKS 1
-#endif
-#endif
+#include <quiesce/base/config.hpp>
 
-#if defined(__SANITIZE_THREAD__)
-#define QUIESCE_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define QUIESCE_TSAN 1
-#endif
-#endif
-#ifndef QUIESCE_TSAN
-#define QUIESCE_TSAN 0
-#endif
-
-// Define QUIESCE_UBSAN=1 when building with -fsanitize=undefined (GCC has no
-// macro for it; quiesce's own CMake does this for its address build).
-// liburcu-bp's registry arena places its reader records at 32-byte offsets
-// although the type is declared 128-byte aligned; UBSan's alignment check
-// flags every inlined bp read-side access. The flag makes the bp domain call
-// liburcu's exported (uninstrumented) read side instead.
-#ifndef QUIESCE_UBSAN
-#define QUIESCE_UBSAN 0
-#endif
+// QUIESCE_UBSAN (quiesce/base/config.hpp; 1 in quiesce's own address
+// build): liburcu-bp's registry arena places its reader records at 32-byte
+// offsets although the type is declared 128-byte aligned; UBSan's alignment
+// check flags every inlined bp read-side access. The flag makes the bp
+// domain call liburcu's exported (uninstrumented) read side instead.
 
 #if QUIESCE_TSAN
 extern "C" {
@@ -57,7 +36,7 @@ void __tsan_release(void* addr);
 
 namespace quiesce::detail {
 
-inline constexpr bool checks_enabled = QUIESCE_CHECKS != 0;
+inline constexpr bool checks_enabled = base::checks_enabled;
 
 // Happens-before annotations for ThreadSanitizer; no code in other builds.
 // tsan_release(a) publishes everything this thread did so far to whoever

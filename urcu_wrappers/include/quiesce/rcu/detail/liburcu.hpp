@@ -33,8 +33,9 @@
 // header takes care of both:
 //
 //  * The read side is only inlinable when _LGPL_SOURCE is defined before the
-//    first liburcu include (otherwise every read_lock is an exported call,
-//    ~6 ns instead of ~1 ns). We define it here; a translation unit that
+//    first liburcu include (otherwise every read_lock and read_unlock is a
+//    call into liburcu's shared library instead of a few inline
+//    instructions). We define it here; a translation unit that
 //    included liburcu earlier without it gets a clear #error below.
 //  * liburcu's thread-locals are declared `thread_local` in C++; see below.
 //  * <urcu/call-rcu.h> has one include guard for all flavours, so only the
@@ -74,7 +75,7 @@
 // variables might need dynamic initialisation, as far as the compiler knows).
 // They are defined in liburcu's C sources with static initialisation, so
 // `__thread` is exact, and saves three test-and-branch pairs per read-side
-// section (perf/rcu_bench: memb guard 1.9 -> 1.4 ns with g++).
+// section (perf/rcu_bench read/memb/*, out/rcu_ratios.md).
 #include <urcu/tls-compat.h>
 #if QUIESCE_URCU_VERSION_MINOR < 14
 #undef URCU_TLS_STORAGE_CLASS

@@ -1,0 +1,125 @@
+// quiesce/lockfree/detail/node_alloc.hpp — node-local memory for the nodes of
+// the lock-free structures (internal).
+//
+// Every structure node comes from a numa::node_pool on the NUMA node of the
+// thread that creates it (the thread that pushes/inserts), and goes back to
+// that pool when its hazard-pointer deleter runs, on whichever thread. The
+// pools are process-wide and immortal (one per node size, alignment, pool
+// family (below) and NUMA node, created on first use): a retired node may
+// outlive the structure that made it (its deleter runs after the structure
+// is gone), so its pool must outlive every structure. Pool memory is
+// re-used, never returned to the system; a pool's per-thread caches make an
+// allocate+free pair a pop and a push on the thread's cache, no atomic
+// operation (perf/numa_bench alloc_free/node_pool measures it against malloc:
+// out/numa_ratios.md).
+//
+// The node's home node is recorded in its hazard_pointer_obj_base header
+// (set_home_node), so retired nodes go to their node's retired list and are
+// freed by a thread of that node (see <quiesce/hazard_pointer.hpp>).
+#ifndef QUIESCE_LOCKFREE_DETAIL_NODE_ALLOC_HPP
+#define QUIESCE_LOCKFREE_DETAIL_NODE_ALLOC_HPP
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include <quiesce/numa/node_allocator.hpp>
+#include <quiesce/structures/detail/hazard_pointer.hpp>
+#include <quiesce/numa/topology.hpp>
+
+namespace quiesce::detail::lockfree {
+
+// The pools of objects of Size/Align bytes, one slot per NUMA node (null
+// until its pool exists). A namespace-scope variable, so that pool_for's
+// fast path is one inline load (no function-local static, no call).
+inline constexpr int max_pool_nodes = 64;
+template <std::size_t Size, std::size_t Align, class Family>
+inline constinit std::array<std::atomic<numa::node_pool*>, max_pool_nodes> pool_slots{};
+
+// pool_for's first call per node: creates the pool under a mutex.
+template <std::size_t Size, std::size_t Align, class Family>
+[[gnu::noinline]] numa::node_pool& pool_create(int slot) {
+  static std::mutex mu;
+  std::lock_guard lk(mu);
+  if (numa::node_pool* p = pool_slots<Size, Align, Family>[slot].load(std::memory_order_relaxed)) return *p;
+  const auto& topo = numa::topology::system();
+  const int real = topo.has_node(slot) ? slot : topo.nodes().front();
+  // Immortal: retired nodes may be freed after every structure is gone.
+  auto* p = new numa::node_pool(Size, Align, real, numa::placement::preferred, std::size_t{1} << 20);
+  pool_slots<Size, Align, Family>[slot].store(p, std::memory_order_release);
+  return *p;
+}
+
+// The pool for objects of Size/Align bytes of the given family on `node`.
+// Thread-safe; the first call per node takes a mutex, later calls one
+// acquire load (inline).
+template <std::size_t Size, std::size_t Align, class Family = void>
+inline numa::node_pool& pool_for(int node) {
+  const int slot = node >= 0 && node < max_pool_nodes ? node : 0;
+  // Acquire: pairs with the release store in pool_create (the pool is built).
+  if (numa::node_pool* p = pool_slots<Size, Align, Family>[slot].load(std::memory_order_acquire)) [[likely]] return *p;
+  return pool_create<Size, Align, Family>(slot);
+}
+
+// Which pool family a node type belongs to: Node::pool_family when it names
+// one, else void (the family every structure shares). A structure whose
+// nodes churn in bursts (a queue or a stack: a producer running far ahead
+// of its consumer carves and frees tens of thousands of nodes) names its
+// own family, so that its nodes come from pools of their own: the free
+// lists another structure's burst left scattered over megabytes do not
+// become its working set, and its bursts do not scatter theirs. Cost: each family's pool maps its own
+// chunks (1 MiB at a time) per NUMA node it is used on.
+template <class Node, class = void>
+struct pool_family_of {
+  using type = void;
+};
+template <class Node>
+struct pool_family_of<Node, std::void_t<typename Node::pool_family>> {
+  using type = typename Node::pool_family;
+};
+
+// The pool Node's memory comes from on `node`.
+template <class Node>
+inline numa::node_pool& node_pool_for(int node) {
+  return pool_for<sizeof(Node), alignof(Node), typename pool_family_of<Node>::type>(node);
+}
+
+// A Node built on the calling thread's NUMA node. Node must derive from
+// hazard_pointer_obj_base<Node, node_deleter<Node>> and expose
+// set_home_node() to this function (e.g. through a friend declaration or a
+// public using-declaration).
+template <class Node, class... Args>
+Node* new_node(Args&&... args) {
+  const int node = detail::hp::this_thread_node();
+  void* mem = node_pool_for<Node>(node).allocate();
+  Node* n;
+  try {
+    n = ::new (mem) Node(std::forward<Args>(args)...);
+  } catch (...) {
+    node_pool_for<Node>(node).deallocate(mem);
+    throw;
+  }
+  n->set_home_node(node);
+  return n;
+}
+
+// Destroys a node made by new_node and returns its memory to its home pool.
+// Used directly (destructors, nodes never published) and as the deleter
+// hazard pointers run after retire.
+template <class Node>
+struct node_deleter {
+  void operator()(Node* n) const noexcept {
+    const int node = n->home_node();
+    n->~Node();
+    node_pool_for<Node>(node).deallocate(n);
+  }
+};
+
+}  // namespace quiesce::detail::lockfree
+
+#endif  // QUIESCE_LOCKFREE_DETAIL_NODE_ALLOC_HPP

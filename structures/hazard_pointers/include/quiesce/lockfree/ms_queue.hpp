@@ -1,0 +1,345 @@
+// quiesce/lockfree/ms_queue.hpp — the Michael-Scott lock-free FIFO queue,
+// with nodes reclaimed through quiesce's hazard pointers.
+//
+// What it is
+//   quiesce::ms_queue<T>: an unbounded multi-producer, multi-consumer FIFO
+//   queue of any movable T (M. M. Michael and M. L. Scott, "Simple, Fast, and
+//   Practical Non-Blocking and Blocking Concurrent Queue Algorithms", PODC
+//   1996), made safe for memory reuse with hazard pointers instead of the
+//   paper's tagged pointers and type-stable free list (M. M. Michael, "Hazard
+//   Pointers: Safe Memory Reclamation for Lock-Free Objects", IEEE TPDS
+//   15(6), 2004, which applies them to this queue: two hazard pointers per
+//   dequeue, one per enqueue).
+//
+// When to use it
+//   Several producers and consumers, unbounded, any T (non-trivial, move-only)
+//   and FIFO order. When not: one producer and one consumer (an SPSC ring is
+//   several times faster); bounded queues with preallocated slots (a ring
+//   such as quiesce's Disruptor avoids the per-element allocation and the
+//   reclamation); order does not matter and only one end is hot
+//   (quiesce::treiber_stack does half the CASes).
+//
+// Example
+//   quiesce::ms_queue<std::unique_ptr<job>> q;
+//   q.push(std::make_unique<job>());              // any thread
+//   if (auto j = q.pop()) (*j)->run();            // any thread; nullopt if empty
+//
+// Structure and where the value lives
+//   A singly linked list that always starts with a dummy (sentinel) node:
+//   head_ points to the dummy, the elements are the nodes after it, tail_
+//   points to the last node or, for a moment after an enqueue, the one
+//   before it (the tail lags; any thread that sees it lagging swings it
+//   forward first, as in the paper). Every node carries manual storage for
+//   one T (a union member, no flag):
+//     * the producer constructs the value in the node before linking it
+//       (the release CAS on the old last node's next publishes it);
+//     * a consumer swings head_ from the dummy to its successor; the
+//       successor becomes the new dummy and the consumer that won that CAS,
+//       and only it, moves the value out and destroys it in place (so a
+//       dummy never holds a value);
+//     * the old dummy is retired; it is freed once no hazard pointer names
+//       it. A node is thus retired only after it stopped being the dummy, and
+//       its storage holds no value by then: the node's destructor need not
+//       know whether a value is present.
+//   Between the winning CAS and the move, the new dummy stays protected by
+//   the consumer's second hazard pointer: another consumer may already have
+//   dequeued past it and retired it, but it cannot be freed before the
+//   value is out.
+//
+// Guarantees
+//   push/emplace/pop are lock-free and linearizable (push at its successful
+//   CAS on the last node's next; pop at its successful CAS on head_, or,
+//   returning nullopt, at its read of a null next while the dummy was the
+//   head). FIFO: elements pushed by one thread are popped in push order; two
+//   pushes ordered by happens-before are popped in that order. Memory: one
+//   node per element plus the dummy (32-byte hazard-pointer header, the
+//   link, storage for T), allocated on the pushing thread's NUMA node
+//   (lockfree/detail/node_alloc.hpp). The destructor destroys the remaining
+//   elements and frees every node still linked.
+//
+// Costs (in instructions; the measured figures against every peer are
+// perf/lockfree_stack_queue_bench's, in structures/hazard_pointers/README.md's "Lock-free stack and
+// queue" and the main job's out/lockfree_stack_queue_ratios.md)
+//   push: a node from the thread's node-pool cache (an inline load finds
+//   the pool; no lock, no atomic RMW in the common case), a hazard pointer
+//   (thread cache), one protect (a store and a compiler barrier before the
+//   validating load; a full fence instead under the fence fallback), two
+//   CASes (link, tail swing).
+//   pop: two hazard pointers, two protects, one CAS on head_, T's move, a
+//   retire (into the thread's batch: one CAS per 32 on the domain's
+//   per-node retired list, plus the amortised scan). It reads tail_ (the
+//   line every push writes) only when the element it takes is the last
+//   one; with more elements queued it reads the element's successor link
+//   instead (see pop). The three CASes are most of a push + pop.
+//
+// Exceptions
+//   push/emplace: if allocation or T's constructor throws, the queue is
+//   unchanged (strong guarantee). pop: if T's move constructor throws, the
+//   element is destroyed in its node and the exception propagates (the queue
+//   stays consistent and loses that element; basic guarantee). The
+//   constructor allocates the dummy (may throw std::bad_alloc);
+//   make_hazard_pointer() may throw std::bad_alloc the first time a thread
+//   needs a hazard record, in which case nothing changed.
+//
+// Thread safety
+//   Every member but the constructors and destructor may be called from any
+//   number of threads at once. The destructor must not overlap any other
+//   call; the domain passed to the constructor must outlive the queue.
+#ifndef QUIESCE_LOCKFREE_MS_QUEUE_HPP
+#define QUIESCE_LOCKFREE_MS_QUEUE_HPP
+
+#include <atomic>
+#include <cstddef>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <quiesce/hazard_pointer.hpp>
+#include <quiesce/lockfree/detail/node_alloc.hpp>
+#include <quiesce/lockfree/detail/poison.hpp>
+#include <quiesce/structures/detail/config.hpp>
+
+namespace quiesce {
+
+namespace detail::lockfree {
+struct ms_queue_pool {};  // the pool family of every ms_queue<T>'s nodes
+}  // namespace detail::lockfree
+
+template <class T>
+class ms_queue {
+  static_assert(std::is_object_v<T> && !std::is_const_v<T> && !std::is_volatile_v<T> && !std::is_array_v<T>,
+                "ms_queue<T>: T must be a non-const, non-volatile, non-array object type "
+                "(store a pointer or a std::array instead)");
+  static_assert(std::is_move_constructible_v<T>, "ms_queue<T>: pop() moves the element out, so T must be move constructible");
+  static_assert(std::is_nothrow_destructible_v<T>, "ms_queue<T>: make ~T() noexcept (pop and the destructor destroy elements)");
+
+ public:
+  using value_type = T;
+
+  // An empty queue (one dummy node) whose nodes retire to the default
+  // hazard-pointer domain. Throws std::bad_alloc if the dummy cannot be had.
+  ms_queue() : ms_queue(nullptr) {}
+  // The same with hazard pointers and retired nodes in `dom` (which must
+  // outlive the queue).
+  explicit ms_queue(hazard_pointer_domain& dom) : ms_queue(&dom) {}
+  ms_queue(const ms_queue&) = delete;
+  ms_queue& operator=(const ms_queue&) = delete;
+
+  // Destroys the remaining elements and frees every linked node (the dummy
+  // included). Retired nodes are the domain's. Precondition: no other call
+  // overlaps.
+  ~ms_queue() {
+    // Relaxed: the caller's join orders every earlier operation before us.
+    node* n = head_.load(std::memory_order_relaxed);
+    bool dummy = true;
+    while (n != nullptr) {
+      node* next = n->next.load(std::memory_order_relaxed);
+      if (!dummy) n->destroy_value();
+      detail::lockfree::node_deleter<node>{}(n);
+      dummy = false;
+      n = next;
+    }
+  }
+
+  // Appends a copy / the moved value. Lock-free; any thread. Strong
+  // exception guarantee.
+  void push(const T& v) { emplace(v); }
+  void push(T&& v) { emplace(std::move(v)); }
+
+  // Appends a T built in a new node from args. Lock-free; any thread.
+  // Strong exception guarantee. Linearizes at the CAS that links the node.
+  template <class... Args>
+  void emplace(Args&&... args) {
+    static_assert(std::is_constructible_v<T, Args&&...>, "ms_queue<T>::emplace: T is not constructible from these arguments");
+    hazard_pointer hp = make_hp();  // first: if it throws, nothing was built
+    node* n = detail::lockfree::new_node<node>(std::in_place, std::forward<Args>(args)...);
+    for (;;) {
+      // Protects the last node: tail_ read with acquire after the hazard is
+      // published (pairs with the release CASes on tail_ below and in pop,
+      // so t's construction is visible). A validated t is not retired: a
+      // node is retired only after head_ passed it, and head_ never passes
+      // tail_ (pop swings a lagging tail first).
+      node* t = hp.protect(tail_);
+      // Acquire: pairs with the release CAS that linked `next` (its
+      // construction is visible before we swing tail_ to it).
+      node* next = t->next.load(std::memory_order_acquire);
+      if (next != nullptr) {
+        // The tail lags: help. Release: pairs with the acquire in protect
+        // of the enqueuers that will read tail_ == next. Relaxed on failure:
+        // someone else swung it.
+        tail_.compare_exchange_strong(t, next, std::memory_order_release, std::memory_order_relaxed);
+        continue;
+      }
+      node* expected = nullptr;
+      // Release on success: n's value and next happen-before the consumer
+      // that reads n through t->next (acquire in pop's protect) and the
+      // helpers that read it above. Relaxed on failure: retry from tail_.
+      // t is protected, so it is the node we validated; if it has been
+      // dequeued meanwhile its next is non-null and the CAS fails.
+      if (t->next.compare_exchange_strong(expected, n, std::memory_order_release, std::memory_order_relaxed)) {
+        // Swing the tail to n; failure means a helper already did (or went
+        // further). Release: as the help above.
+        tail_.compare_exchange_strong(t, n, std::memory_order_release, std::memory_order_relaxed);
+        return;
+      }
+    }
+  }
+
+  // Removes the oldest element and returns it, or nullopt when the queue is
+  // empty. Lock-free; any thread. Linearizes at the successful CAS on head_,
+  // or for nullopt at the read of the dummy's null next.
+  [[nodiscard]] std::optional<T> pop() {
+    hazard_pointer hp_head = make_hp();
+    hazard_pointer hp_next = make_hp();
+    node* h;
+    node* next;
+    for (;;) {
+      // Acquire load inside protect (pairs with the release CAS on head_
+      // below): h is validated as the head, so not retired. h is never null.
+      h = hp_head.protect(head_);
+      // Protect h's successor. protect() reads h->next with acquire (pairs
+      // with the release CAS that linked it: its value is visible) after
+      // publishing the hazard and fencing.
+      next = hp_next.protect(h->next);
+      // Validate that h is still the head, after the hazard on next is
+      // published (ordered by the fence inside protect): then next is still
+      // linked, so not retired, and the hazard keeps it from being freed.
+      // Acquire: as in protect.
+      if (head_.load(std::memory_order_acquire) != h) continue;
+      if (next == nullptr) return std::nullopt;  // h was the head with no successor: empty
+      // Is tail_ beyond h? tail_ is the last node or its predecessor (an
+      // enqueuer links only after its tail_ read found a null next, and
+      // helps a lagging tail first), and it only moves forward. So if next
+      // has a successor, next is not the last node, tail_ is at or beyond
+      // next, and the read of tail_ (a line the producers write on every
+      // push) can be skipped: the common case when the queue holds more
+      // than one element. Acquire: pairs with the release CAS that linked
+      // next's successor, whose author had read tail_ == next (acquire,
+      // validated) before it: that tail_ value happens-before our CAS and
+      // retire of h, as the tail_ read below would establish.
+      if (next->next.load(std::memory_order_acquire) == nullptr) {
+        // Relaxed is enough: the acquire that read head_ == h synchronized
+        // with the release CAS that installed h, which its author issued
+        // after reading a tail_ at or beyond h; coherence forbids an older
+        // value here.
+        node* t = tail_.load(std::memory_order_relaxed);
+        if (h == t) {
+          // The tail lags behind the element we want: swing it first, so
+          // that head_ never passes tail_ (else the old dummy, retired
+          // below, could still be the tail an enqueuer validates). Release:
+          // as in emplace.
+          tail_.compare_exchange_strong(t, next, std::memory_order_release, std::memory_order_relaxed);
+          continue;
+        }
+      }
+      // Release on success: carries "tail_ is beyond h" to the next pop that
+      // reads next from head_ (see the tail load above). Relaxed on failure:
+      // start over.
+      if (head_.compare_exchange_strong(h, next, std::memory_order_release, std::memory_order_relaxed)) break;
+    }
+    // next is the new dummy; its value is ours alone. Move it out, then
+    // destroy it in place and retire h (also if T's move throws); the hazard
+    // pointers (declared first) are released last.
+    finish_pop done{h, next, dom_};
+    return std::optional<T>(std::in_place, std::move(next->value));
+  }
+
+  // True if the queue was empty at some moment during the call: a snapshot.
+  // Lock-free; any thread. Needs a hazard pointer (it reads the dummy's
+  // next), so it may throw std::bad_alloc the first time a thread needs one.
+  [[nodiscard]] bool empty() const {
+    hazard_pointer hp = make_hp();
+    // Acquire inside protect: h is the validated head, not freed while hp
+    // names it. If h->next is null now, h is still the head (head_ only
+    // moves to a non-null next) and the queue is empty at this load.
+    node* h = hp.protect(head_);
+    // Relaxed: only compared with null.
+    return h->next.load(std::memory_order_relaxed) == nullptr;
+  }
+
+  // The domain the queue's nodes retire to.
+  [[nodiscard]] hazard_pointer_domain& domain() const noexcept {
+    return dom_ != nullptr ? *dom_ : hazard_pointer_default_domain();
+  }
+
+ private:
+  struct node : hazard_pointer_obj_base<node, detail::lockfree::node_deleter<node>> {
+    using base = hazard_pointer_obj_base<node, detail::lockfree::node_deleter<node>>;
+    using base::home_node;      // for node_deleter
+    using base::set_home_node;  // for new_node
+    // Nodes come from pools of their own (detail/node_alloc.hpp): the
+    // queue's bursts and other structures' do not scatter each other's.
+    using pool_family = detail::lockfree::ms_queue_pool;
+
+    node() noexcept {}  // the dummy: storage without a value
+    template <class... Args>
+    explicit node(std::in_place_t, Args&&... args) : value(std::forward<Args>(args)...) {}
+    node(const node&) = delete;
+    node& operator=(const node&) = delete;
+    // The storage holds no value by now (see "where the value lives").
+    ~node() {
+      // ASan builds: a read of this node after its deleter is a report.
+      detail::lockfree::poison(&next, sizeof(node) - static_cast<std::size_t>(
+                                                         reinterpret_cast<const char*>(&next) -
+                                                         reinterpret_cast<const char*>(this)));
+    }
+    // Ends the value's life; its storage is poisoned in ASan builds.
+    void destroy_value() noexcept {
+      value.~T();
+      detail::lockfree::poison(&value, sizeof(T));
+    }
+
+    // Unpoisons recycled memory before the fields below are built.
+    [[no_unique_address]] detail::lockfree::unpoison_on_construct unpoison_{this, sizeof(node)};
+    // Null until the node's successor is linked (release CAS in emplace),
+    // then immutable.
+    std::atomic<node*> next{nullptr};
+    union {
+      T value;  // alive from the producer's construction until the winning consumer destroys it
+    };
+  };
+
+  // Runs when pop() returns or throws: destroys the value left in the new
+  // dummy and retires the old one.
+  struct finish_pop {
+    node* old_dummy;
+    node* new_dummy;
+    hazard_pointer_domain* dom;
+    finish_pop(node* o, node* n, hazard_pointer_domain* d) noexcept : old_dummy(o), new_dummy(n), dom(d) {}
+    finish_pop(const finish_pop&) = delete;
+    finish_pop& operator=(const finish_pop&) = delete;
+    ~finish_pop() {
+      new_dummy->destroy_value();
+      if (dom != nullptr) {
+        old_dummy->retire(*dom);
+      } else {
+        old_dummy->retire();
+      }
+    }
+  };
+
+  explicit ms_queue(hazard_pointer_domain* dom) : dom_(dom) {
+    node* dummy = detail::lockfree::new_node<node>();
+    // Relaxed: the queue is not shared yet; publishing it to other threads
+    // (a thread start, a mutex, a release store) orders these stores.
+    head_.store(dummy, std::memory_order_relaxed);
+    tail_.store(dummy, std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] hazard_pointer make_hp() const {
+    // The default domain's fast path is inline (the thread's record cache).
+    return dom_ != nullptr ? make_hazard_pointer(*dom_) : make_hazard_pointer();
+  }
+
+  // Consumers CAS head_, producers tail_: each alone on its own 128-byte
+  // block (two lines: x86's adjacent-line prefetcher pairs them), so that a
+  // producer and a consumer do not bounce one line between them.
+  alignas(2 * detail::structures::cache_line) std::atomic<node*> head_{nullptr};
+  hazard_pointer_domain* const dom_;  // null: the default domain; read-only, shares head_'s block
+  alignas(2 * detail::structures::cache_line) std::atomic<node*> tail_{nullptr};
+};
+
+}  // namespace quiesce
+
+#endif  // QUIESCE_LOCKFREE_MS_QUEUE_HPP

@@ -1,0 +1,265 @@
+// quiesce/lockfree/treiber_stack.hpp — a lock-free LIFO stack (Treiber) whose
+// nodes are reclaimed through quiesce's hazard pointers.
+//
+// What it is
+//   quiesce::treiber_stack<T>: an unbounded multi-producer, multi-consumer
+//   stack of any movable T. A singly linked list whose head is swung by CAS
+//   (R. K. Treiber, "Systems Programming: Coping with Parallelism", IBM
+//   Almaden Research Center, RJ 5118, 1986); pop protects the head with a
+//   hazard pointer before reading head->next, which makes it safe against
+//   use-after-free and ABA without tags or double-width CAS (M. M. Michael,
+//   "Hazard Pointers: Safe Memory Reclamation for Lock-Free Objects", IEEE
+//   TPDS 15(6), 2004, which uses this stack as one of its examples).
+//
+// When to use it
+//   Many threads push and pop, order between unrelated threads does not
+//   matter, values are not trivially copyable or the stack must be unbounded.
+//   When not: one producer and one consumer (an SPSC ring is several times
+//   faster); FIFO needed (quiesce::ms_queue); heavy contention from many cores
+//   on one stack (every operation CASes the one head: it does not scale
+//   beyond a few cores; shard it).
+//
+// Example
+//   quiesce::treiber_stack<std::string> s;
+//   s.push("a");                        // any thread
+//   s.emplace(3, 'b');                  // "bbb", built in the node
+//   if (std::optional<std::string> v = s.pop()) use(*v);   // any thread
+//
+// Guarantees
+//   push/emplace/pop are lock-free (a CAS fails only because another
+//   operation succeeded) and linearizable (push at its successful CAS on the
+//   head; pop at its successful CAS, or, returning nullopt, at its load of a
+//   null head). pop returns each pushed element exactly once. Memory: one node
+//   per element (the 32-byte hazard-pointer header, the link, T), allocated on
+//   the pushing thread's NUMA node (lockfree/detail/node_alloc.hpp); a popped
+//   node is retired to the hazard-pointer domain and freed once no hazard
+//   pointer names it (so a domain holds at most its bound of unreclaimed
+//   nodes, see <quiesce/hazard_pointer.hpp>). The destructor frees every node
+//   still on the stack (and so destroys their elements).
+//
+// Costs (in instructions; the measured figures against every peer are
+// perf/lockfree_stack_queue_bench's, in structures/hazard_pointers/README.md's "Lock-free stack and
+// queue" and the main job's out/lockfree_stack_queue_ratios.md)
+//   push: a node from the thread's node-pool cache (an inline load finds
+//   the pool; no lock, no atomic RMW in the common case), T's construction,
+//   one CAS on head_.
+//   pop: a hazard pointer from the thread's record cache, one protect (a
+//   store and a compiler barrier before the validating load; a full fence
+//   instead under the fence fallback), one CAS on head_, T's move, a retire
+//   into the thread's batch (one CAS per 32 retires on the domain's per-node
+//   list, plus the amortised scan and the deleter, which returns the node
+//   to the pool). The two CASes on head_ are most of a push + pop.
+//   pop on an empty stack: one load, no hazard pointer.
+//   A failed CAS is retried at once: backoff on a failed CAS showed no
+//   clear gain on 2 vCPUs, so there is none; elimination is not worth it
+//   below many cores.
+//
+// Exceptions
+//   push/emplace: if allocation or T's constructor throws, the stack is
+//   unchanged (strong guarantee). pop: if T's move constructor throws, the
+//   popped element is destroyed with its node and the exception propagates
+//   (the stack stays consistent and loses that element; basic guarantee).
+//   make_hazard_pointer() may throw std::bad_alloc the first time a thread
+//   needs a hazard record; pop then changes nothing.
+//
+// Thread safety
+//   Every member but the constructor and destructor may be called from any
+//   number of threads at once. The destructor must not overlap any other
+//   call (join the users first); the domain passed to the constructor must
+//   outlive the stack.
+#ifndef QUIESCE_LOCKFREE_TREIBER_STACK_HPP
+#define QUIESCE_LOCKFREE_TREIBER_STACK_HPP
+
+#include <atomic>
+#include <cstddef>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <quiesce/hazard_pointer.hpp>
+#include <quiesce/lockfree/detail/node_alloc.hpp>
+#include <quiesce/lockfree/detail/poison.hpp>
+#include <quiesce/structures/detail/config.hpp>
+
+namespace quiesce {
+
+namespace detail::lockfree {
+struct treiber_stack_pool {};  // the pool family of every treiber_stack<T>'s nodes
+}  // namespace detail::lockfree
+
+template <class T>
+class treiber_stack {
+  static_assert(std::is_object_v<T> && !std::is_const_v<T> && !std::is_volatile_v<T> && !std::is_array_v<T>,
+                "treiber_stack<T>: T must be a non-const, non-volatile, non-array object type "
+                "(store a pointer or a std::array instead)");
+  static_assert(std::is_move_constructible_v<T>,
+                "treiber_stack<T>: pop() moves the element out, so T must be move constructible");
+  static_assert(std::is_nothrow_destructible_v<T>,
+                "treiber_stack<T>: nodes are destroyed by hazard-pointer deleters, which must not throw; "
+                "make ~T() noexcept");
+
+ public:
+  using value_type = T;
+
+  // An empty stack whose nodes retire to the default hazard-pointer domain.
+  treiber_stack() noexcept = default;
+  // An empty stack whose hazard pointers and retired nodes belong to `dom`
+  // (which must outlive the stack).
+  explicit treiber_stack(hazard_pointer_domain& dom) noexcept : dom_(&dom) {}
+  treiber_stack(const treiber_stack&) = delete;
+  treiber_stack& operator=(const treiber_stack&) = delete;
+
+  // Destroys the remaining elements and frees their nodes. Popped nodes
+  // still retired are the domain's (freed by its scans, cleanup or
+  // destruction). Precondition: no other call overlaps.
+  ~treiber_stack() {
+    // Relaxed: the caller's join (or equivalent) orders every earlier
+    // operation before the destructor.
+    node* n = head_.load(std::memory_order_relaxed);
+    while (n != nullptr) {
+      node* next = n->next;
+      detail::lockfree::node_deleter<node>{}(n);
+      n = next;
+    }
+  }
+
+  // Pushes a copy / the moved value. Lock-free; any thread. Strong exception
+  // guarantee (allocation, T's constructor).
+  void push(const T& v) { emplace(v); }
+  void push(T&& v) { emplace(std::move(v)); }
+
+  // Pushes a T built in the node from args. Lock-free; any thread. Strong
+  // exception guarantee. Linearizes at the successful CAS.
+  template <class... Args>
+  void emplace(Args&&... args) {
+    static_assert(std::is_constructible_v<T, Args&&...>, "treiber_stack<T>::emplace: T is not constructible from these arguments");
+    node* n = detail::lockfree::new_node<node>(std::in_place, std::forward<Args>(args)...);
+    // Relaxed: the value read only seeds the CAS; a stale one fails it.
+    node* h = head_.load(std::memory_order_relaxed);
+    do {
+      n->next = h;  // plain write, published by the release CAS below; never written again
+      // Release on success: n's construction (value and next) happens-before
+      // any pop that reads n from head_ (pairs with the acquire load in
+      // pop's try_protect; every later write of head_ is an RMW, so it stays
+      // in this CAS's release sequence). Relaxed on failure: h is only the
+      // next expected value.
+    } while (!head_.compare_exchange_weak(h, n, std::memory_order_release, std::memory_order_relaxed));
+  }
+
+  // Removes the top element and returns it, or nullopt when the stack is
+  // empty. Lock-free; any thread. Cost: a hazard pointer from the thread's
+  // cache, a protect (store, compiler barrier, load), a CAS, T's move
+  // constructor and a retire. Linearizes at the successful CAS, or for
+  // nullopt at the load that saw a null head.
+  //
+  // Why protect-then-validate makes this safe (Michael, TPDS 2004):
+  // before touching *h, pop publishes h in a hazard pointer and re-reads
+  // head_; only if head_ still equals h does it read h->next. At that
+  // re-read h is in the stack, so not yet retired, and a scan that starts
+  // after the hazard was published will see it, so h is not freed while we
+  // read it (no use-after-free). ABA, the classic failure of Treiber's
+  // stack, needs h's memory to be freed and re-used by a later push while
+  // we sleep between reading h->next and our CAS, so that the CAS succeeds
+  // on "the same address, a different node" and installs a stale next. A
+  // protected node cannot be freed, so it cannot be re-used: while our
+  // hazard names h, head_ == h means h is the very node we read next from.
+  // And next is immutable once pushed, so the CAS installs the right
+  // successor even if h was covered and uncovered by other pushes and pops
+  // in between.
+  [[nodiscard]] std::optional<T> pop() {
+    // Relaxed: try_protect re-reads head_ with acquire before h is used.
+    node* h = head_.load(std::memory_order_relaxed);
+    if (h == nullptr) return std::nullopt;  // empty: no hazard pointer needed
+    hazard_pointer hp = make_hp();
+    for (;;) {
+      if (h == nullptr) return std::nullopt;
+      // Publishes h, fences (see <quiesce/hazard_pointer.hpp>), re-reads
+      // head_ with acquire (pairs with the release CAS in emplace: n's value
+      // and next are visible). On a mismatch h holds the new head.
+      if (!hp.try_protect(h, head_)) continue;
+      node* next = h->next;
+      // Relaxed on success: everything read from h was made visible by the
+      // acquire in try_protect, and the CAS only has to be atomic. Relaxed
+      // on failure: h gets the current head, which the next iteration
+      // protects and validates with acquire.
+      if (head_.compare_exchange_weak(h, next, std::memory_order_relaxed, std::memory_order_relaxed)) break;
+    }
+    // h is ours: unlinked by our CAS, so no other pop can return it. Retire
+    // it once the value is out (also when T's move constructor throws);
+    // then hp releases its record (declared first, destroyed last).
+    retire_on_exit done{h, dom_};
+    return std::optional<T>(std::in_place, std::move(h->value));
+  }
+
+  // True if the stack was empty at the moment of the load: a snapshot that
+  // may be stale by the time the caller looks. Wait-free; any thread.
+  [[nodiscard]] bool empty() const noexcept {
+    // Relaxed: a snapshot; no data is read through the pointer.
+    return head_.load(std::memory_order_relaxed) == nullptr;
+  }
+
+  // The domain the stack's nodes retire to.
+  [[nodiscard]] hazard_pointer_domain& domain() const noexcept {
+    return dom_ != nullptr ? *dom_ : hazard_pointer_default_domain();
+  }
+
+ private:
+  struct node : hazard_pointer_obj_base<node, detail::lockfree::node_deleter<node>> {
+    using base = hazard_pointer_obj_base<node, detail::lockfree::node_deleter<node>>;
+    using base::home_node;      // for node_deleter
+    using base::set_home_node;  // for new_node
+    // Nodes come from pools of their own (detail/node_alloc.hpp): the
+    // stack's bursts and other structures' do not scatter each other's.
+    using pool_family = detail::lockfree::treiber_stack_pool;
+
+    template <class... Args>
+    explicit node(std::in_place_t, Args&&... args) : value(std::forward<Args>(args)...) {}
+    node(const node&) = delete;
+    node& operator=(const node&) = delete;
+    ~node() {
+      value.~T();
+      // ASan builds: a read of this node after its deleter is a report.
+      detail::lockfree::poison(&next, sizeof(node) - static_cast<std::size_t>(
+                                                         reinterpret_cast<const char*>(&next) -
+                                                         reinterpret_cast<const char*>(this)));
+    }
+
+    // Unpoisons recycled memory before the fields below are built.
+    [[no_unique_address]] detail::lockfree::unpoison_on_construct unpoison_{this, sizeof(node)};
+    node* next = nullptr;  // written before the push CAS publishes the node, then immutable
+    union {
+      T value;  // alive from construction until ~node (moved-from after a pop)
+    };
+  };
+
+  // Retires the popped node when pop() returns or throws.
+  struct retire_on_exit {
+    node* n;
+    hazard_pointer_domain* dom;
+    retire_on_exit(node* nn, hazard_pointer_domain* d) noexcept : n(nn), dom(d) {}
+    retire_on_exit(const retire_on_exit&) = delete;
+    retire_on_exit& operator=(const retire_on_exit&) = delete;
+    ~retire_on_exit() {
+      if (dom != nullptr) {
+        n->retire(*dom);
+      } else {
+        n->retire();
+      }
+    }
+  };
+
+  [[nodiscard]] hazard_pointer make_hp() const {
+    // The default domain's fast path is inline (the thread's record cache).
+    return dom_ != nullptr ? make_hazard_pointer(*dom_) : make_hazard_pointer();
+  }
+
+  // The top of the stack, alone on its block so that the CAS-heavy line is
+  // not shared with neighbouring objects.
+  alignas(2 * detail::structures::cache_line) std::atomic<node*> head_{nullptr};
+  hazard_pointer_domain* dom_ = nullptr;  // null: the default domain
+};
+
+}  // namespace quiesce
+
+#endif  // QUIESCE_LOCKFREE_TREIBER_STACK_HPP

@@ -1,0 +1,224 @@
+// quiesce/structures/detail/hazard_pointer.hpp — internals of
+// <quiesce/hazard_pointer.hpp>: hazard records, the retired-object header,
+// the per-thread record cache and the asymmetric fence. Not a public header:
+// names here may change without notice.
+//
+// Layout invariants (checked by static_asserts below and in src/hp_internal.hpp)
+//   * record is alone on a 128-byte block (two 64-byte lines: x86's
+//     adjacent-line prefetcher pairs lines, so 64 is not enough). Its owner
+//     writes `ptr` on every protect; scanners only read the block.
+//   * thread_cache is thread-local and touched only by its thread (scanners
+//     never read it), so it needs no padding.
+#ifndef QUIESCE_STRUCTURES_DETAIL_HAZARD_POINTER_HPP
+#define QUIESCE_STRUCTURES_DETAIL_HAZARD_POINTER_HPP
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include <quiesce/base/config.hpp>
+#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/structures/detail/layout.hpp>
+
+namespace quiesce {
+class hazard_pointer_domain;
+}
+
+namespace quiesce::detail::hp {
+
+// A domain's implementation (src/hp_internal.hpp) and the one door the
+// library's sources use to reach it, and the default domain's constructor,
+// through a hazard_pointer_domain (its only friend).
+struct domain_impl;
+struct domain_access;
+
+// The block shared, written fields are aligned to (see the note above).
+inline constexpr std::size_t block = base::cache_block;
+
+// One hazard record: a single-writer, multi-reader slot. Its owner (the
+// thread holding the hazard_pointer) stores the protected address; scans
+// read every record of the domain.
+struct alignas(block) record {
+  // The protected address, or null. Written by the owner only (release, so
+  // the owner's reads of the previous object happen-before a scanner that
+  // reads the new value); read by scanners (acquire).
+  std::atomic<const void*> ptr{nullptr};
+  // Next record of the same node in the domain's push-only list; written
+  // once before the record is published (CAS release), then immutable.
+  record* next = nullptr;
+  // True while a hazard_pointer or a thread cache owns the record. Claimed
+  // by CAS false->true (acquire), released by a store (release).
+  std::atomic<bool> in_use{false};
+  int node = 0;                                  // node the record's memory is on
+  std::uint64_t domain_id = 0;                   // owning domain's id (never reused)
+  hazard_pointer_domain* domain = nullptr;       // owning domain
+  // The thread that claimed the record from the domain (gettid()), for
+  // stall reports. Written at each claim (the record then stays with that
+  // thread, in its cache or a hazard_pointer, until it is released to the
+  // domain); read by scanners. Relaxed: a report may name the previous
+  // owner of a record that just changed hands.
+  std::atomic<std::int32_t> owner_tid{0};
+  // The free-record count of this record's node list (released minus
+  // claimed; may dip below 0 while a claim and a release cross): a claim
+  // walks the list for a free record only when it is positive, so a domain
+  // growing to tens of thousands of records does not walk all of them for
+  // each new one.
+  std::atomic<std::int64_t>* node_free = nullptr;
+};
+static_assert(sizeof(record) == block && alignof(record) == block);
+static_assert(layout::owns_blocks<record, block>);  // quiesce/structures/detail/layout.hpp
+
+// The header every retirable object carries (hazard_pointer_obj_base derives
+// from it, the non-intrusive retire wraps the object in one). 32 bytes.
+inline int this_thread_node() noexcept;  // below
+
+struct retired_header {
+  // Records the constructing thread's node (cached, see this_thread_node()).
+  retired_header() noexcept : node(static_cast<std::int32_t>(this_thread_node())) {}
+  // Copying an object does not copy its retirement state: a copy is a new,
+  // unretired object on the copying thread's node.
+  retired_header(const retired_header&) noexcept : retired_header() {}
+  retired_header& operator=(const retired_header&) noexcept { return *this; }
+  ~retired_header() = default;
+
+  retired_header* next = nullptr;                       // retired-list link
+  const void* key = nullptr;                            // the address hazards name
+  void (*reclaim)(retired_header*) noexcept = nullptr;  // runs the deleter
+  std::int32_t node = 0;                                // node that owns the memory
+  std::atomic<std::uint32_t> state{0};                  // 0 live, 1 retired (checks)
+};
+
+// Ids: the default domain is 1; others count up from 2 and are never reused.
+inline constexpr std::uint64_t default_domain_id = 1;
+
+// The per-thread cache of hazard records. Entry 0 always belongs to the
+// default domain; entries 1..3 to other domains, keyed by id (a stale entry
+// of a destroyed domain never matches a live one). Trivially destructible so
+// the fast path reads it with no TLS-wrapper call; a separate thread_local
+// object (in src/thread_cache.cpp) flushes it at thread exit.
+struct thread_cache {
+  static constexpr int entries = 4;
+  static constexpr int capacity = 8;
+  struct entry {
+    std::uint64_t domain_id = 0;
+    int count = 0;
+    record* recs[capacity] = {};
+  };
+  entry e[entries] = {};
+  // Objects this thread retired to the default domain, not yet on the
+  // domain's list: pushed as one chain (one CAS) when `batch` of them are
+  // here, when the next one belongs to another node, when the thread calls
+  // hazard_pointer_cleanup(), and at thread exit. All of one node.
+  static constexpr int batch = 32;
+  retired_header* retired_head = nullptr;
+  retired_header* retired_tail = nullptr;
+  int retired_count = 0;
+  int retired_node = 0;
+  int scan_depth = 0;  // > 0 while this thread runs a scan (and its deleters)
+  // True from the installation of the thread's exit hook (first slow path)
+  // until the hook runs; while false, records bypass the cache so none is
+  // stranded in the cache of a thread that exits.
+  bool open = false;
+  bool exited = false;  // the exit hook ran (do not install it again)
+};
+inline constinit thread_local thread_cache tls_cache{};
+
+// Asymmetric fence mode, fixed before the first record is handed out (see
+// init_fences()): true when the reclaimer's membarrier(PRIVATE_EXPEDITED)
+// orders readers, so the reader side needs only a compiler barrier.
+inline constinit std::atomic<bool> asymmetric{false};
+
+// The reader's half of the store->load fence between publishing a hazard
+// and re-reading the source. With membarrier: a compiler barrier (the
+// scanner's membarrier makes every running thread execute a full barrier).
+// Without: a full seq_cst fence, which pairs with the scanner's seq_cst fence.
+inline void light_fence() noexcept {
+  if (asymmetric.load(std::memory_order_relaxed)) [[likely]] {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  } else {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+}
+
+// The calling thread's NUMA node, re-read (numa::current_node(): sched_getcpu
+// and a table lookup) every 64 calls: a thread that migrates to another node is seen there
+// within 64 calls. For where memory should go and who should free it, where
+// an occasional stale answer costs locality, never correctness.
+struct node_cache {
+  int node = 0;
+  unsigned left = 0;
+};
+inline constinit thread_local node_cache tls_node{};
+int refresh_node() noexcept;
+inline int this_thread_node() noexcept {
+  if (tls_node.left == 0) [[unlikely]] {
+    tls_node.node = refresh_node();
+    tls_node.left = 64;
+  }
+  --tls_node.left;
+  return tls_node.node;
+}
+
+// A retired list is one word: the head pointer in the low 48 bits, the
+// list's length in the high 16 (src/hp_internal.hpp); retired objects must
+// lie below 2^48.
+inline constexpr unsigned retired_count_shift = 48;
+
+// The default domain, once it exists (retire()'s inline fast path compares).
+inline constinit std::atomic<hazard_pointer_domain*> default_domain_ptr{nullptr};
+
+// Slow paths, in src/ (domain.cpp, thread_cache.cpp, fences.cpp).
+record* acquire_slow(hazard_pointer_domain& dom);      // a record of dom, in use
+void release_slow(record* r) noexcept;                 // back to a cache or dom
+void retire(hazard_pointer_domain& dom, retired_header* h) noexcept;
+void flush_retired() noexcept;                         // the thread's default-domain batch
+hazard_pointer_domain& default_domain_ref() noexcept;
+hazard_pointer_domain& default_domain_create();  // throws std::bad_alloc; default_domain_ref() is fatal instead
+[[noreturn]] void misuse_empty(const char* what) noexcept;
+bool library_checks() noexcept;  // QUIESCE_CHECKS as the library was compiled
+[[noreturn]] void misuse_retire(const char* what) noexcept;
+
+// The fast path of retire for the default domain: onto the thread's batch,
+// no atomic RMW; everything else (other domains, a retire from a deleter, a
+// thread past its exit hook or with no hook yet, another node's object
+// while the batch holds this node's) goes to retire().
+inline void retire_fast(hazard_pointer_domain& dom, retired_header* h) noexcept {
+  thread_cache& c = tls_cache;
+  const bool batchable = &dom == default_domain_ptr.load(std::memory_order_relaxed) && c.open && c.scan_depth == 0 &&
+                         (reinterpret_cast<std::uintptr_t>(h) >> retired_count_shift) == 0 &&
+                         (c.retired_count == 0 || c.retired_node == h->node);
+  if (!batchable) [[unlikely]] {
+    retire(dom, h);
+    return;
+  }
+  h->next = c.retired_head;
+  c.retired_head = h;
+  if (c.retired_tail == nullptr) c.retired_tail = h;
+  c.retired_node = h->node;
+  if (++c.retired_count == thread_cache::batch) flush_retired();
+}
+
+// The fast path of make_hazard_pointer() for the default domain: pop the
+// thread's cache, no atomic operation, no shared write.
+inline record* acquire_default() {
+  thread_cache::entry& c = tls_cache.e[0];
+  if (c.count > 0) [[likely]] return c.recs[--c.count];
+  return acquire_slow(default_domain_create());  // may throw std::bad_alloc
+}
+
+// Drop a record: clear the protection (release: the owner's reads of the
+// protected object happen-before a scanner that sees null) and push the
+// record on the thread's cache.
+inline void release(record* r) noexcept {
+  r->ptr.store(nullptr, std::memory_order_release);
+  thread_cache::entry& c = tls_cache.e[0];
+  if (r->domain_id == default_domain_id && c.count < thread_cache::capacity && tls_cache.open) [[likely]] {
+    c.recs[c.count++] = r;
+    return;
+  }
+  release_slow(r);
+}
+
+}  // namespace quiesce::detail::hp
+
+#endif  // QUIESCE_STRUCTURES_DETAIL_HAZARD_POINTER_HPP
