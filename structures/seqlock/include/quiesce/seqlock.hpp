@@ -330,17 +330,21 @@ class alignas(detail::structures::cache_line) seqlock {
 
   // Takes the writer lock (makes the sequence odd); returns the odd value.
   std::uint64_t lock() noexcept {
-    return detail::structures::seq_write_lock(seq_, [this] {
-      if constexpr (detail::structures::checks_enabled) {
-        if (held_by_this_thread())
-          detail::structures::misuse(
-              "seqlock::store()/update() while this thread already holds the same seqlock's writer lock "
-              "(deadlock: a signal handler that interrupted this thread's store(), or an update() whose "
-              "function writes its own seqlock)",
-              "write a seqlock only from code that cannot interrupt its writer; for values that signal "
-              "handlers read, use quiesce::seqcount_latch<T>");
-      }
-    });
+    return detail::structures::seq_write_lock(seq_, [this] { check_not_held_by_this_thread(); });
+  }
+
+  // While the lock is busy (checking builds): a writer waiting for its own
+  // thread's lock would wait forever.
+  void check_not_held_by_this_thread() const noexcept {
+    if constexpr (detail::structures::checks_enabled) {
+      if (held_by_this_thread())
+        detail::structures::misuse(
+            "seqlock::store()/update() while this thread already holds the same seqlock's writer lock "
+            "(deadlock: a signal handler that interrupted this thread's store(), or an update() whose "
+            "function writes its own seqlock)",
+            "write a seqlock only from code that cannot interrupt its writer; for values that signal "
+            "handlers read, use quiesce::seqcount_latch<T>");
+    }
   }
 
   void unlock(std::uint64_t odd) noexcept { detail::structures::seq_write_unlock(seq_, odd); }
