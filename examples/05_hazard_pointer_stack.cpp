@@ -1,7 +1,7 @@
 // 05_hazard_pointer_stack.cpp — a lock-free stack shared by producers and
 // consumers, its nodes freed safely through hazard pointers.
 //
-// quiesce::treiber_stack<T> is a linked list whose head is swung by
+// quiesce::lockfree::treiber_stack<T> is a linked list whose head is swung by
 // compare_exchange: push links a node in front of the head, pop unlinks the
 // head. The hard part of a lock-free pop is memory: between reading `head`
 // and reading `head->next`, another thread may pop that node and free it
@@ -38,7 +38,7 @@ int main() {
   quiesce::hazard_pointer_domain domain;
   std::vector<std::vector<std::uint32_t>> popped(consumers);
   {
-    quiesce::treiber_stack<std::uint32_t> stack(domain);
+    quiesce::lockfree::treiber_stack<std::uint32_t> stack(domain);
     std::atomic<int> popped_so_far{0};
     std::latch go(producers + consumers);  // all threads start together, so they overlap
     std::vector<std::thread> threads;

@@ -1,4 +1,4 @@
-// perf/lockfree_hash_map_bench.cpp — quiesce::lockfree_hash_map (hazard
+// perf/lockfree_hash_map_bench.cpp — quiesce::lockfree::hash_map (hazard
 // pointers, <quiesce/lockfree/hash_map.hpp>) against quiesce::rcu_hash_map
 // (liburcu's cds_lfht, memb flavour), tbb::concurrent_hash_map (Debian
 // libtbb-dev) and std::unordered_map under std::shared_mutex, in one run.
@@ -15,9 +15,9 @@
 //     K = 1000 (fits in L2) and 100000 (~5-8 MB: misses in the caches);
 //     R = 90 and 99.
 //   Peers (the same operations, values uint64_t, keys uint64_t):
-//     quiesce_hp        lockfree_hash_map<uint64_t,uint64_t>(K buckets; fixed,
+//     quiesce_hp        lockfree::hash_map<uint64_t,uint64_t>(K buckets; fixed,
 //                       the default): find(k) (a copy), insert(k, v), erase(k)
-//     quiesce_hp_growing  the same with growing_buckets (split-ordered lists,
+//     quiesce_hp_growing  the same with lockfree::growing_buckets (split-ordered lists,
 //                       K initial buckets)
 //     quiesce_rcu_memb  rcu_hash_map<uint64_t,uint64_t> (K initial buckets,
 //                       auto-resize): find under an rcu_read_guard (threads
@@ -85,7 +85,7 @@ struct xorshift {
 
 struct quiesce_hp {
   static constexpr const char* name = "quiesce_hp";
-  quiesce::lockfree_hash_map<std::uint64_t, std::uint64_t> m;
+  quiesce::lockfree::hash_map<std::uint64_t, std::uint64_t> m;
   explicit quiesce_hp(std::size_t keys) : m(keys) {}
   bool read(std::uint64_t k) {
     auto v = m.find(k);
@@ -98,8 +98,8 @@ struct quiesce_hp {
 
 struct quiesce_hp_growing {
   static constexpr const char* name = "quiesce_hp_growing";
-  quiesce::lockfree_hash_map<std::uint64_t, std::uint64_t, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
-                             quiesce::growing_buckets>
+  quiesce::lockfree::hash_map<std::uint64_t, std::uint64_t, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
+                             quiesce::lockfree::growing_buckets>
       m;
   explicit quiesce_hp_growing(std::size_t keys) : m(keys) {}
   bool read(std::uint64_t k) {

@@ -37,8 +37,8 @@ from bench_json import add_common_args, fmt, fmt_ratio, header_lines, load_media
 KEYS = [1000, 100000]
 READS = [90, 99]
 THREADS = [1, 2]
-PEERS = [("quiesce_hp", "quiesce lockfree_hash_map (HP, fixed buckets)"),
-         ("quiesce_hp_growing", "quiesce lockfree_hash_map (HP, growing buckets)"),
+PEERS = [("quiesce_hp", "quiesce lockfree::hash_map (HP, fixed buckets)"),
+         ("quiesce_hp_growing", "quiesce lockfree::hash_map (HP, growing buckets)"),
          ("quiesce_rcu_memb", "quiesce rcu_hash_map (cds_lfht, memb)"),
          ("raw_cds_lfht", "liburcu cds_lfht (raw, memb)"),
          ("tbb", "tbb::concurrent_hash_map"),

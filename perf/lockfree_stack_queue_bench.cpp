@@ -1,16 +1,16 @@
-// perf/lockfree_stack_queue_bench.cpp — quiesce::treiber_stack and
-// quiesce::ms_queue (<quiesce/lockfree.hpp>) against the lock-free stacks and
+// perf/lockfree_stack_queue_bench.cpp — quiesce::lockfree::treiber_stack and
+// quiesce::lockfree::ms_queue (<quiesce/lockfree.hpp>) against the lock-free stacks and
 // queues Debian ships, in one run.
 //
 // Peers (values are uint64_t everywhere)
-//   stack:  quiesce_treiber  quiesce::treiber_stack<uint64_t>, default hazard-pointer domain
+//   stack:  quiesce_treiber  quiesce::lockfree::treiber_stack<uint64_t>, default hazard-pointer domain
 //           boost_lockfree   boost::lockfree::stack<uint64_t> (Boost 1.74; tagged pointers,
 //                            nodes recycled through its freelist, 1024 preallocated)
 //           urcu_lfs         liburcu 0.13.2 cds_lfs: pop under the memb read lock, nodes
 //                            freed by urcu_memb_call_rcu (perf/peers/urcu_lfs_peer.c, C)
 //           ck_hp_stack      Concurrency Kit 0.7.1 ck_hp_stack with ck_hp reclamation
 //                            (perf/peers/ck_hp_peers.c, C)
-//   queue:  quiesce_ms       quiesce::ms_queue<uint64_t>, default domain
+//   queue:  quiesce_ms       quiesce::lockfree::ms_queue<uint64_t>, default domain
 //           boost_lockfree   boost::lockfree::queue<uint64_t> (MS queue, tagged pointers,
 //                            freelist, 1024 preallocated)
 //           tbb              tbb::concurrent_queue<uint64_t> (oneTBB 2021.8; not lock-free:
@@ -130,9 +130,9 @@ struct batch_ops {
   [[gnu::noinline]] static std::uint64_t pop(std::uint64_t n) { return OPS::pop(n); }                        \
   [[gnu::noinline]] static std::uint64_t drain() { return OPS::drain(); }
 
-// quiesce::treiber_stack
-quiesce::treiber_stack<std::uint64_t>& q_stack() {
-  static quiesce::treiber_stack<std::uint64_t> s;
+// quiesce::lockfree::treiber_stack
+quiesce::lockfree::treiber_stack<std::uint64_t>& q_stack() {
+  static quiesce::lockfree::treiber_stack<std::uint64_t> s;
   return s;
 }
 struct q_stack_push {
@@ -172,9 +172,9 @@ struct boost_lockfree_stack {
   QUIESCE_BATCH_ENTRY_POINTS(ops)
 };
 
-// quiesce::ms_queue
-quiesce::ms_queue<std::uint64_t>& q_queue() {
-  static quiesce::ms_queue<std::uint64_t> q;
+// quiesce::lockfree::ms_queue
+quiesce::lockfree::ms_queue<std::uint64_t>& q_queue() {
+  static quiesce::lockfree::ms_queue<std::uint64_t> q;
   return q;
 }
 struct q_queue_push {

@@ -41,7 +41,7 @@ WORKLOADS = [
 # (key in the benchmark name, label, comparable?, what the peer guarantees)
 STRUCTURES = {
     "stack": {
-        "ours": ("quiesce_treiber", "quiesce::treiber_stack"),
+        "ours": ("quiesce_treiber", "quiesce::lockfree::treiber_stack"),
         "peers": [
             ("boost_lockfree", "boost::lockfree::stack", True,
              "lock-free (tagged pointers); T copyable; nodes recycled through its freelist, "
@@ -54,7 +54,7 @@ STRUCTURES = {
         ],
     },
     "queue": {
-        "ours": ("quiesce_ms", "quiesce::ms_queue"),
+        "ours": ("quiesce_ms", "quiesce::lockfree::ms_queue"),
         "peers": [
             ("boost_lockfree", "boost::lockfree::queue", True,
              "lock-free MS queue (tagged pointers); T trivially copyable, assignable and "

@@ -18,7 +18,7 @@
 #        numa_bench           node_pool vs malloc / numa_alloc_onnode, ping-pong
 #        seqlock_bench        seqlock / latch vs ck_sequence, std::shared_mutex
 #        hazard_pointer_bench protect / make / retire vs ck_hp, liburcu
-#        lockfree_stack_queue_bench  treiber_stack, ms_queue vs boost, tbb, liburcu, ck
+#        lockfree_stack_queue_bench  lockfree::treiber_stack, lockfree::ms_queue vs boost, tbb, liburcu, ck
 #        lockfree_hash_map_bench     hash map vs cds_lfht, rcu_hash_map, tbb, shared_mutex
 #        disruptor_bench      LMAX shapes, ping-pong vs boost spsc, ck_ring, tbb, mutex
 #        stm_bench            STM (TL2) bank transfers vs one std::mutex, per-account mutexes
@@ -272,8 +272,8 @@ bench_steps=(
   "numa_bench|$min_time|node_pool vs malloc vs numa_alloc_onnode, local vs remote memory, core-to-core ping-pong|0"
   "seqlock_bench|$min_time|seqlock and seqcount_latch vs ck_sequence and std::shared_mutex|0"
   "hazard_pointer_bench|$min_time|protect, make, retire+reclaim vs ck_hp and liburcu; stall detector on/off|1"
-  "lockfree_stack_queue_bench|$min_time|treiber_stack and ms_queue vs boost::lockfree, tbb, liburcu cds_lfs/cds_wfcq, ck_hp_stack/fifo, moodycamel|1"
-  "lockfree_hash_map_bench|$lhm_min_time|lockfree_hash_map vs cds_lfht, rcu_hash_map, tbb, shared_mutex; 90/99% reads|1"
+  "lockfree_stack_queue_bench|$min_time|lockfree::treiber_stack and lockfree::ms_queue vs boost::lockfree, tbb, liburcu cds_lfs/cds_wfcq, ck_hp_stack/fifo, moodycamel|1"
+  "lockfree_hash_map_bench|$lhm_min_time|lockfree::hash_map vs cds_lfht, rcu_hash_map, tbb, shared_mutex; 90/99% reads|1"
   "disruptor_bench|$min_time|unicast, pipeline, multicast, diamond, 3P-1C, ping-pong vs boost/moodycamel/ck/tbb/mutex|1"
   "stm_bench|$min_time|STM transfers and audits vs a global mutex and per-account mutexes, packed and padded|1"
   "counter_bench|$min_time|cas/sharded counters vs fetch_add and mutex; versioned_cell vs mutex and seqlock|1"

@@ -26,7 +26,7 @@ struct retire_at_exit {
 }  // namespace
 
 int main() {
-  static quiesce::treiber_stack<int> s;  // first hazard-pointer use: a pop
+  static quiesce::lockfree::treiber_stack<int> s;  // first hazard-pointer use: a pop
   (void)s.pop();
   s.push(1);
   s.push(2);

@@ -1,10 +1,10 @@
 // tests/fuzz/fuzz_lockfree_structures.cpp — libFuzzer target: the input
 // decodes into a single-threaded sequence of operations on the lock-free
 // structures, each compared step by step with a std:: container:
-//   treiber_stack<int>                       vs std::vector<int>
-//   ms_queue<int>                            vs std::deque<int>
-//   lockfree_hash_map<int, int> (fixed and growing buckets) vs std::unordered_map
-//   ordered_list_set<int>                    vs std::set<int>
+//   lockfree::treiber_stack<int>                       vs std::vector<int>
+//   lockfree::ms_queue<int>                            vs std::deque<int>
+//   lockfree::hash_map<int, int> (fixed and growing buckets) vs std::unordered_map
+//   lockfree::ordered_set<int>                    vs std::set<int>
 // Keys come from a small range so that inserts, erases and lookups collide.
 // hazard_pointer_cleanup() runs now and then so retired nodes are reclaimed
 // (and ASan sees any use of a freed or poisoned node).
@@ -39,7 +39,7 @@ void check_map(const Map& m, const std::unordered_map<int, int>& model) {
   }
 }
 
-void check_set(const quiesce::ordered_list_set<int>& s, const std::set<int>& model) {
+void check_set(const quiesce::lockfree::ordered_set<int>& s, const std::set<int>& model) {
   check(s.size() == model.size());
   check(s.empty() == model.empty());
   std::vector<int> seen;
@@ -85,16 +85,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t fixed_buckets = 1 + in.byte() % 16;
   const std::size_t growing_buckets = 1 + in.byte() % 16;
 
-  quiesce::treiber_stack<int> stack;
+  quiesce::lockfree::treiber_stack<int> stack;
   std::vector<int> stack_model;
-  quiesce::ms_queue<int> queue;
+  quiesce::lockfree::ms_queue<int> queue;
   std::deque<int> queue_model;
-  quiesce::lockfree_hash_map<int, int> fixed_map(fixed_buckets);
+  quiesce::lockfree::hash_map<int, int> fixed_map(fixed_buckets);
   std::unordered_map<int, int> fixed_model;
-  quiesce::lockfree_hash_map<int, int, std::hash<int>, std::equal_to<int>, quiesce::growing_buckets> growing_map(
+  quiesce::lockfree::hash_map<int, int, std::hash<int>, std::equal_to<int>, quiesce::lockfree::growing_buckets> growing_map(
       growing_buckets);
   std::unordered_map<int, int> growing_model;
-  quiesce::ordered_list_set<int> set;
+  quiesce::lockfree::ordered_set<int> set;
   std::set<int> set_model;
 
   int counter = 0;  // distinct values for pushes, so order mistakes show

@@ -9,10 +9,10 @@
 //   rcu       a writer replaces an rcu_ptr<config> (deleter poisons it); a
 //             reader checks canary and checksum in every section, and in a
 //             SIGUSR1 handler through rcu_signal_read_guard
-//   stack     treiber_stack: producer pushes unique values, consumer pops;
+//   stack     lockfree::treiber_stack: producer pushes unique values, consumer pops;
 //             sums and xors of pushed and popped must match at the end
-//   queue     ms_queue: one producer, one consumer that checks FIFO order
-//   map       lockfree_hash_map: inserts/erases/finds; a value is key * K
+//   queue     lockfree::ms_queue: one producer, one consumer that checks FIFO order
+//   map       lockfree::hash_map: inserts/erases/finds; a value is key * K
 //   seqlock   a writer keeps a + b == c; a reader checks every snapshot
 //   disruptor single producer, one handler checking the sequence order
 //   stm       two threads transfer between 16 accounts; an auditor
@@ -261,9 +261,9 @@ int main(int argc, char** argv) {
   quiesce::rcu_default_domain().set_backlog_limit(std::size_t{1} << 16);
   auto cfg = std::make_unique<quiesce::rcu_ptr<config, config_deleter>>(make_config(0));
   rcu_cfg = cfg.get();
-  auto stack = std::make_unique<quiesce::treiber_stack<tracked>>();
-  auto queue = std::make_unique<quiesce::ms_queue<tracked>>();
-  auto map = std::make_unique<quiesce::lockfree_hash_map<std::uint64_t, tracked>>(256);
+  auto stack = std::make_unique<quiesce::lockfree::treiber_stack<tracked>>();
+  auto queue = std::make_unique<quiesce::lockfree::ms_queue<tracked>>();
+  auto map = std::make_unique<quiesce::lockfree::hash_map<std::uint64_t, tracked>>(256);
   quiesce::seqlock<triple> seq{triple{0, 1, 1}};
   std::vector<std::unique_ptr<quiesce::tvar<std::int64_t>>> accounts;
   for (int i = 0; i < 16; ++i) accounts.push_back(std::make_unique<quiesce::tvar<std::int64_t>>(1000));
@@ -344,7 +344,7 @@ int main(int argc, char** argv) {
   std::uint64_t qexpect = 0;
   worker([&] {
     if (auto v = queue->pop()) {
-      check(v->v == qexpect, "ms_queue delivered out of FIFO order (or lost/duplicated a value)");
+      check(v->v == qexpect, "lockfree::ms_queue delivered out of FIFO order (or lost/duplicated a value)");
       qexpect = v->v + 1;
     }
   });
@@ -552,7 +552,7 @@ int main(int argc, char** argv) {
     stack_pop_xor.fetch_xor(v->v);
   }
   check(stack_push_sum == stack_pop_sum && stack_push_xor == stack_pop_xor,
-        "treiber_stack lost or duplicated a value");
+        "lockfree::treiber_stack lost or duplicated a value");
   check(checker.bad == 0 && checker.next == pseq, "disruptor handler saw events out of order or missed some");
   check(cell.read().value == cell_commits.load() && cell.read().version == cell_commits.load(),
         "versioned_cell lost an update");

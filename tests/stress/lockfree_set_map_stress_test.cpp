@@ -1,5 +1,5 @@
-// Stress and linearizability tests of ordered_list_set, lockfree_hash_set
-// and lockfree_hash_map (<quiesce/lockfree/...>).
+// Stress and linearizability tests of lockfree::ordered_set, lockfree::hash_set
+// and lockfree::hash_map (<quiesce/lockfree/...>).
 //
 // * Balance: threads insert, erase and look up overlapping key ranges; each
 //   counts its successful inserts and erases per key. At the end, for every
@@ -117,7 +117,7 @@ void balance_run(int threads, int ops, std::uint64_t keys, Insert ins, Erase era
 }
 
 TEST(LockfreeSetMapStress, OrderedSetBalanceAndAscendingWalks) {
-  quiesce::ordered_list_set<std::uint64_t> s;
+  quiesce::lockfree::ordered_set<std::uint64_t> s;
   std::atomic<long> unordered{0};
   balance_run(
       threads_for_test(), scaled(200000), 64, [&](std::uint64_t k) { return s.insert(k); },
@@ -144,7 +144,7 @@ TEST(LockfreeSetMapStress, HashSetBalanceWithCollidingRuns) {
     std::size_t operator()(std::uint64_t k) const noexcept { return static_cast<std::size_t>(k / 8); }
   };
   // The growing table: collisions and bucket growth under concurrency.
-  quiesce::lockfree_hash_set<std::uint64_t, coarse_hash, std::equal_to<std::uint64_t>, quiesce::growing_buckets> s(1);
+  quiesce::lockfree::hash_set<std::uint64_t, coarse_hash, std::equal_to<std::uint64_t>, quiesce::lockfree::growing_buckets> s(1);
   balance_run(
       threads_for_test(), scaled(200000), 128, [&](std::uint64_t k) { return s.insert(k); },
       [&](std::uint64_t k) { return s.erase(k); },
@@ -163,7 +163,7 @@ void map_canaries_balance_and_no_leak(std::size_t buckets) {
   quiesce::hazard_pointer_cleanup();
   const long live0 = payload::live.load();
   {
-    quiesce::lockfree_hash_map<std::uint64_t, payload, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>, Buckets> m(
+    quiesce::lockfree::hash_map<std::uint64_t, payload, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>, Buckets> m(
         buckets);
     std::atomic<std::uint64_t> version{1};
     balance_run(
@@ -194,10 +194,10 @@ void map_canaries_balance_and_no_leak(std::size_t buckets) {
 }
 
 TEST(LockfreeSetMapStress, MapCanariesBalanceAndNoLeak) {
-  map_canaries_balance_and_no_leak<quiesce::fixed_buckets>(32);  // ~2 keys per bucket at half load
+  map_canaries_balance_and_no_leak<quiesce::lockfree::fixed_buckets>(32);  // ~2 keys per bucket at half load
 }
 TEST(LockfreeSetMapStress, GrowingMapCanariesBalanceAndNoLeak) {
-  map_canaries_balance_and_no_leak<quiesce::growing_buckets>(1);  // grows while the threads run
+  map_canaries_balance_and_no_leak<quiesce::lockfree::growing_buckets>(1);  // grows while the threads run
 }
 
 // Two threads replace the same few keys while two others read them: every
@@ -207,8 +207,8 @@ TEST(LockfreeSetMapStress, ReplaceNeverHidesAKey) {
   quiesce::hazard_pointer_cleanup();
   const long live0 = payload::live.load();
   {
-    quiesce::lockfree_hash_map<std::uint64_t, payload, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
-                               quiesce::growing_buckets>
+    quiesce::lockfree::hash_map<std::uint64_t, payload, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
+                               quiesce::lockfree::growing_buckets>
         m(1);
     constexpr std::uint64_t keys = 6;
     for (std::uint64_t k = 0; k < keys; ++k) ASSERT_TRUE(m.insert(k, payload(k, 0)));
@@ -255,8 +255,8 @@ TEST(LockfreeSetMapStress, ReplaceNeverHidesAKey) {
 // already reported inserted: such a key must always be found (bucket
 // initialisation and growth never hide a key).
 TEST(LockfreeSetMapStress, GrowthNeverHidesAKey) {
-  quiesce::lockfree_hash_map<std::uint64_t, std::uint64_t, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
-                             quiesce::growing_buckets>
+  quiesce::lockfree::hash_map<std::uint64_t, std::uint64_t, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
+                             quiesce::lockfree::growing_buckets>
       m(1);
   const std::uint64_t per_writer = static_cast<std::uint64_t>(scaled(40000));
   std::atomic<std::uint64_t> done[2] = {0, 0};
@@ -316,7 +316,7 @@ constexpr int kHistories = 300;
 
 TEST(LockfreeSetMapLincheck, OrderedSet) {
   lincheck_many(kHistories, [] {
-    auto s = std::make_shared<quiesce::ordered_list_set<std::int64_t>>();
+    auto s = std::make_shared<quiesce::lockfree::ordered_set<std::int64_t>>();
     lc::set_spec::callables ops{.insert = [s](std::int64_t k) { return s->insert(k); },
                                 .erase = [s](std::int64_t k) { return s->erase(k); },
                                 .contains = [s](std::int64_t k) { return s->contains(k); }};
@@ -329,7 +329,7 @@ TEST(LockfreeSetMapLincheck, HashSetOneCollidingBucket) {
     std::size_t operator()(std::int64_t) const noexcept { return 5; }
   };
   lincheck_many(kHistories, [] {
-    auto s = std::make_shared<quiesce::lockfree_hash_set<std::int64_t, same_hash>>(1);
+    auto s = std::make_shared<quiesce::lockfree::hash_set<std::int64_t, same_hash>>(1);
     lc::set_spec::callables ops{.insert = [s](std::int64_t k) { return s->insert(k); },
                                 .erase = [s](std::int64_t k) { return s->erase(k); },
                                 .contains = [s](std::int64_t k) { return s->contains(k); }};
@@ -339,8 +339,8 @@ TEST(LockfreeSetMapLincheck, HashSetOneCollidingBucket) {
 
 TEST(LockfreeSetMapLincheck, GrowingBucketsHashSet) {
   lincheck_many(kHistories, [] {
-    auto s = std::make_shared<quiesce::lockfree_hash_set<std::int64_t, std::hash<std::int64_t>,
-                                                         std::equal_to<std::int64_t>, quiesce::growing_buckets>>(1);
+    auto s = std::make_shared<quiesce::lockfree::hash_set<std::int64_t, std::hash<std::int64_t>,
+                                                         std::equal_to<std::int64_t>, quiesce::lockfree::growing_buckets>>(1);
     lc::set_spec::callables ops{.insert = [s](std::int64_t k) { return s->insert(k); },
                                 .erase = [s](std::int64_t k) { return s->erase(k); },
                                 .contains = [s](std::int64_t k) { return s->contains(k); }};
@@ -352,7 +352,7 @@ TEST(LockfreeSetMapLincheck, GrowingBucketsHashSet) {
 // (whose result is "inserted"), "contains" alternates contains and find.
 TEST(LockfreeSetMapLincheck, HashMapAsKeySet) {
   lincheck_many(kHistories, [] {
-    auto m = std::make_shared<quiesce::lockfree_hash_map<std::int64_t, std::int64_t>>(2);
+    auto m = std::make_shared<quiesce::lockfree::hash_map<std::int64_t, std::int64_t>>(2);
     auto flip = std::make_shared<std::atomic<unsigned>>(0);
     lc::set_spec::callables ops{
         .insert =

@@ -1,4 +1,4 @@
-// Linearizability of quiesce::treiber_stack and quiesce::ms_queue: many small
+// Linearizability of quiesce::lockfree::treiber_stack and quiesce::lockfree::ms_queue: many small
 // random histories from real threads (tests/lincheck), each checked against
 // the sequential LIFO / FIFO specification. A fresh structure per history;
 // every other history uses a private hazard-pointer domain with a tiny scan
@@ -150,7 +150,7 @@ TEST(TreiberStackLincheck, RandomHistoriesAreLinearizable) {
   std::size_t ops = 0, overlapped = 0;
   for (int n = 0; n < kHistories; ++n) {
     std::unique_ptr<hazard_pointer_domain> dom;
-    auto s = make<quiesce::treiber_stack<std::int64_t>>(n, dom);
+    auto s = make<quiesce::lockfree::treiber_stack<std::int64_t>>(n, dom);
     const auto h = two_thread_history<lc::stack_spec>(
         n, [&](std::int64_t v) { s->push(v); }, [&] { return s->pop(); }, lc::stack_spec::kind::push,
         lc::stack_spec::kind::pop);
@@ -160,14 +160,14 @@ TEST(TreiberStackLincheck, RandomHistoriesAreLinearizable) {
     ASSERT_TRUE(r.ok) << "history " << n << ": " << r.explanation;
     s.reset();  // before its domain
   }
-  report_overlap("treiber_stack", overlapped, ops);
+  report_overlap("lockfree::treiber_stack", overlapped, ops);
 }
 
 TEST(MsQueueLincheck, RandomHistoriesAreLinearizable) {
   std::size_t ops = 0, overlapped = 0;
   for (int n = 0; n < kHistories; ++n) {
     std::unique_ptr<hazard_pointer_domain> dom;
-    auto q = make<quiesce::ms_queue<std::int64_t>>(n, dom);
+    auto q = make<quiesce::lockfree::ms_queue<std::int64_t>>(n, dom);
     const auto h = two_thread_history<lc::queue_spec>(
         n, [&](std::int64_t v) { q->push(v); }, [&] { return q->pop(); }, lc::queue_spec::kind::enqueue,
         lc::queue_spec::kind::dequeue);
@@ -177,7 +177,7 @@ TEST(MsQueueLincheck, RandomHistoriesAreLinearizable) {
     ASSERT_TRUE(r.ok) << "history " << n << ": " << r.explanation;
     q.reset();
   }
-  report_overlap("ms_queue", overlapped, ops);
+  report_overlap("lockfree::ms_queue", overlapped, ops);
 }
 
 // lincheck's own driver too: 3-4 unpinned threads (mostly sequential here,
@@ -189,11 +189,11 @@ TEST(StackAndQueueLincheck, RunRandomHistoriesAreLinearizable) {
     o.ops_per_thread = static_cast<std::size_t>(8 + n % 5);  // <= 48 in all
     o.seed = static_cast<std::uint64_t>(n) + 1;
     o.sync_every = 1;
-    quiesce::treiber_stack<std::int64_t> s;
+    quiesce::lockfree::treiber_stack<std::int64_t> s;
     lc::stack_spec::callables so{.push = [&](std::int64_t v) { s.push(v); }, .pop = [&] { return s.pop(); }};
     const auto rs = lc::check(lc::run_random<lc::stack_spec>(so, o));
     ASSERT_TRUE(rs.ok) << "stack history " << n << ": " << rs.explanation;
-    quiesce::ms_queue<std::int64_t> q;
+    quiesce::lockfree::ms_queue<std::int64_t> q;
     lc::queue_spec::callables qo{.enqueue = [&](std::int64_t v) { q.push(v); }, .dequeue = [&] { return q.pop(); }};
     const auto rq = lc::check(lc::run_random<lc::queue_spec>(qo, o));
     ASSERT_TRUE(rq.ok) << "queue history " << n << ": " << rq.explanation;

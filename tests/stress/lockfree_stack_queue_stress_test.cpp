@@ -1,4 +1,4 @@
-// Stress tests of quiesce::treiber_stack<T> and quiesce::ms_queue<T>: several
+// Stress tests of quiesce::lockfree::treiber_stack<T> and quiesce::lockfree::ms_queue<T>: several
 // producers and consumers at once, then the invariants.
 //
 //   * Exactly once: every value (producer id, sequence number) pushed is
@@ -79,7 +79,7 @@ struct result {
 };
 
 // P producers push `per` items each while C consumers pop until all P*per
-// have been popped. S is treiber_stack<item> or ms_queue<item>.
+// have been popped. S is lockfree::treiber_stack<item> or lockfree::ms_queue<item>.
 template <class S>
 void run(S& s, int producers, int consumers, int per, bool check_fifo, result& r) {
   const long total = static_cast<long>(producers) * per;
@@ -180,29 +180,29 @@ void stress(domain_kind kind, int producers, int consumers, int per, bool fifo) 
 }
 
 TEST(TreiberStackStress, TwoProducersTwoConsumersDefaultDomain) {
-  stress<quiesce::treiber_stack>(domain_kind::default_domain, 2, 2, scaled(300000), false);
+  stress<quiesce::lockfree::treiber_stack>(domain_kind::default_domain, 2, 2, scaled(300000), false);
 }
 TEST(TreiberStackStress, TwoProducersTwoConsumersPrivateDomain) {
-  stress<quiesce::treiber_stack>(domain_kind::private_eager, 2, 2, scaled(300000), false);
+  stress<quiesce::lockfree::treiber_stack>(domain_kind::private_eager, 2, 2, scaled(300000), false);
 }
 TEST(TreiberStackStress, ThreeProducersOneConsumerAsyncReclaim) {
-  stress<quiesce::treiber_stack>(domain_kind::private_async, 3, 1, scaled(200000), false);
+  stress<quiesce::lockfree::treiber_stack>(domain_kind::private_async, 3, 1, scaled(200000), false);
 }
 TEST(TreiberStackStress, OneProducerThreeConsumersPrivateDomain) {
-  stress<quiesce::treiber_stack>(domain_kind::private_eager, 1, 3, scaled(400000), false);
+  stress<quiesce::lockfree::treiber_stack>(domain_kind::private_eager, 1, 3, scaled(400000), false);
 }
 
 TEST(MsQueueStress, TwoProducersTwoConsumersDefaultDomain) {
-  stress<quiesce::ms_queue>(domain_kind::default_domain, 2, 2, scaled(300000), true);
+  stress<quiesce::lockfree::ms_queue>(domain_kind::default_domain, 2, 2, scaled(300000), true);
 }
 TEST(MsQueueStress, TwoProducersTwoConsumersPrivateDomain) {
-  stress<quiesce::ms_queue>(domain_kind::private_eager, 2, 2, scaled(300000), true);
+  stress<quiesce::lockfree::ms_queue>(domain_kind::private_eager, 2, 2, scaled(300000), true);
 }
 TEST(MsQueueStress, ThreeProducersOneConsumerAsyncReclaim) {
-  stress<quiesce::ms_queue>(domain_kind::private_async, 3, 1, scaled(200000), true);
+  stress<quiesce::lockfree::ms_queue>(domain_kind::private_async, 3, 1, scaled(200000), true);
 }
 TEST(MsQueueStress, OneProducerThreeConsumersPrivateDomain) {
-  stress<quiesce::ms_queue>(domain_kind::private_eager, 1, 3, scaled(400000), true);
+  stress<quiesce::lockfree::ms_queue>(domain_kind::private_eager, 1, 3, scaled(400000), true);
 }
 
 // Every thread both pushes and pops (the mixed workload): values are popped
@@ -255,7 +255,7 @@ void mixed(int threads, int per) {
   EXPECT_EQ(dom.stats().unreclaimed, 0u);
 }
 
-TEST(TreiberStackStress, MixedPushPopFourThreads) { mixed<quiesce::treiber_stack>(4, scaled(300000)); }
-TEST(MsQueueStress, MixedPushPopFourThreads) { mixed<quiesce::ms_queue>(4, scaled(300000)); }
+TEST(TreiberStackStress, MixedPushPopFourThreads) { mixed<quiesce::lockfree::treiber_stack>(4, scaled(300000)); }
+TEST(MsQueueStress, MixedPushPopFourThreads) { mixed<quiesce::lockfree::ms_queue>(4, scaled(300000)); }
 
 }  // namespace

@@ -12,8 +12,8 @@
 // first hazard-pointer record (make_hazard_pointer's slow path).
 //
 // Contracts checked (as documented at the point of use):
-//   treiber_stack / ms_queue push: strong — the structure is unchanged.
-//   ordered_list_set / lockfree_hash_set / lockfree_hash_map insert,
+//   lockfree::treiber_stack / lockfree::ms_queue push: strong — the structure is unchanged.
+//   lockfree::ordered_set / lockfree::hash_set / lockfree::hash_map insert,
 //     insert_or_assign: strong — unchanged.
 //   make_hazard_pointer: throws; the domain works afterwards.
 //   hazard_pointer_retire(p): throws; p is not retired, the caller owns it.
@@ -155,7 +155,7 @@ void in_fresh_thread(F f) {
   t.join();
 }
 
-// ---- treiber_stack / ms_queue -------------------------------------------------
+// ---- lockfree::treiber_stack / lockfree::ms_queue -----------------------------
 
 template <class Container>
 void push_is_strong(const char* name) {
@@ -201,16 +201,16 @@ void push_is_strong(const char* name) {
 }
 
 TEST(AllocFault, TreiberStackPushIsStrong) {
-  push_is_strong<quiesce::treiber_stack<std::string>>("treiber_stack");
+  push_is_strong<quiesce::lockfree::treiber_stack<std::string>>("lockfree::treiber_stack");
 }
-TEST(AllocFault, MsQueuePushIsStrong) { push_is_strong<quiesce::ms_queue<std::string>>("ms_queue"); }
+TEST(AllocFault, MsQueuePushIsStrong) { push_is_strong<quiesce::lockfree::ms_queue<std::string>>("lockfree::ms_queue"); }
 
-// ms_queue's constructor allocates its dummy: a failure there throws, nothing leaks.
+// lockfree::ms_queue's constructor allocates its dummy: a failure there throws, nothing leaks.
 TEST(AllocFault, MsQueueConstructorThrowsCleanly) {
   if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
     quiesce::hazard_pointer_domain dom;
-    for_every_allocation_point([&](long) { quiesce::ms_queue<std::string> q(dom); }, [](long, bool) {});
+    for_every_allocation_point([&](long) { quiesce::lockfree::ms_queue<std::string> q(dom); }, [](long, bool) {});
     quiesce::hazard_pointer_cleanup(dom);
   });
 }
@@ -227,7 +227,7 @@ std::set<std::string> set_contents(const Set& s) {
 TEST(AllocFault, OrderedListSetInsertIsStrong) {
   if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
-    quiesce::ordered_list_set<std::string> s;
+    quiesce::lockfree::ordered_set<std::string> s;
     std::set<std::string> model;
     for (int round = 0; round < 3; ++round) {
       const std::string k = key(round);
@@ -244,7 +244,7 @@ TEST(AllocFault, OrderedListSetInsertIsStrong) {
 TEST(AllocFault, HashSetInsertIsStrong) {
   if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
-    quiesce::lockfree_hash_set<std::string> s(4);
+    quiesce::lockfree::hash_set<std::string> s(4);
     std::set<std::string> model;
     for (int round = 0; round < 3; ++round) {
       const std::string k = key(round);
@@ -262,8 +262,8 @@ TEST(AllocFault, GrowingHashSetInsertIsStrong) {
   in_fresh_thread([] {
     // Starts with 2 buckets: inserts initialise new buckets and allocate
     // bucket segments, more allocation points.
-    quiesce::lockfree_hash_set<std::string, std::hash<std::string>, std::equal_to<std::string>,
-                               quiesce::growing_buckets>
+    quiesce::lockfree::hash_set<std::string, std::hash<std::string>, std::equal_to<std::string>,
+                               quiesce::lockfree::growing_buckets>
         s(2);
     std::set<std::string> model;
     for (int round = 0; round < 64; ++round) {
@@ -281,7 +281,7 @@ TEST(AllocFault, GrowingHashSetInsertIsStrong) {
 TEST(AllocFault, HashMapInsertAndAssignAreStrong) {
   if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
-    quiesce::lockfree_hash_map<std::string, std::string> m(8);
+    quiesce::lockfree::hash_map<std::string, std::string> m(8);
     std::map<std::string, std::string> model;
     auto check = [&] {
       std::map<std::string, std::string> got;

@@ -51,7 +51,7 @@ int child_main(quiesce::hazard_pointer_domain& own, quiesce::hazard_pointer_doma
   quiesce::hazard_pointer_cleanup(own);
   bad += deleted.load() != 3 * 3000 + 2;
   // A lock-free stack (node pools) works too.
-  quiesce::treiber_stack<int> s;
+  quiesce::lockfree::treiber_stack<int> s;
   for (int i = 0; i < 1000; ++i) s.push(i);
   for (int i = 0; i < 1000; ++i) bad += !s.pop().has_value();
   return bad;
@@ -73,7 +73,7 @@ TEST(HazardPointerFork, ChildUsesHazardPointersWhileParentThreadsProtectRetireAn
   std::vector<std::thread> ts;
   for (int t = 0; t < 2; ++t) {
     ts.emplace_back([&] {
-      quiesce::treiber_stack<int> s;
+      quiesce::lockfree::treiber_stack<int> s;
       while (!stop.load(std::memory_order_relaxed)) {
         std::atomic<obj*> src{new obj(&deleted)};
         auto h = quiesce::make_hazard_pointer(own);

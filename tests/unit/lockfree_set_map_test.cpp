@@ -1,5 +1,5 @@
-// Unit tests of <quiesce/lockfree/ordered_set.hpp> (ordered_list_set) and
-// <quiesce/lockfree/hash_map.hpp> (lockfree_hash_set, lockfree_hash_map):
+// Unit tests of <quiesce/lockfree/ordered_set.hpp> (lockfree::ordered_set) and
+// <quiesce/lockfree/hash_map.hpp> (lockfree::hash_set, lockfree::hash_map):
 // sequential semantics, ordering, hash collisions (runs of equal hashes),
 // non-trivial and move-only keys and values, exceptions from constructors,
 // Hash and Compare (the structure is unchanged and nothing leaks), and that
@@ -18,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -70,10 +71,31 @@ struct LiveCheck : ::testing::Test {
   long base = 0;
 };
 
+// ---------------------------------------------------------------- names
+
+// The structures are in quiesce::lockfree; the names they had in quiesce are
+// aliases of the same types, so code written against them builds and
+// interoperates (a function taking one accepts the other).
+static_assert(std::is_same_v<quiesce::ordered_list_set<int>, quiesce::lockfree::ordered_set<int>>);
+static_assert(std::is_same_v<quiesce::lockfree_hash_set<int>, quiesce::lockfree::hash_set<int>>);
+static_assert(std::is_same_v<quiesce::lockfree_hash_map<int, long>, quiesce::lockfree::hash_map<int, long>>);
+static_assert(std::is_same_v<quiesce::growing_buckets, quiesce::lockfree::growing_buckets>);
+static_assert(std::is_same_v<quiesce::fixed_buckets, quiesce::lockfree::fixed_buckets>);
+static_assert(std::is_same_v<quiesce::lockfree_hash_map<int, long, std::hash<int>, std::equal_to<int>, quiesce::growing_buckets>,
+                             quiesce::lockfree::hash_map<int, long, std::hash<int>, std::equal_to<int>,
+                                                         quiesce::lockfree::growing_buckets>>);
+
+TEST(LockfreeNames, EarlierNamesAreTheSameTypes) {
+  quiesce::lockfree_hash_map<int, long> m;  // the earlier name
+  quiesce::lockfree::hash_map<int, long>& same = m;
+  EXPECT_TRUE(same.insert(1, 10));
+  EXPECT_EQ(m.find(1), std::optional<long>(10));
+}
+
 // ---------------------------------------------------------------- ordered set
 
 TEST(OrderedListSet, InsertEraseContains) {
-  quiesce::ordered_list_set<int> s;
+  quiesce::lockfree::ordered_set<int> s;
   EXPECT_TRUE(s.empty());
   EXPECT_FALSE(s.contains(1));
   EXPECT_TRUE(s.insert(5));
@@ -96,7 +118,7 @@ TEST(OrderedListSet, InsertEraseContains) {
 }
 
 TEST(OrderedListSet, ForEachIsAscendingAndStops) {
-  quiesce::ordered_list_set<int> s;
+  quiesce::lockfree::ordered_set<int> s;
   for (int k : {9, 2, 7, 4, 0, 5}) EXPECT_TRUE(s.insert(k));
   std::vector<int> seen;
   s.for_each([&](int k) { seen.push_back(k); });
@@ -110,7 +132,7 @@ TEST(OrderedListSet, ForEachIsAscendingAndStops) {
 }
 
 TEST(OrderedListSet, CustomCompare) {
-  quiesce::ordered_list_set<int, std::greater<int>> s;
+  quiesce::lockfree::ordered_set<int, std::greater<int>> s;
   for (int k : {1, 3, 2}) s.insert(k);
   std::vector<int> seen;
   s.for_each([&](int k) { seen.push_back(k); });
@@ -120,7 +142,7 @@ TEST(OrderedListSet, CustomCompare) {
 }
 
 TEST(OrderedListSet, StringsAndMoveOnlyKeys) {
-  quiesce::ordered_list_set<std::string> s;
+  quiesce::lockfree::ordered_set<std::string> s;
   std::string a(100, 'a');
   EXPECT_TRUE(s.insert(a));
   EXPECT_EQ(a.size(), 100u);  // inserted by copy
@@ -134,7 +156,7 @@ TEST(OrderedListSet, StringsAndMoveOnlyKeys) {
   struct ptr_less {
     bool operator()(const std::unique_ptr<int>& x, const std::unique_ptr<int>& y) const { return *x < *y; }
   };
-  quiesce::ordered_list_set<std::unique_ptr<int>, ptr_less> u;
+  quiesce::lockfree::ordered_set<std::unique_ptr<int>, ptr_less> u;
   EXPECT_TRUE(u.insert(std::make_unique<int>(2)));
   EXPECT_TRUE(u.emplace(new int(1)));
   EXPECT_FALSE(u.insert(std::make_unique<int>(2)));
@@ -147,7 +169,7 @@ using OrderedListSetLive = LiveCheck;
 
 TEST_F(OrderedListSetLive, DestructionFreesEverything) {
   {
-    quiesce::ordered_list_set<counted> s;
+    quiesce::lockfree::ordered_set<counted> s;
     for (int i = 0; i < 200; ++i) EXPECT_TRUE(s.emplace(i));
     for (int i = 0; i < 200; i += 3) EXPECT_TRUE(s.erase(counted(i)));
     for (int i = 0; i < 50; ++i) EXPECT_FALSE(s.insert(counted(i * 3 + 1)));
@@ -156,7 +178,7 @@ TEST_F(OrderedListSetLive, DestructionFreesEverything) {
 }
 
 TEST_F(OrderedListSetLive, ThrowingConstructorLeavesSetUnchanged) {
-  quiesce::ordered_list_set<counted> s;
+  quiesce::lockfree::ordered_set<counted> s;
   for (int i = 0; i < 10; ++i) s.emplace(i);
   counted::throw_on = 20;
   EXPECT_THROW(s.emplace(20), std::runtime_error);
@@ -176,7 +198,7 @@ TEST(OrderedListSet, ThrowingCompareLeavesSetUnchanged) {
       return a < b;
     }
   };
-  quiesce::ordered_list_set<int, picky_less> s;
+  quiesce::lockfree::ordered_set<int, picky_less> s;
   for (int i = 0; i < 20; i += 2) s.insert(i);
   EXPECT_THROW(s.insert(13), std::invalid_argument);
   EXPECT_THROW((void)s.contains(13), std::invalid_argument);
@@ -188,10 +210,10 @@ TEST(OrderedListSet, ThrowingCompareLeavesSetUnchanged) {
 // ---------------------------------------------------------------- hash set
 
 TEST(LockfreeHashSet, InsertEraseContainsAndBucketCount) {
-  quiesce::lockfree_hash_set<int> s(100);
+  quiesce::lockfree::hash_set<int> s(100);
   EXPECT_EQ(s.bucket_count(), 128u);
-  EXPECT_EQ(quiesce::lockfree_hash_set<int>(0).bucket_count(), 1u);
-  EXPECT_THROW(quiesce::lockfree_hash_set<int>(std::size_t{1} << 41), std::length_error);
+  EXPECT_EQ(quiesce::lockfree::hash_set<int>(0).bucket_count(), 1u);
+  EXPECT_THROW(quiesce::lockfree::hash_set<int>(std::size_t{1} << 41), std::length_error);
   EXPECT_TRUE(s.empty());
   for (int i = 0; i < 1000; ++i) EXPECT_TRUE(s.insert(i));
   for (int i = 0; i < 1000; ++i) EXPECT_FALSE(s.emplace(i));
@@ -209,7 +231,7 @@ TEST(LockfreeHashSet, AllKeysCollide) {
   struct same_hash {
     std::size_t operator()(int) const noexcept { return 7; }
   };
-  quiesce::lockfree_hash_set<int, same_hash> s(16);
+  quiesce::lockfree::hash_set<int, same_hash> s(16);
   for (int i = 0; i < 64; ++i) EXPECT_TRUE(s.insert(i));
   for (int i = 0; i < 64; ++i) EXPECT_FALSE(s.insert(i));
   for (int i = 0; i < 64; i += 3) EXPECT_TRUE(s.erase(i));
@@ -226,7 +248,7 @@ using LockfreeHashSetLive = LiveCheck;
 
 TEST_F(LockfreeHashSetLive, DestructionFreesEverythingAndThrowsCleanly) {
   {
-    quiesce::lockfree_hash_set<counted, counted_hash> s(8);
+    quiesce::lockfree::hash_set<counted, counted_hash> s(8);
     for (int i = 0; i < 300; ++i) EXPECT_TRUE(s.emplace(i));
     for (int i = 0; i < 300; i += 2) EXPECT_TRUE(s.erase(counted(i)));
     counted c(301);
@@ -246,7 +268,7 @@ TEST(LockfreeHashSet, ThrowingHashLeavesSetUnchanged) {
       return static_cast<std::size_t>(k);
     }
   };
-  quiesce::lockfree_hash_set<int, picky_hash> s(4);
+  quiesce::lockfree::hash_set<int, picky_hash> s(4);
   for (int i = 0; i < 10; ++i) s.insert(i);
   EXPECT_THROW(s.insert(13), std::invalid_argument);
   EXPECT_THROW(s.emplace(13), std::invalid_argument);
@@ -258,8 +280,8 @@ TEST(LockfreeHashSet, ThrowingHashLeavesSetUnchanged) {
 // The growing table doubles its bucket count past 2 keys per bucket; the
 // fixed one (the default) never changes it. Both hold the same keys.
 TEST(LockfreeHashSet, GrowingTableGrowsFixedTableDoesNot) {
-  quiesce::lockfree_hash_set<int, std::hash<int>, std::equal_to<int>, quiesce::growing_buckets> g(1);
-  quiesce::lockfree_hash_set<int> f(1);
+  quiesce::lockfree::hash_set<int, std::hash<int>, std::equal_to<int>, quiesce::lockfree::growing_buckets> g(1);
+  quiesce::lockfree::hash_set<int> f(1);
   for (int i = 0; i < 2000; ++i) {
     EXPECT_TRUE(g.insert(i));
     EXPECT_TRUE(f.insert(i));
@@ -288,7 +310,7 @@ using GrowingMapLive = LiveCheck;
 // node pools) frees every value.
 TEST_F(GrowingMapLive, GrowingBucketsMapSemanticsAndNoLeak) {
   {
-    quiesce::lockfree_hash_map<counted, counted, counted_hash, std::equal_to<counted>, quiesce::growing_buckets> m(4);
+    quiesce::lockfree::hash_map<counted, counted, counted_hash, std::equal_to<counted>, quiesce::lockfree::growing_buckets> m(4);
     for (int i = 0; i < 100; ++i) EXPECT_TRUE(m.insert(counted(i), counted(i)));
     for (int i = 0; i < 100; i += 2) EXPECT_FALSE(m.insert_or_assign(counted(i), counted(-i)));
     for (int i = 0; i < 100; i += 4) EXPECT_TRUE(m.erase(counted(i)));
@@ -307,7 +329,7 @@ TEST_F(GrowingMapLive, GrowingBucketsMapSemanticsAndNoLeak) {
 // ---------------------------------------------------------------- hash map
 
 TEST(LockfreeHashMap, InsertFindAssignErase) {
-  quiesce::lockfree_hash_map<std::string, std::string> m(64);
+  quiesce::lockfree::hash_map<std::string, std::string> m(64);
   EXPECT_TRUE(m.insert("a", "1"));
   EXPECT_FALSE(m.insert("a", "2"));  // present: unchanged
   EXPECT_EQ(m.find("a"), std::optional<std::string>("1"));
@@ -337,7 +359,7 @@ TEST(LockfreeHashMap, ReplaceInsideACollidingRun) {
   struct same_hash {
     std::size_t operator()(int) const noexcept { return 1; }
   };
-  quiesce::lockfree_hash_map<int, int, same_hash> m(1);
+  quiesce::lockfree::hash_map<int, int, same_hash> m(1);
   for (int i = 0; i < 20; ++i) EXPECT_TRUE(m.insert(i, i));
   for (int i = 0; i < 20; i += 2) EXPECT_FALSE(m.insert_or_assign(i, -i));
   for (int i = 0; i < 20; ++i) EXPECT_EQ(m.find(i), std::optional<int>(i % 2 == 0 ? -i : i)) << i;
@@ -346,7 +368,7 @@ TEST(LockfreeHashMap, ReplaceInsideACollidingRun) {
 }
 
 TEST(LockfreeHashMap, MoveOnlyValues) {
-  quiesce::lockfree_hash_map<int, std::unique_ptr<int>> m(16);
+  quiesce::lockfree::hash_map<int, std::unique_ptr<int>> m(16);
   EXPECT_TRUE(m.insert(1, std::make_unique<int>(10)));
   EXPECT_TRUE(m.emplace(2, new int(20)));
   EXPECT_FALSE(m.insert(1, std::make_unique<int>(11)));
@@ -364,7 +386,7 @@ using LockfreeHashMapLive = LiveCheck;
 
 TEST_F(LockfreeHashMapLive, DestructionFreesEverything) {
   {
-    quiesce::lockfree_hash_map<counted, counted, counted_hash> m(32);
+    quiesce::lockfree::hash_map<counted, counted, counted_hash> m(32);
     for (int i = 0; i < 300; ++i) EXPECT_TRUE(m.insert(counted(i), counted(i * 2)));
     for (int i = 0; i < 300; i += 3) EXPECT_FALSE(m.insert_or_assign(counted(i), counted(i * 5)));
     for (int i = 300; i < 320; ++i) EXPECT_TRUE(m.insert_or_assign(counted(i), counted(i)));
@@ -377,7 +399,7 @@ TEST_F(LockfreeHashMapLive, DestructionFreesEverything) {
 }
 
 TEST_F(LockfreeHashMapLive, ThrowingConstructorsLeaveMapUnchanged) {
-  quiesce::lockfree_hash_map<int, counted> m(8);
+  quiesce::lockfree::hash_map<int, counted> m(8);
   for (int i = 0; i < 10; ++i) m.insert(i, counted(i));
   counted::throw_on = 77;
   EXPECT_THROW(m.emplace(77, 77), std::runtime_error);  // T's constructor throws in place
@@ -409,7 +431,7 @@ TEST_F(LockfreeHashMapLive, ThrowingKeyEqualLeavesMapUnchangedAndFreesTheNode) {
     std::size_t operator()(int) const noexcept { return 0; }
   };
   {
-    quiesce::lockfree_hash_map<int, counted, same_hash, picky_eq> m(2);
+    quiesce::lockfree::hash_map<int, counted, same_hash, picky_eq> m(2);
     for (int i = 0; i < 5; ++i) m.insert(i, counted(i));
     EXPECT_THROW(m.insert_or_assign(13, counted(13)), std::invalid_argument);
     EXPECT_THROW(m.insert(13, counted(13)), std::invalid_argument);

@@ -1,4 +1,4 @@
-// Unit tests of quiesce::treiber_stack<T> and quiesce::ms_queue<T>
+// Unit tests of quiesce::lockfree::treiber_stack<T> and quiesce::lockfree::ms_queue<T>
 // (<quiesce/lockfree.hpp>): order, value types (non-trivial, move-only,
 // over-aligned), emplace, element lifetimes (every constructed element is
 // destroyed exactly once, at the moment the design says), exception safety,
@@ -18,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -25,8 +26,8 @@
 namespace {
 
 using quiesce::hazard_pointer_domain;
-using quiesce::ms_queue;
-using quiesce::treiber_stack;
+using quiesce::lockfree::ms_queue;
+using quiesce::lockfree::treiber_stack;
 
 // Counts live instances (constructions minus destructions) of `counted`.
 std::atomic<long> g_live{0};
@@ -94,7 +95,11 @@ struct alignas(64) over_aligned {
   std::uint64_t w[3];
 };
 
-// ---- treiber_stack -----------------------------------------------------------
+// ---- lockfree::treiber_stack -------------------------------------------------
+
+// The earlier names in namespace quiesce are aliases of the same types.
+static_assert(std::is_same_v<quiesce::treiber_stack<int>, quiesce::lockfree::treiber_stack<int>>);
+static_assert(std::is_same_v<quiesce::ms_queue<int>, quiesce::lockfree::ms_queue<int>>);
 
 TEST(TreiberStack, StartsEmpty) {
   treiber_stack<int> s;
@@ -249,7 +254,7 @@ TEST_F(TreiberStackLifetimes, ThrowingMoveInPopLosesOnlyThatElement) {
   EXPECT_EQ(g_live.load(), 0);  // the lost element was destroyed, not leaked
 }
 
-// ---- ms_queue ----------------------------------------------------------------
+// ---- lockfree::ms_queue ------------------------------------------------------
 
 TEST(MsQueue, StartsEmpty) {
   ms_queue<int> q;

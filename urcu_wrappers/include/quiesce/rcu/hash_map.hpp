@@ -46,7 +46,7 @@
 //   liburcu's cds_lfht used directly: the same algorithm, but untyped, with
 //   macro iteration, manual grace-period handling for every node, and races
 //   ThreadSanitizer reports because liburcu is not instrumented.
-//   quiesce::lockfree_hash_map (<quiesce/lockfree/hash_map.hpp>, hazard
+//   quiesce::lockfree::hash_map (<quiesce/lockfree/hash_map.hpp>, hazard
 //   pointers): choose this RCU map for read-mostly tables whose readers can
 //   register and keep sections short (readers write no shared memory, the
 //   table resizes itself, reclamation is batched per grace period); choose

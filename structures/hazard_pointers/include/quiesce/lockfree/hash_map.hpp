@@ -4,7 +4,7 @@
 // 2006).
 //
 // What it is
-//   lockfree_hash_set<Key, Hash, KeyEqual, Buckets> and lockfree_hash_map<Key,
+//   lockfree::hash_set<Key, Hash, KeyEqual, Buckets> and lockfree::hash_map<Key,
 //   T, Hash, KeyEqual, Buckets>: unique keys (and, for the map, one value per
 //   key), with insert / emplace / erase / contains (and find, visit,
 //   insert_or_assign for the map), all lock-free and linearizable. Keys live
@@ -16,14 +16,14 @@
 //   few nodes it protects).
 //
 // The bucket array (Buckets)
-//   fixed_buckets (the default): Michael's original table. The bucket count
+//   lockfree::fixed_buckets (the default): Michael's original table. The bucket count
 //   is the constructor's (rounded up to a power of two) for the table's
 //   life: 8 bytes per bucket, and an operation on an empty bucket takes no
 //   hazard pointer at all; but the load factor grows with the number of
 //   keys and every operation walks its bucket, so cost grows linearly once
 //   the map holds more than about one key per bucket. Size it for the
 //   largest expected key count.
-//   growing_buckets: split-ordered lists. One list holds every key, sorted
+//   lockfree::growing_buckets: split-ordered lists. One list holds every key, sorted
 //   by the bit-reversed hash, with a sentinel node per bucket; the
 //   constructor's bucket count is the initial one, and it doubles whenever
 //   the table holds more than 2 keys per bucket. New buckets are initialised
@@ -55,9 +55,9 @@
 //     (perf/lockfree_hash_map_bench).
 //
 // Example
-//   quiesce::lockfree_hash_map<std::string, int> m(4096);   // 4096 buckets, fixed
-//   quiesce::lockfree_hash_map<std::string, int, std::hash<std::string>,
-//                              std::equal_to<>, quiesce::growing_buckets> g;  // grows
+//   quiesce::lockfree::hash_map<std::string, int> m(4096);   // 4096 buckets, fixed
+//   quiesce::lockfree::hash_map<std::string, int, std::hash<std::string>,
+//                              std::equal_to<>, quiesce::lockfree::growing_buckets> g;  // grows
 //   m.insert("a", 1);                      // false if "a" is present
 //   m.insert_or_assign("a", 2);            // readers see 1 or 2, never neither
 //   if (auto v = m.find("a")) use(*v);     // a copy (std::optional<int>)
@@ -67,7 +67,7 @@
 // Costs (measured against cds_lfht, rcu_hash_map, tbb::concurrent_hash_map
 //   and std::unordered_map under std::shared_mutex by
 //   perf/lockfree_hash_map_bench; the table is the main job's
-//   out/lockfree_hash_map_ratios.md, see structures/hazard_pointers/structures/hazard_pointers/README.md "Lock-free set and hash
+//   out/lockfree_hash_map_ratios.md, see structures/hazard_pointers/README.md "Lock-free set and hash
 //   map")
 //   What an operation does: Hash, a mixing step (two multiplies), one
 //   acquire load of the bucket (fixed buckets: an empty bucket answers
@@ -264,7 +264,7 @@ class hash_table {
 
  private:
   static std::size_t round(std::size_t n) {
-    if (n > max_buckets) throw std::length_error("quiesce::lockfree_hash_map/set: bucket count above 2^40");
+    if (n > max_buckets) throw std::length_error("quiesce::lockfree::hash_map/hash_set: bucket count above 2^40");
     return std::bit_ceil(n == 0 ? std::size_t{1} : n);
   }
   const std::size_t mask_;
@@ -349,7 +349,7 @@ class so_table {
   static constexpr std::size_t max_load = 2;  // keys per bucket before the count doubles
 
   so_table(std::size_t buckets, const Hash& h, const KeyEqual& e) : pol_{h, e} {
-    if (buckets > max_buckets) throw std::length_error("quiesce::lockfree_hash_map/set: bucket count above 2^40");
+    if (buckets > max_buckets) throw std::length_error("quiesce::lockfree::hash_map/hash_set: bucket count above 2^40");
     size_.store(std::bit_ceil(buckets == 0 ? std::size_t{1} : buckets), std::memory_order_relaxed);
     slot& s0 = slot_of(0, true);  // bucket 0's sentinel: the head of the whole list
     ::new (static_cast<void*>(s0.storage)) node(policy::sentinel_probe(0).tag, sentinel_t{});
@@ -552,43 +552,47 @@ struct table_for;
 
 }  // namespace detail::lockfree
 
-// Bucket-array policies of lockfree_hash_set / lockfree_hash_map.
-//   growing_buckets: split-ordered lists; the bucket count starts
+// Bucket-array policies of lockfree::hash_set / lockfree::hash_map.
+//   lockfree::growing_buckets: split-ordered lists; the bucket count starts
 //     at the constructor's argument and doubles whenever the map holds more
 //     than 2 keys per bucket (lazily: new buckets are initialised by the
 //     first insert that needs them; no node ever moves). Costs a sentinel
 //     node per bucket (~72 bytes) and one more hop per operation.
-//   fixed_buckets (default): the constructor's bucket count, for the table's life
+//   lockfree::fixed_buckets (default): the constructor's bucket count, for the table's life
 //     (Michael's original table): one hop less and an empty bucket answers
 //     with no hazard pointer, but the load factor grows with the key count.
+namespace lockfree {
 struct growing_buckets {};
 struct fixed_buckets {};
+}  // namespace lockfree
 
 namespace detail::lockfree {
 template <class Key, class Value, class Hash, class KeyEqual, class KeyOf>
-struct table_for<growing_buckets, Key, Value, Hash, KeyEqual, KeyOf> {
+struct table_for<quiesce::lockfree::growing_buckets, Key, Value, Hash, KeyEqual, KeyOf> {
   using type = so_table<Key, Value, Hash, KeyEqual, KeyOf>;
 };
 template <class Key, class Value, class Hash, class KeyEqual, class KeyOf>
-struct table_for<fixed_buckets, Key, Value, Hash, KeyEqual, KeyOf> {
+struct table_for<quiesce::lockfree::fixed_buckets, Key, Value, Hash, KeyEqual, KeyOf> {
   using type = hash_table<Key, Value, Hash, KeyEqual, KeyOf>;
 };
 }  // namespace detail::lockfree
+
+namespace lockfree {
 
 // A lock-free, linearizable hash set with a fixed (default) or growing
 // bucket array (see the top
 // of this header).
 template <class Key, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>,
           class Buckets = fixed_buckets>
-class lockfree_hash_set {
+class hash_set {
   static_assert(std::is_nothrow_destructible_v<Key>,
-                "lockfree_hash_set<Key>: Key's destructor runs in hazard-pointer deleters and must be noexcept");
+                "lockfree::hash_set<Key>: Key's destructor runs in hazard-pointer deleters and must be noexcept");
   static_assert(std::is_invocable_r_v<std::size_t, const Hash&, const Key&>,
-                "lockfree_hash_set: Hash must be callable as std::size_t(const Key&) on a const Hash");
+                "lockfree::hash_set: Hash must be callable as std::size_t(const Key&) on a const Hash");
   static_assert(std::is_invocable_r_v<bool, const KeyEqual&, const Key&, const Key&>,
-                "lockfree_hash_set: KeyEqual must be callable as bool(const Key&, const Key&) on a const KeyEqual");
+                "lockfree::hash_set: KeyEqual must be callable as bool(const Key&, const Key&) on a const KeyEqual");
   static_assert(std::is_same_v<Buckets, growing_buckets> || std::is_same_v<Buckets, fixed_buckets>,
-                "lockfree_hash_set: Buckets must be quiesce::growing_buckets or quiesce::fixed_buckets");
+                "lockfree::hash_set: Buckets must be quiesce::lockfree::growing_buckets or quiesce::lockfree::fixed_buckets");
   using table =
       typename detail::lockfree::table_for<Buckets, Key, Key, Hash, KeyEqual, detail::lockfree::key_of_self>::type;
   using node = typename table::node;
@@ -600,18 +604,18 @@ class lockfree_hash_set {
   using key_equal = KeyEqual;
 
   // A table of `buckets` buckets (rounded up to a power of two; 0 counts as
-  // 1): the permanent count with fixed_buckets (the default; size it for the
-  // largest expected key count), the initial one with growing_buckets (it
+  // 1): the permanent count with lockfree::fixed_buckets (the default; size it for the
+  // largest expected key count), the initial one with lockfree::growing_buckets (it
   // doubles past 2 keys per bucket). Throws std::length_error above 2^40 buckets,
   // std::bad_alloc.
-  explicit lockfree_hash_set(std::size_t buckets = 1024, const Hash& hash = Hash(), const KeyEqual& equal = KeyEqual())
+  explicit hash_set(std::size_t buckets = 1024, const Hash& hash = Hash(), const KeyEqual& equal = KeyEqual())
       : t_(buckets, hash, equal) {}
-  lockfree_hash_set(const lockfree_hash_set&) = delete;
-  lockfree_hash_set& operator=(const lockfree_hash_set&) = delete;
+  hash_set(const hash_set&) = delete;
+  hash_set& operator=(const hash_set&) = delete;
   // Frees every key still present at once; erased keys are freed by the
   // hazard-pointer domain once unprotected (hazard_pointer_cleanup() forces
   // it). Contract: no other thread uses the set any more. O(n + buckets).
-  ~lockfree_hash_set() = default;
+  ~hash_set() = default;
 
   // Adds key unless present; true if added. Any thread; lock-free. Allocates
   // (from the calling thread's NUMA node's pool) only if the key is absent.
@@ -682,17 +686,17 @@ class lockfree_hash_set {
 // insert_or_assign publishes a new node.
 template <class Key, class T, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>,
           class Buckets = fixed_buckets>
-class lockfree_hash_map {
+class hash_map {
   static_assert(std::is_nothrow_destructible_v<Key> && std::is_nothrow_destructible_v<T>,
-                "lockfree_hash_map<Key, T>: Key's and T's destructors run in hazard-pointer deleters and must be "
+                "lockfree::hash_map<Key, T>: Key's and T's destructors run in hazard-pointer deleters and must be "
                 "noexcept");
   static_assert(std::is_invocable_r_v<std::size_t, const Hash&, const Key&>,
-                "lockfree_hash_map: Hash must be callable as std::size_t(const Key&) on a const Hash");
+                "lockfree::hash_map: Hash must be callable as std::size_t(const Key&) on a const Hash");
   static_assert(std::is_invocable_r_v<bool, const KeyEqual&, const Key&, const Key&>,
-                "lockfree_hash_map: KeyEqual must be callable as bool(const Key&, const Key&) on a const KeyEqual");
+                "lockfree::hash_map: KeyEqual must be callable as bool(const Key&, const Key&) on a const KeyEqual");
   using entry = detail::lockfree::map_entry<Key, T>;
   static_assert(std::is_same_v<Buckets, growing_buckets> || std::is_same_v<Buckets, fixed_buckets>,
-                "lockfree_hash_map: Buckets must be quiesce::growing_buckets or quiesce::fixed_buckets");
+                "lockfree::hash_map: Buckets must be quiesce::lockfree::growing_buckets or quiesce::lockfree::fixed_buckets");
   using table =
       typename detail::lockfree::table_for<Buckets, Key, entry, Hash, KeyEqual, detail::lockfree::key_of_entry>::type;
   using node = typename table::node;
@@ -703,14 +707,14 @@ class lockfree_hash_map {
   using hasher = Hash;
   using key_equal = KeyEqual;
 
-  // As lockfree_hash_set's: `buckets` is the permanent (fixed_buckets, the
-  // default) or the initial (growing_buckets) bucket count.
-  explicit lockfree_hash_map(std::size_t buckets = 1024, const Hash& hash = Hash(), const KeyEqual& equal = KeyEqual())
+  // As lockfree::hash_set's: `buckets` is the permanent (lockfree::fixed_buckets, the
+  // default) or the initial (lockfree::growing_buckets) bucket count.
+  explicit hash_map(std::size_t buckets = 1024, const Hash& hash = Hash(), const KeyEqual& equal = KeyEqual())
       : t_(buckets, hash, equal) {}
-  lockfree_hash_map(const lockfree_hash_map&) = delete;
-  lockfree_hash_map& operator=(const lockfree_hash_map&) = delete;
-  // As lockfree_hash_set's destructor.
-  ~lockfree_hash_map() = default;
+  hash_map(const hash_map&) = delete;
+  hash_map& operator=(const hash_map&) = delete;
+  // As lockfree::hash_set's destructor.
+  ~hash_map() = default;
 
   // Adds key -> value unless key is present; true if added (the same
   // signature as rcu_hash_map::insert). Looks first: a present key costs no
@@ -756,7 +760,7 @@ class lockfree_hash_map {
   // linearization point. Requires a copy-constructible T (else use visit).
   [[nodiscard]] std::optional<T> find(const Key& key) const {
     static_assert(std::is_copy_constructible_v<T>,
-                  "lockfree_hash_map::find returns a copy: T is not copy-constructible; use visit(key, f)");
+                  "lockfree::hash_map::find returns a copy: T is not copy-constructible; use visit(key, f)");
     std::optional<T> out;
     t_.visit(key, [&out](const entry& e) { out.emplace(e.value); });
     return out;
@@ -773,7 +777,7 @@ class lockfree_hash_map {
   }
 
   // f(const Key&, const T&) for every entry; f may return bool (false
-  // stops). Weakly consistent, as lockfree_hash_set::for_each.
+  // stops). Weakly consistent, as lockfree::hash_set::for_each.
   template <class F>
   void for_each(F&& f) const {
     t_.for_each([&f](const entry& e) {
@@ -799,6 +803,19 @@ class lockfree_hash_map {
  private:
   table t_;
 };
+
+}  // namespace lockfree
+
+// The names before the structures moved into namespace quiesce::lockfree
+// (the namespace follows the folder, as boost::lockfree's do); kept so that
+// code written against them builds unchanged.
+using growing_buckets = lockfree::growing_buckets;
+using fixed_buckets = lockfree::fixed_buckets;
+template <class Key, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>, class Buckets = lockfree::fixed_buckets>
+using lockfree_hash_set = lockfree::hash_set<Key, Hash, KeyEqual, Buckets>;
+template <class Key, class T, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>,
+          class Buckets = lockfree::fixed_buckets>
+using lockfree_hash_map = lockfree::hash_map<Key, T, Hash, KeyEqual, Buckets>;
 
 }  // namespace quiesce
 

@@ -2,7 +2,7 @@
 // with nodes reclaimed through quiesce's hazard pointers.
 //
 // What it is
-//   quiesce::ms_queue<T>: an unbounded multi-producer, multi-consumer FIFO
+//   quiesce::lockfree::ms_queue<T>: an unbounded multi-producer, multi-consumer FIFO
 //   queue of any movable T (M. M. Michael and M. L. Scott, "Simple, Fast, and
 //   Practical Non-Blocking and Blocking Concurrent Queue Algorithms", PODC
 //   1996), made safe for memory reuse with hazard pointers instead of the
@@ -17,10 +17,10 @@
 //   several times faster); bounded queues with preallocated slots (a ring
 //   such as quiesce's Disruptor avoids the per-element allocation and the
 //   reclamation); order does not matter and only one end is hot
-//   (quiesce::treiber_stack does half the CASes).
+//   (quiesce::lockfree::treiber_stack does half the CASes).
 //
 // Example
-//   quiesce::ms_queue<std::unique_ptr<job>> q;
+//   quiesce::lockfree::ms_queue<std::unique_ptr<job>> q;
 //   q.push(std::make_unique<job>());              // any thread
 //   if (auto j = q.pop()) (*j)->run();            // any thread; nullopt if empty
 //
@@ -105,6 +105,8 @@ namespace quiesce {
 namespace detail::lockfree {
 struct ms_queue_pool {};  // the pool family of every ms_queue<T>'s nodes
 }  // namespace detail::lockfree
+
+namespace lockfree {
 
 template <class T>
 class ms_queue {
@@ -339,6 +341,14 @@ class ms_queue {
   hazard_pointer_domain* const dom_;  // null: the default domain; read-only, shares head_'s block
   alignas(2 * detail::structures::cache_line) std::atomic<node*> tail_{nullptr};
 };
+
+}  // namespace lockfree
+
+// The names before the structures moved into namespace quiesce::lockfree
+// (the namespace follows the folder, as boost::lockfree's do); kept so that
+// code written against them builds unchanged.
+template <class T>
+using ms_queue = lockfree::ms_queue<T>;
 
 }  // namespace quiesce
 

@@ -2,7 +2,7 @@
 // marked-pointer linked list with Michael's hazard-pointer traversal.
 //
 // What it is
-//   ordered_list_set<Key, Compare>: a set of unique keys kept in one sorted,
+//   lockfree::ordered_set<Key, Compare>: a set of unique keys kept in one sorted,
 //   singly linked list. insert/emplace/erase/contains are lock-free and
 //   linearizable; memory of erased keys is reclaimed with hazard pointers
 //   (<quiesce/hazard_pointer.hpp>, default domain), so no thread ever reads
@@ -19,14 +19,14 @@
 //
 // When to use it
 //   Small concurrent sets (tens to a few hundred keys) that must be ordered,
-//   and as the bucket list of lockfree_hash_set/lockfree_hash_map
+//   and as the bucket list of lockfree::hash_set/hash_map
 //   (<quiesce/lockfree/hash_map.hpp>), which is what to use for anything
 //   larger: every operation here walks the list, O(n).
 //   Not for large sets (O(n) per operation), not when keys must change in
 //   place, not for range scans that must be a snapshot.
 //
 // Example
-//   quiesce::ordered_list_set<int> s;
+//   quiesce::lockfree::ordered_set<int> s;
 //   s.insert(3); s.emplace(1);            // any thread
 //   if (s.contains(3)) { ... }            // any thread, lock-free
 //   s.erase(1);                           // node freed once no hazard names it
@@ -607,17 +607,19 @@ struct ordered_policy {
 
 }  // namespace detail::lockfree
 
+namespace lockfree {
+
 // A lock-free, linearizable ordered set of unique keys (see the top of this
 // header). Key: any type that is move- or copy-constructible (emplace builds
 // it in place) with a noexcept destructor; Compare: a strict weak order,
 // callable on const objects; it may throw (the operation then throws with
 // the set unchanged).
 template <class Key, class Compare = std::less<Key>>
-class ordered_list_set {
+class ordered_set {
   static_assert(std::is_nothrow_destructible_v<Key>,
-                "ordered_list_set<Key>: Key's destructor runs in hazard-pointer deleters and must be noexcept");
+                "lockfree::ordered_set<Key>: Key's destructor runs in hazard-pointer deleters and must be noexcept");
   static_assert(std::is_invocable_r_v<bool, const Compare&, const Key&, const Key&>,
-                "ordered_list_set<Key, Compare>: Compare must be callable as bool(const Key&, const Key&) on a "
+                "lockfree::ordered_set<Key, Compare>: Compare must be callable as bool(const Key&, const Key&) on a "
                 "const Compare");
 
   using policy = detail::lockfree::ordered_policy<Key, Compare>;
@@ -629,16 +631,16 @@ class ordered_list_set {
   using value_type = Key;
   using key_compare = Compare;
 
-  ordered_list_set() = default;
-  explicit ordered_list_set(const Compare& comp) : pol_{comp} {}
-  ordered_list_set(const ordered_list_set&) = delete;
-  ordered_list_set& operator=(const ordered_list_set&) = delete;
+  ordered_set() = default;
+  explicit ordered_set(const Compare& comp) : pol_{comp} {}
+  ordered_set(const ordered_set&) = delete;
+  ordered_set& operator=(const ordered_set&) = delete;
 
   // Frees every key still in the set, at once (nodes erased earlier are
   // freed by the hazard-pointer domain once unprotected; call
   // hazard_pointer_cleanup() to force that). Contract: no other thread uses
   // the set any more. O(n).
-  ~ordered_list_set() { list::destroy_all(head_); }
+  ~ordered_set() { list::destroy_all(head_); }
 
   // Adds key unless an equivalent key is present. Returns true if added.
   // Any thread; lock-free. Allocates one node (from the calling thread's
@@ -714,6 +716,14 @@ class ordered_list_set {
   mutable std::atomic<node*> head_{nullptr};
   [[no_unique_address]] policy pol_{};
 };
+
+}  // namespace lockfree
+
+// The names before the structures moved into namespace quiesce::lockfree
+// (the namespace follows the folder, as boost::lockfree's do); kept so that
+// code written against them builds unchanged.
+template <class Key, class Compare = std::less<Key>>
+using ordered_list_set = lockfree::ordered_set<Key, Compare>;
 
 }  // namespace quiesce
 

@@ -2,7 +2,7 @@
 // nodes are reclaimed through quiesce's hazard pointers.
 //
 // What it is
-//   quiesce::treiber_stack<T>: an unbounded multi-producer, multi-consumer
+//   quiesce::lockfree::treiber_stack<T>: an unbounded multi-producer, multi-consumer
 //   stack of any movable T. A singly linked list whose head is swung by CAS
 //   (R. K. Treiber, "Systems Programming: Coping with Parallelism", IBM
 //   Almaden Research Center, RJ 5118, 1986); pop protects the head with a
@@ -15,12 +15,12 @@
 //   Many threads push and pop, order between unrelated threads does not
 //   matter, values are not trivially copyable or the stack must be unbounded.
 //   When not: one producer and one consumer (an SPSC ring is several times
-//   faster); FIFO needed (quiesce::ms_queue); heavy contention from many cores
+//   faster); FIFO needed (quiesce::lockfree::ms_queue); heavy contention from many cores
 //   on one stack (every operation CASes the one head: it does not scale
 //   beyond a few cores; shard it).
 //
 // Example
-//   quiesce::treiber_stack<std::string> s;
+//   quiesce::lockfree::treiber_stack<std::string> s;
 //   s.push("a");                        // any thread
 //   s.emplace(3, 'b');                  // "bbb", built in the node
 //   if (std::optional<std::string> v = s.pop()) use(*v);   // any thread
@@ -87,6 +87,8 @@ namespace quiesce {
 namespace detail::lockfree {
 struct treiber_stack_pool {};  // the pool family of every treiber_stack<T>'s nodes
 }  // namespace detail::lockfree
+
+namespace lockfree {
 
 template <class T>
 class treiber_stack {
@@ -259,6 +261,14 @@ class treiber_stack {
   alignas(2 * detail::structures::cache_line) std::atomic<node*> head_{nullptr};
   hazard_pointer_domain* dom_ = nullptr;  // null: the default domain
 };
+
+}  // namespace lockfree
+
+// The names before the structures moved into namespace quiesce::lockfree
+// (the namespace follows the folder, as boost::lockfree's do); kept so that
+// code written against them builds unchanged.
+template <class T>
+using treiber_stack = lockfree::treiber_stack<T>;
 
 }  // namespace quiesce
 
