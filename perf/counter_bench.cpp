@@ -66,7 +66,7 @@
 namespace {
 
 constexpr int kBatch = 64;
-namespace dc = quiesce::detail::counter;
+namespace dc = quiesce::detail::seqlock;
 
 using quiesce::perf::place_thread;  // perf/bench_placement.hpp
 

@@ -166,7 +166,7 @@ void unicast_spsc_queue(benchmark::State& st, Q& q) {
         count += static_cast<std::int64_t>(n);
         done.store(count, std::memory_order_release);
       } else {
-        quiesce::detail::structures::cpu_relax();
+        quiesce::detail::base::cpu_relax();
       }
     }
     sum = s;
@@ -174,7 +174,7 @@ void unicast_spsc_queue(benchmark::State& st, Q& q) {
   std::int64_t v = 0;
   for (auto _ : st) {
     for (std::int64_t i = 0; i < kItems; ++i) {
-      while (!q.try_push(v)) quiesce::detail::structures::cpu_relax();
+      while (!q.try_push(v)) quiesce::detail::base::cpu_relax();
       ++v;
     }
     while (done.load(std::memory_order_acquire) != v) std::this_thread::yield();
@@ -262,7 +262,7 @@ void unicast_tbb_bounded(benchmark::State& st) {
         s += x;
         done.store(++count, std::memory_order_release);
       } else {
-        quiesce::detail::structures::cpu_relax();
+        quiesce::detail::base::cpu_relax();
       }
     }
     sum = s;
@@ -608,7 +608,7 @@ void ping_pong_queue_pair(benchmark::State& st, Queue& ping, Queue& pong) {
         while (!pong.try_enqueue(x)) {
         }
       } else {
-        quiesce::detail::structures::cpu_relax();
+        quiesce::detail::base::cpu_relax();
       }
     }
   });
@@ -620,7 +620,7 @@ void ping_pong_queue_pair(benchmark::State& st, Queue& ping, Queue& pong) {
       while (!ping.try_enqueue(next)) {
       }
       std::int64_t x;
-      while (!pong.try_dequeue(x)) quiesce::detail::structures::cpu_relax();
+      while (!pong.try_dequeue(x)) quiesce::detail::base::cpu_relax();
       lat.add(std::chrono::steady_clock::now() - t0);
     }
   }

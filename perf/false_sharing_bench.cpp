@@ -60,7 +60,7 @@
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/numa/affinity.hpp>
 #include <quiesce/numa/topology.hpp>
-#include <quiesce/structures/detail/layout.hpp>
+#include <quiesce/base/layout.hpp>
 
 namespace {
 

@@ -86,7 +86,7 @@ namespace {
 constexpr std::uint64_t kBatch = 64;          // operations of each kind per call of a batch function
 constexpr std::uint64_t kMaxBacklog = 1 << 16;  // prod_cons: items the producer may be ahead (~3 MiB of nodes)
 
-using quiesce::detail::structures::cpu_relax;
+using quiesce::detail::base::cpu_relax;
 
 // ---------------------------------------------------------------------------
 // C++ peers, each with the batch functions of peers/ck_hp_peers.h.

@@ -89,7 +89,7 @@ template <class Source>
 class mutex_hlc {
  public:
   std::uint64_t now() {
-    const std::uint64_t floor = quiesce::detail::structures::to_hlc_ticks(source_time()) << 16;
+    const std::uint64_t floor = quiesce::detail::clocks::to_hlc_ticks(source_time()) << 16;
     std::lock_guard lock(mu_);
     state_ = std::max(floor, state_ + 1);
     return state_;

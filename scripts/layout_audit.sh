@@ -121,7 +121,7 @@ if ! command -v pahole >/dev/null 2>&1 && [[ $install == 1 && -x $root/scripts/e
 fi
 if ! command -v pahole >/dev/null 2>&1; then
   echo "SKIP: $me: pahole is not installed (Debian package dwarves: apt-get install dwarves); the compile-time"
-  echo "      checks (quiesce/structures/detail/layout.hpp static_asserts) still guard the structures types"
+  echo "      checks (quiesce/base/layout.hpp static_asserts) still guard the structures types"
   exit 77
 fi
 

@@ -34,7 +34,7 @@ extern const std::size_t quiesce_layout_probe_sizes[] = {
     sizeof(quiesce::rcu_qsbr_domain),
     sizeof(quiesce::disruptor::sequence),
     sizeof(quiesce::cas_counter),
-    sizeof(quiesce::detail::counter::shard_slot),
+    sizeof(quiesce::detail::seqlock::shard_slot),
     sizeof(quiesce::disruptor::single_producer_sequencer<quiesce::disruptor::busy_spin_wait_strategy>),
     sizeof(quiesce::disruptor::multi_producer_sequencer<quiesce::disruptor::busy_spin_wait_strategy>),
     sizeof(quiesce::disruptor::detail::sequencer_shared_state<quiesce::disruptor::detail::single_producer_fields>),
@@ -55,7 +55,7 @@ std::int64_t read_all(const quiesce::disruptor::single_producer_sequencer<busy>&
 
 // The counters and the versioned cell, for the same reason.
 namespace quiesce_layout_probe {
-std::int64_t read_counters(const quiesce::cas_counter& c, const quiesce::detail::counter::shard_slot& s,
+std::int64_t read_counters(const quiesce::cas_counter& c, const quiesce::detail::seqlock::shard_slot& s,
                            const quiesce::versioned_cell<pair16>& v) {
   return c.load() + s.value.load() + static_cast<std::int64_t>(v.version());
 }

@@ -1,10 +1,10 @@
 // Must not compile: two hot counters, written by different threads, packed
-// into one 128-byte block. quiesce/structures/detail/layout.hpp rejects the
+// into one 128-byte block. quiesce/base/layout.hpp rejects the
 // layout with a message naming the fix (give the next field alignas(128)).
 #include <atomic>
 #include <cstddef>
 
-#include <quiesce/structures/detail/layout.hpp>
+#include <quiesce/base/layout.hpp>
 
 struct packed_counters {
   alignas(128) std::atomic<long> produced{0};  // written by the producer

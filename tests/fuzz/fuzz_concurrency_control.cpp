@@ -114,15 +114,15 @@ void fuzz_counters(input& in) {
 
   const std::uint16_t raw_shards = in.u16();
   std::size_t shards = static_cast<std::size_t>(raw_shards % 64) + 1;
-  if (raw_shards >= 0xfff0) shards = quiesce::detail::counter::max_shards;  // the largest allowed
+  if (raw_shards >= 0xfff0) shards = quiesce::detail::seqlock::max_shards;  // the largest allowed
   check(throws<std::invalid_argument>([] { quiesce::sharded_counter s(0); }));
-  check(throws<std::invalid_argument>([] { quiesce::sharded_counter s(quiesce::detail::counter::max_shards + 1); }));
+  check(throws<std::invalid_argument>([] { quiesce::sharded_counter s(quiesce::detail::seqlock::max_shards + 1); }));
   quiesce::sharded_counter sharded(shards);
   check(sharded.shards() == std::bit_ceil(shards));
   std::int64_t sharded_model = 0;
 
   // 65,536 shards: every load() sums 8 MiB of slots, so only a few steps.
-  const int steps = shards == quiesce::detail::counter::max_shards ? 8 : 512;
+  const int steps = shards == quiesce::detail::seqlock::max_shards ? 8 : 512;
   for (int step = 0; step < steps && !in.done(); ++step) {
     const std::uint8_t op = in.byte();
     const std::memory_order order = orders[(op >> 4) % 6];

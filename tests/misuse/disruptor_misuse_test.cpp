@@ -16,7 +16,7 @@
 namespace {
 
 using namespace quiesce::disruptor;
-static_assert(quiesce::detail::structures::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
+static_assert(quiesce::detail::base::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
 
 struct event {
   std::int64_t value = 0;

@@ -9,7 +9,7 @@
 
 namespace {
 
-static_assert(quiesce::detail::structures::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
+static_assert(quiesce::detail::base::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
 
 // The library this test links was built with the checks too (tests/CMakeLists.txt:
 // quiesce_checks), so the misuse below is caught by the code that ships.

@@ -14,7 +14,7 @@
 
 namespace {
 
-static_assert(quiesce::detail::structures::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
+static_assert(quiesce::detail::base::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
 
 class SeqlockMisuseDeathTest : public ::testing::Test {
  protected:
@@ -104,7 +104,7 @@ TEST(SeqlockSelfDeadlockCheck, OtherSeqlocksAreFine) {
   });
   EXPECT_EQ(a.load(), 11u);
   EXPECT_EQ(b.load(), 12u);
-  EXPECT_EQ(quiesce::detail::structures::seqlock_held_by_this_thread.lock, nullptr);
+  EXPECT_EQ(quiesce::detail::seqlock::seqlock_held_by_this_thread.lock, nullptr);
 }
 
 // Another thread holding the lock is waited for, not reported.

@@ -9,7 +9,7 @@
 
 namespace {
 
-static_assert(quiesce::detail::structures::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
+static_assert(quiesce::detail::base::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
 
 class StmMisuseDeathTest : public ::testing::Test {
  protected:

@@ -1,6 +1,6 @@
 /* hazard_pointer.pml — quiesce hazard pointers
  * (structures/hazard_pointers/include/quiesce/hazard_pointer.hpp, the protect path;
- *  structures/hazard_pointers/include/quiesce/structures/detail/hazard_pointer.hpp, the fences;
+ *  structures/hazard_pointers/include/quiesce/hazard_pointer/detail/hp.hpp, the fences;
  *  structures/hazard_pointers/src/hp_internal.hpp and fences.cpp, retire and scan).
  *
  * Properties

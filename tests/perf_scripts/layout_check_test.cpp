@@ -1,4 +1,4 @@
-// quiesce/structures/detail/layout.hpp: the compile-time false-sharing checks
+// quiesce/base/layout.hpp: the compile-time false-sharing checks
 // accept the padded layouts (the static_asserts here compile) and compute the
 // right answers; the packed layout that must be rejected is
 // tests/compile_fail/layout_packed_hot_fields.cpp. The same rules are checked
@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <quiesce/hazard_pointer.hpp>
-#include <quiesce/structures/detail/layout.hpp>
+#include <quiesce/base/layout.hpp>
 
 namespace {
 

@@ -29,7 +29,7 @@ namespace {
 
 using quiesce::cas_counter;
 using quiesce::sharded_counter;
-namespace dc = quiesce::detail::counter;
+namespace dc = quiesce::detail::seqlock;
 
 constexpr std::int64_t scale = quiesce::test::stress_scale;
 constexpr int writers = 4;

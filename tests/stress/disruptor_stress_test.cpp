@@ -26,7 +26,7 @@ constexpr bool optimised =
 #else
     false;
 #endif
-constexpr std::int64_t scale = quiesce::detail::structures::tsan ? 2 : optimised ? 1 : 5;
+constexpr std::int64_t scale = quiesce::detail::base::tsan ? 2 : optimised ? 1 : 5;
 
 struct event {
   std::int64_t value = -1;
@@ -160,7 +160,7 @@ TEST(DisruptorStress, ThreeProducersTwoConsumersContended) {
 }
 
 TEST(DisruptorStress, RepeatedShutdownAndHaltUnderLoad) {
-  const int rounds = quiesce::detail::structures::tsan ? 10 : 50;
+  const int rounds = quiesce::detail::base::tsan ? 10 : 50;
   for (int round = 0; round < rounds; ++round) {
     stage_checker a{0, {}}, b{1, {0}};
     std::int64_t published = 0;

@@ -14,7 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 namespace {
 
@@ -33,7 +34,7 @@ struct payload : quiesce::hazard_pointer_obj_base<payload> {
   std::atomic<std::uint64_t>* deleted;
 };
 
-int scaled(int n) { return quiesce::detail::structures::tsan ? n / 10 : n; }
+int scaled(int n) { return quiesce::detail::base::tsan ? n / 10 : n; }
 
 void run_readers_and_writers(quiesce::hazard_pointer_domain& dom, int readers, int writers, int updates_per_writer) {
   std::atomic<std::uint64_t> deleted{0};

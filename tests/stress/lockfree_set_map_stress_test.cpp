@@ -24,7 +24,8 @@
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/lockfree/hash_map.hpp>
 #include <quiesce/lockfree/ordered_set.hpp>
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 #include <gtest/gtest.h>
 

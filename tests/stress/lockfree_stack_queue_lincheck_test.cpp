@@ -34,10 +34,10 @@ namespace {
 
 namespace lc = quiesce::lincheck;
 using quiesce::hazard_pointer_domain;
-using quiesce::detail::structures::cpu_relax;
+using quiesce::detail::base::cpu_relax;
 
 // Histories per structure: many, < 10 s under TSan on 2 vCPUs.
-constexpr int kHistories = quiesce::detail::structures::tsan ? 400 : 1000;
+constexpr int kHistories = quiesce::detail::base::tsan ? 400 : 1000;
 constexpr std::size_t kOpsPerThread = 24;  // 2 threads: 48 operations (checker bound 64)
 
 // The first two CPUs of the process's affinity mask, read once before any

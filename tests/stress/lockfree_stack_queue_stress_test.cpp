@@ -33,7 +33,7 @@ namespace {
 
 using quiesce::hazard_pointer_domain;
 
-constexpr bool slow_build = quiesce::detail::structures::tsan || quiesce::detail::lockfree::asan_poisoning;
+constexpr bool slow_build = quiesce::detail::base::tsan || quiesce::detail::lockfree::asan_poisoning;
 int scaled(int n) { return slow_build ? n / 10 : n; }
 
 std::atomic<long> g_live{0};

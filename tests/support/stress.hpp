@@ -7,7 +7,8 @@
 #include <cstdint>
 #include <thread>
 
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 namespace quiesce::test {
 
@@ -20,7 +21,7 @@ inline constexpr bool optimised = true;
 #else
 inline constexpr bool optimised = false;
 #endif
-inline constexpr std::int64_t stress_scale = quiesce::detail::structures::tsan ? 10 : optimised ? 1 : 4;
+inline constexpr std::int64_t stress_scale = quiesce::detail::base::tsan ? 10 : optimised ? 1 : 4;
 
 // Starts n threads' work together (a spinning gate, no sleep), so that they
 // overlap instead of running one after another.

@@ -19,7 +19,7 @@ namespace {
 
 using quiesce::cas_counter;
 using quiesce::sharded_counter;
-namespace dc = quiesce::detail::counter;
+namespace dc = quiesce::detail::seqlock;
 
 static_assert(alignof(cas_counter) == 128 && sizeof(cas_counter) == 128);
 static_assert(sizeof(dc::shard_slot) == 128);

@@ -34,7 +34,7 @@ constexpr bool optimised =
 #else
     false;
 #endif
-constexpr std::int64_t scale = quiesce::detail::structures::tsan ? 20 : optimised ? 1 : 4;
+constexpr std::int64_t scale = quiesce::detail::base::tsan ? 20 : optimised ? 1 : 4;
 
 struct event {
   std::int64_t value = -1;

@@ -16,7 +16,8 @@
 
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/lockfree.hpp>
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 namespace {
 

@@ -205,7 +205,7 @@ struct fake_source {
   hlc_duration operator()() const noexcept { return hlc_duration(*ticks); }
 };
 using fake_hlc = quiesce::hybrid_logical_clock<fake_source>;
-std::chrono::nanoseconds ticks_ns(std::uint64_t t) { return quiesce::detail::structures::hlc_ticks_to_ns(t); }
+std::chrono::nanoseconds ticks_ns(std::uint64_t t) { return quiesce::detail::clocks::hlc_ticks_to_ns(t); }
 
 static_assert(sizeof(hlc_timestamp) == 8 && std::is_trivially_copyable_v<hlc_timestamp>);
 static_assert(hlc_timestamp(3, 4).l() == 3 && hlc_timestamp(3, 4).c() == 4);
@@ -439,7 +439,7 @@ execution simulate(std::uint32_t seed, int n, int steps, std::uint64_t eps) {
   return ex;
 }
 
-constexpr bool tsan = quiesce::detail::structures::tsan;
+constexpr bool tsan = quiesce::detail::base::tsan;
 
 TEST(LogicalClockProperties, VectorClocksCharacteriseCausalityExactly) {
   const int executions = tsan ? 40 : 300;

@@ -53,7 +53,7 @@ struct no_default {
 static_assert(std::is_trivially_copyable_v<no_default> && !std::is_default_constructible_v<no_default>);
 
 // ---- layout ----
-constexpr std::size_t line = quiesce::detail::structures::cache_line;
+constexpr std::size_t line = quiesce::detail::base::cache_line;
 static_assert(alignof(quiesce::seqlock<int>) == line);
 static_assert(sizeof(quiesce::seqlock<int>) == line);
 static_assert(sizeof(quiesce::seqlock<pair16>) == line);

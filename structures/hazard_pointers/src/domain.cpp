@@ -51,7 +51,7 @@ hazard_pointer_domain& default_domain_ref() noexcept {
   try {
     return default_domain_create();
   } catch (const std::bad_alloc&) {
-    structures::misuse("out of memory while creating the default hazard-pointer domain",
+    base::fatal("out of memory while creating the default hazard-pointer domain",
                                "make a hazard pointer (make_hazard_pointer() throws std::bad_alloc instead) "
                                "or call hazard_pointer_default_domain() once at startup, before memory runs low");
   }
@@ -102,7 +102,7 @@ void flush_retired() noexcept {
 // it, and scans run it again before fencing.
 void retire(hazard_pointer_domain& dom, retired_header* h) noexcept {
   if ((reinterpret_cast<std::uintptr_t>(h) >> domain_impl::count_shift) != 0) [[unlikely]] {
-    structures::misuse("retired object above the 48-bit address space",
+    base::fatal("retired object above the 48-bit address space",
                        "hazard pointers keep a count in the top 16 bits of the retired list word; "
                        "allocate retired objects below 2^48 (Linux does unless mmap is given a higher hint)");
   }
@@ -118,13 +118,13 @@ void retire(hazard_pointer_domain& dom, retired_header* h) noexcept {
   im.on_retire(n, im.push_chain(n, h, h, 1));
 }
 
-bool library_checks() noexcept { return structures::checks_enabled; }
+bool library_checks() noexcept { return base::checks_enabled; }
 
 void misuse_empty(const char* what) noexcept {
-  structures::misuse(what, "make one with make_hazard_pointer(); a default-constructed or moved-from hazard_pointer is empty");
+  base::fatal(what, "make one with make_hazard_pointer(); a default-constructed or moved-from hazard_pointer is empty");
 }
 void misuse_retire(const char* what) noexcept {
-  structures::misuse(what, "retire each object exactly once, after unlinking it; pass the object, never null");
+  base::fatal(what, "retire each object exactly once, after unlinking it; pass the object, never null");
 }
 
 }  // namespace detail::hp
@@ -155,7 +155,7 @@ hazard_pointer_domain::~hazard_pointer_domain() {
   for (int n = 0; n < impl_->slots; ++n) {
     for (auto* r = impl_->records[n].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
       if (r->ptr.load(std::memory_order_acquire) != nullptr) {
-        detail::structures::misuse("hazard_pointer_domain destroyed while one of its hazard pointers protects an object",
+        detail::base::fatal("hazard_pointer_domain destroyed while one of its hazard pointers protects an object",
                                    "destroy (or reset_protection()) every hazard_pointer of the domain first");
       }
     }
@@ -253,7 +253,7 @@ hazard_pointer make_hazard_pointer(hazard_pointer_domain& dom) { return hazard_p
 
 void hazard_pointer_cleanup(hazard_pointer_domain& dom) {
   if (detail::hp::tls_cache.scan_depth > 0) {
-    detail::structures::misuse("hazard_pointer_cleanup() called from a deleter",
+    detail::base::fatal("hazard_pointer_cleanup() called from a deleter",
                                "deleters run inside a scan; call cleanup from ordinary code");
   }
   detail::hp::init_fences();

@@ -49,7 +49,7 @@
 #include <quiesce/numa/affinity.hpp>
 #include <quiesce/numa/node_allocator.hpp>
 #include <quiesce/numa/topology.hpp>
-#include <quiesce/structures/detail/layout.hpp>
+#include <quiesce/base/layout.hpp>
 
 namespace quiesce {
 
@@ -544,7 +544,7 @@ struct domain_impl {
   }
 };
 
-// Layout (quiesce/structures/detail/layout.hpp; scripts/layout_audit.sh
+// Layout (quiesce/base/layout.hpp; scripts/layout_audit.sh
 // checks the same with pahole): each node's retired list and record list
 // own whole 128-byte blocks, and the counters scans write start their own
 // block, away from the read-mostly fields every retire reads.

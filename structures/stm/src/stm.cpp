@@ -84,7 +84,7 @@ bool try_lock(write_entry& e) noexcept {
       continue;  // cur reloaded by the failed CAS
     }
     if (++spins > lock_spins) return false;
-    structures::cpu_relax();
+    base::cpu_relax();
     cur = e.lock->load(std::memory_order_relaxed);
   }
 }
@@ -156,7 +156,7 @@ void transaction::wait_or_extend(const detail::stm::lock_word* lk) {
   std::uint64_t w = lk->load(std::memory_order_acquire);
   for (int spins = 0; (w & 1) != 0; w = lk->load(std::memory_order_acquire)) {
     if (++spins > detail::stm::lock_spins) abort_conflict();
-    detail::structures::cpu_relax();
+    detail::base::cpu_relax();
   }
   const std::uint32_t writer = detail::stm::writer_of(w);
   const std::uint64_t count = detail::stm::count_of(w);

@@ -112,7 +112,8 @@
 #include <type_traits>
 #include <utility>
 
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 namespace quiesce {
 
@@ -198,7 +199,7 @@ struct system_time_source {
   std::chrono::system_clock::time_point operator()() const noexcept { return std::chrono::system_clock::now(); }
 };
 
-namespace detail::structures {
+namespace detail::clocks {
 
 template <class T>
 struct is_duration : std::false_type {};
@@ -234,14 +235,14 @@ inline std::chrono::nanoseconds hlc_ticks_to_ns(std::uint64_t ticks) noexcept {
   return std::chrono::seconds(ticks >> 16) + std::chrono::nanoseconds(((ticks & 0xffff) * 1'000'000'000u) >> 16);
 }
 
-}  // namespace detail::structures
+}  // namespace detail::clocks
 
 // A hybrid logical clock, shared by any number of threads. Source: see
 // "Physical time source" above.
 template <class Source = system_time_source>
 class hybrid_logical_clock {
   using source_result = std::remove_cvref_t<std::invoke_result_t<Source&>>;
-  static_assert(detail::structures::is_duration<source_result>::value ||
+  static_assert(detail::clocks::is_duration<source_result>::value ||
                     requires(source_result r) { r.time_since_epoch(); },
                 "hybrid_logical_clock<Source>: Source() must return a std::chrono::duration since the Unix "
                 "epoch or a std::chrono::time_point");
@@ -275,7 +276,7 @@ class hybrid_logical_clock {
   hlc_timestamp receive(hlc_timestamp remote) {
     const std::uint64_t pt = physical_ticks();
     if (remote.l() > pt && remote.l() - pt > max_skew_ticks_) {
-      throw hlc_clock_skew_error(remote, pt, detail::structures::hlc_ticks_to_ns(remote.l() - pt), max_skew_);
+      throw hlc_clock_skew_error(remote, pt, detail::clocks::hlc_ticks_to_ns(remote.l() - pt), max_skew_);
     }
     return advance(pt << 16, remote.bits());
   }
@@ -290,10 +291,10 @@ class hybrid_logical_clock {
   // The physical time source's current reading, in hlc_duration ticks.
   [[nodiscard]] std::uint64_t physical_ticks() {
     const auto r = source_();
-    if constexpr (detail::structures::is_duration<source_result>::value) {
-      return detail::structures::to_hlc_ticks(r);
+    if constexpr (detail::clocks::is_duration<source_result>::value) {
+      return detail::clocks::to_hlc_ticks(r);
     } else {
-      return detail::structures::to_hlc_ticks(r.time_since_epoch());
+      return detail::clocks::to_hlc_ticks(r.time_since_epoch());
     }
   }
 
@@ -306,8 +307,8 @@ class hybrid_logical_clock {
     if (max_skew >= std::chrono::hours(24 * 365 * 100)) return std::numeric_limits<std::uint64_t>::max();
     // The most ticks t with hlc_ticks_to_ns(t) <= max_skew, so that a
     // rejected message's skew() is always above max_skew().
-    using detail::structures::hlc_ticks_to_ns;
-    std::uint64_t t = detail::structures::to_hlc_ticks(max_skew);
+    using detail::clocks::hlc_ticks_to_ns;
+    std::uint64_t t = detail::clocks::to_hlc_ticks(max_skew);
     while (hlc_ticks_to_ns(t + 1) <= max_skew) ++t;
     while (t > 0 && hlc_ticks_to_ns(t) > max_skew) --t;
     return t;
@@ -331,7 +332,7 @@ class hybrid_logical_clock {
   std::chrono::nanoseconds max_skew_;
   std::uint64_t max_skew_ticks_;
   // Own cache line: the word every now() of every thread writes.
-  alignas(detail::structures::cache_line) std::atomic<std::uint64_t> state_{0};
+  alignas(detail::base::cache_line) std::atomic<std::uint64_t> state_{0};
 };
 
 }  // namespace quiesce

@@ -145,8 +145,9 @@
 #include <utility>
 #include <vector>
 
-#include <quiesce/structures/detail/config.hpp>
-#include <quiesce/structures/detail/hazard_pointer.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
+#include <quiesce/hazard_pointer/detail/hp.hpp>
 
 namespace quiesce {
 
@@ -295,7 +296,7 @@ class hazard_pointer_obj_base : private detail::hp::retired_header {
   void retire(D d = D()) noexcept { retire(hazard_pointer_default_domain(), std::move(d)); }
   // The same in `dom` (a quiesce extension).
   void retire(hazard_pointer_domain& dom, D d = D()) noexcept {
-    if constexpr (detail::structures::checks_enabled) {
+    if constexpr (detail::base::checks_enabled) {
       if (state.exchange(1, std::memory_order_relaxed) != 0) detail::hp::misuse_retire("object retired twice");
     }
     deleter_ = std::move(d);
@@ -396,7 +397,7 @@ class hazard_pointer {
   explicit hazard_pointer(detail::hp::record* r) noexcept : rec_(r) {}
 
   void set(const void* p) noexcept {
-    if constexpr (detail::structures::checks_enabled) {
+    if constexpr (detail::base::checks_enabled) {
       if (rec_ == nullptr) detail::hp::misuse_empty("hazard_pointer used while empty");
     }
     // Release: the owner's reads of the previously protected object

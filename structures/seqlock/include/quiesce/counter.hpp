@@ -65,12 +65,13 @@
 #include <string>
 #include <type_traits>
 
-#include <quiesce/structures/detail/config.hpp>
-#include <quiesce/structures/detail/layout.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
+#include <quiesce/base/layout.hpp>
 
 namespace quiesce {
 
-namespace detail::counter {
+namespace detail::seqlock {
 
 // The load half of a read-modify-write order (what a failed CAS, or an
 // update that writes nothing, may use).
@@ -86,11 +87,11 @@ constexpr std::int64_t wrapping_add(std::int64_t a, std::int64_t b) noexcept {
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
 }
 
-}  // namespace detail::counter
+}  // namespace detail::seqlock
 
 // cas_counter: a 64-bit counter updated by a compare-and-swap loop.
 //
-// Layout: alone on a 128-byte block (quiesce/structures/detail/layout.hpp),
+// Layout: alone on a 128-byte block (quiesce/base/layout.hpp),
 // so that no neighbour's writes bounce its line.
 //
 // Progress: lock-free (a failed CAS means another thread's succeeded); not
@@ -116,7 +117,7 @@ class alignas(detail::layout::false_sharing_block) cas_counter {
     std::int64_t old = value_.load(std::memory_order_relaxed);
     // Failure order relaxed: a failed CAS only refreshes `old`; `order`
     // applies to the successful exchange, which is the operation.
-    while (!value_.compare_exchange_weak(old, detail::counter::wrapping_add(old, delta), order,
+    while (!value_.compare_exchange_weak(old, detail::seqlock::wrapping_add(old, delta), order,
                                          std::memory_order_relaxed)) {
     }
     return old;
@@ -143,7 +144,7 @@ class alignas(detail::layout::false_sharing_block) cas_counter {
     requires std::is_invocable_r_v<std::int64_t, F&, std::int64_t>
   std::int64_t update(F f, std::memory_order order = std::memory_order_seq_cst) noexcept(
       std::is_nothrow_invocable_v<F&, std::int64_t>) {
-    const std::memory_order load = detail::counter::load_order(order);
+    const std::memory_order load = detail::seqlock::load_order(order);
     std::int64_t old = value_.load(load);
     for (;;) {
       const std::int64_t desired = std::invoke(f, old);
@@ -159,7 +160,7 @@ class alignas(detail::layout::false_sharing_block) cas_counter {
 };
 static_assert(detail::layout::owns_blocks<cas_counter>);
 
-namespace detail::counter {
+namespace detail::seqlock {
 
 // One shard of a sharded_counter, alone on its 128-byte block.
 struct alignas(layout::false_sharing_block) shard_slot {
@@ -276,7 +277,7 @@ class sharded_counter_base {
   std::unique_ptr<shard_slot[]> slots_;
 };
 
-}  // namespace detail::counter
+}  // namespace detail::seqlock
 
 // sharded_counter: a 64-bit counter split into per-CPU slots.
 //
@@ -290,7 +291,7 @@ class sharded_counter_base {
 //   size_t shards() const noexcept
 //
 // Slot choice: the CPU the thread last ran on, from sched_getcpu(), cached in
-// a thread-local and re-read every 64 adds (detail::counter::
+// a thread-local and re-read every 64 adds (detail::seqlock::
 // cached_cpu_picker). Threads that run at the same time run on different
 // CPUs, so they write different lines; a migrated thread shares a slot for at
 // most 64 adds. The alternatives (perf/counter_bench inc/*/sharded_getcpu
@@ -321,8 +322,8 @@ class sharded_counter_base {
 // nothing: do not use the count to decide that other data is ready.
 // Cost: add() one uncontended lock xadd plus a thread-local check; load()
 // one load per slot (one cache miss per slot written since the last load).
-class sharded_counter : public detail::counter::sharded_counter_base<detail::counter::cached_cpu_picker> {
-  using base = detail::counter::sharded_counter_base<detail::counter::cached_cpu_picker>;
+class sharded_counter : public detail::seqlock::sharded_counter_base<detail::seqlock::cached_cpu_picker> {
+  using base = detail::seqlock::sharded_counter_base<detail::seqlock::cached_cpu_picker>;
 
  public:
   using value_type = std::int64_t;

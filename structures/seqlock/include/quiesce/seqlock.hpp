@@ -106,11 +106,12 @@
 #include <utility>
 
 #include <quiesce/seqlock/detail/seqcount.hpp>  // atomic_words, raw_copy, the sequence protocol
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 namespace quiesce {
 
-namespace detail::structures {
+namespace detail::seqlock {
 
 // Checks builds only: which seqlock's writer lock this thread holds (the
 // innermost one) and the odd sequence value it locked it at. A load() or
@@ -129,7 +130,7 @@ struct seqlock_writer_mark {
 };
 inline thread_local seqlock_writer_mark seqlock_held_by_this_thread{};
 
-}  // namespace detail::structures
+}  // namespace detail::seqlock
 
 // seqlock<T>: one T, read optimistically, written under the sequence.
 //
@@ -141,18 +142,18 @@ inline thread_local seqlock_writer_mark seqlock_held_by_this_thread{};
 // Invariant: the sequence is even when no writer holds the lock, odd while
 // one does; it only grows (by 2 per store/update), so 64 bits never wrap.
 template <class T>
-class alignas(detail::structures::cache_line) seqlock {
+class alignas(detail::base::cache_line) seqlock {
   static_assert(std::is_trivially_copyable_v<T>,
                 "quiesce::seqlock<T> needs a trivially copyable T (readers copy it word by word while a "
                 "writer may be storing it): keep the value in a trivially copyable struct, or protect "
                 "a pointer to it with quiesce::rcu_ptr<T> or a mutex");
-  static_assert(detail::structures::plain_object_type<T>,
+  static_assert(detail::seqlock::plain_object_type<T>,
                 "quiesce::seqlock<T>: T must be a non-const, non-volatile, non-array object type; "
                 "write seqlock<U>, or wrap an array in std::array");
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
                 "quiesce::seqlock needs lock-free 64-bit atomics");
-  using words = detail::structures::atomic_words<T>;
-  using raw_copy = detail::structures::raw_copy<T>;
+  using words = detail::seqlock::atomic_words<T>;
+  using raw_copy = detail::seqlock::raw_copy<T>;
 
  public:
   using value_type = T;
@@ -162,11 +163,11 @@ class alignas(detail::structures::cache_line) seqlock {
     requires std::is_default_constructible_v<T>
       : seqlock(T{}) {}
   explicit seqlock(const T& initial) noexcept {
-    static_assert(sizeof(seqlock) % detail::structures::cache_line == 0 &&
-                      alignof(seqlock) == detail::structures::cache_line,
+    static_assert(sizeof(seqlock) % detail::base::cache_line == 0 &&
+                      alignof(seqlock) == detail::base::cache_line,
                   "a seqlock must own whole cache lines");
-    static_assert(sizeof(T) > detail::structures::cache_line - sizeof(seq_) ||
-                      sizeof(seqlock) == detail::structures::cache_line,
+    static_assert(sizeof(T) > detail::base::cache_line - sizeof(seq_) ||
+                      sizeof(seqlock) == detail::base::cache_line,
                   "a small seqlock must fit one cache line");
     data_.write(&initial);
   }
@@ -271,21 +272,21 @@ class alignas(detail::structures::cache_line) seqlock {
   // wait for is this very thread (only on this retry path: a load that
   // succeeds first time pays nothing).
   void retry_pause() const noexcept {
-    if constexpr (detail::structures::checks_enabled) {
+    if constexpr (detail::base::checks_enabled) {
       if (held_by_this_thread())
-        detail::structures::misuse(
+        detail::base::fatal(
             "seqlock::load() while this thread holds the same seqlock's writer lock: it would spin forever "
             "(a signal handler that interrupted this thread's store(), or an update() whose function reads "
             "its own seqlock)",
             "use quiesce::seqcount_latch<T> when readers may interrupt the writer (signal handlers, tracing "
             "hooks); inside update(), use the value passed to the function");
     }
-    detail::structures::cpu_relax();
+    detail::base::cpu_relax();
   }
 
   // Checks builds: true if this thread holds the writer lock right now.
   bool held_by_this_thread() const noexcept {
-    const detail::structures::seqlock_writer_mark& m = detail::structures::seqlock_held_by_this_thread;
+    const detail::seqlock::seqlock_writer_mark& m = detail::seqlock::seqlock_held_by_this_thread;
     return m.lock == this && seq_.load(std::memory_order_relaxed) == m.odd;
   }
 
@@ -297,17 +298,17 @@ class alignas(detail::structures::cache_line) seqlock {
   class held {
    public:
     held(const seqlock* s, std::uint64_t odd) noexcept {
-      if constexpr (detail::structures::checks_enabled) {
-        prev_ = detail::structures::seqlock_held_by_this_thread;
+      if constexpr (detail::base::checks_enabled) {
+        prev_ = detail::seqlock::seqlock_held_by_this_thread;
         std::atomic_signal_fence(std::memory_order_seq_cst);
-        detail::structures::seqlock_held_by_this_thread = {s, odd};
+        detail::seqlock::seqlock_held_by_this_thread = {s, odd};
         std::atomic_signal_fence(std::memory_order_seq_cst);
       }
     }
     ~held() {
-      if constexpr (detail::structures::checks_enabled) {
+      if constexpr (detail::base::checks_enabled) {
         std::atomic_signal_fence(std::memory_order_seq_cst);
-        detail::structures::seqlock_held_by_this_thread = prev_;
+        detail::seqlock::seqlock_held_by_this_thread = prev_;
         std::atomic_signal_fence(std::memory_order_seq_cst);
       }
     }
@@ -315,30 +316,30 @@ class alignas(detail::structures::cache_line) seqlock {
     held& operator=(const held&) = delete;
 
    private:
-    detail::structures::seqlock_writer_mark prev_{};
+    detail::seqlock::seqlock_writer_mark prev_{};
   };
 
   // One reader attempt: true if the sizeof(T) bytes at dst now hold one
   // writer's complete value.
   // The sequence protocol and its ordering: seqlock/detail/seqcount.hpp.
   bool read_once(void* dst) const noexcept {
-    const std::uint64_t begin = detail::structures::seq_read_begin(seq_);
+    const std::uint64_t begin = detail::seqlock::seq_read_begin(seq_);
     if (begin & 1) return false;  // a writer holds the lock
     data_.read(dst);
-    return detail::structures::seq_read_valid(seq_, begin);
+    return detail::seqlock::seq_read_valid(seq_, begin);
   }
 
   // Takes the writer lock (makes the sequence odd); returns the odd value.
   std::uint64_t lock() noexcept {
-    return detail::structures::seq_write_lock(seq_, [this] { check_not_held_by_this_thread(); });
+    return detail::seqlock::seq_write_lock(seq_, [this] { check_not_held_by_this_thread(); });
   }
 
   // While the lock is busy (checking builds): a writer waiting for its own
   // thread's lock would wait forever.
   void check_not_held_by_this_thread() const noexcept {
-    if constexpr (detail::structures::checks_enabled) {
+    if constexpr (detail::base::checks_enabled) {
       if (held_by_this_thread())
-        detail::structures::misuse(
+        detail::base::fatal(
             "seqlock::store()/update() while this thread already holds the same seqlock's writer lock "
             "(deadlock: a signal handler that interrupted this thread's store(), or an update() whose "
             "function writes its own seqlock)",
@@ -347,7 +348,7 @@ class alignas(detail::structures::cache_line) seqlock {
     }
   }
 
-  void unlock(std::uint64_t odd) noexcept { detail::structures::seq_write_unlock(seq_, odd); }
+  void unlock(std::uint64_t odd) noexcept { detail::seqlock::seq_write_unlock(seq_, odd); }
 
   std::atomic<std::uint64_t> seq_{0};
   words data_;
@@ -364,19 +365,19 @@ class alignas(detail::structures::cache_line) seqlock {
 // Layout: the sequence and both copies share one 64-byte-aligned block,
 // whole cache lines (one line for T up to 24 bytes).
 template <class T>
-class alignas(detail::structures::cache_line) seqcount_latch {
+class alignas(detail::base::cache_line) seqcount_latch {
   static_assert(std::is_trivially_copyable_v<T>,
                 "quiesce::seqcount_latch<T> needs a trivially copyable T (readers copy it word by word "
                 "while the writer may be storing it): keep the value in a trivially copyable struct, or "
                 "protect a pointer to it with quiesce::rcu_ptr<T>");
-  static_assert(detail::structures::plain_object_type<T>,
+  static_assert(detail::seqlock::plain_object_type<T>,
                 "quiesce::seqcount_latch<T>: T must be a non-const, non-volatile, non-array object type; "
                 "write seqcount_latch<U>, or wrap an array in std::array");
   // Signal-handler readers need atomics that are not emulated with a lock.
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
                 "quiesce::seqcount_latch needs lock-free 64-bit atomics (its readers may run in signal handlers)");
-  using words = detail::structures::atomic_words<T>;
-  using raw_copy = detail::structures::raw_copy<T>;
+  using words = detail::seqlock::atomic_words<T>;
+  using raw_copy = detail::seqlock::raw_copy<T>;
 
  public:
   using value_type = T;
@@ -386,8 +387,8 @@ class alignas(detail::structures::cache_line) seqcount_latch {
     requires std::is_default_constructible_v<T>
       : seqcount_latch(T{}) {}
   explicit seqcount_latch(const T& initial) noexcept {
-    static_assert(sizeof(seqcount_latch) % detail::structures::cache_line == 0 &&
-                      alignof(seqcount_latch) == detail::structures::cache_line,
+    static_assert(sizeof(seqcount_latch) % detail::base::cache_line == 0 &&
+                      alignof(seqcount_latch) == detail::base::cache_line,
                   "a seqcount_latch must own whole cache lines");
     copy_[0].write(&initial);
     copy_[1].write(&initial);
@@ -438,11 +439,11 @@ class alignas(detail::structures::cache_line) seqcount_latch {
   //   x86-64 (seqlock_bench write/<B>B/quiesce_latch).
   //   Ordering: release — pairs with the acquire in load()/try_load().
   void store(const T& value) noexcept {
-    if constexpr (detail::structures::checks_enabled) {
+    if constexpr (detail::base::checks_enabled) {
       // Acquire: pairs with the release store of false at the end of the
       // previous store() (the flag orders nothing but the check itself).
       if (writing_.exchange(true, std::memory_order_acquire))
-        detail::structures::misuse(
+        detail::base::fatal(
             "two seqcount_latch::store() calls overlapped (the latch allows one writer at a time)",
             "serialise the writers (a mutex around store(), or one writing thread), or use quiesce::seqlock<T>");
     }
@@ -466,7 +467,7 @@ class alignas(detail::structures::cache_line) seqcount_latch {
     std::atomic_thread_fence(std::memory_order_release);
     copy_[1].write(&value);
     // Release: pairs with the acquire exchange in the next store().
-    if constexpr (detail::structures::checks_enabled) writing_.store(false, std::memory_order_release);
+    if constexpr (detail::base::checks_enabled) writing_.store(false, std::memory_order_release);
   }
 
  private:
@@ -490,9 +491,9 @@ class alignas(detail::structures::cache_line) seqcount_latch {
   // seq_read_valid's fence pairs with the release fences (2) and (4), so a
   // copy rewritten meanwhile shows as a newer sequence.
   bool read_once(void* dst) const noexcept {
-    const std::uint64_t begin = detail::structures::seq_read_begin(seq_);
+    const std::uint64_t begin = detail::seqlock::seq_read_begin(seq_);
     copy_[begin & 1].read(dst);
-    return detail::structures::seq_read_valid(seq_, begin);
+    return detail::seqlock::seq_read_valid(seq_, begin);
   }
 
   std::atomic<std::uint64_t> seq_{0};

@@ -80,10 +80,11 @@
 #include <utility>
 
 #include <quiesce/retry_limit.hpp>
-#include <quiesce/seqlock.hpp>  // detail::structures::atomic_words, raw_copy
-#include <quiesce/structures/detail/backoff.hpp>
-#include <quiesce/structures/detail/config.hpp>
-#include <quiesce/structures/detail/layout.hpp>
+#include <quiesce/seqlock.hpp>  // detail::seqlock::atomic_words, raw_copy
+#include <quiesce/base/backoff.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
+#include <quiesce/base/layout.hpp>
 
 namespace quiesce {
 
@@ -104,7 +105,7 @@ struct versioned_cell_options {
 // versioned_cell<T>: one T with a version, committed optimistically.
 //
 // Layout: the sequence and T's words share a block aligned to 128 bytes, in
-// whole 128-byte blocks (quiesce/structures/detail/layout.hpp): committers
+// whole 128-byte blocks (quiesce/base/layout.hpp): committers
 // write it, so no neighbour may share its lines.
 // Invariant: sequence = 2 x version when no commit is in progress, odd
 // while one is; it only grows, so 64 bits never wrap (2^63 commits).
@@ -114,13 +115,13 @@ class alignas(detail::layout::false_sharing_block) versioned_cell {
                 "quiesce::versioned_cell<T> needs a trivially copyable T (readers copy it word by word while a "
                 "commit may be storing it): keep the value in a trivially copyable struct, or protect a pointer "
                 "to it with quiesce::rcu_ptr<T> or a mutex");
-  static_assert(detail::structures::plain_object_type<T>,
+  static_assert(detail::seqlock::plain_object_type<T>,
                 "quiesce::versioned_cell<T>: T must be a non-const, non-volatile, non-array object type; write "
                 "versioned_cell<U>, or wrap an array in std::array");
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
                 "quiesce::versioned_cell needs lock-free 64-bit atomics");
-  using words = detail::structures::atomic_words<T>;
-  using raw_copy = detail::structures::raw_copy<T>;
+  using words = detail::seqlock::atomic_words<T>;
+  using raw_copy = detail::seqlock::raw_copy<T>;
 
  public:
   using value_type = T;
@@ -157,7 +158,7 @@ class alignas(detail::layout::false_sharing_block) versioned_cell {
   [[nodiscard]] snapshot read() const noexcept {
     raw_copy raw;
     std::uint64_t seq;
-    while (!read_once(raw.bytes, seq)) detail::structures::cpu_relax();
+    while (!read_once(raw.bytes, seq)) detail::base::cpu_relax();
     return snapshot{raw.value(), seq >> 1};
   }
 
@@ -183,7 +184,7 @@ class alignas(detail::layout::false_sharing_block) versioned_cell {
       return false;
     const std::uint64_t expected = seen.version << 1;
     // The sequence protocol and its ordering: seqlock/detail/seqcount.hpp.
-    if (!detail::structures::seq_try_write_lock(seq_, expected)) return false;
+    if (!detail::seqlock::seq_try_write_lock(seq_, expected)) return false;
     publish(expected + 1, desired);
     return true;
   }
@@ -201,8 +202,8 @@ class alignas(detail::layout::false_sharing_block) versioned_cell {
   template <class F>
     requires std::is_invocable_r_v<T, F&, const T&>
   T update(F f, const options& opts = {}) {
-    detail::structures::exponential_backoff backoff{
-        detail::structures::backoff_limits{opts.initial_backoff, opts.max_backoff, opts.yield_after}};
+    detail::base::exponential_backoff backoff{
+        detail::base::backoff_limits{opts.initial_backoff, opts.max_backoff, opts.yield_after}};
     for (std::uint32_t failures = 0;; ++failures) {
       const snapshot seen = read();
       const T desired = std::invoke(f, std::as_const(seen.value));
@@ -217,7 +218,7 @@ class alignas(detail::layout::false_sharing_block) versioned_cell {
   //   its value in (spins on the odd sequence, as seqlock::store).
   //   Ordering: as a successful try_commit.
   void store(const T& value) noexcept {
-    publish(detail::structures::seq_write_lock(seq_, [] {}), value);
+    publish(detail::seqlock::seq_write_lock(seq_, [] {}), value);
   }
 
  private:
@@ -225,15 +226,15 @@ class alignas(detail::layout::false_sharing_block) versioned_cell {
   // store() or try_commit()) and completes the commit.
   void publish(std::uint64_t odd, const T& value) noexcept {
     data_.write(&value);
-    detail::structures::seq_write_unlock(seq_, odd);
+    detail::seqlock::seq_write_unlock(seq_, odd);
   }
 
   // One reader attempt: true if dst holds the value of the stable sequence `seq`.
   bool read_once(void* dst, std::uint64_t& seq) const noexcept {
-    seq = detail::structures::seq_read_begin(seq_);
+    seq = detail::seqlock::seq_read_begin(seq_);
     if (seq & 1) return false;  // a commit is copying its value in
     data_.read(dst);
-    return detail::structures::seq_read_valid(seq_, seq);
+    return detail::seqlock::seq_read_valid(seq_, seq);
   }
 
   [[noreturn]] static void throw_retry_limit(std::uint32_t limit) {

@@ -61,7 +61,7 @@
 //   memory transactional (only tvar<T> is).
 //
 //   Values are kept as relaxed std::atomic<std::uint64_t> words (the
-//   seqlock's detail::structures::atomic_words<T>), ordered by
+//   seqlock's detail::seqlock::atomic_words<T>), ordered by
 //   acquire/release operations and fences on the lock word, so a read that
 //   races with a commit is not a data race in the C++ memory model (Boehm,
 //   MSPC 2012); ThreadSanitizer agrees. Hence T must be trivially copyable.
@@ -139,10 +139,11 @@
 #include <utility>
 
 #include <quiesce/retry_limit.hpp>
-#include <quiesce/seqlock.hpp>  // detail::structures::atomic_words, raw_copy, plain_object_type, the sequence protocol
-#include <quiesce/structures/detail/backoff.hpp>
-#include <quiesce/structures/detail/config.hpp>
-#include <quiesce/structures/detail/layout.hpp>
+#include <quiesce/seqlock.hpp>  // detail::seqlock::atomic_words, raw_copy, plain_object_type, the sequence protocol
+#include <quiesce/base/backoff.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
+#include <quiesce/base/layout.hpp>
 
 namespace quiesce {
 
@@ -289,11 +290,11 @@ class tvar {
                 "quiesce::tvar<T> needs a trivially copyable T (transactions copy it word by word while a "
                 "commit may be writing it): keep the value in a trivially copyable struct, or keep a "
                 "pointer or an index in the tvar and reclaim the pointee through quiesce::rcu or hazard pointers");
-  static_assert(detail::structures::plain_object_type<T>,
+  static_assert(detail::seqlock::plain_object_type<T>,
                 "quiesce::tvar<T>: T must be a non-const, non-volatile, non-array object type; "
                 "write tvar<U>, or wrap an array in std::array");
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "quiesce::tvar needs lock-free 64-bit atomics");
-  using words = detail::structures::atomic_words<T>;
+  using words = detail::seqlock::atomic_words<T>;
 
  public:
   using value_type = T;
@@ -314,17 +315,17 @@ class tvar {
   //   commit holds this tvar's lock (a few stores long).
   //   Ordering: acquire — what the committer did before its commit is visible.
   [[nodiscard]] T load() const noexcept {
-    detail::structures::raw_copy<T> raw;
+    detail::seqlock::raw_copy<T> raw;
     // The seqlock reader (seqlock/detail/seqcount.hpp) over the lock word:
     // its acquire pairs with a commit's release unlock, its fence with the
     // release fence after the commit's locking (stm.cpp).
     for (;;) {
-      const std::uint64_t before = detail::structures::seq_read_begin(lock_);
+      const std::uint64_t before = detail::seqlock::seq_read_begin(lock_);
       if ((before & 1) == 0) {
         data_.read(raw.bytes);
-        if (detail::structures::seq_read_valid(lock_, before)) return raw.value();
+        if (detail::seqlock::seq_read_valid(lock_, before)) return raw.value();
       }
-      detail::structures::cpu_relax();
+      detail::base::cpu_relax();
     }
   }
 
@@ -353,7 +354,7 @@ class transaction {
   [[nodiscard]] T read(const tvar<T>& v) {
     check_usable();
     detail::stm::lock_word* const lk = &v.lock_;
-    detail::structures::raw_copy<T> raw;
+    detail::seqlock::raw_copy<T> raw;
     if (bloom_ & detail::stm::bloom_bit(lk)) {
       if (const detail::stm::write_entry* e = find_write(lk)) {
         std::memcpy(raw.bytes, &values_[e->offset], sizeof(T));
@@ -363,14 +364,14 @@ class transaction {
     for (;;) {
       // TL2's speculative read: the seqlock reader over the lock word, as in
       // tvar::load() (seqlock/detail/seqcount.hpp).
-      const std::uint64_t before = detail::structures::seq_read_begin(*lk);
+      const std::uint64_t before = detail::seqlock::seq_read_begin(*lk);
       if ((before & 1) != 0 || detail::stm::count_of(before) > known_[detail::stm::writer_of(before)])
           [[unlikely]] {
         wait_or_extend(lk);  // returns once worth another try; throws on a conflict
         continue;
       }
       v.data_.read(raw.bytes);
-      if (detail::structures::seq_read_valid(*lk, before)) [[likely]]
+      if (detail::seqlock::seq_read_valid(*lk, before)) [[likely]]
         break;
       // A commit wrote v during the copy: read it again (the check above
       // judges the new lock word).
@@ -394,7 +395,7 @@ class transaction {
         return;
       }
     }
-    constexpr std::size_t n = detail::structures::atomic_words<T>::count;
+    constexpr std::size_t n = detail::seqlock::atomic_words<T>::count;
     const std::size_t offset = values_.size();
     detail::stm::word* const dst = values_.extend(n);
     dst[n - 1] = 0;  // the padding of a partial last word, as atomic_words stores it
@@ -444,9 +445,9 @@ class transaction {
     throw detail::stm::conflict{};
   }
   void check_usable() {
-    if constexpr (detail::structures::checks_enabled) {
+    if constexpr (detail::base::checks_enabled) {
       if (!active_ || this != &detail::stm::this_thread())
-        detail::structures::misuse(
+        detail::base::fatal(
             "quiesce::transaction used outside the atomically() call that passed it (after it returned, "
             "or from another thread)",
             "use the transaction only inside the function given to atomically(), on the calling thread");
@@ -516,7 +517,7 @@ auto atomically(F&& f, stm_options opts) -> std::invoke_result_t<F&, transaction
   using result = std::invoke_result_t<F&, transaction&>;
   transaction& tx = detail::stm::this_thread();
   if (tx.active_) return std::invoke(f, tx);  // flat nesting
-  detail::structures::exponential_backoff backoff;
+  detail::base::exponential_backoff backoff;
   for (std::size_t retries = 0;; ++retries) {
     tx.begin();
     try {

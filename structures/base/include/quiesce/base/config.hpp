@@ -1,8 +1,8 @@
 // quiesce/base/config.hpp — the build-time switches, sanitizer detection and
 // machine constants every component shares. Internal header
-// (quiesce::detail::base); components re-export what they use from their own
-// detail/config.hpp (quiesce/rcu/detail/config.hpp,
-// quiesce/structures/detail/config.hpp). It needs nothing but the compiler,
+// (quiesce::detail::base); the structures' components use it directly, the
+// rcu component re-exports what it uses (quiesce/rcu/detail/config.hpp).
+// It needs nothing but the compiler,
 // so that header-only components pull in no library.
 //
 //  * QUIESCE_CHECKS (default: on unless NDEBUG) enables the misuse checks

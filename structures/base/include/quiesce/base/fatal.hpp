@@ -1,6 +1,6 @@
 // quiesce/base/fatal.hpp — the one fatal-error writer of every component.
-// Internal header (quiesce::detail::base); components wrap it as
-// detail::fatal (rcu) and detail::structures::misuse (structures).
+// Internal header (quiesce::detail::base); the rcu component wraps it as
+// detail::fatal, the structures' components call it directly.
 //
 // Prints
 //   quiesce: fatal: <what>

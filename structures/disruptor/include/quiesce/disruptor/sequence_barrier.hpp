@@ -29,7 +29,8 @@
 #include <quiesce/disruptor/sequence.hpp>
 #include <quiesce/disruptor/sequencer.hpp>
 #include <quiesce/disruptor/wait_strategy.hpp>
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 namespace quiesce::disruptor {
 
@@ -63,7 +64,7 @@ class sequence_barrier {
       const std::int64_t published = sequencer_->highest_published_sequence(seq, available);
       if (published >= seq) return published;
       if (spins < 64)
-        quiesce::detail::structures::cpu_relax();
+        quiesce::detail::base::cpu_relax();
       else
         std::this_thread::yield();
     }

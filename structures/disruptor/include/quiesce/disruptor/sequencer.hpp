@@ -81,7 +81,8 @@
 #include <quiesce/disruptor/sequence.hpp>
 #include <quiesce/disruptor/wait_strategy.hpp>
 #include <quiesce/numa/node_allocator.hpp>
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 namespace quiesce::disruptor {
 
@@ -129,7 +130,7 @@ class producer_backoff {
   void pause() noexcept {
     if (spins_ < 64) {
       ++spins_;
-      quiesce::detail::structures::cpu_relax();
+      quiesce::detail::base::cpu_relax();
     } else {
       std::this_thread::yield();
     }
@@ -354,13 +355,13 @@ class single_producer_sequencer : public detail::sequencer_base<W, detail::singl
   //   Checks builds: publishing a sequence never claimed, or one at or
   //   below the cursor, is fatal.
   void publish(std::int64_t seq) noexcept {
-    if constexpr (quiesce::detail::structures::checks_enabled) check_publish(seq, seq);
+    if constexpr (quiesce::detail::base::checks_enabled) check_publish(seq, seq);
     this->cursor_.set(seq);  // release: pairs with the acquire in dependent_sequences::get() via the barrier
     this->wait_.signal_all_when_blocking();
   }
   // Publishes [lo, hi] (one cursor store: a single producer publishes in order).
   void publish(std::int64_t lo, std::int64_t hi) noexcept {
-    if constexpr (quiesce::detail::structures::checks_enabled) check_publish(lo, hi);
+    if constexpr (quiesce::detail::base::checks_enabled) check_publish(lo, hi);
     this->cursor_.set(hi);  // release, as publish(seq)
     this->wait_.signal_all_when_blocking();
   }
@@ -391,7 +392,7 @@ class single_producer_sequencer : public detail::sequencer_base<W, detail::singl
 
   void check_publish(std::int64_t lo, std::int64_t hi) const noexcept {
     if (lo > hi || hi > p_.next_value || lo <= this->cursor_.get_relaxed())
-      quiesce::detail::structures::misuse(
+      quiesce::detail::base::fatal(
           "single_producer_sequencer::publish: range not claimed or already published",
           "publish exactly the sequences next()/try_next() returned, once each, in order");
   }
@@ -399,16 +400,16 @@ class single_producer_sequencer : public detail::sequencer_base<W, detail::singl
   // Checks builds: two claims at once on a single-producer sequencer are fatal.
   struct claim_scope {
     explicit claim_scope(single_producer_sequencer& s) noexcept : self(s) {
-      if constexpr (quiesce::detail::structures::checks_enabled) {
+      if constexpr (quiesce::detail::base::checks_enabled) {
         // Acquire: pairs with the release in ~claim_scope of the previous claim.
         if (self.claiming_.exchange(true, std::memory_order_acquire))
-          quiesce::detail::structures::misuse(
+          quiesce::detail::base::fatal(
               "two threads claimed slots of a single_producer_sequencer at once",
               "use multi_producer_sequencer (or a ring_buffer made with it) for several producer threads");
       }
     }
     ~claim_scope() {
-      if constexpr (quiesce::detail::structures::checks_enabled) self.claiming_.store(false, std::memory_order_release);
+      if constexpr (quiesce::detail::base::checks_enabled) self.claiming_.store(false, std::memory_order_release);
     }
     single_producer_sequencer& self;
   };
@@ -497,12 +498,12 @@ class multi_producer_sequencer : public detail::sequencer_base<W, sequence> {
   // is_available()/highest_published_sequence(). Checks builds: a sequence
   // not claimed, or published twice, is fatal.
   void publish(std::int64_t seq) noexcept {
-    if constexpr (quiesce::detail::structures::checks_enabled) check_publish(seq, seq);
+    if constexpr (quiesce::detail::base::checks_enabled) check_publish(seq, seq);
     set_available(seq);
     this->wait_.signal_all_when_blocking();
   }
   void publish(std::int64_t lo, std::int64_t hi) noexcept {
-    if constexpr (quiesce::detail::structures::checks_enabled) check_publish(lo, hi);
+    if constexpr (quiesce::detail::base::checks_enabled) check_publish(lo, hi);
     for (std::int64_t s = lo; s <= hi; ++s) set_available(s);
     this->wait_.signal_all_when_blocking();
   }
@@ -548,7 +549,7 @@ class multi_producer_sequencer : public detail::sequencer_base<W, sequence> {
     bool ok = lo <= hi && lo >= 0 && hi <= claimed && hi - lo < static_cast<std::int64_t>(this->size_);
     for (std::int64_t s = lo; ok && s <= hi; ++s) ok = !is_available(s);
     if (!ok)
-      quiesce::detail::structures::misuse(
+      quiesce::detail::base::fatal(
           "multi_producer_sequencer::publish: range not claimed or already published",
           "publish exactly the sequences next()/try_next() returned, once each");
   }

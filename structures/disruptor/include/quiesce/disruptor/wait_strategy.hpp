@@ -68,7 +68,8 @@
 #include <thread>
 
 #include <quiesce/disruptor/sequence.hpp>
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 namespace quiesce::disruptor {
 
@@ -99,7 +100,7 @@ inline std::int64_t spin_then_yield_on(std::int64_t seq, const dependent_sequenc
   for (int spins = 0; (available = deps.get()) < seq; ++spins) {
     if (is_alerted(alert)) return alerted_sequence;
     if (spins < 100)
-      quiesce::detail::structures::cpu_relax();
+      quiesce::detail::base::cpu_relax();
     else
       std::this_thread::yield();
   }
@@ -126,7 +127,7 @@ class busy_spin_wait_strategy {
     std::int64_t available;
     while ((available = deps.get()) < seq) {
       if (detail::is_alerted(alert)) return alerted_sequence;
-      for (int i = 0; i < pauses_; ++i) quiesce::detail::structures::cpu_relax();
+      for (int i = 0; i < pauses_; ++i) quiesce::detail::base::cpu_relax();
     }
     return available;
   }
@@ -148,7 +149,7 @@ class yielding_wait_strategy {
       if (detail::is_alerted(alert)) return alerted_sequence;
       if (n > 0) {
         --n;
-        quiesce::detail::structures::cpu_relax();
+        quiesce::detail::base::cpu_relax();
       } else {
         std::this_thread::yield();
       }
@@ -177,7 +178,7 @@ class sleeping_wait_strategy {
       if (detail::is_alerted(alert)) return alerted_sequence;
       if (n > 100) {
         --n;
-        quiesce::detail::structures::cpu_relax();
+        quiesce::detail::base::cpu_relax();
       } else if (n > 0) {
         --n;
         std::this_thread::yield();
@@ -323,7 +324,7 @@ class phased_backoff_wait_strategy {
       if (available >= seq) return available;
       if (detail::is_alerted(alert)) return alerted_sequence;
       if (--counter > 0) {
-        quiesce::detail::structures::cpu_relax();
+        quiesce::detail::base::cpu_relax();
         continue;
       }
       counter = spin_tries;

@@ -517,7 +517,7 @@ class so_table {
   // threads do not share one counter; the sum is checked every 64 inserts
   // of a stripe, and the bucket count doubles past max_load keys per bucket.
   static constexpr std::size_t stripes = 16;
-  struct alignas(quiesce::detail::structures::cache_line) stripe {
+  struct alignas(quiesce::detail::base::cache_line) stripe {
     std::atomic<std::int64_t> n{0};
   };
   std::atomic<std::int64_t>& count_of_this_thread() const noexcept {

@@ -98,7 +98,8 @@
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/lockfree/detail/node_alloc.hpp>
 #include <quiesce/lockfree/detail/poison.hpp>
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 namespace quiesce {
 
@@ -337,9 +338,9 @@ class ms_queue {
   // Consumers CAS head_, producers tail_: each alone on its own 128-byte
   // block (two lines: x86's adjacent-line prefetcher pairs them), so that a
   // producer and a consumer do not bounce one line between them.
-  alignas(2 * detail::structures::cache_line) std::atomic<node*> head_{nullptr};
+  alignas(2 * detail::base::cache_line) std::atomic<node*> head_{nullptr};
   hazard_pointer_domain* const dom_;  // null: the default domain; read-only, shares head_'s block
-  alignas(2 * detail::structures::cache_line) std::atomic<node*> tail_{nullptr};
+  alignas(2 * detail::base::cache_line) std::atomic<node*> tail_{nullptr};
 };
 
 }  // namespace lockfree

@@ -153,7 +153,8 @@
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/lockfree/detail/node_alloc.hpp>
 #include <quiesce/lockfree/detail/poison.hpp>
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 namespace quiesce {
 

@@ -80,7 +80,8 @@
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/lockfree/detail/node_alloc.hpp>
 #include <quiesce/lockfree/detail/poison.hpp>
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 namespace quiesce {
 
@@ -258,7 +259,7 @@ class treiber_stack {
 
   // The top of the stack, alone on its block so that the CAS-heavy line is
   // not shared with neighbouring objects.
-  alignas(2 * detail::structures::cache_line) std::atomic<node*> head_{nullptr};
+  alignas(2 * detail::base::cache_line) std::atomic<node*> head_{nullptr};
   hazard_pointer_domain* dom_ = nullptr;  // null: the default domain
 };
 

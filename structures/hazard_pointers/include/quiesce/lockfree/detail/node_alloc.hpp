@@ -29,7 +29,7 @@
 #include <utility>
 
 #include <quiesce/numa/node_allocator.hpp>
-#include <quiesce/structures/detail/hazard_pointer.hpp>
+#include <quiesce/hazard_pointer/detail/hp.hpp>
 #include <quiesce/numa/topology.hpp>
 
 namespace quiesce::detail::lockfree {

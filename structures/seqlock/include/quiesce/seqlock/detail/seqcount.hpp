@@ -1,7 +1,7 @@
 // quiesce/seqlock/detail/seqcount.hpp — the machinery under every reader
 // that copies a value optimistically and checks a sequence afterwards:
 // seqlock, seqcount_latch, versioned_cell and the STM's tvar. Internal
-// (quiesce::detail::structures); include <quiesce/seqlock.hpp>.
+// (quiesce::detail::seqlock); include <quiesce/seqlock.hpp>.
 //
 // The sequence protocol, once (Linux's read_seqcount_begin() /
 // read_seqcount_retry() and write_seqcount_begin() / write_seqcount_end(),
@@ -33,11 +33,12 @@
 #include <cstring>
 #include <type_traits>
 
-#include <quiesce/structures/detail/config.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
 namespace quiesce {
 
-namespace detail::structures {
+namespace detail::seqlock {
 
 // A T kept as relaxed atomic 64-bit words (the last one zero-padded). The
 // owner orders the accesses with its sequence.
@@ -147,7 +148,7 @@ template <class OnBusy>
     if ((s & 1) == 0 && seq.compare_exchange_weak(s, s + 1, std::memory_order_acquire, std::memory_order_relaxed))
       break;
     on_busy();
-    cpu_relax();
+    base::cpu_relax();
     s = seq.load(std::memory_order_relaxed);
   }
   std::atomic_thread_fence(std::memory_order_release);
@@ -170,7 +171,7 @@ inline void seq_write_unlock(std::atomic<std::uint64_t>& seq, std::uint64_t odd)
   seq.store(odd + 1, std::memory_order_release);
 }
 
-}  // namespace detail::structures
+}  // namespace detail::seqlock
 
 }  // namespace quiesce
 

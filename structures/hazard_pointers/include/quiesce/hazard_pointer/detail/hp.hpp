@@ -1,4 +1,4 @@
-// quiesce/structures/detail/hazard_pointer.hpp — internals of
+// quiesce/hazard_pointer/detail/hp.hpp — internals of
 // <quiesce/hazard_pointer.hpp>: hazard records, the retired-object header,
 // the per-thread record cache and the asymmetric fence. Not a public header:
 // names here may change without notice.
@@ -9,16 +9,17 @@
 //     writes `ptr` on every protect; scanners only read the block.
 //   * thread_cache is thread-local and touched only by its thread (scanners
 //     never read it), so it needs no padding.
-#ifndef QUIESCE_STRUCTURES_DETAIL_HAZARD_POINTER_HPP
-#define QUIESCE_STRUCTURES_DETAIL_HAZARD_POINTER_HPP
+#ifndef QUIESCE_HAZARD_POINTER_DETAIL_HP_HPP
+#define QUIESCE_HAZARD_POINTER_DETAIL_HP_HPP
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 
 #include <quiesce/base/config.hpp>
-#include <quiesce/structures/detail/config.hpp>
-#include <quiesce/structures/detail/layout.hpp>
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
+#include <quiesce/base/layout.hpp>
 
 namespace quiesce {
 class hazard_pointer_domain;
@@ -66,7 +67,7 @@ struct alignas(block) record {
   std::atomic<std::int64_t>* node_free = nullptr;
 };
 static_assert(sizeof(record) == block && alignof(record) == block);
-static_assert(layout::owns_blocks<record, block>);  // quiesce/structures/detail/layout.hpp
+static_assert(layout::owns_blocks<record, block>);  // quiesce/base/layout.hpp
 
 // The header every retirable object carries (hazard_pointer_obj_base derives
 // from it, the non-intrusive retire wraps the object in one). 32 bytes.
@@ -221,4 +222,4 @@ inline void release(record* r) noexcept {
 
 }  // namespace quiesce::detail::hp
 
-#endif  // QUIESCE_STRUCTURES_DETAIL_HAZARD_POINTER_HPP
+#endif  // QUIESCE_HAZARD_POINTER_DETAIL_HP_HPP

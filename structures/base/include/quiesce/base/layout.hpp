@@ -1,4 +1,4 @@
-// quiesce/structures/detail/layout.hpp — compile-time checks that hot shared
+// quiesce/base/layout.hpp — compile-time checks that hot shared
 // fields sit alone on their 128-byte block (no false sharing). Internal
 // header; the one place for these checks (scripts/layout_audit.sh checks the
 // same rules with pahole on the compiled types, including the .cpp-internal
@@ -19,8 +19,8 @@
 //
 // A failing check is a compile error whose message names the rule broken and
 // the fix (tests/compile_fail/layout_packed_hot_fields.cpp).
-#ifndef QUIESCE_STRUCTURES_DETAIL_LAYOUT_HPP
-#define QUIESCE_STRUCTURES_DETAIL_LAYOUT_HPP
+#ifndef QUIESCE_BASE_LAYOUT_HPP
+#define QUIESCE_BASE_LAYOUT_HPP
 
 #include <cstddef>
 
@@ -95,4 +95,4 @@ inline constexpr bool starts_block = checks::starts_block<T, Offset, Block>::val
 
 }  // namespace quiesce::detail::layout
 
-#endif  // QUIESCE_STRUCTURES_DETAIL_LAYOUT_HPP
+#endif  // QUIESCE_BASE_LAYOUT_HPP

@@ -1,4 +1,4 @@
-// quiesce/structures/detail/backoff.hpp — bounded exponential back-off for
+// quiesce/base/backoff.hpp — bounded exponential back-off for
 // retry loops that lost a race (a failed CAS, a failed version check, an
 // aborted transaction).
 //
@@ -17,15 +17,16 @@
 //
 // Cost: a pause() is a few cycles of arithmetic plus the pauses themselves;
 // nothing is shared between threads (the jitter generator is thread-local).
-#ifndef QUIESCE_STRUCTURES_DETAIL_BACKOFF_HPP
-#define QUIESCE_STRUCTURES_DETAIL_BACKOFF_HPP
+#ifndef QUIESCE_BASE_BACKOFF_HPP
+#define QUIESCE_BASE_BACKOFF_HPP
 
 #include <cstdint>
 #include <thread>
 
-#include "quiesce/structures/detail/config.hpp"
+#include <quiesce/base/config.hpp>
+#include <quiesce/base/fatal.hpp>
 
-namespace quiesce::detail::structures {
+namespace quiesce::detail::base {
 
 struct backoff_limits {
   std::uint32_t initial = 4;        // pauses in the first window (a power of two)
@@ -73,6 +74,6 @@ class exponential_backoff {
   std::uint32_t failures_ = 0;
 };
 
-}  // namespace quiesce::detail::structures
+}  // namespace quiesce::detail::base
 
-#endif  // QUIESCE_STRUCTURES_DETAIL_BACKOFF_HPP
+#endif  // QUIESCE_BASE_BACKOFF_HPP
