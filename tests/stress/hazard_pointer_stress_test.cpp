@@ -15,7 +15,6 @@
 #include <vector>
 
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 
 namespace {
 

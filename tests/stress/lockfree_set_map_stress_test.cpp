@@ -25,7 +25,6 @@
 #include <quiesce/lockfree/hash_map.hpp>
 #include <quiesce/lockfree/ordered_set.hpp>
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 
 #include <gtest/gtest.h>
 

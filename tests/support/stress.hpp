@@ -8,7 +8,6 @@
 #include <thread>
 
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 
 namespace quiesce::test {
 

@@ -17,7 +17,6 @@
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/lockfree.hpp>
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 
 namespace {
 

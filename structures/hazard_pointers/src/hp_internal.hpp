@@ -44,6 +44,7 @@
 #include <thread>
 #include <vector>
 
+#include <quiesce/base/fatal.hpp>
 #include <quiesce/base/fork_safe.hpp>
 #include <quiesce/base/stall.hpp>
 #include <quiesce/numa/affinity.hpp>

@@ -113,7 +113,6 @@
 #include <utility>
 
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 
 namespace quiesce {
 

@@ -146,7 +146,6 @@
 #include <vector>
 
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 #include <quiesce/hazard_pointer/detail/hp.hpp>
 
 namespace quiesce {

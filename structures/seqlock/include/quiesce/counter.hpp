@@ -66,7 +66,6 @@
 #include <type_traits>
 
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 #include <quiesce/base/layout.hpp>
 
 namespace quiesce {

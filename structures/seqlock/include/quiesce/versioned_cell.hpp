@@ -83,7 +83,6 @@
 #include <quiesce/seqlock.hpp>  // detail::seqlock::atomic_words, raw_copy
 #include <quiesce/base/backoff.hpp>
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 #include <quiesce/base/layout.hpp>
 
 namespace quiesce {

@@ -24,7 +24,6 @@
 #include <thread>
 
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 
 namespace quiesce::detail::base {
 

@@ -30,7 +30,6 @@
 #include <quiesce/disruptor/sequencer.hpp>
 #include <quiesce/disruptor/wait_strategy.hpp>
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 
 namespace quiesce::disruptor {
 

@@ -69,7 +69,6 @@
 
 #include <quiesce/disruptor/sequence.hpp>
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 
 namespace quiesce::disruptor {
 

@@ -99,7 +99,6 @@
 #include <quiesce/lockfree/detail/node_alloc.hpp>
 #include <quiesce/lockfree/detail/poison.hpp>
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 
 namespace quiesce {
 
@@ -111,11 +110,7 @@ namespace lockfree {
 
 template <class T>
 class ms_queue {
-  static_assert(std::is_object_v<T> && !std::is_const_v<T> && !std::is_volatile_v<T> && !std::is_array_v<T>,
-                "ms_queue<T>: T must be a non-const, non-volatile, non-array object type "
-                "(store a pointer or a std::array instead)");
-  static_assert(std::is_move_constructible_v<T>, "ms_queue<T>: pop() moves the element out, so T must be move constructible");
-  static_assert(std::is_nothrow_destructible_v<T>, "ms_queue<T>: make ~T() noexcept (pop and the destructor destroy elements)");
+  static_assert(detail::lockfree::element_type_ok<T>);  // or a message naming what T lacks
 
  public:
   using value_type = T;

@@ -154,7 +154,6 @@
 #include <quiesce/lockfree/detail/node_alloc.hpp>
 #include <quiesce/lockfree/detail/poison.hpp>
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 
 namespace quiesce {
 

@@ -81,7 +81,6 @@
 #include <quiesce/lockfree/detail/node_alloc.hpp>
 #include <quiesce/lockfree/detail/poison.hpp>
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 
 namespace quiesce {
 
@@ -93,14 +92,7 @@ namespace lockfree {
 
 template <class T>
 class treiber_stack {
-  static_assert(std::is_object_v<T> && !std::is_const_v<T> && !std::is_volatile_v<T> && !std::is_array_v<T>,
-                "treiber_stack<T>: T must be a non-const, non-volatile, non-array object type "
-                "(store a pointer or a std::array instead)");
-  static_assert(std::is_move_constructible_v<T>,
-                "treiber_stack<T>: pop() moves the element out, so T must be move constructible");
-  static_assert(std::is_nothrow_destructible_v<T>,
-                "treiber_stack<T>: nodes are destroyed by hazard-pointer deleters, which must not throw; "
-                "make ~T() noexcept");
+  static_assert(detail::lockfree::element_type_ok<T>);  // or a message naming what T lacks
 
  public:
   using value_type = T;

@@ -18,7 +18,6 @@
 
 #include <quiesce/base/config.hpp>
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 #include <quiesce/base/layout.hpp>
 
 namespace quiesce {

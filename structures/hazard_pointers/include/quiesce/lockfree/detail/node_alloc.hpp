@@ -34,6 +34,26 @@
 
 namespace quiesce::detail::lockfree {
 
+// The element types treiber_stack<T> and ms_queue<T> hold: checked once for
+// both, each failure with its own message (the node stores T in a union and
+// pop() moves it out; nodes die in hazard-pointer deleters, which run inside
+// noexcept scans).
+template <class T>
+struct element_checks {
+  static_assert(std::is_object_v<T> && !std::is_const_v<T> && !std::is_volatile_v<T> && !std::is_array_v<T>,
+                "quiesce::lockfree::treiber_stack/ms_queue<T>: T must be a non-const, non-volatile, non-array "
+                "object type (store a pointer or a std::array instead)");
+  static_assert(std::is_move_constructible_v<T>,
+                "quiesce::lockfree::treiber_stack/ms_queue<T>: pop() moves the element out, so T must be move "
+                "constructible");
+  static_assert(std::is_nothrow_destructible_v<T>,
+                "quiesce::lockfree::treiber_stack/ms_queue<T>: nodes are destroyed by hazard-pointer deleters and "
+                "by the destructor, which must not throw; make ~T() noexcept");
+  static constexpr bool ok = true;
+};
+template <class T>
+inline constexpr bool element_type_ok = element_checks<T>::ok;
+
 // The pools of objects of Size/Align bytes, one slot per NUMA node (null
 // until its pool exists). A namespace-scope variable, so that pool_for's
 // fast path is one inline load (no function-local static, no call).

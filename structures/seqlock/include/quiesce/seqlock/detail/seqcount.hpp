@@ -34,7 +34,6 @@
 #include <type_traits>
 
 #include <quiesce/base/config.hpp>
-#include <quiesce/base/fatal.hpp>
 
 namespace quiesce {
 
