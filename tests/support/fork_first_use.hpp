@@ -16,7 +16,11 @@
 // alarm and exits 0 if it returns. Whether a given trial hits the window is
 // chance (the old STM registry failed by the second trial); that every
 // trial passes is certain when the state is fork-safe, so the outcome is
-// deterministic for correct code. Not under ThreadSanitizer, which does not
+// deterministic for correct code. What the racing thread had retired or
+// queued at the fork is the child's too and may run there: a deleter or
+// callback must count into the heap, never into the racing thread's stack,
+// whose memory glibc hands to the child's new thread (the child_use's own
+// locals then alias the racer's). Not under ThreadSanitizer, which does not
 // support fork() with threads, nor under AddressSanitizer before GCC 14 /
 // clang 18, whose allocator a fork can leave locked by the racing thread.
 #ifndef QUIESCE_TESTS_SUPPORT_FORK_FIRST_USE_HPP
