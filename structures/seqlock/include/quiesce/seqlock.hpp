@@ -272,16 +272,21 @@ class alignas(detail::base::cache_line) seqlock {
   // wait for is this very thread (only on this retry path: a load that
   // succeeds first time pays nothing).
   void retry_pause() const noexcept {
-    if constexpr (detail::base::checks_enabled) {
-      if (held_by_this_thread())
-        detail::base::fatal(
-            "seqlock::load() while this thread holds the same seqlock's writer lock: it would spin forever "
-            "(a signal handler that interrupted this thread's store(), or an update() whose function reads "
-            "its own seqlock)",
-            "use quiesce::seqcount_latch<T> when readers may interrupt the writer (signal handlers, tracing "
-            "hooks); inside update(), use the value passed to the function");
-    }
+    fatal_if_held_by_this_thread(
+        "seqlock::load() while this thread holds the same seqlock's writer lock: it would spin forever "
+        "(a signal handler that interrupted this thread's store(), or an update() whose function reads "
+        "its own seqlock)",
+        "use quiesce::seqcount_latch<T> when readers may interrupt the writer (signal handlers, tracing "
+        "hooks); inside update(), use the value passed to the function");
     detail::base::cpu_relax();
+  }
+
+  // Checks builds: abort with `what` and `hint` if this thread holds the
+  // writer lock (a wait for it would never end). Nothing otherwise.
+  void fatal_if_held_by_this_thread(const char* what, const char* hint) const noexcept {
+    if constexpr (detail::base::checks_enabled) {
+      if (held_by_this_thread()) detail::base::fatal(what, hint);
+    }
   }
 
   // Checks builds: true if this thread holds the writer lock right now.
@@ -331,21 +336,16 @@ class alignas(detail::base::cache_line) seqlock {
 
   // Takes the writer lock (makes the sequence odd); returns the odd value.
   std::uint64_t lock() noexcept {
-    return detail::seqlock::seq_write_lock(seq_, [this] { check_not_held_by_this_thread(); });
-  }
-
-  // While the lock is busy (checking builds): a writer waiting for its own
-  // thread's lock would wait forever.
-  void check_not_held_by_this_thread() const noexcept {
-    if constexpr (detail::base::checks_enabled) {
-      if (held_by_this_thread())
-        detail::base::fatal(
-            "seqlock::store()/update() while this thread already holds the same seqlock's writer lock "
-            "(deadlock: a signal handler that interrupted this thread's store(), or an update() whose "
-            "function writes its own seqlock)",
-            "write a seqlock only from code that cannot interrupt its writer; for values that signal "
-            "handlers read, use quiesce::seqcount_latch<T>");
-    }
+    // While the lock is busy: a writer waiting for its own thread's lock
+    // would wait forever.
+    return detail::seqlock::seq_write_lock(seq_, [this] {
+      fatal_if_held_by_this_thread(
+          "seqlock::store()/update() while this thread already holds the same seqlock's writer lock "
+          "(deadlock: a signal handler that interrupted this thread's store(), or an update() whose "
+          "function writes its own seqlock)",
+          "write a seqlock only from code that cannot interrupt its writer; for values that signal "
+          "handlers read, use quiesce::seqcount_latch<T>");
+    });
   }
 
   void unlock(std::uint64_t odd) noexcept { detail::seqlock::seq_write_unlock(seq_, odd); }
