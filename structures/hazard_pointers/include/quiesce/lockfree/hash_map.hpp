@@ -575,6 +575,25 @@ template <class Key, class Value, class Hash, class KeyEqual, class KeyOf>
 struct table_for<quiesce::lockfree::fixed_buckets, Key, Value, Hash, KeyEqual, KeyOf> {
   using type = hash_table<Key, Value, Hash, KeyEqual, KeyOf>;
 };
+
+// The hashing arguments hash_set and hash_map take: checked once for both,
+// each failure with its own message.
+template <class Key, class Hash, class KeyEqual, class Buckets>
+struct hash_argument_checks {
+  static_assert(std::is_invocable_r_v<std::size_t, const Hash&, const Key&>,
+                "quiesce::lockfree::hash_set/hash_map: Hash must be callable as std::size_t(const Key&) on a const Hash");
+  static_assert(std::is_invocable_r_v<bool, const KeyEqual&, const Key&, const Key&>,
+                "quiesce::lockfree::hash_set/hash_map: KeyEqual must be callable as bool(const Key&, const Key&) on a "
+                "const KeyEqual");
+  static_assert(std::is_same_v<Buckets, quiesce::lockfree::growing_buckets> ||
+                    std::is_same_v<Buckets, quiesce::lockfree::fixed_buckets>,
+                "quiesce::lockfree::hash_set/hash_map: Buckets must be quiesce::lockfree::growing_buckets or "
+                "quiesce::lockfree::fixed_buckets");
+  static constexpr bool ok = true;
+};
+template <class Key, class Hash, class KeyEqual, class Buckets>
+inline constexpr bool hash_arguments_ok = hash_argument_checks<Key, Hash, KeyEqual, Buckets>::ok;
+
 }  // namespace detail::lockfree
 
 namespace lockfree {
@@ -587,12 +606,7 @@ template <class Key, class Hash = std::hash<Key>, class KeyEqual = std::equal_to
 class hash_set {
   static_assert(std::is_nothrow_destructible_v<Key>,
                 "lockfree::hash_set<Key>: Key's destructor runs in hazard-pointer deleters and must be noexcept");
-  static_assert(std::is_invocable_r_v<std::size_t, const Hash&, const Key&>,
-                "lockfree::hash_set: Hash must be callable as std::size_t(const Key&) on a const Hash");
-  static_assert(std::is_invocable_r_v<bool, const KeyEqual&, const Key&, const Key&>,
-                "lockfree::hash_set: KeyEqual must be callable as bool(const Key&, const Key&) on a const KeyEqual");
-  static_assert(std::is_same_v<Buckets, growing_buckets> || std::is_same_v<Buckets, fixed_buckets>,
-                "lockfree::hash_set: Buckets must be quiesce::lockfree::growing_buckets or quiesce::lockfree::fixed_buckets");
+  static_assert(detail::lockfree::hash_arguments_ok<Key, Hash, KeyEqual, Buckets>);
   using table =
       typename detail::lockfree::table_for<Buckets, Key, Key, Hash, KeyEqual, detail::lockfree::key_of_self>::type;
   using node = typename table::node;
@@ -690,13 +704,8 @@ class hash_map {
   static_assert(std::is_nothrow_destructible_v<Key> && std::is_nothrow_destructible_v<T>,
                 "lockfree::hash_map<Key, T>: Key's and T's destructors run in hazard-pointer deleters and must be "
                 "noexcept");
-  static_assert(std::is_invocable_r_v<std::size_t, const Hash&, const Key&>,
-                "lockfree::hash_map: Hash must be callable as std::size_t(const Key&) on a const Hash");
-  static_assert(std::is_invocable_r_v<bool, const KeyEqual&, const Key&, const Key&>,
-                "lockfree::hash_map: KeyEqual must be callable as bool(const Key&, const Key&) on a const KeyEqual");
+  static_assert(detail::lockfree::hash_arguments_ok<Key, Hash, KeyEqual, Buckets>);
   using entry = detail::lockfree::map_entry<Key, T>;
-  static_assert(std::is_same_v<Buckets, growing_buckets> || std::is_same_v<Buckets, fixed_buckets>,
-                "lockfree::hash_map: Buckets must be quiesce::lockfree::growing_buckets or quiesce::lockfree::fixed_buckets");
   using table =
       typename detail::lockfree::table_for<Buckets, Key, entry, Hash, KeyEqual, detail::lockfree::key_of_entry>::type;
   using node = typename table::node;
