@@ -333,9 +333,9 @@ class ms_queue {
   // Consumers CAS head_, producers tail_: each alone on its own 128-byte
   // block (two lines: x86's adjacent-line prefetcher pairs them), so that a
   // producer and a consumer do not bounce one line between them.
-  alignas(2 * detail::base::cache_line) std::atomic<node*> head_{nullptr};
+  alignas(detail::base::cache_block) std::atomic<node*> head_{nullptr};
   hazard_pointer_domain* const dom_;  // null: the default domain; read-only, shares head_'s block
-  alignas(2 * detail::base::cache_line) std::atomic<node*> tail_{nullptr};
+  alignas(detail::base::cache_block) std::atomic<node*> tail_{nullptr};
 };
 
 }  // namespace lockfree

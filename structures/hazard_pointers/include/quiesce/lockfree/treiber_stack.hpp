@@ -251,7 +251,7 @@ class treiber_stack {
 
   // The top of the stack, alone on its block so that the CAS-heavy line is
   // not shared with neighbouring objects.
-  alignas(2 * detail::base::cache_line) std::atomic<node*> head_{nullptr};
+  alignas(detail::base::cache_block) std::atomic<node*> head_{nullptr};
   hazard_pointer_domain* dom_ = nullptr;  // null: the default domain
 };
 
