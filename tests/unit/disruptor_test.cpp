@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -125,6 +126,31 @@ TEST(DisruptorSequence, EachSequenceOwnsItsPairOfLines) {
   const auto b = reinterpret_cast<std::uintptr_t>(&pair[1]);
   EXPECT_EQ(a % 128, 0u);
   EXPECT_EQ(b - a, 128u);
+}
+
+// The producer reads the ring's and the sequencer's own fields on every
+// claim: no neighbour that another thread writes (a handler declared beside
+// the ring on the producer's stack, say) may share their 128-byte blocks.
+template <class Ring>
+void expect_ring_owns_its_blocks() {
+  static_assert(alignof(Ring) == 128 && sizeof(Ring) % 128 == 0);
+  static_assert(alignof(typename Ring::sequencer_type) == 128 && sizeof(typename Ring::sequencer_type) % 128 == 0);
+  struct neighbours {
+    std::int64_t before = 0;
+    Ring ring{8, [] { return event{}; }};
+    std::int64_t after = 0;
+  };
+  auto n = std::make_unique<neighbours>();
+  const auto block = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) / 128; };
+  const auto first = block(&n->ring);
+  const auto last = block(reinterpret_cast<const char*>(&n->ring) + sizeof(Ring) - 1);
+  for (const std::int64_t* other : {&n->before, &n->after}) EXPECT_TRUE(block(other) < first || block(other) > last);
+}
+
+TEST(DisruptorRingBuffer, RingAndSequencerShareNoBlockWithTheirNeighbours) {
+  expect_ring_owns_its_blocks<ring_buffer<event, single_producer_sequencer<busy_spin_wait_strategy>>>();
+  expect_ring_owns_its_blocks<ring_buffer<event, multi_producer_sequencer<busy_spin_wait_strategy>>>();
+  expect_ring_owns_its_blocks<ring_buffer<event, single_producer_sequencer<blocking_wait_strategy>>>();
 }
 
 // ------------------------------------------------------------- bad input ----

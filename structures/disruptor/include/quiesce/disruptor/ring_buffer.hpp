@@ -59,8 +59,11 @@
 
 namespace quiesce::disruptor {
 
+// Aligned to, and filling, whole 128-byte blocks (as its sequencer): the
+// producer reads the mask and the events' address on every claim, so no
+// object another thread writes may share their lines.
 template <class E, sequencer Sequencer>
-class ring_buffer {
+class alignas(sequence_padding) ring_buffer {
   static_assert(std::is_object_v<E> && !std::is_const_v<E> && !std::is_array_v<E>,
                 "ring_buffer<E, ...>: E must be a non-const, non-array object type (the events are rewritten in place)");
   static_assert(alignof(E) <= 4096, "ring_buffer<E, ...>: E is aligned beyond a page");

@@ -117,11 +117,15 @@ inline void check_buffer_size(std::size_t size) {
                                 " is too large; the maximum is 2^30 (1073741824) slots");
 }
 
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_bad_claim(std::int64_t n, std::size_t size) {
+  throw std::invalid_argument("quiesce::disruptor: cannot claim " + std::to_string(n) + " slots of a ring of " +
+                              std::to_string(size) + "; claim between 1 and the ring size (publish larger batches in parts)");
+}
+// Every claim runs this: two compares inline, the message out of line (the
+// whole check used to be one call per claim: too large to inline).
 inline void check_claim(std::int64_t n, std::size_t size) {
   if (n < 1 || static_cast<std::uint64_t>(n) > size) [[unlikely]]
-    throw std::invalid_argument("quiesce::disruptor: cannot claim " + std::to_string(n) +
-                                " slots of a ring of " + std::to_string(size) +
-                                "; claim between 1 and the ring size (publish larger batches in parts)");
+    throw_bad_claim(n, size);
 }
 
 // The producer's back-off while the ring is full.
@@ -162,8 +166,17 @@ struct sequencer_shared_state {
 // the gating sequences. The fields producers and consumers write (the
 // cursor, the producers' own fields P, the gating reader count) live in one
 // block of 128-byte-aligned slots on the ring's node (make_on_node).
+//
+// The object itself is aligned to, and fills, whole 128-byte blocks: every
+// claim reads its fields (the size, the pointer to the shared block, the
+// wait strategy), so a neighbour that another thread writes must not share
+// their cache lines. Without this, a sequencer (or the ring_buffer holding
+// it) declared on the producer's stack beside a handler that the consumer
+// updates per event costs the producer a cache miss per claim, and whether
+// the two share a line depends on where the stack happens to start (see
+// the Disruptor README, "why the per-event rate swings").
 template <wait_strategy W, class P>
-class sequencer_base {
+class alignas(sequence_padding) sequencer_base {
  public:
   using wait_strategy_type = W;
 
