@@ -79,14 +79,14 @@ def build(medians, errors, args):
         if v is None and name in errors:
             lines.append(f"| {label} | error: {errors[name]} | | |" + " |" * len(PEERS))
             continue
-        # The consumer's mean batch (the handler counts end_of_batch) and what
+        # The consumer's mean batch (the handler counts its batches) and what
         # one batch costs: 1e3 / (M items/s / events per batch) ns.
         batch = medians.get(name, {}).get("events_per_batch")
         per_batch = None if batch is None or not v else 1e3 * batch / v
         cells = [fmt_ratio(ratio(v, mops(medians, f"unicast_1p1c/{p}"))) for p in PEERS]
         lines.append(f"| {label} | {fmt(v)} | {fmt(batch)} | {fmt(per_batch, 0)} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append("Events per consumer batch: the Disruptor rows' handler counts `end_of_batch`. The rate is "
+    lines.append("Events per consumer batch: the Disruptor rows' handler counts its batches (`on_batch_start`). The rate is "
                  "events per batch x batches per second, and a batch costs mostly cross-core cache-line "
                  "transfers (the cursor's line, the slots' lines), so the per-event rate follows the batch size "
                  "the consumer sees (structures/disruptor/README.md: why the per-event rate swings).")
