@@ -165,7 +165,7 @@ struct raw_cds_lfht {
   static int match(cds_lfht_node* n, const void* key) noexcept {
     return to_node(n)->key == *static_cast<const std::uint64_t*>(key) ? 1 : 0;
   }
-  static unsigned long hash(std::uint64_t k) noexcept { return quiesce::detail::hash_map_mix(k); }
+  static unsigned long hash(std::uint64_t k) noexcept { return quiesce::detail::rcu::hash_map_mix(k); }
   static void registered() {
     static thread_local bool done = [] {
       quiesce::rcu_read_guard g;  // registers the thread with liburcu memb

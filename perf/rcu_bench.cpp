@@ -462,7 +462,7 @@ bool retire_setup(benchmark::State& st) {
     return false;
   }
   pthread_t reclaimer;  // quiesce's worker, on the same CPU
-  if (!quiesce::detail::reclaimer_thread(quiesce::rcu_flavor::memb::index, &reclaimer) ||
+  if (!quiesce::detail::rcu::reclaimer_thread(quiesce::rcu_flavor::memb::index, &reclaimer) ||
       !pin_thread(reclaimer, g_cpus.helper)) {
     st.SkipWithError("cannot pin quiesce's memb reclaimer thread to the helper CPU");
     return false;

@@ -484,11 +484,11 @@ struct stamped_raw {
 void raw_reclaim(rcu_head* h) {
   // Raw liburcu has no ThreadSanitizer annotations (its queue is in
   // uninstrumented code): the same retire -> deleter edge quiesce's retire adds.
-  quiesce::detail::tsan_acquire(h);
+  quiesce::detail::rcu::tsan_acquire(h);
   auto* n = reinterpret_cast<stamped_raw*>(h);
   (*g_deleted_at)[n->s.index] = now_ns() - n->s.stamp;
   delete n;
-  quiesce::detail::tsan_release(g_deleted_at);  // ... -> the rcu_barrier below (liburcu's is not annotated)
+  quiesce::detail::rcu::tsan_release(g_deleted_at);  // ... -> the rcu_barrier below (liburcu's is not annotated)
 }
 
 template <class F>
@@ -515,7 +515,7 @@ void run_retire_latency(const options& o, const plan& pl, std::uint64_t loops, m
         case gp::retire_path::call_rcu: {
           auto* n = new stamped_raw{};
           n->s = {t, i};
-          quiesce::detail::tsan_release(&n->head);  // no-op outside TSan builds
+          quiesce::detail::rcu::tsan_release(&n->head);  // no-op outside TSan builds
           F::call(&n->head, &raw_reclaim);
           break;
         }
@@ -545,7 +545,7 @@ void run_retire_latency(const options& o, const plan& pl, std::uint64_t loops, m
     F::barrier();
   else
     rcu_barrier(dom);
-  quiesce::detail::tsan_acquire(&deleted);
+  quiesce::detail::rcu::tsan_acquire(&deleted);
   c.stop.store(true, std::memory_order_relaxed);
   for (auto& t : threads) t.join();
   std::vector<double> lat(o.samples);

@@ -10,11 +10,11 @@
 
 namespace {
 
-static_assert(quiesce::detail::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
+static_assert(quiesce::detail::rcu::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
 
 // The library this test links was built with the checks too (tests/CMakeLists.txt:
 // quiesce_checks), so the misuse below is caught by the code that ships.
-TEST(RcuMisuse, LibraryIsBuiltWithTheChecks) { EXPECT_TRUE(quiesce::detail::rcu_library_checks()); }
+TEST(RcuMisuse, LibraryIsBuiltWithTheChecks) { EXPECT_TRUE(quiesce::detail::rcu::rcu_library_checks()); }
 
 class RcuMisuseDeathTest : public ::testing::Test {
  protected:

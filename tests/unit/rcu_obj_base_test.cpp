@@ -24,7 +24,7 @@ struct node : quiesce::rcu_obj_base<node<D>> {
     // For QSBR, "inside a section" means inside a guard (the worker is online
     // between quiescent states by design).
     if constexpr (std::is_same_v<D, quiesce::rcu_qsbr_domain>) {
-      if (quiesce::detail::qsbr_guard_depth != 0) ++deleted_inside_section;
+      if (quiesce::detail::rcu::qsbr_guard_depth != 0) ++deleted_inside_section;
     } else if (D::read_ongoing()) {
       ++deleted_inside_section;
     }

@@ -277,9 +277,9 @@ TEST(RcuSignal, MbRaiseInsideReadSection) { run_raise_inside_section<quiesce::rc
 TEST(RcuSignal, BpRaiseInsideReadSection) { run_raise_inside_section<quiesce::rcu_bp_domain>(); }
 
 // The guard is accepted wherever a read guard of its domain is.
-static_assert(quiesce::detail::is_read_guard_v<quiesce::rcu_signal_read_guard<quiesce::rcu_domain>,
+static_assert(quiesce::detail::rcu::is_read_guard_v<quiesce::rcu_signal_read_guard<quiesce::rcu_domain>,
                                                quiesce::rcu_domain>);
-static_assert(!quiesce::detail::is_read_guard_v<quiesce::rcu_signal_read_guard<quiesce::rcu_domain>,
+static_assert(!quiesce::detail::rcu::is_read_guard_v<quiesce::rcu_signal_read_guard<quiesce::rcu_domain>,
                                                 quiesce::rcu_mb_domain>);
 static_assert(!std::is_copy_constructible_v<quiesce::rcu_signal_read_guard<>>);
 

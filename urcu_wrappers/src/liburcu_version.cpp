@@ -12,8 +12,8 @@ static_assert(QUIESCE_URCU_HAS_POLL == (QUIESCE_URCU_PKG_MINOR >= 14), "quiesce:
 
 // 0.15.2's _rcu_cmpxchg_pointer, repaired in detail/liburcu.hpp, in the
 // position the unrepaired one cannot take: a subexpression.
-namespace quiesce::detail {
+namespace quiesce::detail::rcu {
 bool liburcu_cmpxchg_pointer_compiles(int** slot, int* expected, int* desired) noexcept {
   return rcu_cmpxchg_pointer(slot, expected, desired) == expected;
 }
-}  // namespace quiesce::detail
+}  // namespace quiesce::detail::rcu

@@ -28,7 +28,7 @@
 #include <unordered_set>
 #include <vector>
 
-namespace quiesce::detail {
+namespace quiesce::detail::rcu {
 
 // ---------------------------------------------------------------------------
 // Diagnostics
@@ -607,7 +607,7 @@ QUIESCE_INSTANTIATE(rcu_flavor::mb)
 QUIESCE_INSTANTIATE(rcu_flavor::bp)
 #undef QUIESCE_INSTANTIATE
 
-}  // namespace quiesce::detail
+}  // namespace quiesce::detail::rcu
 
 namespace quiesce {
 
@@ -616,7 +616,7 @@ namespace quiesce {
 
 template <class Domain>
 per_cpu_call_rcu_workers<Domain>::per_cpu_call_rcu_workers(bool realtime) {
-  detail::note_flavor_used(F::index);
+  detail::rcu::note_flavor_used(F::index);
   if (F::create_all_cpu_call_rcu_data(realtime ? URCU_CALL_RCU_RT : 0UL) != 0) {
     const int err = errno;
     F::free_all_cpu_call_rcu_data();
@@ -624,15 +624,15 @@ per_cpu_call_rcu_workers<Domain>::per_cpu_call_rcu_workers(bool realtime) {
                             std::string("quiesce: cannot create per-CPU call_rcu workers for the ") + F::name +
                                 " domain");
   }
-  detail::liburcu_per_cpu[F::index].fetch_add(1, std::memory_order_seq_cst);  // every thread's retires go there now
+  detail::rcu::liburcu_per_cpu[F::index].fetch_add(1, std::memory_order_seq_cst);  // every thread's retires go there now
 }
 
 template <class Domain>
 per_cpu_call_rcu_workers<Domain>::~per_cpu_call_rcu_workers() {
   // liburcu waits for a grace period inside: must not be in a read-side section.
-  detail::require_outside_read_section<F>("per_cpu_call_rcu_workers destroyed inside a read-side section (deadlock)",
+  detail::rcu::require_outside_read_section<F>("per_cpu_call_rcu_workers destroyed inside a read-side section (deadlock)",
                                           "destroy it outside any rcu_read_guard");
-  detail::liburcu_per_cpu[F::index].fetch_sub(1, std::memory_order_seq_cst);
+  detail::rcu::liburcu_per_cpu[F::index].fetch_sub(1, std::memory_order_seq_cst);
   F::free_all_cpu_call_rcu_data();
 }
 
@@ -654,7 +654,7 @@ bool in_use(unsigned used) {
 // registry handlers always (its readers register without quiesce knowing).
 template <class F>
 void for_flavor_prepare(unsigned used) {
-  detail::gp_gate(F::index).lock();
+  detail::rcu::gp_gate(F::index).lock();
   if (in_use<F>(used)) F::before_fork();
   if constexpr (std::is_same_v<F, rcu_flavor::bp>) F::registry_before_fork();
 }
@@ -670,14 +670,14 @@ void for_flavor_child(unsigned used) {
   if (in_use<F>(used)) F::after_fork_child();
   // The child's thread has a new TID: glibc's rwlock would not accept its
   // unlock of the parent's write lock. Nothing else can hold it: start afresh.
-  new (&detail::gp_gate(F::index)) std::shared_mutex;
+  new (&detail::rcu::gp_gate(F::index)) std::shared_mutex;
 }
 }  // namespace
 
 rcu_fork_guard::rcu_fork_guard() noexcept : parent_(::getpid()), qsbr_was_online_(rcu_flavor::qsbr::online()) {
   if (rcu_flavor::memb::read_ongoing() || rcu_flavor::mb::read_ongoing() ||
-      (rcu_flavor::bp::registered() && rcu_flavor::bp::read_ongoing()) || detail::qsbr_guard_depth != 0)
-    detail::fatal("rcu_fork_guard created inside a read-side section",
+      (rcu_flavor::bp::registered() && rcu_flavor::bp::read_ongoing()) || detail::rcu::qsbr_guard_depth != 0)
+    detail::rcu::fatal("rcu_fork_guard created inside a read-side section",
                   "fork outside any rcu_read_guard");
   // An online QSBR thread would hold up the grace periods that the gates and
   // liburcu's before-fork handlers wait for: offline for the whole fork (a
@@ -689,22 +689,22 @@ rcu_fork_guard::rcu_fork_guard() noexcept : parent_(::getpid()), qsbr_was_online
   // Lazily built state that a retirer may be building right now: finished
   // before the fork (a child would wait forever on its half-done
   // initialisation), and its fork handlers installed.
-  detail::stall_init();
-  // No call_rcu() may be half done at the fork (see detail::fork_slot):
+  detail::rcu::stall_init();
+  // No call_rcu() may be half done at the fork (see detail::rcu::fork_slot):
   // from here on retires defer their nodes; wait for those already inside
   // call_rcu(). The fence mode is fixed first (a retirer may be choosing it).
-  detail::init_fork_fence();
-  detail::fork_pending.fetch_add(1, std::memory_order_seq_cst);
-  detail::fork_heavy_fence();
-  detail::wait_fork_slots_idle();
+  detail::rcu::init_fork_fence();
+  detail::rcu::fork_pending.fetch_add(1, std::memory_order_seq_cst);
+  detail::rcu::fork_heavy_fence();
+  detail::rcu::wait_fork_slots_idle();
   // The flavours whose liburcu fork handlers run, read once so that prepare,
   // parent and child handlers pair up (a first retire racing the guard may
   // set a bit; after the wait above, no call_rcu() of a flavour missing here
   // can be in progress or start before the fork).
-  used_ = detail::used_flavors.load(std::memory_order_acquire);
+  used_ = detail::rcu::used_flavors.load(std::memory_order_acquire);
   // quiesce's reclaimer threads finish their batch and wait, before the
   // gates (a barrier waiting for them holds none).
-  detail::reclaimers_pause_for_fork();
+  detail::rcu::reclaimers_pause_for_fork();
   // Lock order: gates (memb, qsbr, mb, bp), then the registry. The
   // double-retire tracker's mutex is not held: a child replaces it (retires
   // keep going meanwhile).
@@ -712,23 +712,23 @@ rcu_fork_guard::rcu_fork_guard() noexcept : parent_(::getpid()), qsbr_was_online
   for_flavor_prepare<rcu_flavor::qsbr>(used_);
   for_flavor_prepare<rcu_flavor::mb>(used_);
   for_flavor_prepare<rcu_flavor::bp>(used_);
-  detail::registry_mutex().lock();
-  detail::in_fork_guard = true;
+  detail::rcu::registry_mutex().lock();
+  detail::rcu::in_fork_guard = true;
 }
 
 rcu_fork_guard::~rcu_fork_guard() {
-  detail::in_fork_guard = false;
+  detail::rcu::in_fork_guard = false;
   if (::getpid() == parent_) {
-    detail::registry_mutex().unlock();
+    detail::rcu::registry_mutex().unlock();
     for_flavor_parent<rcu_flavor::bp>(used_);
     for_flavor_parent<rcu_flavor::mb>(used_);
     for_flavor_parent<rcu_flavor::qsbr>(used_);
     for_flavor_parent<rcu_flavor::memb>(used_);
     // Deferred retires go to call_rcu() before the gates open: another
     // guard cannot fork, nor a barrier return, in between.
-    if (detail::fork_pending.fetch_sub(1, std::memory_order_seq_cst) == 1) detail::drain_deferred_calls();
+    if (detail::rcu::fork_pending.fetch_sub(1, std::memory_order_seq_cst) == 1) detail::rcu::drain_deferred_calls();
     unlock_gates();
-    detail::reclaimers_resume_after_fork();
+    detail::rcu::reclaimers_resume_after_fork();
     if (qsbr_was_online_) rcu_flavor::qsbr::thread_online();
     return;
   }
@@ -740,9 +740,9 @@ rcu_fork_guard::~rcu_fork_guard() {
   // as their threads' unregistration would have. Safe: no other thread runs,
   // and the fork guard kept every quiesce registration and grace period (the
   // users of liburcu's registry lock) out of the critical window.
-  auto& r = detail::registry();
+  auto& r = detail::rcu::registry();
   const pthread_t self = pthread_self();
-  std::vector<detail::registry_entry> kept;
+  std::vector<detail::rcu::registry_entry> kept;
   for (const auto& e : r) {
     if (pthread_equal(e.thread, self))
       kept.push_back(e);
@@ -752,30 +752,30 @@ rcu_fork_guard::~rcu_fork_guard() {
     }
   }
   r.swap(kept);
-  new (&detail::registry_mutex()) std::mutex;  // as for the gates, see for_flavor_child
+  new (&detail::rcu::registry_mutex()) std::mutex;  // as for the gates, see for_flavor_child
   // Another thread may have been inside the double-retire tracker at the
   // fork: a fresh mutex and set (the old set is leaked; its pointers'
   // deleters still run, and untracking a pointer it lacks is a no-op).
-  new (&detail::pending_mutex()) std::mutex;
-  detail::pending_set_ptr = nullptr;
-  detail::reset_fork_slots_in_child();
-  detail::reclaimers_reset_in_child();  // also done by its pthread_atfork handler; here for clarity
+  new (&detail::rcu::pending_mutex()) std::mutex;
+  detail::rcu::pending_set_ptr = nullptr;
+  detail::rcu::reset_fork_slots_in_child();
+  detail::rcu::reclaimers_reset_in_child();  // also done by its pthread_atfork handler; here for clarity
   for_flavor_child<rcu_flavor::bp>(used_);
   for_flavor_child<rcu_flavor::mb>(used_);
   for_flavor_child<rcu_flavor::qsbr>(used_);
   for_flavor_child<rcu_flavor::memb>(used_);
   // Nodes the parent's threads deferred during the fork are retired objects
   // in the child's memory too: hand them to the child's workers.
-  detail::fork_pending.store(0, std::memory_order_seq_cst);  // no other guard exists in the child
-  detail::drain_deferred_calls();
+  detail::rcu::fork_pending.store(0, std::memory_order_seq_cst);  // no other guard exists in the child
+  detail::rcu::drain_deferred_calls();
   if (qsbr_was_online_) rcu_flavor::qsbr::thread_online();
 }
 
 void rcu_fork_guard::unlock_gates() noexcept {
-  detail::gp_gate(rcu_flavor::bp::index).unlock();
-  detail::gp_gate(rcu_flavor::mb::index).unlock();
-  detail::gp_gate(rcu_flavor::qsbr::index).unlock();
-  detail::gp_gate(rcu_flavor::memb::index).unlock();
+  detail::rcu::gp_gate(rcu_flavor::bp::index).unlock();
+  detail::rcu::gp_gate(rcu_flavor::mb::index).unlock();
+  detail::rcu::gp_gate(rcu_flavor::qsbr::index).unlock();
+  detail::rcu::gp_gate(rcu_flavor::memb::index).unlock();
 }
 
 pid_t rcu_fork() noexcept {

@@ -14,7 +14,7 @@
 #include <quiesce/rcu.hpp>
 #include <quiesce/rcu/stall.hpp>
 
-namespace quiesce::detail {
+namespace quiesce::detail::rcu {
 
 // One thread registered with one flavour through quiesce (memb, qsbr, mb;
 // bp keeps its own records). Entries are added after liburcu's registration
@@ -97,6 +97,6 @@ class stall_wait_scope {
   bool linked = false;  // listed (the detector was enabled when the wait began)
 };
 
-}  // namespace quiesce::detail
+}  // namespace quiesce::detail::rcu
 
 #endif  // QUIESCE_URCU_WRAPPERS_SRC_RCU_INTERNAL_HPP

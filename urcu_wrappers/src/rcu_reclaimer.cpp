@@ -1,6 +1,6 @@
 // urcu_wrappers/src/rcu_reclaimer.cpp — quiesce's reclaimer: one worker
 // thread per flavour that waits for grace periods and runs deleters (see
-// detail::reclaim_queue in quiesce/rcu/rcu_domain.hpp for the contract).
+// detail::rcu::reclaim_queue in quiesce/rcu/rcu_domain.hpp for the contract).
 //
 // Why not liburcu's call_rcu worker: it sleeps 10 ms after every wake-up to
 // gather a batch, so each rcu_barrier() costs at least 10 ms and a deleter
@@ -39,7 +39,7 @@
 
 #include "rcu_internal.hpp"
 
-namespace quiesce::detail {
+namespace quiesce::detail::rcu {
 
 namespace {
 
@@ -317,4 +317,4 @@ namespace {
 [[maybe_unused]] const int atfork_installed = pthread_atfork(nullptr, nullptr, &reclaimers_reset_in_child);
 }  // namespace
 
-}  // namespace quiesce::detail
+}  // namespace quiesce::detail::rcu

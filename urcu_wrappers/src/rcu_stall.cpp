@@ -31,7 +31,7 @@
 
 namespace quiesce {
 
-namespace detail {
+namespace detail::rcu {
 namespace {
 
 using clock = std::chrono::steady_clock;
@@ -378,15 +378,15 @@ stall_wait_scope::~stall_wait_scope() {
   if (next != nullptr) next->prev = prev;
 }
 
-}  // namespace detail
+}  // namespace detail::rcu
 
 std::string to_string(const rcu_stall_report& r) {
   std::string s = "quiesce: rcu stall: ";
   s += r.flavor;
   s += " grace period waited ";
-  s += detail::format_duration(r.waited);
+  s += detail::rcu::format_duration(r.waited);
   s += " (";
-  s += detail::kind_name(r.waiting);
+  s += detail::rcu::kind_name(r.waiting);
   s += ")";
   if (r.holders.empty()) {
     s += std::strcmp(r.flavor, "bp") == 0 ? "; holders unknown (bp readers are not tracked by quiesce)"
@@ -399,7 +399,7 @@ std::string to_string(const rcu_stall_report& r) {
       s += i == 0 ? " " : ", ";
       s += "tid " + std::to_string(h.tid) + " \"" + h.name + "\" " +
            (std::strcmp(r.flavor, "qsbr") == 0 ? "without a quiescent state" : "inside a read-side section") +
-           " for >= " + detail::format_duration(h.blocking_for);
+           " for >= " + detail::rcu::format_duration(h.blocking_for);
     }
   }
   s += "; " + std::to_string(r.outstanding) + " retired objects not reclaimed";
@@ -415,20 +415,20 @@ void rcu_stall_detector_configure(rcu_stall_options opts) {
   if (opts.report_interval.count() < 0)
     throw std::invalid_argument("quiesce: rcu_stall_options::report_interval must be >= 0 ms (got " +
                                 std::to_string(opts.report_interval.count()) + "; 0 means 3 x timeout)");
-  auto& d = detail::det();
+  auto& d = detail::rcu::det();
   {
     std::lock_guard lk(d.mu);
     d.opts = std::move(opts);
     d.enabled = true;
     d.on.store(true, std::memory_order_relaxed);
     ++d.config_gen;
-    if (!d.started.load(std::memory_order_relaxed)) detail::start_watchdog_locked(d);
+    if (!d.started.load(std::memory_order_relaxed)) detail::rcu::start_watchdog_locked(d);
   }
   d.cv.notify_all();
 }
 
 void rcu_stall_detector_disable() noexcept {
-  auto& d = detail::det();
+  auto& d = detail::rcu::det();
   {
     std::lock_guard lk(d.mu);
     d.enabled = false;
@@ -438,8 +438,8 @@ void rcu_stall_detector_disable() noexcept {
   d.cv.notify_all();
 }
 
-bool rcu_stall_detector_enabled() noexcept { return detail::det().on.load(std::memory_order_relaxed); }
+bool rcu_stall_detector_enabled() noexcept { return detail::rcu::det().on.load(std::memory_order_relaxed); }
 
-std::uint64_t rcu_stall_reports() noexcept { return detail::det().reports.load(std::memory_order_relaxed); }
+std::uint64_t rcu_stall_reports() noexcept { return detail::rcu::det().reports.load(std::memory_order_relaxed); }
 
 }  // namespace quiesce

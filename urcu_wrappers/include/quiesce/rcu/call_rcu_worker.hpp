@@ -1,7 +1,7 @@
 // quiesce/rcu/call_rcu_worker.hpp — dedicated and per-CPU call_rcu workers.
 //
 // By default every retire of a flavour goes to quiesce's reclaimer thread
-// (see detail::reclaim_queue in rcu_domain.hpp): it starts a batch when
+// (see detail::rcu::reclaim_queue in rcu_domain.hpp): it starts a batch when
 // woken, waits one grace period and runs the batch's deleters. Where one
 // worker cannot keep up (many writer cores), or deleters must run on a chosen
 // CPU (cache or NUMA locality), give threads or CPUs their own liburcu
@@ -30,19 +30,19 @@
 
 namespace quiesce {
 
-namespace detail {
+namespace detail::rcu {
 // Throws std::invalid_argument naming `cpu` if it is not in the process's
 // affinity mask (liburcu would abort the whole process instead).
 void validate_worker_cpu(int cpu);
 // Pins `t` to `cpu` (validated); throws std::system_error on failure.
 void pin_thread(pthread_t t, int cpu);
-}  // namespace detail
+}  // namespace detail::rcu
 
-namespace detail {
+namespace detail::rcu {
 // Flavour f's reclaimer thread (started if it was not); false if none could
 // be started (rcu_reclaimer.cpp).
 bool reclaimer_thread(int flavor, pthread_t* out) noexcept;
-}  // namespace detail
+}  // namespace detail::rcu
 
 // Pins quiesce's reclaimer thread of Domain's flavour (the worker that runs
 // every deleter not sent to a call_rcu_worker; see rcu_domain.hpp) to `cpu`,
@@ -52,11 +52,11 @@ bool reclaimer_thread(int flavor, pthread_t* out) noexcept;
 template <class Domain = rcu_domain>
 void pin_rcu_reclaimer(int cpu) {
   static_assert(rcu_domain_type<Domain>, "pin_rcu_reclaimer<D>: D must be a quiesce RCU domain type");
-  detail::validate_worker_cpu(cpu);
+  detail::rcu::validate_worker_cpu(cpu);
   pthread_t t;
-  if (!detail::reclaimer_thread(Domain::flavor_type::index, &t))
+  if (!detail::rcu::reclaimer_thread(Domain::flavor_type::index, &t))
     throw std::system_error(EAGAIN, std::generic_category(), "quiesce: cannot start the RCU reclaimer thread");
-  detail::pin_thread(t, cpu);
+  detail::rcu::pin_thread(t, cpu);
 }
 
 template <class Domain = rcu_domain>
@@ -68,17 +68,17 @@ class call_rcu_worker {
   // Starts a worker thread, pinned to `cpu` unless cpu < 0. Throws
   // std::invalid_argument for a CPU this process may not run on.
   explicit call_rcu_worker(int cpu = -1, bool realtime = false) {
-    detail::validate_worker_cpu(cpu);
+    detail::rcu::validate_worker_cpu(cpu);
     crdp_ = F::create_call_rcu_data(realtime ? URCU_CALL_RCU_RT : 0UL, cpu);
     // liburcu 0.13 applies cpu_affinity only every 256 worker iterations;
     // pin now so the first batch already runs there.
-    if (cpu >= 0) detail::pin_thread(F::call_rcu_thread(crdp_), cpu);
+    if (cpu >= 0) detail::rcu::pin_thread(F::call_rcu_thread(crdp_), cpu);
   }
   // Stops the worker after its current batch; callbacks still queued move to
   // the flavour's default worker (none are lost). Fatal while attachments live.
   ~call_rcu_worker() {
     if (attached_.load(std::memory_order_acquire) != 0)
-      detail::fatal("call_rcu_worker destroyed while threads are still attached to it",
+      detail::rcu::fatal("call_rcu_worker destroyed while threads are still attached to it",
                     "let every attachment (the object attach() returned) end first");
     F::call_rcu_data_free(crdp_);
   }
@@ -93,10 +93,10 @@ class call_rcu_worker {
     explicit attachment(call_rcu_worker& w) noexcept : w_(w), prev_(F::get_thread_call_rcu_data()) {
       w_.attached_.fetch_add(1, std::memory_order_relaxed);
       F::set_thread_call_rcu_data(w_.crdp_);
-      ++detail::liburcu_attached[F::index];  // this thread's retires go to liburcu's call_rcu
+      ++detail::rcu::liburcu_attached[F::index];  // this thread's retires go to liburcu's call_rcu
     }
     ~attachment() {
-      --detail::liburcu_attached[F::index];
+      --detail::rcu::liburcu_attached[F::index];
       F::set_thread_call_rcu_data(prev_);
       w_.attached_.fetch_sub(1, std::memory_order_release);
     }

@@ -40,8 +40,8 @@ struct memb {
   static constexpr bool has_read_side_counter = true;
 
 #if QUIESCE_TSAN
-  [[gnu::always_inline]] static void read_lock() noexcept { detail::urcu_exported::memb_read_lock(); }
-  [[gnu::always_inline]] static void read_unlock() noexcept { detail::urcu_exported::memb_read_unlock(); }
+  [[gnu::always_inline]] static void read_lock() noexcept { detail::rcu::urcu_exported::memb_read_lock(); }
+  [[gnu::always_inline]] static void read_unlock() noexcept { detail::rcu::urcu_exported::memb_read_unlock(); }
 #else
   [[gnu::always_inline]] static void read_lock() noexcept { _urcu_memb_read_lock(); }
   [[gnu::always_inline]] static void read_unlock() noexcept { _urcu_memb_read_unlock(); }
@@ -90,9 +90,9 @@ struct qsbr {
   static void register_thread() noexcept { urcu_qsbr_register_thread(); }
   static void unregister_thread() noexcept { urcu_qsbr_unregister_thread(); }
 #if QUIESCE_TSAN
-  static void quiescent_state() noexcept { detail::urcu_exported::qsbr_quiescent_state(); }
-  static void thread_offline() noexcept { detail::urcu_exported::qsbr_thread_offline(); }
-  static void thread_online() noexcept { detail::urcu_exported::qsbr_thread_online(); }
+  static void quiescent_state() noexcept { detail::rcu::urcu_exported::qsbr_quiescent_state(); }
+  static void thread_offline() noexcept { detail::rcu::urcu_exported::qsbr_thread_offline(); }
+  static void thread_online() noexcept { detail::rcu::urcu_exported::qsbr_thread_online(); }
 #else
   static void quiescent_state() noexcept { _urcu_qsbr_quiescent_state(); }
   static void thread_offline() noexcept { _urcu_qsbr_thread_offline(); }
@@ -126,8 +126,8 @@ struct mb {
   static constexpr bool has_read_side_counter = true;
 
 #if QUIESCE_TSAN
-  [[gnu::always_inline]] static void read_lock() noexcept { detail::urcu_exported::mb_read_lock(); }
-  [[gnu::always_inline]] static void read_unlock() noexcept { detail::urcu_exported::mb_read_unlock(); }
+  [[gnu::always_inline]] static void read_lock() noexcept { detail::rcu::urcu_exported::mb_read_lock(); }
+  [[gnu::always_inline]] static void read_unlock() noexcept { detail::rcu::urcu_exported::mb_read_unlock(); }
 #else
   [[gnu::always_inline]] static void read_lock() noexcept { _urcu_mb_read_lock(); }
   [[gnu::always_inline]] static void read_unlock() noexcept { _urcu_mb_read_unlock(); }
@@ -167,9 +167,9 @@ struct bp {
   static constexpr bool has_read_side_counter = true;
 
 #if QUIESCE_TSAN || QUIESCE_UBSAN
-  [[gnu::always_inline]] static void read_lock() noexcept { detail::urcu_exported::bp_read_lock(); }
-  [[gnu::always_inline]] static void read_unlock() noexcept { detail::urcu_exported::bp_read_unlock(); }
-  [[gnu::always_inline]] static bool read_ongoing() noexcept { return detail::urcu_exported::bp_read_ongoing() != 0; }
+  [[gnu::always_inline]] static void read_lock() noexcept { detail::rcu::urcu_exported::bp_read_lock(); }
+  [[gnu::always_inline]] static void read_unlock() noexcept { detail::rcu::urcu_exported::bp_read_unlock(); }
+  [[gnu::always_inline]] static bool read_ongoing() noexcept { return detail::rcu::urcu_exported::bp_read_ongoing() != 0; }
 #else
   [[gnu::always_inline]] static void read_lock() noexcept { _urcu_bp_read_lock(); }
   [[gnu::always_inline]] static void read_unlock() noexcept { _urcu_bp_read_unlock(); }

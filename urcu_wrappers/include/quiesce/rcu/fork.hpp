@@ -34,7 +34,7 @@
 // child inherits it unlocked). rcu_barrier() also hands deferred nodes to
 // call_rcu() before it waits, so a retire that returned before the barrier
 // began is covered even if it was deferred. Cost: a TLS load, a load and two
-// relaxed stores per retire (rcu_domain.hpp, detail::fork_slot).
+// relaxed stores per retire (rcu_domain.hpp, detail::rcu::fork_slot).
 //
 // The stall detector's watchdog (rcu/stall.hpp) does not survive fork(); the
 // child's first grace period, barrier or retire starts its own.

@@ -92,7 +92,7 @@
 
 namespace quiesce {
 
-namespace detail {
+namespace detail::rcu {
 
 // One entry. Both liburcu structures are base classes, so the pointers liburcu
 // hands back (cds_lfht_node* from lookups, retire_hook* from run_reclaim) turn
@@ -191,7 +191,7 @@ class hash_map_range {
   cds_lfht* ht_;
 };
 
-}  // namespace detail
+}  // namespace detail::rcu
 
 template <class Key, class T, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>,
           class Domain = rcu_domain>
@@ -207,8 +207,8 @@ class rcu_hash_map {
                 "rcu_hash_map: Key and T destructors run on liburcu's call_rcu worker and must be noexcept");
 
   using F = typename Domain::flavor_type;
-  using node_type = detail::hash_map_node<Key, T>;
-  using probe_type = detail::hash_map_probe<Key, KeyEqual>;
+  using node_type = detail::rcu::hash_map_node<Key, T>;
+  using probe_type = detail::rcu::hash_map_probe<Key, KeyEqual>;
   static constexpr bool is_qsbr = std::is_same_v<F, rcu_flavor::qsbr>;
 
  public:
@@ -227,11 +227,11 @@ class rcu_hash_map {
   // Forward iterator over the entries, in no particular order (liburcu's
   // split order of the hashes); yields `reference`.
   // Obtained from range(guard); valid while that guard lives.
-  using iterator = detail::hash_map_iterator<Key, T>;
+  using iterator = detail::rcu::hash_map_iterator<Key, T>;
   // What range(guard) returns: begin()/end() for a range-for or a std::ranges
   // algorithm (a borrowed range: iterators do not refer to it). Neither it nor
   // its iterators may outlive the guard it was made with.
-  using range_type = detail::hash_map_range<Key, T>;
+  using range_type = detail::rcu::hash_map_range<Key, T>;
 
   // Creates an empty table with `initial_buckets` buckets, rounded up to a
   // power of two (0 counts as 1); the table grows and shrinks automatically
@@ -257,7 +257,7 @@ class rcu_hash_map {
   // QSBR: the thread must be registered and online, outside any guard; it goes
   // offline around cds_lfht_destroy by itself. Blocking; O(n + buckets).
   ~rcu_hash_map() {
-    detail::require_outside_read_section<F>("rcu_hash_map destroyed inside a read-side section of its domain (deadlock)",
+    detail::rcu::require_outside_read_section<F>("rcu_hash_map destroyed inside a read-side section of its domain (deadlock)",
                                "destroy the map after the rcu_read_guard ends; liburcu's cds_lfht_destroy "
                                "waits for its resize worker, which may wait for this thread's grace period");
     clear();
@@ -269,7 +269,7 @@ class rcu_hash_map {
       rc = cds_lfht_destroy(ht_, nullptr);
     }
     if (rc != 0)
-      detail::fatal("rcu_hash_map: cds_lfht_destroy failed: an entry was added while the map was destroyed",
+      detail::rcu::fatal("rcu_hash_map: cds_lfht_destroy failed: an entry was added while the map was destroyed",
                     "no thread may use an rcu_hash_map while it is being destroyed");
   }
 
@@ -288,7 +288,7 @@ class rcu_hash_map {
   template <class Guard>
   [[nodiscard]] const T* find([[maybe_unused]] const Guard& guard, const Key& key) const
       noexcept(std::is_nothrow_invocable_v<const Hash&, const Key&>) {
-    static_assert(detail::is_read_guard_v<Guard, Domain>,
+    static_assert(detail::rcu::is_read_guard_v<Guard, Domain>,
                   "rcu_hash_map::find(guard, key): pass a read-side guard of the map's domain "
                   "(quiesce::rcu_read_guard<Domain>, or std::scoped_lock/lock_guard/unique_lock of it)");
     const unsigned long h = hash_of(key);
@@ -299,7 +299,7 @@ class rcu_hash_map {
       cds_lfht_node* n = cds_lfht_iter_get_node(&it);
       if (n == nullptr) return nullptr;
       if (!cds_lfht_is_node_deleted(n)) {
-        detail::tsan_acquire(static_cast<node_type*>(n));  // pairs with tsan_release in make_node
+        detail::rcu::tsan_acquire(static_cast<node_type*>(n));  // pairs with tsan_release in make_node
         return &static_cast<node_type*>(n)->value;
       }
       // Erased or replaced since the lookup passed it: look again (a
@@ -315,7 +315,7 @@ class rcu_hash_map {
   // pass, or moved by a concurrent resize, may or may not be seen.
   template <class Guard>
   [[nodiscard]] range_type range([[maybe_unused]] const Guard& guard) const noexcept {
-    static_assert(detail::is_read_guard_v<Guard, Domain>,
+    static_assert(detail::rcu::is_read_guard_v<Guard, Domain>,
                   "rcu_hash_map::range(guard): pass a read-side guard of the map's domain "
                   "(quiesce::rcu_read_guard<Domain>, or std::scoped_lock/lock_guard/unique_lock of it)");
     return range_type(ht_);
@@ -425,11 +425,11 @@ class rcu_hash_map {
                   "deadlocks against a concurrent automatic shrink; rely on automatic resizing, or use "
                   "another domain");
     const unsigned long n = round_buckets(buckets);
-    detail::require_outside_read_section<F>("rcu_hash_map::resize() called inside a read-side section of its domain (deadlock)",
+    detail::rcu::require_outside_read_section<F>("rcu_hash_map::resize() called inside a read-side section of its domain (deadlock)",
                                "call resize() after the rcu_read_guard ends: it may wait for a grace period");
     // liburcu's resize enters read-side sections itself: register memb/mb threads.
     if constexpr (F::implicit_registration) {
-      if (!F::registered()) detail::register_implicitly<F>();
+      if (!F::registered()) detail::rcu::register_implicitly<F>();
     }
     cds_lfht_resize(ht_, n);
   }
@@ -478,19 +478,19 @@ class rcu_hash_map {
     auto n = std::make_unique<node_type>(std::forward<K>(key), std::forward<V>(value));
     // liburcu publishes the node with barriers TSan cannot see (uninstrumented
     // code): pairs with the tsan_acquire in match(), find() and iterator.
-    detail::tsan_release(n.get());
+    detail::rcu::tsan_release(n.get());
     return n;
   }
 
   unsigned long hash_of(const Key& key) const noexcept(std::is_nothrow_invocable_v<const Hash&, const Key&>) {
-    return detail::hash_map_mix(static_cast<std::size_t>(std::invoke(hash_, key)));
+    return detail::rcu::hash_map_mix(static_cast<std::size_t>(std::invoke(hash_, key)));
   }
 
   // cds_lfht's key comparison, called from liburcu with a node whose hash
   // equals the probe's. Must not throw (C frames): a throwing KeyEqual is fatal.
   static int match(cds_lfht_node* node, const void* arg) noexcept {
     auto* n = static_cast<node_type*>(node);
-    detail::tsan_acquire(n);  // pairs with tsan_release in make_node
+    detail::rcu::tsan_acquire(n);  // pairs with tsan_release in make_node
     const auto* probe = static_cast<const probe_type*>(arg);
     if constexpr (std::is_nothrow_invocable_v<const KeyEqual&, const Key&, const Key&>) {
       return std::invoke(*probe->equal, n->key, *probe->key) ? 1 : 0;
@@ -498,7 +498,7 @@ class rcu_hash_map {
       try {
         return std::invoke(*probe->equal, n->key, *probe->key) ? 1 : 0;
       } catch (...) {
-        detail::fatal("rcu_hash_map: KeyEqual threw an exception",
+        detail::rcu::fatal("rcu_hash_map: KeyEqual threw an exception",
                       "KeyEqual is called from inside liburcu's C code and must not throw");
       }
     }
@@ -510,8 +510,8 @@ class rcu_hash_map {
     // The entry may have been built by another thread; this thread found it
     // through liburcu. Pairs with tsan_release in make_node; enqueue then
     // passes the edge on to the deleter.
-    detail::tsan_acquire(n);
-    detail::require_retire_context<F>();
+    detail::rcu::tsan_acquire(n);
+    detail::rcu::require_retire_context<F>();
     Domain::instance().template enqueue<node_type>(&n->head);
   }
 
@@ -525,6 +525,6 @@ class rcu_hash_map {
 // The iterators of a range do not point into it: algorithms may return them
 // from a temporary range (they stay bound to the read guard, not the range).
 template <class Key, class T>
-inline constexpr bool std::ranges::enable_borrowed_range<quiesce::detail::hash_map_range<Key, T>> = true;
+inline constexpr bool std::ranges::enable_borrowed_range<quiesce::detail::rcu::hash_map_range<Key, T>> = true;
 
 #endif  // QUIESCE_RCU_HASH_MAP_HPP

@@ -73,7 +73,7 @@
 
 namespace quiesce {
 
-namespace detail {
+namespace detail::rcu {
 
 // One element. Both liburcu structures are base classes, so a cds_list_head*
 // met while traversing, and the retire_hook* run_reclaim hands back, turn into
@@ -157,7 +157,7 @@ class list_range {
   cds_list_head* head_;
 };
 
-}  // namespace detail
+}  // namespace detail::rcu
 
 template <class T, class Domain = rcu_domain>
 class rcu_list {
@@ -168,7 +168,7 @@ class rcu_list {
                 "rcu_list<T>: T's destructor runs on liburcu's call_rcu worker and must be noexcept");
 
   using F = typename Domain::flavor_type;
-  using node_type = detail::list_node<T>;
+  using node_type = detail::rcu::list_node<T>;
   static constexpr bool is_qsbr = std::is_same_v<F, rcu_flavor::qsbr>;
 
  public:
@@ -177,11 +177,11 @@ class rcu_list {
 
   // Forward iterator over the elements, front to back; yields const T&.
   // Obtained from range(guard); valid while that guard lives.
-  using iterator = detail::list_iterator<T>;
+  using iterator = detail::rcu::list_iterator<T>;
   // What range(guard) returns: begin()/end() for a range-for or a std::ranges
   // algorithm (a borrowed range: iterators do not refer to it). Neither it nor
   // its iterators may outlive the guard it was made with.
-  using range_type = detail::list_range<T>;
+  using range_type = detail::rcu::list_range<T>;
 
   // An empty list. Any thread; wait-free; no registration needed.
   rcu_list() noexcept { head_.next = head_.prev = &head_; }
@@ -197,7 +197,7 @@ class rcu_list {
   // traversing it is a use-after-free in waiting. Needs the retire context of
   // Domain (QSBR: a registered thread). Blocking (the mutex); O(n).
   ~rcu_list() {
-    detail::require_outside_read_section<F>("rcu_list destroyed inside a read-side section of its domain",
+    detail::rcu::require_outside_read_section<F>("rcu_list destroyed inside a read-side section of its domain",
                                "destroy the list after the rcu_read_guard ends; the section may still be "
                                "traversing it");
     clear();
@@ -215,12 +215,12 @@ class rcu_list {
   // seen. Throws what pred throws.
   template <class Guard, class Pred>
   [[nodiscard]] const T* find_if([[maybe_unused]] const Guard& guard, Pred pred) const {
-    static_assert(detail::is_read_guard_v<Guard, Domain>,
+    static_assert(detail::rcu::is_read_guard_v<Guard, Domain>,
                   "rcu_list::find_if(guard, pred): pass a read-side guard of the list's domain "
                   "(quiesce::rcu_read_guard<Domain>, or std::scoped_lock/lock_guard/unique_lock of it)");
     static_assert(std::is_invocable_r_v<bool, Pred&, const T&>,
                   "rcu_list::find_if(guard, pred): pred must be callable as bool(const T&)");
-    for (cds_list_head* p = detail::list_load_next(&head_); p != &head_; p = detail::list_load_next(p)) {
+    for (cds_list_head* p = detail::rcu::list_load_next(&head_); p != &head_; p = detail::rcu::list_load_next(p)) {
       const T& v = static_cast<const node_type*>(p)->value;
       if (std::invoke(pred, v)) return &v;
     }
@@ -232,7 +232,7 @@ class rcu_list {
   // progress as find_if().
   template <class Guard>
   [[nodiscard]] range_type range([[maybe_unused]] const Guard& guard) const noexcept {
-    static_assert(detail::is_read_guard_v<Guard, Domain>,
+    static_assert(detail::rcu::is_read_guard_v<Guard, Domain>,
                   "rcu_list::range(guard): pass a read-side guard of the list's domain "
                   "(quiesce::rcu_read_guard<Domain>, or std::scoped_lock/lock_guard/unique_lock of it)");
     return range_type(&head_);
@@ -257,7 +257,7 @@ class rcu_list {
     n->next = first;
     n->prev = &head_;
     first->prev = n;                          // prev: writers only
-    detail::list_publish_next(&head_, n);     // readers may now reach n
+    detail::rcu::list_publish_next(&head_, n);     // readers may now reach n
     ++size_;
   }
 
@@ -269,7 +269,7 @@ class rcu_list {
     cds_list_head* last = head_.prev;
     n->next = &head_;
     n->prev = last;
-    detail::list_publish_next(last, n);       // readers may now reach n
+    detail::rcu::list_publish_next(last, n);       // readers may now reach n
     head_.prev = n;
     ++size_;
   }
@@ -309,7 +309,7 @@ class rcu_list {
       std::lock_guard lock(mutex_);
       first = head_.next;
       if (first == &head_) return;
-      detail::list_publish_next(&head_, &head_);
+      detail::rcu::list_publish_next(&head_, &head_);
       head_.prev = &head_;
       size_ = 0;
     }
@@ -357,13 +357,13 @@ class rcu_list {
   // it is for readers standing on n. Called with the mutex held.
   void unlink(node_type* n) noexcept {
     n->next->prev = n->prev;                       // prev: writers only
-    detail::list_publish_next(n->prev, n->next);   // readers now skip n
+    detail::rcu::list_publish_next(n->prev, n->next);   // readers now skip n
   }
 
   // Hands an unlinked element to Domain: freed after a grace period, on the
   // call_rcu worker. enqueue's tsan_release pairs with run_reclaim's acquire.
   static void retire(node_type* n) noexcept {
-    detail::require_retire_context<F>();
+    detail::rcu::require_retire_context<F>();
     Domain::instance().template enqueue<node_type>(&n->head);
   }
 
@@ -381,6 +381,6 @@ class rcu_list {
 // The iterators of a range do not point into it: algorithms may return them
 // from a temporary range (they stay bound to the read guard, not the range).
 template <class T>
-inline constexpr bool std::ranges::enable_borrowed_range<quiesce::detail::list_range<T>> = true;
+inline constexpr bool std::ranges::enable_borrowed_range<quiesce::detail::rcu::list_range<T>> = true;
 
 #endif  // QUIESCE_RCU_LIST_HPP

@@ -43,7 +43,7 @@
 //   retire: one CAS to enqueue; the deleter runs about one grace period
 //   later when the worker is idle, at most about reclaim_pause (1 ms) plus a
 //   grace period later while retires keep coming (quiesce's reclaimer, see
-//   detail::reclaim_queue; perf/rcu_bench retire_latency has the figures).
+//   detail::rcu::reclaim_queue; perf/rcu_bench retire_latency has the figures).
 //
 // Compared with the alternatives
 //   std::shared_mutex costs an atomic RMW per shared lock and another per
@@ -85,7 +85,7 @@ struct rcu_domain_stats {
   std::uint64_t reclaimed;     // deleters run so far (the stall detector watches it advance)
 };
 
-namespace detail {
+namespace detail::rcu {
 
 // ---- implemented in urcu_wrappers/src/rcu_domain.cpp, for the four flavours ----
 template <class F> void register_implicitly() noexcept;
@@ -241,7 +241,7 @@ inline void require_outside_read_section(const char* what, const char* hint) noe
 template <class F, class Node>
 void run_reclaim(rcu_head* head) noexcept;
 
-}  // namespace detail
+}  // namespace detail::rcu
 
 // basic_rcu_domain<Flavor>: one flavour's read side, grace periods and
 // deferred reclamation. Lockable: lock()/try_lock()/unlock() are the C++26
@@ -276,19 +276,19 @@ class basic_rcu_domain {
   // synchronize, mb with its own full fence).
   [[gnu::always_inline]] static void read_lock() noexcept {
     if constexpr (Flavor::implicit_registration) {
-      if (!Flavor::registered()) [[unlikely]] detail::register_implicitly<Flavor>();
+      if (!Flavor::registered()) [[unlikely]] detail::rcu::register_implicitly<Flavor>();
     }
     read_lock_registered();
   }
   // read_lock() for a thread known to be registered (it holds an
   // rcu_thread_registration of this domain): no registration test.
   [[gnu::always_inline]] static void read_lock_registered() noexcept {
-    if constexpr (std::is_same_v<Flavor, rcu_flavor::qsbr> && detail::checks_enabled) {
+    if constexpr (std::is_same_v<Flavor, rcu_flavor::qsbr> && detail::rcu::checks_enabled) {
       if (!Flavor::online()) [[unlikely]]
-        detail::fatal("QSBR read-side section in a thread that is offline or not registered",
+        detail::rcu::fatal("QSBR read-side section in a thread that is offline or not registered",
                       "hold a quiesce::rcu_thread_registration<quiesce::rcu_qsbr_domain> and stay "
                       "outside rcu_offline_scope while reading");
-      ++detail::qsbr_guard_depth;
+      ++detail::rcu::qsbr_guard_depth;
     }
     Flavor::read_lock();
   }
@@ -298,13 +298,13 @@ class basic_rcu_domain {
     // can end and a deleter run; TSan must already know what we read.
     tsan_reader_done();
     Flavor::read_unlock();
-    if constexpr (std::is_same_v<Flavor, rcu_flavor::qsbr> && detail::checks_enabled)
-      --detail::qsbr_guard_depth;
+    if constexpr (std::is_same_v<Flavor, rcu_flavor::qsbr> && detail::rcu::checks_enabled)
+      --detail::rcu::qsbr_guard_depth;
   }
   // ThreadSanitizer only: marks the end of a read-side section (or a QSBR
   // quiescent state). Pairs with the tsan_acquire() in synchronize() and
   // run_reclaim(): everything the section read happens-before reclamation.
-  [[gnu::always_inline]] static void tsan_reader_done() noexcept { detail::tsan_release(&instance().read_sync_); }
+  [[gnu::always_inline]] static void tsan_reader_done() noexcept { detail::rcu::tsan_release(&instance().read_sync_); }
   // True inside a read-side section of this domain (for QSBR: thread online).
   static bool read_ongoing() noexcept {
     if constexpr (std::is_same_v<Flavor, rcu_flavor::qsbr>)
@@ -328,7 +328,7 @@ class basic_rcu_domain {
   // waiting. Costs one grace period: with idle readers, membarrier() system
   // calls and a scan of the registered readers (memb, bp), the scan alone
   // (qsbr, mb) (perf/rcu_bench synchronize/*, out/rcu_ratios.md).
-  void synchronize() noexcept { detail::synchronize(*this); }
+  void synchronize() noexcept { detail::rcu::synchronize(*this); }
 
   // Waits until the deleters of every object retired to this domain before the
   // call have run. Same calling rules as synchronize(); also fatal inside a
@@ -337,7 +337,7 @@ class basic_rcu_domain {
   // one grace period plus the pending deleters. Where retires went to
   // liburcu's workers (call_rcu_worker, per_cpu_call_rcu_workers), also
   // liburcu's rcu_barrier(): up to ~10 ms more.
-  void barrier() noexcept { detail::barrier(*this); }
+  void barrier() noexcept { detail::rcu::barrier(*this); }
 
   // Polled grace periods (liburcu 0.13 has none; Linux's
   // start_poll_synchronize_rcu()/poll_state_synchronize_rcu() semantics):
@@ -347,7 +347,7 @@ class basic_rcu_domain {
   // reclaimer batch runs (about a grace period, or reclaim_pause more while retires keep coming) or as soon as any synchronize() that began
   // after start_poll() returns, whichever is first. start_poll has the same
   // registration needs as retire().
-  [[nodiscard]] rcu_poll_cookie start_poll() noexcept { return detail::start_poll(*this); }
+  [[nodiscard]] rcu_poll_cookie start_poll() noexcept { return detail::rcu::start_poll(*this); }
   [[nodiscard]] bool poll_state(rcu_poll_cookie c) const noexcept {
     return poll_completed_.load(std::memory_order_acquire) >= c.value;
   }
@@ -370,12 +370,12 @@ class basic_rcu_domain {
   template <class T, class D = std::default_delete<T>>
   void retire(T* p, D d = D()) {
     if (p == nullptr) return;
-    detail::require_retire_context<Flavor>();
+    detail::rcu::require_retire_context<Flavor>();
     // Allocate first: if it throws, p is neither retired nor tracked and the
     // caller still owns it (it may retire it again later).
-    auto* node = new detail::retire_node<T, D>(p, std::move(d), false);
-    if constexpr (detail::checks_enabled) node->tracked = detail::retire_track(p);
-    enqueue<detail::retire_node<T, D>>(&node->head);
+    auto* node = new detail::rcu::retire_node<T, D>(p, std::move(d), false);
+    if constexpr (detail::rcu::checks_enabled) node->tracked = detail::rcu::retire_track(p);
+    enqueue<detail::rcu::retire_node<T, D>>(&node->head);
   }
 
   // Retirement backlog bound (objects). Default 262144 (2^18): large enough
@@ -402,31 +402,31 @@ class basic_rcu_domain {
   template <class Node>
   void enqueue(rcu_head* head) noexcept {
     constexpr unsigned bit = 1u << Flavor::index;
-    if (!(detail::used_flavors.load(std::memory_order_relaxed) & bit)) [[unlikely]]
-      detail::note_flavor_used(Flavor::index);
+    if (!(detail::rcu::used_flavors.load(std::memory_order_relaxed) & bit)) [[unlikely]]
+      detail::rcu::note_flavor_used(Flavor::index);
     // Pairs with tsan_acquire(head) in run_reclaim: the retiring thread's
     // writes to the object happen-before its deleter.
-    detail::tsan_release(head);
+    detail::rcu::tsan_release(head);
     retired_.fetch_add(1, std::memory_order_relaxed);
-    // Fork exclusion (detail::fork_slot): a TLS load, a load and two relaxed
+    // Fork exclusion (detail::rcu::fork_slot): a TLS load, a load and two relaxed
     // stores of the thread's own slot, a compiler barrier and a load.
-    detail::fork_slot* slot = detail::tls_fork_slot;
-    if (slot == nullptr || !detail::fork_fence_asymmetric.load(std::memory_order_relaxed)) [[unlikely]] {
-      detail::call_rcu_fork_safe_slow(slot, Flavor::index, head, &detail::run_reclaim<Flavor, Node>);
+    detail::rcu::fork_slot* slot = detail::rcu::tls_fork_slot;
+    if (slot == nullptr || !detail::rcu::fork_fence_asymmetric.load(std::memory_order_relaxed)) [[unlikely]] {
+      detail::rcu::call_rcu_fork_safe_slow(slot, Flavor::index, head, &detail::rcu::run_reclaim<Flavor, Node>);
     } else {
       // busy counts this thread's nested retires (a signal handler that
       // retires mid-retire restores the count before it returns).
       const unsigned busy = slot->busy.load(std::memory_order_relaxed);
       slot->busy.store(busy + 1, std::memory_order_relaxed);
       std::atomic_signal_fence(std::memory_order_seq_cst);
-      if (detail::fork_pending.load(std::memory_order_relaxed) == 0) [[likely]]
-        detail::reclaim_call<Flavor>(head, &detail::run_reclaim<Flavor, Node>);
+      if (detail::rcu::fork_pending.load(std::memory_order_relaxed) == 0) [[likely]]
+        detail::rcu::reclaim_call<Flavor>(head, &detail::rcu::run_reclaim<Flavor, Node>);
       else
-        detail::defer_call_until_fork_done(Flavor::index, head, &detail::run_reclaim<Flavor, Node>);
+        detail::rcu::defer_call_until_fork_done(Flavor::index, head, &detail::rcu::run_reclaim<Flavor, Node>);
       slot->busy.store(busy, std::memory_order_release);
     }
-    if ((++detail::retires_since_check[Flavor::index] & (backlog_check_interval - 1)) == 0) [[unlikely]] {
-      if (outstanding() > backlog_limit_.load(std::memory_order_relaxed)) detail::throttle(*this);
+    if ((++detail::rcu::retires_since_check[Flavor::index] & (backlog_check_interval - 1)) == 0) [[unlikely]] {
+      if (outstanding() > backlog_limit_.load(std::memory_order_relaxed)) detail::rcu::throttle(*this);
     }
   }
 
@@ -443,12 +443,12 @@ class basic_rcu_domain {
   static basic_rcu_domain instance_;
 
   template <class F, class Node>
-  friend void detail::run_reclaim(rcu_head*) noexcept;
-  template <class F> friend void detail::synchronize(basic_rcu_domain<F>&) noexcept;
-  template <class F> friend void detail::barrier(basic_rcu_domain<F>&) noexcept;
-  template <class F> friend rcu_poll_cookie detail::start_poll(basic_rcu_domain<F>&) noexcept;
-  template <class F> friend void detail::throttle(basic_rcu_domain<F>&) noexcept;
-  template <class F> friend struct detail::domain_internals;
+  friend void detail::rcu::run_reclaim(rcu_head*) noexcept;
+  template <class F> friend void detail::rcu::synchronize(basic_rcu_domain<F>&) noexcept;
+  template <class F> friend void detail::rcu::barrier(basic_rcu_domain<F>&) noexcept;
+  template <class F> friend rcu_poll_cookie detail::rcu::start_poll(basic_rcu_domain<F>&) noexcept;
+  template <class F> friend void detail::rcu::throttle(basic_rcu_domain<F>&) noexcept;
+  template <class F> friend struct detail::rcu::domain_internals;
 
   // Called by run_reclaim after each deleter.
   void reclaimed_one() noexcept {
@@ -476,7 +476,7 @@ class basic_rcu_domain {
   std::atomic<std::uint64_t> poll_completed_{0};
   std::atomic<bool> poll_pending_{false};
   std::uint64_t poll_covered_{0};  // ticket the in-flight hook covers; owned by its holder
-  detail::retire_hook poll_hook_{};
+  detail::rcu::retire_hook poll_hook_{};
   // ThreadSanitizer synchronisation objects (addresses only; never written).
   alignas(128) char read_sync_{};
   char reclaim_sync_{};
@@ -585,9 +585,9 @@ class [[nodiscard]] rcu_thread_registration {
   using F = typename Domain::flavor_type;
 
  public:
-  rcu_thread_registration() noexcept { detail::registration_acquire<F>(); }
-  explicit rcu_thread_registration(std::type_identity_t<Domain>&) noexcept { detail::registration_acquire<F>(); }
-  ~rcu_thread_registration() { detail::registration_release<F>(); }
+  rcu_thread_registration() noexcept { detail::rcu::registration_acquire<F>(); }
+  explicit rcu_thread_registration(std::type_identity_t<Domain>&) noexcept { detail::rcu::registration_acquire<F>(); }
+  ~rcu_thread_registration() { detail::rcu::registration_release<F>(); }
   rcu_thread_registration(const rcu_thread_registration&) = delete;
   rcu_thread_registration& operator=(const rcu_thread_registration&) = delete;
 };
@@ -604,9 +604,9 @@ rcu_thread_registration(basic_rcu_domain<F>&) -> rcu_thread_registration<basic_r
 // a QSBR guard in checks builds. Ordering (when it stores): full fence
 // before (prior reads complete) and after.
 inline void rcu_quiescent_state() noexcept {
-  if constexpr (detail::checks_enabled) {
-    if (detail::qsbr_guard_depth != 0)
-      detail::fatal("rcu_quiescent_state() inside a QSBR read-side guard",
+  if constexpr (detail::rcu::checks_enabled) {
+    if (detail::rcu::qsbr_guard_depth != 0)
+      detail::rcu::fatal("rcu_quiescent_state() inside a QSBR read-side guard",
                     "announce quiescent states only between read-side sections");
   }
   rcu_qsbr_domain::tsan_reader_done();
@@ -619,9 +619,9 @@ inline void rcu_quiescent_state() noexcept {
 class [[nodiscard]] rcu_offline_scope {
  public:
   rcu_offline_scope() noexcept : was_online_(rcu_flavor::qsbr::online()) {
-    if constexpr (detail::checks_enabled) {
-      if (detail::qsbr_guard_depth != 0)
-        detail::fatal("rcu_offline_scope inside a QSBR read-side guard",
+    if constexpr (detail::rcu::checks_enabled) {
+      if (detail::rcu::qsbr_guard_depth != 0)
+        detail::rcu::fatal("rcu_offline_scope inside a QSBR read-side guard",
                       "going offline ends the read-side section; leave the guard first");
     }
     if (was_online_) {
@@ -641,7 +641,7 @@ class [[nodiscard]] rcu_offline_scope {
 
 // ---- implementation ----
 
-namespace detail {
+namespace detail::rcu {
 template <class F, class Node>
 void run_reclaim(rcu_head* head) noexcept {
   auto& dom = basic_rcu_domain<F>::instance();
@@ -662,7 +662,7 @@ void run_reclaim(rcu_head* head) noexcept {
   tsan_release(&dom.reclaim_sync_);
   dom.reclaimed_one();
 }
-}  // namespace detail
+}  // namespace detail::rcu
 
 }  // namespace quiesce
 

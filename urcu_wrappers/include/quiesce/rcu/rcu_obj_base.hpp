@@ -56,34 +56,34 @@ class rcu_obj_base {
 
  private:
   template <class F, class Node>
-  friend void detail::run_reclaim(rcu_head*) noexcept;
+  friend void detail::rcu::run_reclaim(rcu_head*) noexcept;
 
   template <class F>
   void retire_in(D&& d, basic_rcu_domain<F>& dom) noexcept {
     static_assert(std::is_base_of_v<rcu_obj_base, T>,
                   "rcu_obj_base<T, D>: T must derive from rcu_obj_base<T, D> (CRTP)");
-    detail::require_retire_context<F>();
+    detail::rcu::require_retire_context<F>();
     // Checks builds: fatal if this object is already pending (the set is
     // left again just before the deleter runs, so a recycled object may be
     // retired anew). If the set has no memory, the retire goes on unchecked.
-    if constexpr (detail::checks_enabled)
-      detail::retire_track(this, "rcu_obj_base::retire() called twice on one object (its deleter has not run yet)");
+    if constexpr (detail::rcu::checks_enabled)
+      detail::rcu::retire_track(this, "rcu_obj_base::retire() called twice on one object (its deleter has not run yet)");
     deleter_ = std::move(d);
     dom.template enqueue<rcu_obj_base>(&hook_.head);
   }
 
-  static void reclaim(detail::retire_hook* h) noexcept(std::is_nothrow_invocable_v<D&, T*>) {
+  static void reclaim(detail::rcu::retire_hook* h) noexcept(std::is_nothrow_invocable_v<D&, T*>) {
     // hook_ is the first member of a standard-layout rcu_obj_base.
     static_assert(std::is_standard_layout_v<rcu_obj_base>,
                   "rcu_obj_base<T, D>: D must be a standard-layout type; use rcu_retire(p, d) "
                   "for other deleters");
     auto* self = reinterpret_cast<rcu_obj_base*>(h);
-    if constexpr (detail::checks_enabled) detail::retire_untrack(self);
+    if constexpr (detail::rcu::checks_enabled) detail::rcu::retire_untrack(self);
     D d = std::move(self->deleter_);
     d(static_cast<T*>(self));
   }
 
-  detail::retire_hook hook_{};
+  detail::rcu::retire_hook hook_{};
   [[no_unique_address]] D deleter_{};
 };
 

@@ -39,7 +39,7 @@ namespace quiesce {
 template <class Domain>
 class rcu_signal_read_guard;  // quiesce/rcu/signal.hpp
 
-namespace detail {
+namespace detail::rcu {
 template <class G, class Domain>
 inline constexpr bool is_read_guard_v = std::is_same_v<G, rcu_read_guard<Domain>> ||
                                         std::is_same_v<G, rcu_signal_read_guard<Domain>> ||
@@ -55,7 +55,7 @@ template <class M>
 struct is_lock_guard<std::unique_lock<M>> : std::true_type {};
 template <class... M>
 struct is_lock_guard<std::scoped_lock<M...>> : std::true_type {};
-}  // namespace detail
+}  // namespace detail::rcu
 
 // The deleter of the unique_ptr that rcu_ptr::exchange() returns: it retires
 // the old object to Domain instead of deleting it, so dropping the returned
@@ -94,7 +94,7 @@ class rcu_ptr {
   // reader sees the object fully constructed.
   template <class Guard>
   [[nodiscard]] T* load([[maybe_unused]] const Guard& guard) const noexcept {
-    static_assert(detail::is_read_guard_v<Guard, Domain>,
+    static_assert(detail::rcu::is_read_guard_v<Guard, Domain>,
                   "rcu_ptr::load(guard): pass a read-side guard of this pointer's domain "
                   "(quiesce::rcu_read_guard<Domain>, or std::scoped_lock/lock_guard/unique_lock of it); "
                   "writers holding their update lock use load_locked(lock)");
@@ -105,7 +105,7 @@ class rcu_ptr {
   // rcu_dereference_protected): the pointee cannot be retired concurrently.
   template <class Lock>
   [[nodiscard]] T* load_locked([[maybe_unused]] const Lock& held) const noexcept {
-    static_assert(detail::is_lock_guard<Lock>::value,
+    static_assert(detail::rcu::is_lock_guard<Lock>::value,
                   "rcu_ptr::load_locked(lock): pass the std::lock_guard/unique_lock/scoped_lock that "
                   "serialises this pointer's writers");
     return p_.load(std::memory_order_acquire);
@@ -127,7 +127,7 @@ class rcu_ptr {
   // `expected` cannot be freed and reused at the same address (ABA) meanwhile.
   template <class Guard>
   bool compare_exchange(const Guard& guard, T*& expected, unique_type& desired) {
-    static_assert(detail::is_read_guard_v<Guard, Domain>,
+    static_assert(detail::rcu::is_read_guard_v<Guard, Domain>,
                   "rcu_ptr::compare_exchange(guard, ...): pass a read-side guard of this pointer's domain");
     (void)guard;
     if (p_.compare_exchange_strong(expected, desired.get(), std::memory_order_acq_rel,

@@ -69,9 +69,9 @@
 
 namespace quiesce {
 
-namespace detail {
+namespace detail::rcu {
 
-// detail::fatal is async-signal-safe (quiesce/base/fatal.hpp: write(2) and
+// detail::rcu::fatal is async-signal-safe (quiesce/base/fatal.hpp: write(2) and
 // abort() only), so the signal-handler checks use it as it is.
 [[noreturn]] inline void signal_safe_fatal(const char* what, const char* hint) noexcept { base::fatal(what, hint); }
 
@@ -97,7 +97,7 @@ template <class F>
         "signal, from before the handler is installed or the signal unblocked until after it is blocked");
 }
 
-}  // namespace detail
+}  // namespace detail::rcu
 
 // A read-side critical section for signal handlers. Non-copyable,
 // non-movable; nests (with itself and with rcu_read_guard sections the
@@ -121,7 +121,7 @@ class [[nodiscard]] rcu_signal_read_guard {
 
   [[gnu::always_inline]] rcu_signal_read_guard() noexcept {
     if (!F::registered()) [[unlikely]]
-      detail::signal_guard_unregistered<F>();
+      detail::rcu::signal_guard_unregistered<F>();
     Domain::read_lock_registered();
   }
   [[gnu::always_inline]] explicit rcu_signal_read_guard(std::type_identity_t<Domain>&) noexcept

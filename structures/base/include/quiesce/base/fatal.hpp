@@ -1,6 +1,6 @@
 // quiesce/base/fatal.hpp — the one fatal-error writer of every component.
 // Internal header (quiesce::detail::base); the rcu component wraps it as
-// detail::fatal, the structures' components call it directly.
+// detail::rcu::fatal, the structures' components call it directly.
 //
 // Prints
 //   quiesce: fatal: <what>

@@ -34,7 +34,7 @@ void __tsan_release(void* addr);
 }
 #endif
 
-namespace quiesce::detail {
+namespace quiesce::detail::rcu {
 
 inline constexpr bool checks_enabled = base::checks_enabled;
 
@@ -60,6 +60,6 @@ inline void tsan_acquire([[maybe_unused]] const void* addr) noexcept {
 // translation units must agree with it (the misuse tests check they do).
 bool rcu_library_checks() noexcept;
 
-}  // namespace quiesce::detail
+}  // namespace quiesce::detail::rcu
 
 #endif  // QUIESCE_RCU_DETAIL_CONFIG_HPP

@@ -161,7 +161,7 @@ extern const struct rcu_flavor_struct urcu_bp_flavor;
 // x86), which TSan would report as races between readers. With _LGPL_SOURCE
 // the exported names are macros for the inline ones, hence the asm labels.
 // Release builds always inline.
-namespace quiesce::detail::urcu_exported {
+namespace quiesce::detail::rcu::urcu_exported {
 extern "C" {
 void memb_read_lock() __asm__("urcu_memb_read_lock");
 void memb_read_unlock() __asm__("urcu_memb_read_unlock");
@@ -174,7 +174,7 @@ void qsbr_quiescent_state() __asm__("urcu_qsbr_quiescent_state");
 void qsbr_thread_offline() __asm__("urcu_qsbr_thread_offline");
 void qsbr_thread_online() __asm__("urcu_qsbr_thread_online");
 }
-}  // namespace quiesce::detail::urcu_exported
+}  // namespace quiesce::detail::rcu::urcu_exported
 #endif
 
 #endif  // QUIESCE_RCU_DETAIL_LIBURCU_HPP
