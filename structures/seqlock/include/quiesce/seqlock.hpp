@@ -191,10 +191,7 @@ class alignas(detail::base::cache_line) seqlock {
   //   Ordering: acquire — everything the writer of the returned value did
   //   before its store() is visible after load() returns.
   [[nodiscard]] T load() const noexcept {
-    if constexpr (std::is_trivially_default_constructible_v<T>)
-      return load_in_place();
-    else
-      return load_via_raw();
+    return detail::seqlock::seq_load<T>([this](void* dst) { return read_once(dst); }, [this] { retry_pause(); });
   }
 
   // try_load: one attempt at load(). True with out = a consistent copy (as
@@ -203,10 +200,7 @@ class alignas(detail::base::cache_line) seqlock {
   //   Threads: any, including a signal handler (it never spins).
   //   Progress: wait-free.
   [[nodiscard]] bool try_load(T& out) const noexcept {
-    raw_copy raw;
-    if (!read_once(raw.bytes)) return false;
-    words::copy(&out, raw.bytes);  // consistent: now a valid T
-    return true;
+    return detail::seqlock::seq_try_load(out, [this](void* dst) { return read_once(dst); });
   }
 
   // store: replaces the value.
@@ -252,22 +246,6 @@ class alignas(detail::base::cache_line) seqlock {
   }
 
  private:
-  // load() for a T with a trivial default constructor: the words go straight
-  // into the returned object (one named return value, so GCC applies NRVO:
-  // no second copy, whose wide loads of just-stored words would stall on
-  // store forwarding). A torn attempt is overwritten by the next one before
-  // anything reads it as a T.
-  T load_in_place() const noexcept {
-    T out;
-    while (!read_once(&out)) retry_pause();
-    return out;
-  }
-  T load_via_raw() const noexcept {
-    raw_copy raw;
-    while (!read_once(raw.bytes)) retry_pause();
-    return raw.value();
-  }
-
   // Between failed read attempts. Checks builds: abort if the writer we
   // wait for is this very thread (only on this retry path: a load that
   // succeeds first time pays nothing).
@@ -377,7 +355,6 @@ class alignas(detail::base::cache_line) seqcount_latch {
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
                 "quiesce::seqcount_latch needs lock-free 64-bit atomics (its readers may run in signal handlers)");
   using words = detail::seqlock::atomic_words<T>;
-  using raw_copy = detail::seqlock::raw_copy<T>;
 
  public:
   using value_type = T;
@@ -413,19 +390,13 @@ class alignas(detail::base::cache_line) seqcount_latch {
   //   read/<B>B/quiesce_latch/*).
   //   Ordering: acquire, as seqlock::load.
   [[nodiscard]] T load() const noexcept {
-    if constexpr (std::is_trivially_default_constructible_v<T>)
-      return load_in_place();
-    else
-      return load_via_raw();
+    return detail::seqlock::seq_load<T>([this](void* dst) { return read_once(dst); }, [] {});
   }
 
   // try_load: one attempt at load(); false, out untouched, if the writer
   // advanced the sequence during the copy. Threads: any. Wait-free.
   [[nodiscard]] bool try_load(T& out) const noexcept {
-    raw_copy raw;
-    if (!read_once(raw.bytes)) return false;
-    words::copy(&out, raw.bytes);  // consistent: now a valid T
-    return true;
+    return detail::seqlock::seq_try_load(out, [this](void* dst) { return read_once(dst); });
   }
 
   // store: replaces the value (writes it into both copies in turn).
@@ -471,20 +442,6 @@ class alignas(detail::base::cache_line) seqcount_latch {
   }
 
  private:
-  // As seqlock's: straight into the returned object where T allows it.
-  T load_in_place() const noexcept {
-    T out;
-    while (!read_once(&out)) {
-    }
-    return out;
-  }
-  T load_via_raw() const noexcept {
-    raw_copy raw;
-    while (!read_once(raw.bytes)) {
-    }
-    return raw.value();
-  }
-
   // The reader's half of the sequence protocol (seqlock/detail/seqcount.hpp):
   // seq_read_begin pairs with the release stores (1) and (3) in store(), so
   // the copy the low bit selects is complete up to that point;

@@ -133,6 +133,46 @@ inline constexpr bool plain_object_type = !std::is_const_v<T> && !std::is_volati
   return seq.load(std::memory_order_relaxed) == begin;
 }
 
+// The readers' loop over one attempt, shared by seqlock and seqcount_latch.
+// attempt(dst) is one read attempt: true if the sizeof(T) bytes at dst now
+// hold one writer's complete value. pause() runs between failed attempts.
+// A T with a trivial default constructor is read straight into the returned
+// object (one named return value, so GCC applies NRVO: no second copy,
+// whose wide loads of just-stored words would stall on store forwarding); a
+// torn attempt is overwritten by the next one before anything reads it as a
+// T. Any other T goes through raw bytes and becomes a T once vouched for.
+// (Two functions, each with one return statement: with both returns in one
+// function GCC 12 gives up NRVO and copies T, which seqlock_bench's
+// read/256B rows show.)
+template <class T, class Attempt, class Pause>
+[[nodiscard]] T seq_load_in_place(Attempt& attempt, Pause& pause) noexcept {
+  T out;
+  while (!attempt(static_cast<void*>(&out))) pause();
+  return out;
+}
+template <class T, class Attempt, class Pause>
+[[nodiscard]] T seq_load_via_raw(Attempt& attempt, Pause& pause) noexcept {
+  raw_copy<T> raw;
+  while (!attempt(static_cast<void*>(raw.bytes))) pause();
+  return raw.value();
+}
+template <class T, class Attempt, class Pause>
+[[nodiscard]] T seq_load(Attempt attempt, Pause pause) noexcept {
+  if constexpr (std::is_trivially_default_constructible_v<T>)
+    return seq_load_in_place<T>(attempt, pause);  // guaranteed elision: no copy of T
+  else
+    return seq_load_via_raw<T>(attempt, pause);
+}
+
+// One attempt into out; false leaves out untouched.
+template <class T, class Attempt>
+[[nodiscard]] bool seq_try_load(T& out, Attempt attempt) noexcept {
+  raw_copy<T> raw;
+  if (!attempt(static_cast<void*>(raw.bytes))) return false;
+  atomic_words<T>::copy(&out, raw.bytes);  // consistent: now a valid T
+  return true;
+}
+
 // Takes the writer lock: waits for an even sequence and makes it odd.
 // Returns the odd value. `on_busy()` runs each time the lock was held (a
 // misuse check, say) before the next try. Acquire on success: pairs with the
