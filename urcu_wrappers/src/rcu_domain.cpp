@@ -631,7 +631,7 @@ template <class Domain>
 per_cpu_call_rcu_workers<Domain>::~per_cpu_call_rcu_workers() {
   // liburcu waits for a grace period inside: must not be in a read-side section.
   detail::rcu::require_outside_read_section<F>("per_cpu_call_rcu_workers destroyed inside a read-side section (deadlock)",
-                                          "destroy it outside any rcu_read_guard");
+                                               "destroy it outside any rcu_read_guard");
   detail::rcu::liburcu_per_cpu[F::index].fetch_sub(1, std::memory_order_seq_cst);
   F::free_all_cpu_call_rcu_data();
 }
@@ -678,7 +678,7 @@ rcu_fork_guard::rcu_fork_guard() noexcept : parent_(::getpid()), qsbr_was_online
   if (rcu_flavor::memb::read_ongoing() || rcu_flavor::mb::read_ongoing() ||
       (rcu_flavor::bp::registered() && rcu_flavor::bp::read_ongoing()) || detail::rcu::qsbr_guard_depth != 0)
     detail::rcu::fatal("rcu_fork_guard created inside a read-side section",
-                  "fork outside any rcu_read_guard");
+                       "fork outside any rcu_read_guard");
   // An online QSBR thread would hold up the grace periods that the gates and
   // liburcu's before-fork handlers wait for: offline for the whole fork (a
   // quiescent state, as any blocking call in QSBR should be).

@@ -79,7 +79,7 @@ class call_rcu_worker {
   ~call_rcu_worker() {
     if (attached_.load(std::memory_order_acquire) != 0)
       detail::rcu::fatal("call_rcu_worker destroyed while threads are still attached to it",
-                    "let every attachment (the object attach() returned) end first");
+                         "let every attachment (the object attach() returned) end first");
     F::call_rcu_data_free(crdp_);
   }
   call_rcu_worker(const call_rcu_worker&) = delete;

@@ -270,7 +270,7 @@ class rcu_hash_map {
     }
     if (rc != 0)
       detail::rcu::fatal("rcu_hash_map: cds_lfht_destroy failed: an entry was added while the map was destroyed",
-                    "no thread may use an rcu_hash_map while it is being destroyed");
+                         "no thread may use an rcu_hash_map while it is being destroyed");
   }
 
   // ---- readers: any thread, inside a read-side section of Domain ----
@@ -499,7 +499,7 @@ class rcu_hash_map {
         return std::invoke(*probe->equal, n->key, *probe->key) ? 1 : 0;
       } catch (...) {
         detail::rcu::fatal("rcu_hash_map: KeyEqual threw an exception",
-                      "KeyEqual is called from inside liburcu's C code and must not throw");
+                           "KeyEqual is called from inside liburcu's C code and must not throw");
       }
     }
   }

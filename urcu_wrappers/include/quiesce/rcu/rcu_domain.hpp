@@ -286,8 +286,8 @@ class basic_rcu_domain {
     if constexpr (std::is_same_v<Flavor, rcu_flavor::qsbr> && detail::rcu::checks_enabled) {
       if (!Flavor::online()) [[unlikely]]
         detail::rcu::fatal("QSBR read-side section in a thread that is offline or not registered",
-                      "hold a quiesce::rcu_thread_registration<quiesce::rcu_qsbr_domain> and stay "
-                      "outside rcu_offline_scope while reading");
+                           "hold a quiesce::rcu_thread_registration<quiesce::rcu_qsbr_domain> and stay "
+                           "outside rcu_offline_scope while reading");
       ++detail::rcu::qsbr_guard_depth;
     }
     Flavor::read_lock();
@@ -607,7 +607,7 @@ inline void rcu_quiescent_state() noexcept {
   if constexpr (detail::rcu::checks_enabled) {
     if (detail::rcu::qsbr_guard_depth != 0)
       detail::rcu::fatal("rcu_quiescent_state() inside a QSBR read-side guard",
-                    "announce quiescent states only between read-side sections");
+                         "announce quiescent states only between read-side sections");
   }
   rcu_qsbr_domain::tsan_reader_done();
   rcu_flavor::qsbr::quiescent_state();
@@ -622,7 +622,7 @@ class [[nodiscard]] rcu_offline_scope {
     if constexpr (detail::rcu::checks_enabled) {
       if (detail::rcu::qsbr_guard_depth != 0)
         detail::rcu::fatal("rcu_offline_scope inside a QSBR read-side guard",
-                      "going offline ends the read-side section; leave the guard first");
+                           "going offline ends the read-side section; leave the guard first");
     }
     if (was_online_) {
       rcu_qsbr_domain::tsan_reader_done();
