@@ -63,7 +63,7 @@ std::int64_t read_counters(const quiesce::cas_counter& c, const quiesce::detail:
 
 // The fork exclusion's per-thread slot and the lite-blocking wait strategy.
 namespace quiesce_layout_probe {
-unsigned read_fork_slot(const quiesce::detail::fork_slot& f, const quiesce::disruptor::lite_blocking_wait_strategy& w) {
+unsigned read_fork_slot(const quiesce::detail::rcu::fork_slot& f, const quiesce::disruptor::lite_blocking_wait_strategy& w) {
   return f.busy.load() + static_cast<unsigned>(sizeof w);
 }
 }  // namespace quiesce_layout_probe

@@ -3,7 +3,7 @@
  * rcu_domain.hpp: read_lock()/read_unlock() at :209/:216 call the flavour's
  * rcu_read_lock()/rcu_read_unlock(); retire() at :282-288 -> enqueue() ->
  * :321 Flavor::call = call_rcu(); liburcu's call_rcu worker then runs
- * synchronize_rcu() and the deleters, detail::run_reclaim).
+ * synchronize_rcu() and the deleters, detail::rcu::run_reclaim).
  *
  * The reader side and the grace period are liburcu's (urcu-memb: include/
  * urcu/static/urcu-memb.h _urcu_memb_read_lock/_unlock, src/urcu.c
@@ -122,7 +122,7 @@ proctype updater() {
 #define ACTIVE_CURRENT(r) (ctr[r] == 1 + gp_phase)
 
 /* liburcu's call_rcu worker: takes the queued callbacks, waits for a grace
- * period (synchronize_rcu), runs them (detail::run_reclaim -> deleter). */
+ * period (synchronize_rcu), runs them (detail::rcu::run_reclaim -> deleter). */
 proctype worker() {
   bool batch[3];
   bool snap[NREADERS];
@@ -145,7 +145,7 @@ proctype worker() {
      if :: snap[0] -> !ACTIVE_OLD(0) :: else -> skip fi;
      if :: snap[1] -> !ACTIVE_OLD(1) :: else -> skip fi;
      membarrier();                              /* smp_mb_master() */
-     /* run the callbacks: detail::run_reclaim -> the deleter */
+     /* run the callbacks: detail::rcu::run_reclaim -> the deleter */
      o = OBJ_A;
      do
      :: o <= OBJ_B ->
