@@ -197,6 +197,13 @@ struct node_pool::impl {
   // scripts/layout_audit.sh).
   alignas(128) std::atomic<std::int64_t> in_use{0};
 #endif
+  // Debug builds count the objects in use (the destructor reports a pool
+  // destroyed with objects still out); release builds count nothing.
+  void count_in_use([[maybe_unused]] std::int64_t d) noexcept {
+#ifndef NDEBUG
+    in_use.fetch_add(d, std::memory_order_relaxed);
+#endif
+  }
 
   // Written under m; on its own cache lines, away from the fields above.
   alignas(128) std::mutex m;
@@ -481,30 +488,22 @@ node_pool::~node_pool() {
 
 void* node_pool::allocate() {
   impl& s = *impl_;
-#ifndef NDEBUG
-  s.in_use.fetch_add(1, std::memory_order_relaxed);
-#endif
+  s.count_in_use(1);
   if (thread_caches* tc = tl_caches; tc != nullptr && s.slot < tc->size) {
     local_cache& c = tc->data[s.slot];
     if (c.generation == s.generation && c.count != 0) return c.items[--c.count];
   }
-#ifndef NDEBUG
   try {
     return s.allocate_slow();
   } catch (...) {
-    s.in_use.fetch_sub(1, std::memory_order_relaxed);
+    s.count_in_use(-1);  // nothing was handed out
     throw;
   }
-#else
-  return s.allocate_slow();
-#endif
 }
 
 void node_pool::deallocate(void* p) noexcept {
   impl& s = *impl_;
-#ifndef NDEBUG
-  s.in_use.fetch_sub(1, std::memory_order_relaxed);
-#endif
+  s.count_in_use(-1);
   if (thread_caches* tc = tl_caches; tc != nullptr && s.slot < tc->size) {
     local_cache& c = tc->data[s.slot];
     if (c.generation == s.generation && c.count < cache_capacity) {

@@ -105,6 +105,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <quiesce/base/layout.hpp>
 #include <quiesce/seqlock/detail/seqcount.hpp>  // atomic_words, raw_copy, the sequence protocol
 #include <quiesce/base/config.hpp>
 #include <quiesce/base/fatal.hpp>
@@ -143,15 +144,7 @@ inline thread_local seqlock_writer_mark seqlock_held_by_this_thread{};
 // one does; it only grows (by 2 per store/update), so 64 bits never wrap.
 template <class T>
 class alignas(detail::base::cache_line) seqlock {
-  static_assert(std::is_trivially_copyable_v<T>,
-                "quiesce::seqlock<T> needs a trivially copyable T (readers copy it word by word while a "
-                "writer may be storing it): keep the value in a trivially copyable struct, or protect "
-                "a pointer to it with quiesce::rcu_ptr<T> or a mutex");
-  static_assert(detail::seqlock::plain_object_type<T>,
-                "quiesce::seqlock<T>: T must be a non-const, non-volatile, non-array object type; "
-                "write seqlock<U>, or wrap an array in std::array");
-  static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
-                "quiesce::seqlock needs lock-free 64-bit atomics");
+  static_assert(detail::seqlock::value_type_ok<T>);  // or a message naming what T lacks
   using words = detail::seqlock::atomic_words<T>;
   using raw_copy = detail::seqlock::raw_copy<T>;
 
@@ -163,9 +156,7 @@ class alignas(detail::base::cache_line) seqlock {
     requires std::is_default_constructible_v<T>
       : seqlock(T{}) {}
   explicit seqlock(const T& initial) noexcept {
-    static_assert(sizeof(seqlock) % detail::base::cache_line == 0 &&
-                      alignof(seqlock) == detail::base::cache_line,
-                  "a seqlock must own whole cache lines");
+    static_assert(detail::layout::owns_blocks<seqlock, detail::base::cache_line>);  // whole cache lines
     static_assert(sizeof(T) > detail::base::cache_line - sizeof(seq_) ||
                       sizeof(seqlock) == detail::base::cache_line,
                   "a small seqlock must fit one cache line");
@@ -344,16 +335,7 @@ class alignas(detail::base::cache_line) seqlock {
 // whole cache lines (one line for T up to 24 bytes).
 template <class T>
 class alignas(detail::base::cache_line) seqcount_latch {
-  static_assert(std::is_trivially_copyable_v<T>,
-                "quiesce::seqcount_latch<T> needs a trivially copyable T (readers copy it word by word "
-                "while the writer may be storing it): keep the value in a trivially copyable struct, or "
-                "protect a pointer to it with quiesce::rcu_ptr<T>");
-  static_assert(detail::seqlock::plain_object_type<T>,
-                "quiesce::seqcount_latch<T>: T must be a non-const, non-volatile, non-array object type; "
-                "write seqcount_latch<U>, or wrap an array in std::array");
-  // Signal-handler readers need atomics that are not emulated with a lock.
-  static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
-                "quiesce::seqcount_latch needs lock-free 64-bit atomics (its readers may run in signal handlers)");
+  static_assert(detail::seqlock::value_type_ok<T>);  // or a message naming what T lacks
   using words = detail::seqlock::atomic_words<T>;
 
  public:
@@ -364,9 +346,7 @@ class alignas(detail::base::cache_line) seqcount_latch {
     requires std::is_default_constructible_v<T>
       : seqcount_latch(T{}) {}
   explicit seqcount_latch(const T& initial) noexcept {
-    static_assert(sizeof(seqcount_latch) % detail::base::cache_line == 0 &&
-                      alignof(seqcount_latch) == detail::base::cache_line,
-                  "a seqcount_latch must own whole cache lines");
+    static_assert(detail::layout::owns_blocks<seqcount_latch, detail::base::cache_line>);  // whole cache lines
     copy_[0].write(&initial);
     copy_[1].write(&initial);
   }

@@ -110,15 +110,7 @@ struct versioned_cell_options {
 // while one is; it only grows, so 64 bits never wrap (2^63 commits).
 template <class T>
 class alignas(detail::layout::false_sharing_block) versioned_cell {
-  static_assert(std::is_trivially_copyable_v<T>,
-                "quiesce::versioned_cell<T> needs a trivially copyable T (readers copy it word by word while a "
-                "commit may be storing it): keep the value in a trivially copyable struct, or protect a pointer "
-                "to it with quiesce::rcu_ptr<T> or a mutex");
-  static_assert(detail::seqlock::plain_object_type<T>,
-                "quiesce::versioned_cell<T>: T must be a non-const, non-volatile, non-array object type; write "
-                "versioned_cell<U>, or wrap an array in std::array");
-  static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
-                "quiesce::versioned_cell needs lock-free 64-bit atomics");
+  static_assert(detail::seqlock::value_type_ok<T>);  // or a message naming what T lacks
   using words = detail::seqlock::atomic_words<T>;
   using raw_copy = detail::seqlock::raw_copy<T>;
 

@@ -286,14 +286,7 @@ transaction& this_thread() noexcept;
 // them); wrap a hot one in an alignas(64) struct if that matters.
 template <class T>
 class tvar {
-  static_assert(std::is_trivially_copyable_v<T>,
-                "quiesce::tvar<T> needs a trivially copyable T (transactions copy it word by word while a "
-                "commit may be writing it): keep the value in a trivially copyable struct, or keep a "
-                "pointer or an index in the tvar and reclaim the pointee through quiesce::rcu or hazard pointers");
-  static_assert(detail::seqlock::plain_object_type<T>,
-                "quiesce::tvar<T>: T must be a non-const, non-volatile, non-array object type; "
-                "write tvar<U>, or wrap an array in std::array");
-  static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "quiesce::tvar needs lock-free 64-bit atomics");
+  static_assert(detail::seqlock::value_type_ok<T>);  // or a message naming what T lacks
   using words = detail::seqlock::atomic_words<T>;
 
  public:

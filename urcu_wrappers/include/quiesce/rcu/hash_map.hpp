@@ -332,14 +332,7 @@ class rcu_hash_map {
   // move constructors and Hash throw, all before anything is published.
   bool insert(Key key, T value) {
     std::unique_ptr<node_type> n = make_node(std::move(key), std::move(value));
-    const unsigned long h = hash_of(n->key);
-    const probe_type probe{&equal_, &n->key};
-    cds_lfht_node* in_table = nullptr;
-    {
-      rcu_read_guard<Domain> g;
-      in_table = cds_lfht_add_unique(ht_, h, &match, &probe, n.get());
-    }
-    if (in_table != n.get()) return false;  // `n` was never published: freed here
+    if (add_node(n.get(), &cds_lfht_add_unique) != n.get()) return false;  // `n` was never published: freed here
     (void)n.release();                       // owned by the table now
     return true;
   }
@@ -352,13 +345,7 @@ class rcu_hash_map {
   // as for insert().
   bool insert_or_assign(Key key, T value) {
     std::unique_ptr<node_type> n = make_node(std::move(key), std::move(value));
-    const unsigned long h = hash_of(n->key);
-    const probe_type probe{&equal_, &n->key};
-    cds_lfht_node* old = nullptr;
-    {
-      rcu_read_guard<Domain> g;
-      old = cds_lfht_add_replace(ht_, h, &match, &probe, n.get());
-    }
+    cds_lfht_node* old = add_node(n.get(), &cds_lfht_add_replace);
     (void)n.release();  // owned by the table now
     if (old == nullptr) return true;
     // liburcu's replace sets the removal-owner flag: this thread alone owns `old`.
@@ -480,6 +467,18 @@ class rcu_hash_map {
     // code): pairs with the tsan_acquire in match(), find() and iterator.
     detail::rcu::tsan_release(n.get());
     return n;
+  }
+
+  // Publishes n with liburcu's `add` (cds_lfht_add_unique or
+  // cds_lfht_add_replace, which need a read-side section around them) and
+  // returns what it returns. Hash runs first, outside the section: if it
+  // throws, nothing is published.
+  using add_fn = cds_lfht_node* (*)(cds_lfht*, unsigned long, cds_lfht_match_fct, const void*, cds_lfht_node*);
+  cds_lfht_node* add_node(node_type* n, add_fn add) {
+    const unsigned long h = hash_of(n->key);
+    const probe_type probe{&equal_, &n->key};
+    rcu_read_guard<Domain> g;
+    return add(ht_, h, &match, &probe, n);
   }
 
   unsigned long hash_of(const Key& key) const noexcept(std::is_nothrow_invocable_v<const Hash&, const Key&>) {

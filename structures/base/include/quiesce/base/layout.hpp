@@ -45,30 +45,26 @@ struct owns_blocks {
   static constexpr bool value = true;
 };
 
-template <class T, std::size_t Offset, std::size_t Next, std::size_t Block>
-struct hot_field_alone {
+template <class T, std::size_t Offset, std::size_t Block>
+struct starts_block {
   static_assert(alignof(T) % Block == 0,
-                "quiesce layout: the type holding a hot shared field is not aligned to the 128-byte block: put "
-                "alignas(128) on the field (or on the type)");
+                "quiesce layout: the type is not aligned to the 128-byte block, so no field of it (a hot shared "
+                "field, say) can start one: put alignas(128) on the field (or on the type)");
   static_assert(Offset % Block == 0,
-                "quiesce layout: a hot shared field does not start its own 128-byte block; the fields before it "
-                "share its cache lines: give it alignas(128)");
+                "quiesce layout: the field does not start a 128-byte block; the fields before it share its cache "
+                "lines: give it alignas(128)");
+  static constexpr bool value = true;
+};
+
+// A hot field starts its block (the checks above) and the next field starts
+// past it.
+template <class T, std::size_t Offset, std::size_t Next, std::size_t Block>
+struct hot_field_alone : starts_block<T, Offset, Block> {
   static_assert(Next >= Offset + Block,
                 "quiesce layout: another field is packed into the hot field's 128-byte block (false sharing): "
                 "give the next field alignas(128), or move it away");
   static_assert(Next <= sizeof(T), "quiesce layout: the next field's offset lies beyond the type (pass sizeof(T) for "
                                    "the last field)");
-  static constexpr bool value = true;
-};
-
-template <class T, std::size_t Offset, std::size_t Block>
-struct starts_block {
-  static_assert(alignof(T) % Block == 0,
-                "quiesce layout: the type is not aligned to the 128-byte block, so no field of it can start one: put "
-                "alignas(128) on the field (or on the type)");
-  static_assert(Offset % Block == 0,
-                "quiesce layout: the field does not start a 128-byte block; the fields before it share its cache "
-                "lines: give it alignas(128)");
   static constexpr bool value = true;
 };
 

@@ -178,6 +178,17 @@ struct hash_policy {
   }
 };
 
+// f(const Value&) on the node of list `List` from `head` that matches p,
+// while it is protected; false if there is none. Both tables' visit.
+template <class List, class Probe, class Policy, class F>
+bool visit_list(std::atomic<typename List::node*>& head, const Probe& p, const Policy& pol, F&& f) {
+  typename List::hazards hp;
+  typename List::position pos;
+  if (!List::find(head, p, pol, hp, pos)) return false;
+  std::forward<F>(f)(static_cast<const typename Policy::value_type&>(pos.curr->value));
+  return true;
+}
+
 // The table both public classes wrap: a fixed array of list heads.
 template <class Key, class Value, class Hash, class KeyEqual, class KeyOf>
 class hash_table {
@@ -236,14 +247,7 @@ class hash_table {
     // Empty bucket: absent, no hazards taken (as in erase). At half load
     // most buckets are empty (Poisson: 61% at 0.5 keys per bucket).
     if (b.load(std::memory_order_acquire) == nullptr) return false;
-    typename list::hazards hp;
-    typename list::position pos;
-    if (!list::find(b, p, pol_, hp, pos)) return false;
-    std::forward<F>(f)(static_cast<const Value&>(pos.curr->value));
-    return true;
-  }
-  bool contains(const Key& key) const {
-    return visit(key, [](const Value&) noexcept {});
+    return visit_list<list>(b, p, pol_, std::forward<F>(f));
   }
   template <class F>
   void for_each(F&& f) const {
@@ -415,14 +419,7 @@ class so_table {
     // Nothing after this bucket's sentinel: the key is absent, no hazard
     // pointer needed. Acquire: pairs with an insert's release CAS.
     if (start->next.load(std::memory_order_acquire) == nullptr) return false;
-    typename list::hazards hp;
-    typename list::position pos;
-    if (!list::find(start->next, p, pol_, hp, pos)) return false;
-    std::forward<F>(f)(static_cast<const Value&>(pos.curr->value));
-    return true;
-  }
-  bool contains(const Key& key) const {
-    return visit(key, [](const Value&) noexcept {});
+    return visit_list<list>(start->next, p, pol_, std::forward<F>(f));
   }
   template <class F>
   void for_each(F&& f) const {
@@ -594,6 +591,66 @@ struct hash_argument_checks {
 template <class Key, class Hash, class KeyEqual, class Buckets>
 inline constexpr bool hash_arguments_ok = hash_argument_checks<Key, Hash, KeyEqual, Buckets>::ok;
 
+// What lockfree::hash_set and lockfree::hash_map share: the table (Value is
+// the key itself or a map_entry), its construction, no copies, and the
+// members whose contract is the same for both, documented here.
+template <class Key, class Value, class Hash, class KeyEqual, class Buckets, class KeyOf>
+class hash_front {
+  static_assert(hash_arguments_ok<Key, Hash, KeyEqual, Buckets>);  // first: its messages before any other error
+
+ protected:
+  using table = typename table_for<Buckets, Key, Value, Hash, KeyEqual, KeyOf>::type;
+  using node = typename table::node;
+
+ public:
+  using key_type = Key;
+  using hasher = Hash;
+  using key_equal = KeyEqual;
+
+  // A table of `buckets` buckets (rounded up to a power of two; 0 counts as
+  // 1): the permanent count with lockfree::fixed_buckets (the default; size
+  // it for the largest expected key count), the initial one with
+  // lockfree::growing_buckets (it doubles past 2 keys per bucket). Throws
+  // std::length_error above 2^40 buckets, std::bad_alloc.
+  explicit hash_front(std::size_t buckets = 1024, const Hash& hash = Hash(), const KeyEqual& equal = KeyEqual())
+      : t_(buckets, hash, equal) {}
+  hash_front(const hash_front&) = delete;
+  hash_front& operator=(const hash_front&) = delete;
+
+  // Removes key; true if this call removed it. Any thread; lock-free (two
+  // CASes and a retire). Throws only what Hash and KeyEqual throw.
+  bool erase(const Key& key) { return t_.erase(key); }
+
+  // True if key is present. Any thread; lock-free; no atomic RMW and no
+  // shared write (only the thread's own hazard records). Throws only what
+  // Hash and KeyEqual throw.
+  [[nodiscard]] bool contains(const Key& key) const {
+    return t_.visit(key, [](const Value&) noexcept {});
+  }
+
+  // Counted by a for_each walk: exact without concurrent writers.
+  [[nodiscard]] std::size_t size() const {
+    std::size_t n = 0;
+    t_.for_each([&n](const Value&) { ++n; });
+    return n;
+  }
+  [[nodiscard]] bool empty() const {
+    bool any = false;
+    t_.for_each([&any](const Value&) { return !(any = true); });
+    return !any;
+  }
+  [[nodiscard]] std::size_t bucket_count() const noexcept { return t_.bucket_count(); }
+
+ protected:
+  // Frees every key still present at once; erased keys are freed by the
+  // hazard-pointer domain once unprotected (hazard_pointer_cleanup() forces
+  // it). Contract: no other thread uses the set or map any more.
+  // O(n + buckets).
+  ~hash_front() = default;
+
+  table t_;
+};
+
 }  // namespace detail::lockfree
 
 namespace lockfree {
@@ -603,33 +660,21 @@ namespace lockfree {
 // of this header).
 template <class Key, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>,
           class Buckets = fixed_buckets>
-class hash_set {
+class hash_set : public detail::lockfree::hash_front<Key, Key, Hash, KeyEqual, Buckets, detail::lockfree::key_of_self> {
   static_assert(std::is_nothrow_destructible_v<Key>,
                 "lockfree::hash_set<Key>: Key's destructor runs in hazard-pointer deleters and must be noexcept");
-  static_assert(detail::lockfree::hash_arguments_ok<Key, Hash, KeyEqual, Buckets>);
-  using table =
-      typename detail::lockfree::table_for<Buckets, Key, Key, Hash, KeyEqual, detail::lockfree::key_of_self>::type;
-  using node = typename table::node;
+  using base = detail::lockfree::hash_front<Key, Key, Hash, KeyEqual, Buckets, detail::lockfree::key_of_self>;
+  using typename base::node;
+  using typename base::table;
+  using base::t_;
 
  public:
-  using key_type = Key;
   using value_type = Key;
-  using hasher = Hash;
-  using key_equal = KeyEqual;
 
-  // A table of `buckets` buckets (rounded up to a power of two; 0 counts as
-  // 1): the permanent count with lockfree::fixed_buckets (the default; size it for the
-  // largest expected key count), the initial one with lockfree::growing_buckets (it
-  // doubles past 2 keys per bucket). Throws std::length_error above 2^40 buckets,
-  // std::bad_alloc.
-  explicit hash_set(std::size_t buckets = 1024, const Hash& hash = Hash(), const KeyEqual& equal = KeyEqual())
-      : t_(buckets, hash, equal) {}
-  hash_set(const hash_set&) = delete;
-  hash_set& operator=(const hash_set&) = delete;
-  // Frees every key still present at once; erased keys are freed by the
-  // hazard-pointer domain once unprotected (hazard_pointer_cleanup() forces
-  // it). Contract: no other thread uses the set any more. O(n + buckets).
-  ~hash_set() = default;
+  // The constructor (hash_set(buckets = 1024, hash, equal)), erase,
+  // contains, size, empty, bucket_count, no copies and the destructor's
+  // contract: detail::lockfree::hash_front's, above.
+  using base::base;
 
   // Adds key unless present; true if added. Any thread; lock-free. Allocates
   // (from the calling thread's NUMA node's pool) only if the key is absent.
@@ -652,15 +697,6 @@ class hash_set {
     return true;
   }
 
-  // Removes key; true if this call removed it. Any thread; lock-free (two
-  // CASes and a retire). Throws only what Hash and KeyEqual throw.
-  bool erase(const Key& key) { return t_.erase(key); }
-
-  // True if key is present. Any thread; lock-free; no atomic RMW and no
-  // shared write (only the thread's own hazard records). Throws only what
-  // Hash and KeyEqual throw.
-  [[nodiscard]] bool contains(const Key& key) const { return t_.contains(key); }
-
   // f(const Key&) for every key, bucket by bucket; f may return bool (false
   // stops). Weakly consistent: keys present for the whole walk are visited
   // once (but see hm_list::for_each on equal hashes); keys inserted or
@@ -669,18 +705,6 @@ class hash_set {
   void for_each(F&& f) const {
     t_.for_each(std::forward<F>(f));
   }
-  // Counted by a for_each walk: exact without concurrent writers.
-  [[nodiscard]] std::size_t size() const {
-    std::size_t n = 0;
-    t_.for_each([&n](const Key&) { ++n; });
-    return n;
-  }
-  [[nodiscard]] bool empty() const {
-    bool any = false;
-    t_.for_each([&any](const Key&) { return !(any = true); });
-    return !any;
-  }
-  [[nodiscard]] std::size_t bucket_count() const noexcept { return t_.bucket_count(); }
 
  private:
   template <class K>
@@ -690,7 +714,6 @@ class hash_set {
       return detail::lockfree::new_node<node>(tag, std::in_place, std::forward<K>(key));
     });
   }
-  table t_;
 };
 
 // A lock-free, linearizable hash map with a fixed (default) or growing
@@ -700,30 +723,19 @@ class hash_set {
 // insert_or_assign publishes a new node.
 template <class Key, class T, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>,
           class Buckets = fixed_buckets>
-class hash_map {
+class hash_map : public detail::lockfree::hash_front<Key, detail::lockfree::map_entry<Key, T>, Hash, KeyEqual, Buckets,
+                                                     detail::lockfree::key_of_entry> {
   static_assert(std::is_nothrow_destructible_v<Key> && std::is_nothrow_destructible_v<T>,
                 "lockfree::hash_map<Key, T>: Key's and T's destructors run in hazard-pointer deleters and must be "
                 "noexcept");
-  static_assert(detail::lockfree::hash_arguments_ok<Key, Hash, KeyEqual, Buckets>);
   using entry = detail::lockfree::map_entry<Key, T>;
-  using table =
-      typename detail::lockfree::table_for<Buckets, Key, entry, Hash, KeyEqual, detail::lockfree::key_of_entry>::type;
-  using node = typename table::node;
+  using base = detail::lockfree::hash_front<Key, entry, Hash, KeyEqual, Buckets, detail::lockfree::key_of_entry>;
+  using typename base::node;
+  using base::t_;
 
  public:
-  using key_type = Key;
   using mapped_type = T;
-  using hasher = Hash;
-  using key_equal = KeyEqual;
-
-  // As lockfree::hash_set's: `buckets` is the permanent (lockfree::fixed_buckets, the
-  // default) or the initial (lockfree::growing_buckets) bucket count.
-  explicit hash_map(std::size_t buckets = 1024, const Hash& hash = Hash(), const KeyEqual& equal = KeyEqual())
-      : t_(buckets, hash, equal) {}
-  hash_map(const hash_map&) = delete;
-  hash_map& operator=(const hash_map&) = delete;
-  // As lockfree::hash_set's destructor.
-  ~hash_map() = default;
+  using base::base;  // as hash_set's: the constructor and the shared members are hash_front's
 
   // Adds key -> value unless key is present; true if added (the same
   // signature as rcu_hash_map::insert). Looks first: a present key costs no
@@ -731,7 +743,7 @@ class hash_map {
   // the key sees key and value fully built. Throws std::bad_alloc or what
   // the constructors, Hash or KeyEqual throw; the map is then unchanged.
   bool insert(Key key, T value) {
-    return t_.insert_lazy(key, [&](typename table::tag_type tag) {
+    return t_.insert_lazy(key, [&](typename base::table::tag_type tag) {
       return detail::lockfree::new_node<node>(tag, std::in_place, std::move(key), std::move(value));
     });
   }
@@ -740,7 +752,7 @@ class hash_map {
   // place and adds it (true); if present, args are not touched (false).
   template <class... Args>
   bool emplace(Key key, Args&&... args) {
-    return t_.insert_lazy(key, [&](typename table::tag_type tag) {
+    return t_.insert_lazy(key, [&](typename base::table::tag_type tag) {
       return detail::lockfree::new_node<node>(tag, std::in_place, std::move(key), std::forward<Args>(args)...);
     });
   }
@@ -752,17 +764,11 @@ class hash_map {
   // lock-free; always one allocation. Exceptions as insert().
   bool insert_or_assign(Key key, T value) {
     node* raw =
-        detail::lockfree::new_node<node>(typename table::tag_type{}, std::in_place, std::move(key), std::move(value));
+        detail::lockfree::new_node<node>(typename base::table::tag_type{}, std::in_place, std::move(key), std::move(value));
     detail::lockfree::node_holder<node> h(raw);
     h.n->tag = t_.make_probe(h.n->value.key).tag;
     return t_.insert_or_replace(h);  // the map owns the node unless KeyEqual throws
   }
-
-  // Removes key; true if this call removed it. Lock-free. Throws only what
-  // Hash and KeyEqual throw.
-  bool erase(const Key& key) { return t_.erase(key); }
-
-  [[nodiscard]] bool contains(const Key& key) const { return t_.contains(key); }
 
   // A copy of the value mapped to key, or nullopt. Any thread; lock-free; the
   // copy is made while the node is protected, from the node found at the
@@ -797,20 +803,6 @@ class hash_map {
       }
     });
   }
-  [[nodiscard]] std::size_t size() const {
-    std::size_t n = 0;
-    t_.for_each([&n](const entry&) { ++n; });
-    return n;
-  }
-  [[nodiscard]] bool empty() const {
-    bool any = false;
-    t_.for_each([&any](const entry&) { return !(any = true); });
-    return !any;
-  }
-  [[nodiscard]] std::size_t bucket_count() const noexcept { return t_.bucket_count(); }
-
- private:
-  table t_;
 };
 
 }  // namespace lockfree

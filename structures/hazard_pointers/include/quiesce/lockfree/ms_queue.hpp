@@ -96,15 +96,12 @@
 #include <utility>
 
 #include <quiesce/hazard_pointer.hpp>
+#include <quiesce/lockfree/detail/domain_choice.hpp>
 #include <quiesce/lockfree/detail/node_alloc.hpp>
 #include <quiesce/lockfree/detail/poison.hpp>
 #include <quiesce/base/config.hpp>
 
 namespace quiesce {
-
-namespace detail::lockfree {
-struct ms_queue_pool {};  // the pool family of every ms_queue<T>'s nodes
-}  // namespace detail::lockfree
 
 namespace lockfree {
 
@@ -150,7 +147,7 @@ class ms_queue {
   template <class... Args>
   void emplace(Args&&... args) {
     static_assert(std::is_constructible_v<T, Args&&...>, "ms_queue<T>::emplace: T is not constructible from these arguments");
-    hazard_pointer hp = make_hp();  // first: if it throws, nothing was built
+    hazard_pointer hp = dom_.make_hp();  // first: if it throws, nothing was built
     node* n = detail::lockfree::new_node<node>(std::in_place, std::forward<Args>(args)...);
     for (;;) {
       // Protects the last node: tail_ read with acquire after the hazard is
@@ -188,8 +185,8 @@ class ms_queue {
   // empty. Lock-free; any thread. Linearizes at the successful CAS on head_,
   // or for nullopt at the read of the dummy's null next.
   [[nodiscard]] std::optional<T> pop() {
-    hazard_pointer hp_head = make_hp();
-    hazard_pointer hp_next = make_hp();
+    hazard_pointer hp_head = dom_.make_hp();
+    hazard_pointer hp_next = dom_.make_hp();
     node* h;
     node* next;
     for (;;) {
@@ -247,7 +244,7 @@ class ms_queue {
   // Lock-free; any thread. Needs a hazard pointer (it reads the dummy's
   // next), so it may throw std::bad_alloc the first time a thread needs one.
   [[nodiscard]] bool empty() const {
-    hazard_pointer hp = make_hp();
+    hazard_pointer hp = dom_.make_hp();
     // Acquire inside protect: h is the validated head, not freed while hp
     // names it. If h->next is null now, h is still the head (head_ only
     // moves to a non-null next) and the queue is empty at this load.
@@ -258,7 +255,7 @@ class ms_queue {
 
   // The domain the queue's nodes retire to.
   [[nodiscard]] hazard_pointer_domain& domain() const noexcept {
-    return dom_ != nullptr ? *dom_ : hazard_pointer_default_domain();
+    return dom_.get();
   }
 
  private:
@@ -303,17 +300,13 @@ class ms_queue {
   struct finish_pop {
     node* old_dummy;
     node* new_dummy;
-    hazard_pointer_domain* dom;
-    finish_pop(node* o, node* n, hazard_pointer_domain* d) noexcept : old_dummy(o), new_dummy(n), dom(d) {}
+    detail::lockfree::domain_choice dom;
+    finish_pop(node* o, node* n, detail::lockfree::domain_choice d) noexcept : old_dummy(o), new_dummy(n), dom(d) {}
     finish_pop(const finish_pop&) = delete;
     finish_pop& operator=(const finish_pop&) = delete;
     ~finish_pop() {
       new_dummy->destroy_value();
-      if (dom != nullptr) {
-        old_dummy->retire(*dom);
-      } else {
-        old_dummy->retire();
-      }
+      dom.retire(old_dummy);
     }
   };
 
@@ -325,16 +318,11 @@ class ms_queue {
     tail_.store(dummy, std::memory_order_relaxed);
   }
 
-  [[nodiscard]] hazard_pointer make_hp() const {
-    // The default domain's fast path is inline (the thread's record cache).
-    return dom_ != nullptr ? make_hazard_pointer(*dom_) : make_hazard_pointer();
-  }
-
   // Consumers CAS head_, producers tail_: each alone on its own 128-byte
   // block (two lines: x86's adjacent-line prefetcher pairs them), so that a
   // producer and a consumer do not bounce one line between them.
   alignas(detail::base::cache_block) std::atomic<node*> head_{nullptr};
-  hazard_pointer_domain* const dom_;  // null: the default domain; read-only, shares head_'s block
+  const detail::lockfree::domain_choice dom_;  // read-only, shares head_'s block
   alignas(detail::base::cache_block) std::atomic<node*> tail_{nullptr};
 };
 

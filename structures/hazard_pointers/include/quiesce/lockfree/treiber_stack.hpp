@@ -78,15 +78,12 @@
 #include <utility>
 
 #include <quiesce/hazard_pointer.hpp>
+#include <quiesce/lockfree/detail/domain_choice.hpp>
 #include <quiesce/lockfree/detail/node_alloc.hpp>
 #include <quiesce/lockfree/detail/poison.hpp>
 #include <quiesce/base/config.hpp>
 
 namespace quiesce {
-
-namespace detail::lockfree {
-struct treiber_stack_pool {};  // the pool family of every treiber_stack<T>'s nodes
-}  // namespace detail::lockfree
 
 namespace lockfree {
 
@@ -166,7 +163,7 @@ class treiber_stack {
     // Relaxed: try_protect re-reads head_ with acquire before h is used.
     node* h = head_.load(std::memory_order_relaxed);
     if (h == nullptr) return std::nullopt;  // empty: no hazard pointer needed
-    hazard_pointer hp = make_hp();
+    hazard_pointer hp = dom_.make_hp();
     for (;;) {
       if (h == nullptr) return std::nullopt;
       // Publishes h, fences (see <quiesce/hazard_pointer.hpp>), re-reads
@@ -196,7 +193,7 @@ class treiber_stack {
 
   // The domain the stack's nodes retire to.
   [[nodiscard]] hazard_pointer_domain& domain() const noexcept {
-    return dom_ != nullptr ? *dom_ : hazard_pointer_default_domain();
+    return dom_.get();
   }
 
  private:
@@ -231,28 +228,17 @@ class treiber_stack {
   // Retires the popped node when pop() returns or throws.
   struct retire_on_exit {
     node* n;
-    hazard_pointer_domain* dom;
-    retire_on_exit(node* nn, hazard_pointer_domain* d) noexcept : n(nn), dom(d) {}
+    detail::lockfree::domain_choice dom;
+    retire_on_exit(node* nn, detail::lockfree::domain_choice d) noexcept : n(nn), dom(d) {}
     retire_on_exit(const retire_on_exit&) = delete;
     retire_on_exit& operator=(const retire_on_exit&) = delete;
-    ~retire_on_exit() {
-      if (dom != nullptr) {
-        n->retire(*dom);
-      } else {
-        n->retire();
-      }
-    }
+    ~retire_on_exit() { dom.retire(n); }
   };
-
-  [[nodiscard]] hazard_pointer make_hp() const {
-    // The default domain's fast path is inline (the thread's record cache).
-    return dom_ != nullptr ? make_hazard_pointer(*dom_) : make_hazard_pointer();
-  }
 
   // The top of the stack, alone on its block so that the CAS-heavy line is
   // not shared with neighbouring objects.
   alignas(detail::base::cache_block) std::atomic<node*> head_{nullptr};
-  hazard_pointer_domain* dom_ = nullptr;  // null: the default domain
+  detail::lockfree::domain_choice dom_;  // the default domain unless the constructor named one
 };
 
 }  // namespace lockfree

@@ -54,6 +54,11 @@ struct element_checks {
 template <class T>
 inline constexpr bool element_type_ok = element_checks<T>::ok;
 
+// The pool families of the structures' nodes (see pool_for below): each
+// structure's bursts come from pools of their own.
+struct treiber_stack_pool {};
+struct ms_queue_pool {};
+
 // The pools of objects of Size/Align bytes, one slot per NUMA node (null
 // until its pool exists). A namespace-scope variable, so that pool_for's
 // fast path is one inline load (no function-local static, no call).

@@ -117,6 +117,28 @@ struct raw_copy {
 template <class T>
 inline constexpr bool plain_object_type = !std::is_const_v<T> && !std::is_volatile_v<T> && !std::is_array_v<T>;
 
+// The value types of the structures that copy their value word by word
+// (seqlock, seqcount_latch, versioned_cell, tvar): checked once for all
+// four, each failure with its own message (the compiler's "required from"
+// line names the structure).
+template <class T>
+struct value_checks {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "quiesce::seqlock/seqcount_latch/versioned_cell/tvar<T> needs a trivially copyable T (readers copy "
+                "it word by word while a writer may be storing it): keep the value in a trivially copyable struct, "
+                "or keep a pointer (or an index) and protect the pointee with quiesce::rcu_ptr<T>, hazard pointers "
+                "or a mutex");
+  static_assert(plain_object_type<T>,
+                "quiesce::seqlock/seqcount_latch/versioned_cell/tvar<T>: T must be a non-const, non-volatile, "
+                "non-array object type; name the structure of U for a const U, or wrap an array in std::array");
+  // Signal-handler readers (the latch's) need atomics not emulated with a lock.
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
+                "quiesce::seqlock/seqcount_latch/versioned_cell/tvar need lock-free 64-bit atomics");
+  static constexpr bool ok = true;
+};
+template <class T>
+inline constexpr bool value_type_ok = value_checks<T>::ok;
+
 // ---- the sequence protocol (see the top of this file) ----
 
 // The sequence at the start of a read attempt. Acquire: pairs with the
