@@ -45,6 +45,8 @@ EOF
 
 me=layout_audit
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/cli.sh
+. "$root/scripts/lib/cli.sh"
 rules="$root/scripts/layout_audit.rules"
 build_dir=
 cxx=${CXX:-g++}
@@ -55,26 +57,23 @@ print_unit=
 print_object=
 list=0
 install=1
-while [[ $# -gt 0 ]]; do
+script_option() {  # the options of this script alone (scripts/lib/cli.sh)
   case "$1" in
-    --rules) rules=${2:?--rules needs a file}; shift ;;
-    --build-dir) build_dir=${2:?--build-dir needs a directory}; shift ;;
-    --cxx) cxx=${2:?--cxx needs a compiler}; shift ;;
-    --cxxflags) cxxflags=${2-}; shift ;;
-    --out-dir) out_dir=${2:?--out-dir needs a directory}; shift ;;
-    --print) print_type=${2:?--print needs a type name}; shift ;;
-    --unit) print_unit=${2:?--unit needs a unit name}; shift ;;
-    --object) print_object=${2:?--object needs a file}; shift ;;
+    --rules) rules=${2:?--rules needs a file}; cli_took=2 ;;
+    --build-dir) build_dir=${2:?--build-dir needs a directory}; cli_took=2 ;;
+    --cxx) cxx=${2:?--cxx needs a compiler}; cli_took=2 ;;
+    --cxxflags) cxxflags=${2-}; cli_took=2 ;;
+    --print) print_type=${2:?--print needs a type name}; cli_took=2 ;;
+    --unit) print_unit=${2:?--unit needs a unit name}; cli_took=2 ;;
+    --object) print_object=${2:?--object needs a file}; cli_took=2 ;;
     --list) list=1 ;;
-    --no-install) install=0 ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "$me: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
-[[ -r $rules ]] || { echo "$me: --rules: cannot read '$rules'" >&2; exit 2; }
-[[ -z $build_dir || -d $build_dir ]] || { echo "$me: --build-dir: not a directory: '$build_dir'" >&2; exit 2; }
-[[ -z $print_object || -r $print_object ]] || { echo "$me: --object: cannot read '$print_object'" >&2; exit 2; }
+}
+cli_parse "$@"
+[[ -r $rules ]] || cli_usage_error "--rules: cannot read '$rules'"
+[[ -z $build_dir || -d $build_dir ]] || cli_usage_error "--build-dir: not a directory: '$build_dir'"
+[[ -z $print_object || -r $print_object ]] || cli_usage_error "--object: cannot read '$print_object'"
 
 # ---- rules ----
 declare -A unit_src=()

@@ -44,6 +44,8 @@ EOF
 
 me=numa_placement
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/cli.sh
+. "$root/scripts/lib/cli.sh"
 repeat=5
 local_node=
 remote_node=
@@ -51,27 +53,24 @@ only=local,split,remote
 out=
 quiet=0
 install=1
-while [[ $# -gt 0 ]]; do
+cli_command=required
+script_option() {  # the options of this script alone (scripts/lib/cli.sh)
   case "$1" in
-    --repeat) repeat=${2:?--repeat needs a number}; shift ;;
-    --local-node) local_node=${2:?--local-node needs a node}; shift ;;
-    --remote-node) remote_node=${2:?--remote-node needs a node}; shift ;;
-    --only) only=${2:?--only needs a list}; shift ;;
-    --out) out=${2:?--out needs a file}; shift ;;
+    --repeat) repeat=${2:?--repeat needs a number}; cli_took=2 ;;
+    --local-node) local_node=${2:?--local-node needs a node}; cli_took=2 ;;
+    --remote-node) remote_node=${2:?--remote-node needs a node}; cli_took=2 ;;
+    --only) only=${2:?--only needs a list}; cli_took=2 ;;
+    --out) out=${2:?--out needs a file}; cli_took=2 ;;
     --quiet) quiet=1 ;;
-    --no-install) install=0 ;;
-    -h | --help) usage; exit 0 ;;
-    --) shift; break ;;
-    *) echo "$me: unknown option '$1' (the command goes after --)" >&2; usage >&2; exit 2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
-[[ $# -ge 1 ]] || { echo "$me: no command given (scripts/numa_placement.sh [OPTIONS] -- CMD [ARGS...])" >&2; exit 2; }
-[[ $repeat =~ ^[0-9]+$ && $repeat -ge 1 ]] || { echo "$me: --repeat must be a positive number" >&2; exit 2; }
+}
+cli_parse "$@"
+[[ $repeat =~ ^[0-9]+$ && $repeat -ge 1 ]] || cli_usage_error "--repeat must be a positive number"
 for p in ${only//,/ }; do
-  [[ $p == local || $p == split || $p == remote ]] || { echo "$me: --only: unknown placement '$p'" >&2; exit 2; }
+  [[ $p == local || $p == split || $p == remote ]] || cli_usage_error "--only: unknown placement '$p'"
 done
-cmd=("$@")
+cmd=("${cli_rest[@]}")
 
 # ---- tools ----
 if ! command -v numactl >/dev/null 2>&1 && [[ $install == 1 && -x $root/scripts/ensure_packages.sh ]]; then

@@ -53,6 +53,8 @@ EOF
 
 me=perf_cross_socket
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/cli.sh
+. "$root/scripts/lib/cli.sh"
 # shellcheck source=perf_probe.sh
 . "$root/scripts/perf_probe.sh"
 sample_ms=50
@@ -60,35 +62,25 @@ use_perf=1
 extra_events=
 out_dir="$root/out"
 install=1
-while [[ $# -gt 0 ]]; do
+cli_command=required
+script_option() {  # the options of this script alone (scripts/lib/cli.sh)
   case "$1" in
-    --sample-ms) sample_ms=${2:?--sample-ms needs a number}; shift ;;
+    --sample-ms) sample_ms=${2:?--sample-ms needs a number}; cli_took=2 ;;
     --no-perf) use_perf=0 ;;
-    --events) extra_events=${2:?--events needs a list}; shift ;;
-    --out-dir) out_dir=${2:?--out-dir needs a directory}; shift ;;
-    --no-install) install=0 ;;
-    -h | --help) usage; exit 0 ;;
-    --) shift; break ;;
-    *) echo "$me: unknown option '$1' (the command goes after --)" >&2; usage >&2; exit 2 ;;
+    --events) extra_events=${2:?--events needs a list}; cli_took=2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
-[[ $# -ge 1 ]] || { echo "$me: no command given (scripts/perf_cross_socket.sh [OPTIONS] -- CMD [ARGS...])" >&2; exit 2; }
-[[ $sample_ms =~ ^[0-9]+$ && $sample_ms -ge 1 ]] || { echo "$me: --sample-ms must be a positive number" >&2; exit 2; }
-cmd=("$@")
-command -v "${cmd[0]}" >/dev/null 2>&1 || { echo "$me: command not found: '${cmd[0]}'" >&2; exit 2; }
+}
+cli_parse "$@"
+[[ $sample_ms =~ ^[0-9]+$ && $sample_ms -ge 1 ]] || cli_usage_error "--sample-ms must be a positive number"
+cmd=("${cli_rest[@]}")
+command -v "${cmd[0]}" >/dev/null 2>&1 || cli_usage_error "command not found: '${cmd[0]}'"
 
 if [[ $use_perf == 1 && $install == 1 && -x $root/scripts/ensure_packages.sh ]]; then
   command -v perf >/dev/null 2>&1 || "$root/scripts/ensure_packages.sh" linux-perf >&2 || true
 fi
 
-mkdir -p "$out_dir"
-summary="$out_dir/$me.txt"
-json="$out_dir/$me.json"
-: >"$summary"
-say() { echo "$*" | tee -a "$summary"; }
-skips=()
-skip() { skips+=("$1"); say "SKIP: $me: $1"; }
+report_open "$out_dir"
 children_of() {  # children_of PID: its child processes' ids (from /proc/*/stat)
   local f
   for f in /proc/[0-9]*/stat; do
@@ -388,28 +380,27 @@ fi
 
 # ---- perf counts (perf stat -x, lines: count,unit,event,...; raw event
 # names have commas of their own, so the event is found between commas) ----
-events_json="[]"
-if [[ -s $tmp/events.csv ]]; then
-  say "$me: events counted for the command (perf stat):"
-  rows=()
-  for i in "${!event_specs[@]}"; do
-    v=$(awk -F, -v e=",${event_specs[$i]}," 'index($0, e) { print $1; exit }' "$tmp/events.csv")
-    say "$me: event ${event_names[$i]} [${event_specs[$i]}]: ${v:-?}"
-    rows+=("{\"name\": $(json_str "${event_names[$i]}"), \"event\": $(json_str "${event_specs[$i]}"), \"count\": $(json_str "${v:-}")}")
+# perf_counts CSV WHAT NAMES_VAR SPECS_VAR HEADING: where perf wrote CSV, says
+# HEADING and each event's count ("$me: WHAT NAME [SPEC]: COUNT"; the arrays
+# NAMES_VAR and SPECS_VAR name the events) and sets counts_json to their JSON
+# array; else counts_json is [].
+perf_counts() {
+  local csv=$1 what=$2 heading=$5 i v rows=()
+  local -n names=$3 specs=$4
+  counts_json="[]"
+  [[ -s $csv ]] || return 0
+  say "$me: $heading:"
+  for i in "${!specs[@]}"; do
+    v=$(awk -F, -v e=",${specs[$i]}," 'index($0, e) { print $1; exit }' "$csv")
+    say "$me: $what ${names[$i]} [${specs[$i]}]: ${v:-?}"
+    rows+=("{\"name\": $(json_str "${names[$i]}"), \"event\": $(json_str "${specs[$i]}"), \"count\": $(json_str "${v:-}")}")
   done
-  events_json="[$(IFS=,; echo "${rows[*]}")]"
-fi
-uncore_json="[]"
-if [[ -s $tmp/uncore.csv ]]; then
-  say "$me: interconnect, system-wide during the command (perf stat -a):"
-  rows=()
-  for i in "${!uncore_specs[@]}"; do
-    v=$(awk -F, -v e=",${uncore_specs[$i]}," 'index($0, e) { print $1; exit }' "$tmp/uncore.csv")
-    say "$me: interconnect ${uncore_names[$i]} [${uncore_specs[$i]}]: ${v:-?}"
-    rows+=("{\"name\": $(json_str "${uncore_names[$i]}"), \"event\": $(json_str "${uncore_specs[$i]}"), \"count\": $(json_str "${v:-}")}")
-  done
-  uncore_json="[$(IFS=,; echo "${rows[*]}")]"
-fi
+  counts_json="[$(IFS=,; echo "${rows[*]}")]"
+}
+perf_counts "$tmp/events.csv" event event_names event_specs "events counted for the command (perf stat)"
+events_json=$counts_json
+perf_counts "$tmp/uncore.csv" interconnect uncore_names uncore_specs "interconnect, system-wide during the command (perf stat -a)"
+uncore_json=$counts_json
 
 [[ $rc -eq 0 ]] || say "$me: FAIL: the command exited with $rc"
 say "$me: ${#skips[@]} skip(s); summary $summary, JSON $json"

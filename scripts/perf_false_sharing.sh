@@ -48,6 +48,8 @@ EOF
 
 me=perf_false_sharing
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/cli.sh
+. "$root/scripts/lib/cli.sh"
 # shellcheck source=perf_probe.sh
 . "$root/scripts/perf_probe.sh"
 bench=
@@ -59,45 +61,35 @@ top=10
 c2c_report=
 out_dir="$root/out"
 install=1
-while [[ $# -gt 0 ]]; do
+cli_command=optional
+script_option() {  # the options of this script alone (scripts/lib/cli.sh)
   case "$1" in
-    --bench) bench=${2:?--bench needs a path}; shift ;;
-    --bench-args) bench_args=${2-}; shift ;;
+    --bench) bench=${2:?--bench needs a path}; cli_took=2 ;;
+    --bench-args) bench_args=${2-}; cli_took=2 ;;
     --no-bench) do_bench=0 ;;
     --no-audit) do_audit=0 ;;
-    --audit-args) audit_args=${2-}; shift ;;
-    --top) top=${2:?--top needs a number}; shift ;;
-    --c2c-report) c2c_report=${2:?--c2c-report needs a file}; shift ;;
-    --out-dir) out_dir=${2:?--out-dir needs a directory}; shift ;;
-    --no-install) install=0 ;;
-    -h | --help) usage; exit 0 ;;
-    --) shift; break ;;
-    *) echo "$me: unknown option '$1' (the command goes after --)" >&2; usage >&2; exit 2 ;;
+    --audit-args) audit_args=${2-}; cli_took=2 ;;
+    --top) top=${2:?--top needs a number}; cli_took=2 ;;
+    --c2c-report) c2c_report=${2:?--c2c-report needs a file}; cli_took=2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
-cmd=("$@")
-[[ $top =~ ^[0-9]+$ && $top -ge 1 ]] || { echo "$me: --top must be a positive number" >&2; exit 2; }
-[[ -z $c2c_report || -r $c2c_report ]] || { echo "$me: --c2c-report: cannot read '$c2c_report'" >&2; exit 2; }
-if [[ -n $c2c_report && ${#cmd[@]} -gt 0 ]]; then echo "$me: --c2c-report and a command exclude each other" >&2; exit 2; fi
-if [[ -n $bench && ! -x $bench ]]; then echo "$me: --bench: not an executable: '$bench'" >&2; exit 2; fi
+}
+cli_parse "$@"
+cmd=("${cli_rest[@]}")
+[[ $top =~ ^[0-9]+$ && $top -ge 1 ]] || cli_usage_error "--top must be a positive number"
+[[ -z $c2c_report || -r $c2c_report ]] || cli_usage_error "--c2c-report: cannot read '$c2c_report'"
+if [[ -n $c2c_report && ${#cmd[@]} -gt 0 ]]; then cli_usage_error "--c2c-report and a command exclude each other"; fi
+if [[ -n $bench && ! -x $bench ]]; then cli_usage_error "--bench: not an executable: '$bench'"; fi
 if [[ ${#cmd[@]} -gt 0 ]] && ! command -v "${cmd[0]}" >/dev/null 2>&1; then
-  echo "$me: command not found: '${cmd[0]}'" >&2
-  exit 2
+  cli_usage_error "command not found: '${cmd[0]}'"
 fi
 
 if [[ $install == 1 && -x $root/scripts/ensure_packages.sh ]]; then
   command -v perf >/dev/null 2>&1 || "$root/scripts/ensure_packages.sh" linux-perf >&2 || true
 fi
 
-mkdir -p "$out_dir"
-summary="$out_dir/$me.txt"
-json="$out_dir/$me.json"
-: >"$summary"
-say() { echo "$*" | tee -a "$summary"; }
+report_open "$out_dir"
 failures=0
-skips=()
-skip() { skips+=("$1"); say "SKIP: $me: $1"; }
 
 perf_probe
 perf_c2c_probe

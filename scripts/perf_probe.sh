@@ -11,6 +11,7 @@
 #   pmus (the PMUs in /sys/bus/event_source/devices, space separated)
 # perf_c2c_probe sets c2c_ok and c2c_why (load-latency / IBS sampling usable).
 # json_str STRING prints STRING as a JSON string.
+# report_open DIR, say and skip: the summary and the SKIP lines (below).
 #
 # Tests point QUIESCE_PERF_CPUINFO and QUIESCE_PERF_PMU_DIR at fixtures (a
 # cpuinfo file, a directory of PMU names) to exercise the paths of CPUs this
@@ -26,6 +27,20 @@ json_str() {
   s=${s//$'\n'/ }
   printf '"%s"' "$s"
 }
+
+# report_open DIR: summary=DIR/$me.txt (emptied) and json=DIR/$me.json;
+# skips=(). say LINE prints LINE and appends it to the summary; skip REASON
+# says "SKIP: $me: REASON" and keeps REASON in skips (for the JSON).
+# shellcheck disable=SC2034,SC2154  # json is the script's to write; me is the script's name
+report_open() {
+  mkdir -p "$1"
+  summary="$1/$me.txt"
+  json="$1/$me.json"
+  : >"$summary"
+  skips=()
+}
+say() { echo "$*" | tee -a "$summary"; }
+skip() { skips+=("$1"); say "SKIP: $me: $1"; }
 
 perf_probe() {
   cpu_vendor=$(awk -F': ' '/^vendor_id/ { print $2; exit }' "$cpuinfo" 2>/dev/null)

@@ -13,16 +13,18 @@
 # report's header says which. Needs root or sudo for the chroot.
 set -euo pipefail
 usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; echo "Usage: $0 [--quick] [--machine NAME]"; }
+me=rcu_liburcu_versions.sh
+# shellcheck source=lib/cli.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/cli.sh"
 quick=0 machine=
-while [[ $# -gt 0 ]]; do
+script_option() {  # the options of this script (scripts/lib/cli.sh: and -h, --help)
   case "$1" in
     --quick) quick=1 ;;
-    --machine) machine=${2:?--machine needs a name}; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "rcu_liburcu_versions.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+    --machine) machine=${2:?--machine needs a name}; cli_took=2 ;;
+    *) return 1 ;;
   esac
-  shift
-done
+}
+cli_parse "$@"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 reps=5 min_time=0.1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/multinode/cross_socket_guest.sh — runs cross_socket_test.sh inside a
 # 2-node guest (scripts/numa_guest.sh) with what it needs there: bash-static,
-# scripts/perf_cross_socket.sh and perf_probe.sh, cross_socket_workload.
+# scripts/perf_cross_socket.sh, perf_probe.sh and scripts/lib/ (what they and
+# the test source), cross_socket_workload.
 # (No perf in the guest: the PMU parts must be SKIP lines.)
 #
 # usage: cross_socket_guest.sh --workload PATH [numa_guest.sh options...]
@@ -22,5 +23,6 @@ workload=$(cd "$(dirname "$workload")" && pwd)/$(basename "$workload")  # same p
 
 exec bash "$root/scripts/numa_guest.sh" --nodes 2 --bash "${guest_opts[@]}" \
   --add "$root/scripts/perf_cross_socket.sh" --add "$root/scripts/perf_probe.sh" \
+  --add "$root/scripts/lib/cli.sh" --add "$root/scripts/lib/checks.sh" \
   --add "$root/scripts/ensure_packages.sh" --add "$root/tests/multinode/cross_socket_test.sh" --add "$workload" \
   -- /bin/bash "$root/tests/multinode/cross_socket_test.sh" --workload "$workload" --expect-nodes 2

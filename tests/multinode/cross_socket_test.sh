@@ -38,22 +38,10 @@ pages=$((mib * 256))  # 4 KiB pages of the workload's buffer
 # transparent huge page (the guest's kernel uses them for the buffer).
 allocs=$((mib / 2))
 
-failures=0
-check() {
-  local what=$1
-  shift
-  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; failures=$((failures + 1)); fi
-}
-has() { grep -Eq -- "$2" <<<"$1"; }
+# shellcheck source=../../scripts/lib/checks.sh
+. "$root/scripts/lib/checks.sh"  # check, has, json_ok
 # value OUTPUT REGEX: the first number captured by REGEX's group (0 if none)
 value() { local v; v=$(sed -nE "s/$2/\\1/p" <<<"$1" | head -n1); echo "${v:-0}"; }
-json_ok() {  # a JSON parser where there is one (python3), else its shape
-  if command -v python3 >/dev/null 2>&1; then
-    python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$1"
-  else
-    head -c 1 "$1" | grep -q '{' && tail -n 1 "$1" | grep -q '}'
-  fi
-}
 
 echo "cross_socket_test: expecting $expect node(s)"
 help=$(bash "$script" --help 2>&1)

@@ -28,19 +28,8 @@ if [[ -z $expect ]]; then
   ((expect >= 1)) || expect=1
 fi
 
-failures=0
-check() {  # check DESCRIPTION COMMAND...: one line per check
-  local what=$1
-  shift
-  if "$@"; then
-    echo "ok   - $what"
-  else
-    echo "FAIL - $what"
-    failures=$((failures + 1))
-  fi
-}
-has() { grep -Eq -- "$2" <<<"$1"; }
-hasnt() { ! grep -Eq -- "$2" <<<"$1"; }
+# shellcheck source=../../scripts/lib/checks.sh
+. "$root/scripts/lib/checks.sh"  # check, has, hasnt
 
 echo "numa_scripts_test: expecting $expect node(s)"
 

@@ -29,15 +29,8 @@ done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-failures=0
-check() {
-  local what=$1
-  shift
-  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; failures=$((failures + 1)); fi
-}
-has() { grep -Eq -- "$2" <<<"$1"; }
-hasnt() { ! grep -Eq -- "$2" <<<"$1"; }
-json_ok() { python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$1"; }
+# shellcheck source=../../scripts/lib/checks.sh
+. "$root/scripts/lib/checks.sh"  # check, has, hasnt, json_ok
 
 for s in layout_audit perf_false_sharing perf_cross_socket; do
   help=$(bash "$root/scripts/$s.sh" --help 2>&1)
@@ -160,9 +153,13 @@ for cpu in intel amd; do
   check "$cpu PMU: ... and reports its top line's HITM split" has "$r" "^  line 0 at 0x55d0c2a3e080 \(node 0\): HITM 1403 \(local 1250, remote 153\)$"
   check "$cpu PMU: no c2c SKIP" hasnt "$r" "^SKIP: perf_false_sharing: perf c2c"
 done
-r=$(on_fake intel "$root/scripts/perf_cross_socket.sh" --no-install --out-dir "$out/fake-xs-intel" -- "$bench" --list 2>&1)
-echo "$r" | sed 's/^/  | /'
-check "Intel PMU: perf_cross_socket.sh exits 0" test $? -eq 0
+cross_socket_on_fake() {  # cross_socket_on_fake intel|amd: sets r (shown) and rc
+  r=$(on_fake "$1" "$root/scripts/perf_cross_socket.sh" --no-install --out-dir "$out/fake-xs-$1" -- "$bench" --list 2>&1)
+  rc=$?
+  echo "$r" | sed 's/^/  | /'
+}
+cross_socket_on_fake intel
+check "Intel PMU: perf_cross_socket.sh exits 0" test "$rc" -eq 0
 check "Intel PMU: remote DRAM loads by name" has "$r" "^perf_cross_socket: event remote DRAM loads \[mem_load_l3_miss_retired.remote_dram\]: 1111$"
 check "Intel PMU: remote forwarded loads by raw code (perf names it not)" has "$r" "^perf_cross_socket: event remote forwarded loads \[cpu/event=0xd3,umask=0x08/\]: 1333$"
 check "Intel PMU: an event perf lacks is a SKIP" has "$r" "^SKIP: perf_cross_socket: event node-load-misses .*: perf offers no 'node-load-misses' here"
@@ -171,9 +168,8 @@ check "Intel PMU: the uncore count was system-wide (perf stat -a)" grep -q "^per
 check "Intel PMU: JSON lists the events" \
   python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert len(d["events"]) == 4 and len(d["interconnect"]) == 2' \
   "$out/fake-xs-intel/perf_cross_socket.json"
-r=$(on_fake amd "$root/scripts/perf_cross_socket.sh" --no-install --out-dir "$out/fake-xs-amd" -- "$bench" --list 2>&1)
-echo "$r" | sed 's/^/  | /'
-check "AMD PMU: perf_cross_socket.sh exits 0" test $? -eq 0
+cross_socket_on_fake amd
+check "AMD PMU: perf_cross_socket.sh exits 0" test "$rc" -eq 0
 check "AMD PMU: remote DRAM fills by raw code 0x43/0x40" has "$r" "^perf_cross_socket: event demand fills from remote DRAM \[cpu/event=0x43,umask=0x40/\]: 1000$"
 check "AMD PMU: remote cache fills by raw code 0x43/0x10" has "$r" "^perf_cross_socket: event demand fills from remote caches \(remote HITM\) \[cpu/event=0x43,umask=0x10/\]: 1111$"
 check "AMD PMU: xGMI without perf names is a SKIP" has "$r" "^SKIP: perf_cross_socket: AMD xGMI counters: the amd_df PMU exists but perf names no xGMI"
