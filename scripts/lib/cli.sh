@@ -44,7 +44,7 @@ cli_parse() {
       case "$1" in
         -h | --help) usage; exit 0 ;;
         --no-install) [[ -v install ]] || cli_unknown_option "$1"; install=0 ;;
-        --out-dir) [[ -v out_dir ]] || cli_unknown_option "$1"; out_dir=${2:?--out-dir needs a directory}; cli_took=2 ;;
+        --out-dir) [[ -v out_dir ]] || cli_unknown_option "$1"; [[ $# -ge 2 ]] || cli_usage_error "--out-dir needs a directory"; out_dir=$2; cli_took=2 ;;
         --) [[ -n $cli_command ]] || cli_unknown_option "$1"; shift; cli_rest=("$@"); break ;;
         *) cli_unknown_option "$1" ;;
       esac
