@@ -148,39 +148,55 @@ void unicast_disruptor(benchmark::State& st) {
   if (h.batches != 0) st.counters["events_per_batch"] = static_cast<double>(v) / static_cast<double>(h.batches);
 }
 
-// One producer, one consumer through an SPSC queue Q: q.try_push(v) per
-// event (spinning while full); the consumer takes whatever is there with
-// q.drain(f) (f per item; returns how many), spinning while empty.
-template <class Q>
-void unicast_spsc_queue(benchmark::State& st, Q& q) {
+// The two-thread harness of the queue peers: this thread produces, a
+// consumer thread on the helper CPU consumes. `take(s)` dequeues what it
+// finds, adds it to s and returns how many items it took (0: the queue was
+// empty, and the consumer calls `idle()`); `produce(v)` enqueues kItems
+// values from v on, advancing v past them. Each iteration ends with the
+// consumer caught up; the consumer's sum is checked at the end.
+template <class Take, class Idle, class Produce>
+void unicast_queue(benchmark::State& st, Take take, Idle idle, Produce produce) {
   alignas(128) std::atomic<std::int64_t> done{0};
   alignas(128) std::atomic<bool> stop{false};
   std::int64_t sum = 0;
-  std::thread consumer([&] {
+  std::thread consumer([&, take, idle]() mutable {
     pin_thread(pthread_self(), g_cpus.helper);
     std::int64_t count = 0, s = 0;
     while (!stop.load(std::memory_order_acquire)) {
-      const std::size_t n = q.drain([&](std::int64_t x) { s += x; });
+      const std::size_t n = take(s);
       if (n != 0) {
         count += static_cast<std::int64_t>(n);
         done.store(count, std::memory_order_release);
       } else {
-        quiesce::detail::base::cpu_relax();
+        idle();
       }
     }
     sum = s;
   });
   std::int64_t v = 0;
   for (auto _ : st) {
-    for (std::int64_t i = 0; i < kItems; ++i) {
-      while (!q.try_push(v)) quiesce::detail::base::cpu_relax();
-      ++v;
-    }
+    produce(v);
     while (done.load(std::memory_order_acquire) != v) std::this_thread::yield();
   }
   stop.store(true, std::memory_order_release);
   consumer.join();
   report(st, v, sum, expected_sum(0, v));
+}
+
+// One producer, one consumer through an SPSC queue Q: q.try_push(v) per
+// event (spinning while full); the consumer takes whatever is there with
+// q.drain(f) (f per item; returns how many), spinning while empty.
+template <class Q>
+void unicast_spsc_queue(benchmark::State& st, Q& q) {
+  unicast_queue(
+      st, [&q](std::int64_t& s) { return q.drain([&s](std::int64_t x) { s += x; }); },
+      [] { quiesce::detail::base::cpu_relax(); },
+      [&q](std::int64_t& v) {
+        for (std::int64_t i = 0; i < kItems; ++i) {
+          while (!q.try_push(v)) quiesce::detail::base::cpu_relax();
+          ++v;
+        }
+      });
 }
 
 // boost::lockfree::spsc_queue: push(); consume_all() (its batch API).
@@ -250,85 +266,56 @@ void unicast_tbb_bounded(benchmark::State& st) {
   if (!quiesce::perf::place(st, true, "unicast needs two CPUs (producer and consumer)")) return;
   tbb::concurrent_bounded_queue<std::int64_t> q;
   q.set_capacity(kRing);
-  alignas(128) std::atomic<std::int64_t> done{0};
-  alignas(128) std::atomic<bool> stop{false};
-  std::int64_t sum = 0;
-  std::thread consumer([&] {
-    pin_thread(pthread_self(), g_cpus.helper);
-    std::int64_t count = 0, s = 0, x = 0;
-    while (!stop.load(std::memory_order_acquire)) {
-      if (q.try_pop(x)) {
+  unicast_queue(
+      st,
+      [&q](std::int64_t& s) -> std::size_t {
+        std::int64_t x = 0;
+        if (!q.try_pop(x)) return 0;
         s += x;
-        done.store(++count, std::memory_order_release);
-      } else {
-        quiesce::detail::base::cpu_relax();
-      }
-    }
-    sum = s;
-  });
-  std::int64_t v = 0;
-  for (auto _ : st) {
-    for (std::int64_t i = 0; i < kItems; ++i) q.push(v++);
-    while (done.load(std::memory_order_acquire) != v) std::this_thread::yield();
-  }
-  stop.store(true, std::memory_order_release);
-  consumer.join();
-  report(st, v, sum, expected_sum(0, v));
+        return 1;
+      },
+      [] { quiesce::detail::base::cpu_relax(); },
+      [&q](std::int64_t& v) {
+        for (std::int64_t i = 0; i < kItems; ++i) q.push(v++);
+      });
 }
 
 void unicast_std_mutex(benchmark::State& st) {
   if (!quiesce::perf::place(st, true, "unicast needs two CPUs (producer and consumer)")) return;
   std::mutex m;
   std::deque<std::int64_t> q;
-  alignas(128) std::atomic<std::int64_t> done{0};
-  alignas(128) std::atomic<bool> stop{false};
-  std::int64_t sum = 0;
-  std::thread consumer([&] {
-    pin_thread(pthread_self(), g_cpus.helper);
-    std::int64_t count = 0, s = 0;
-    while (!stop.load(std::memory_order_acquire)) {
-      std::int64_t x = 0;
-      bool got = false;
-      {
-        std::lock_guard l(m);
-        if (!q.empty()) {
+  unicast_queue(
+      st,
+      [&m, &q](std::int64_t& s) -> std::size_t {
+        std::int64_t x = 0;
+        {
+          std::lock_guard l(m);
+          if (q.empty()) return 0;
           x = q.front();
           q.pop_front();
-          got = true;
         }
-      }
-      if (got) {
         s += x;
-        done.store(++count, std::memory_order_release);
-      } else {
-        std::this_thread::yield();
-      }
-    }
-    sum = s;
-  });
-  std::int64_t v = 0;
-  for (auto _ : st) {
-    for (std::int64_t i = 0; i < kItems;) {
-      bool pushed = false;
-      {
-        std::lock_guard l(m);
-        if (q.size() < kRing) {
-          q.push_back(v);
-          pushed = true;
+        return 1;
+      },
+      [] { std::this_thread::yield(); },
+      [&m, &q](std::int64_t& v) {
+        for (std::int64_t i = 0; i < kItems;) {
+          bool pushed = false;
+          {
+            std::lock_guard l(m);
+            if (q.size() < kRing) {
+              q.push_back(v);
+              pushed = true;
+            }
+          }
+          if (pushed) {
+            ++v;
+            ++i;
+          } else {
+            std::this_thread::yield();
+          }
         }
-      }
-      if (pushed) {
-        ++v;
-        ++i;
-      } else {
-        std::this_thread::yield();
-      }
-    }
-    while (done.load(std::memory_order_acquire) != v) std::this_thread::yield();
-  }
-  stop.store(true, std::memory_order_release);
-  consumer.join();
-  report(st, v, sum, expected_sum(0, v));
+      });
 }
 
 // ------------------------------------------- 1P-3C shapes (oversubscribed) ----

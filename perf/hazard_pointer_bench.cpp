@@ -36,11 +36,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/lockfree/detail/node_alloc.hpp>
 #include <quiesce/rcu.hpp>
 
+#include "bench_batch.hpp"
 #include "bench_placement.hpp"
 #include "peers/hazard_pointer_ck_peer.h"
 
@@ -54,13 +56,8 @@ struct object : quiesce::hazard_pointer_obj_base<object> {
 object g_obj;
 std::atomic<object*> g_src{&g_obj};
 
-// Seconds per operation, per thread (multi-thread rows: each thread's own
-// operations over the run's time, averaged over the threads).
-void set_per_op(benchmark::State& st) {
-  auto flags = benchmark::Counter::kIsRate | benchmark::Counter::kInvert;
-  if (st.threads() > 1) flags = flags | benchmark::Counter::kAvgThreads;
-  st.counters["per_op"] = benchmark::Counter(static_cast<double>(st.iterations() * kBatch), flags);
-}
+// Seconds per operation, per thread (perf/bench_batch.hpp).
+void set_per_op(benchmark::State& st) { quiesce::perf::set_per_op(st, kBatch); }
 
 // ---- protect -------------------------------------------------------------
 
@@ -136,14 +133,11 @@ void BM_protect_rcu_memb(benchmark::State& st) {
   set_per_op(st);
 }
 
-BENCHMARK(BM_protect_quiesce)->Name("protect/quiesce");
-BENCHMARK(BM_protect_seq_cst_fence)->Name("protect/seq_cst_fence");
-BENCHMARK(BM_protect_ck_hp)->Name("protect/ck_hp");
-BENCHMARK(BM_protect_rcu_memb)->Name("protect/rcu_memb");
-BENCHMARK(BM_protect_quiesce)->Name("protect_2threads/quiesce")->Threads(2)->UseRealTime();
-BENCHMARK(BM_protect_seq_cst_fence)->Name("protect_2threads/seq_cst_fence")->Threads(2)->UseRealTime();
-BENCHMARK(BM_protect_ck_hp)->Name("protect_2threads/ck_hp")->Threads(2)->UseRealTime();
-BENCHMARK(BM_protect_rcu_memb)->Name("protect_2threads/rcu_memb")->Threads(2)->UseRealTime();
+const bool g_protect_rows = quiesce::perf::register_one_and_two_threads(
+    "protect", {{"quiesce", BM_protect_quiesce},
+                {"seq_cst_fence", BM_protect_seq_cst_fence},
+                {"ck_hp", BM_protect_ck_hp},
+                {"rcu_memb", BM_protect_rcu_memb}});
 
 // ---- make + destroy --------------------------------------------------------
 
@@ -177,54 +171,49 @@ BENCHMARK(BM_make_own_domain)->Name("make/own_domain");
 
 // ---- retire ------------------------------------------------------------------
 
-[[gnu::noinline]] void quiesce_retire_batch() {
-  for (std::int64_t i = 0; i < kBatch; ++i) {
-    auto* o = new object;
-    benchmark::DoNotOptimize(o);
-    o->retire();
-  }
-}
-
 struct pooled : quiesce::hazard_pointer_obj_base<pooled, quiesce::detail::lockfree::node_deleter<pooled>> {
   using hazard_pointer_obj_base::home_node;
   using hazard_pointer_obj_base::set_home_node;
   std::uint64_t value = 1;
 };
 
-[[gnu::noinline]] void pooled_retire_batch() {
-  for (std::int64_t i = 0; i < kBatch; ++i) {
-    auto* o = quiesce::detail::lockfree::new_node<pooled>();
-    benchmark::DoNotOptimize(o);
-    o->retire();
-  }
-}
-
 struct rcu_object : quiesce::rcu_obj_base<rcu_object> {
   std::uint64_t value = 1;
 };
 
-[[gnu::noinline]] void rcu_retire_batch() {
+// Retires kBatch new T: object (new, hazard pointers), pooled (quiesce's
+// node pool, hazard pointers) or rcu_object (new, call_rcu).
+template <class T>
+[[gnu::noinline]] void retire_batch() {
   for (std::int64_t i = 0; i < kBatch; ++i) {
-    auto* o = new rcu_object;
+    T* o;
+    if constexpr (std::is_same_v<T, pooled>) {
+      o = quiesce::detail::lockfree::new_node<pooled>();
+    } else {
+      o = new T;
+    }
     benchmark::DoNotOptimize(o);
     o->retire();
   }
 }
 
-void BM_retire_quiesce_new(benchmark::State& st) {
-  if (!place_thread(st)) return;
-  quiesce::hazard_pointer_cleanup();
-  for (auto _ : st) quiesce_retire_batch();
-  set_per_op(st);
-  quiesce::hazard_pointer_cleanup();
+// Frees every T retired so far (untimed: before and after a retire row).
+template <class T>
+void reclaim_all() {
+  if constexpr (std::is_same_v<T, rcu_object>) {
+    quiesce::rcu_barrier();
+  } else {
+    quiesce::hazard_pointer_cleanup();
+  }
 }
 
-void BM_retire_quiesce_node_pool(benchmark::State& st) {
+template <class T>
+void BM_retire(benchmark::State& st) {
   if (!place_thread(st)) return;
-  quiesce::hazard_pointer_cleanup();
-  for (auto _ : st) pooled_retire_batch();
+  reclaim_all<T>();
+  for (auto _ : st) retire_batch<T>();
   set_per_op(st);
-  quiesce::hazard_pointer_cleanup();
+  reclaim_all<T>();
 }
 
 void BM_retire_ck_hp(benchmark::State& st) {
@@ -236,18 +225,10 @@ void BM_retire_ck_hp(benchmark::State& st) {
   ckhp_purge();
 }
 
-void BM_retire_rcu(benchmark::State& st) {
-  if (!place_thread(st)) return;
-  quiesce::rcu_barrier();
-  for (auto _ : st) rcu_retire_batch();
-  set_per_op(st);
-  quiesce::rcu_barrier();
-}
-
-BENCHMARK(BM_retire_quiesce_new)->Name("retire/quiesce_new");
-BENCHMARK(BM_retire_quiesce_node_pool)->Name("retire/quiesce_node_pool");
+BENCHMARK(BM_retire<object>)->Name("retire/quiesce_new");
+BENCHMARK(BM_retire<pooled>)->Name("retire/quiesce_node_pool");
 BENCHMARK(BM_retire_ck_hp)->Name("retire/ck_hp");
-BENCHMARK(BM_retire_rcu)->Name("retire/rcu_call_rcu");
+BENCHMARK(BM_retire<rcu_object>)->Name("retire/rcu_call_rcu");
 
 // ---- stall detector cost ------------------------------------------------------
 // The same protect loop and a retire loop in which every scan must keep one
@@ -273,7 +254,7 @@ void BM_stall_retire_kept(benchmark::State& st) {
   object* kept = h.protect(held);
   held.store(nullptr);
   kept->retire();  // stays retired and protected: every scan keeps it
-  for (auto _ : st) quiesce_retire_batch();
+  for (auto _ : st) retire_batch<object>();
   set_per_op(st);
   h.reset_protection();
   quiesce::hazard_pointer_cleanup();

@@ -83,10 +83,14 @@ struct xorshift {
 
 // ---- peers: make(K), read(k) -> bool, insert(k), erase(k) ----
 
-struct quiesce_hp {
-  static constexpr const char* name = "quiesce_hp";
-  quiesce::lockfree::hash_map<std::uint64_t, std::uint64_t> m;
-  explicit quiesce_hp(std::size_t keys) : m(keys) {}
+// quiesce::lockfree::hash_map<uint64_t, uint64_t, ..., Buckets>: find(k) (a
+// copy), insert(k, v), erase(k).
+template <class Buckets>
+struct quiesce_hp_map {
+  quiesce::lockfree::hash_map<std::uint64_t, std::uint64_t, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
+                             Buckets>
+      m;
+  explicit quiesce_hp_map(std::size_t keys) : m(keys) {}
   bool read(std::uint64_t k) {
     auto v = m.find(k);
     benchmark::DoNotOptimize(v);
@@ -96,19 +100,14 @@ struct quiesce_hp {
   bool erase(std::uint64_t k) { return m.erase(k); }
 };
 
-struct quiesce_hp_growing {
+struct quiesce_hp : quiesce_hp_map<quiesce::lockfree::fixed_buckets> {
+  static constexpr const char* name = "quiesce_hp";
+  using quiesce_hp_map::quiesce_hp_map;
+};
+
+struct quiesce_hp_growing : quiesce_hp_map<quiesce::lockfree::growing_buckets> {
   static constexpr const char* name = "quiesce_hp_growing";
-  quiesce::lockfree::hash_map<std::uint64_t, std::uint64_t, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
-                             quiesce::lockfree::growing_buckets>
-      m;
-  explicit quiesce_hp_growing(std::size_t keys) : m(keys) {}
-  bool read(std::uint64_t k) {
-    auto v = m.find(k);
-    benchmark::DoNotOptimize(v);
-    return v.has_value();
-  }
-  bool insert(std::uint64_t k) { return m.insert(k, k); }
-  bool erase(std::uint64_t k) { return m.erase(k); }
+  using quiesce_hp_map::quiesce_hp_map;
 };
 
 struct quiesce_rcu_memb {

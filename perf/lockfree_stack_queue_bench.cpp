@@ -130,128 +130,85 @@ struct batch_ops {
   [[gnu::noinline]] static std::uint64_t pop(std::uint64_t n) { return OPS::pop(n); }                        \
   [[gnu::noinline]] static std::uint64_t drain() { return OPS::drain(); }
 
-// quiesce::lockfree::treiber_stack
-quiesce::lockfree::treiber_stack<std::uint64_t>& q_stack() {
-  static quiesce::lockfree::treiber_stack<std::uint64_t> s;
-  return s;
-}
-struct q_stack_push {
-  void operator()(std::uint64_t v) const { q_stack().push(v); }
+// The peer Push and TryPop make: its not-inlined batch functions.
+template <class Push, class TryPop>
+struct batch_peer {
+  using ops = batch_ops<Push, TryPop>;
+  QUIESCE_BATCH_ENTRY_POINTS(ops)
 };
-struct q_stack_pop {
+
+// quiesce::lockfree::treiber_stack and ms_queue: push(v), pop() -> std::optional.
+template <class C>
+C& quiesce_container() {
+  static C c;
+  return c;
+}
+template <class C>
+struct quiesce_push {
+  void operator()(std::uint64_t v) const { quiesce_container<C>().push(v); }
+};
+template <class C>
+struct quiesce_pop {
   bool operator()(std::uint64_t& v) const {
-    std::optional<std::uint64_t> r = q_stack().pop();
+    std::optional<std::uint64_t> r = quiesce_container<C>().pop();
     if (!r) return false;
     v = *r;
     return true;
   }
 };
-struct quiesce_treiber {
-  using ops = batch_ops<q_stack_push, q_stack_pop>;
-  QUIESCE_BATCH_ENTRY_POINTS(ops)
-};
+template <class C>
+using quiesce_peer = batch_peer<quiesce_push<C>, quiesce_pop<C>>;
+using quiesce_treiber = quiesce_peer<quiesce::lockfree::treiber_stack<std::uint64_t>>;
+using quiesce_ms = quiesce_peer<quiesce::lockfree::ms_queue<std::uint64_t>>;
 
-// boost::lockfree::stack
-struct alignas(128) boost_stack_holder {
-  boost::lockfree::stack<std::uint64_t> s{1024};
-};
-boost_stack_holder& b_stack() {
-  static boost_stack_holder h;
-  return h;
+// The one C a peer's threads share, on cache lines of its own, built from
+// Args.
+template <class C, auto... Args>
+C& padded_instance() {
+  struct alignas(128) holder {
+    C c{Args...};
+  };
+  static holder h;
+  return h.c;
 }
-struct b_stack_push {
+
+// boost::lockfree::stack and queue (1024 nodes to start with): push(v) (a
+// dynamic freelist: fails only without memory), pop(v).
+template <class C>
+struct boost_push {
   void operator()(std::uint64_t v) const {
-    if (!b_stack().s.push(v)) std::abort();  // dynamic freelist: fails only without memory
+    if (!padded_instance<C, 1024>().push(v)) std::abort();
   }
 };
-struct b_stack_pop {
-  bool operator()(std::uint64_t& v) const { return b_stack().s.pop(v); }
+template <class C>
+struct boost_pop {
+  bool operator()(std::uint64_t& v) const { return padded_instance<C, 1024>().pop(v); }
 };
-struct boost_lockfree_stack {
-  using ops = batch_ops<b_stack_push, b_stack_pop>;
-  QUIESCE_BATCH_ENTRY_POINTS(ops)
-};
-
-// quiesce::lockfree::ms_queue
-quiesce::lockfree::ms_queue<std::uint64_t>& q_queue() {
-  static quiesce::lockfree::ms_queue<std::uint64_t> q;
-  return q;
-}
-struct q_queue_push {
-  void operator()(std::uint64_t v) const { q_queue().push(v); }
-};
-struct q_queue_pop {
-  bool operator()(std::uint64_t& v) const {
-    std::optional<std::uint64_t> r = q_queue().pop();
-    if (!r) return false;
-    v = *r;
-    return true;
-  }
-};
-struct quiesce_ms {
-  using ops = batch_ops<q_queue_push, q_queue_pop>;
-  QUIESCE_BATCH_ENTRY_POINTS(ops)
-};
-
-// boost::lockfree::queue
-struct alignas(128) boost_queue_holder {
-  boost::lockfree::queue<std::uint64_t> q{1024};
-};
-boost_queue_holder& b_queue() {
-  static boost_queue_holder h;
-  return h;
-}
-struct b_queue_push {
-  void operator()(std::uint64_t v) const {
-    if (!b_queue().q.push(v)) std::abort();
-  }
-};
-struct b_queue_pop {
-  bool operator()(std::uint64_t& v) const { return b_queue().q.pop(v); }
-};
-struct boost_lockfree_queue {
-  using ops = batch_ops<b_queue_push, b_queue_pop>;
-  QUIESCE_BATCH_ENTRY_POINTS(ops)
-};
+template <class C>
+using boost_peer = batch_peer<boost_push<C>, boost_pop<C>>;
+using boost_lockfree_stack = boost_peer<boost::lockfree::stack<std::uint64_t>>;
+using boost_lockfree_queue = boost_peer<boost::lockfree::queue<std::uint64_t>>;
 
 // tbb::concurrent_queue
-struct alignas(128) tbb_queue_holder {
-  tbb::concurrent_queue<std::uint64_t> q;
+using tbb_concurrent_queue = tbb::concurrent_queue<std::uint64_t>;
+struct tbb_push {
+  void operator()(std::uint64_t v) const { padded_instance<tbb_concurrent_queue>().push(v); }
 };
-tbb_queue_holder& t_queue() {
-  static tbb_queue_holder h;
-  return h;
-}
-struct t_queue_push {
-  void operator()(std::uint64_t v) const { t_queue().q.push(v); }
+struct tbb_pop {
+  bool operator()(std::uint64_t& v) const { return padded_instance<tbb_concurrent_queue>().try_pop(v); }
 };
-struct t_queue_pop {
-  bool operator()(std::uint64_t& v) const { return t_queue().q.try_pop(v); }
-};
-struct tbb_queue {
-  using ops = batch_ops<t_queue_push, t_queue_pop>;
-  QUIESCE_BATCH_ENTRY_POINTS(ops)
-};
+using tbb_queue = batch_peer<tbb_push, tbb_pop>;
 
 // moodycamel::ConcurrentQueue, implicit producers (enqueue / try_dequeue
 // without tokens, as a drop-in MPMC queue is used): FIFO per producer only.
-struct alignas(128) mc_queue_holder {
-  moodycamel::ConcurrentQueue<std::uint64_t> q;
+using moodycamel_concurrent_queue = moodycamel::ConcurrentQueue<std::uint64_t>;
+struct moodycamel_push {
+  void operator()(std::uint64_t v) const { padded_instance<moodycamel_concurrent_queue>().enqueue(v); }
 };
-mc_queue_holder& mc_queue() {
-  static mc_queue_holder h;
-  return h;
-}
-struct mc_queue_push {
-  void operator()(std::uint64_t v) const { mc_queue().q.enqueue(v); }
+struct moodycamel_pop {
+  bool operator()(std::uint64_t& v) const { return padded_instance<moodycamel_concurrent_queue>().try_dequeue(v); }
 };
-struct mc_queue_pop {
-  bool operator()(std::uint64_t& v) const { return mc_queue().q.try_dequeue(v); }
-};
-struct moodycamel_queue {
-  using ops = batch_ops<mc_queue_push, mc_queue_pop>;
-  QUIESCE_BATCH_ENTRY_POINTS(ops)
-};
+using moodycamel_queue = batch_peer<moodycamel_push, moodycamel_pop>;
 
 // liburcu cds_wfcq: head (with its dequeue mutex) and tail on separate blocks,
 // as wfcqueue.h advises for concurrent enqueue and dequeue.
@@ -287,30 +244,20 @@ struct w_queue_pop {
     return true;
   }
 };
-struct urcu_wfcq {
-  using ops = batch_ops<w_queue_push, w_queue_pop>;
-  QUIESCE_BATCH_ENTRY_POINTS(ops)
-};
+using urcu_wfcq = batch_peer<w_queue_push, w_queue_pop>;
 
-// C peers
-struct urcu_lfs {
-  static std::uint64_t pairs(std::uint64_t n, std::uint64_t f) { return urcu_lfs_pairs(n, f); }
-  static void push(std::uint64_t n, std::uint64_t f) { urcu_lfs_push(n, f); }
-  static std::uint64_t pop(std::uint64_t n) { return urcu_lfs_pop(n); }
-  static std::uint64_t drain() { return urcu_lfs_drain(); }
+// C peers: P_pairs, P_push, P_pop, P_drain of peers/peer_batch.h.
+template <std::uint64_t (*Pairs)(std::uint64_t, std::uint64_t), void (*Push)(std::uint64_t, std::uint64_t),
+          std::uint64_t (*Pop)(std::uint64_t), std::uint64_t (*Drain)()>
+struct c_peer {
+  static std::uint64_t pairs(std::uint64_t n, std::uint64_t f) { return Pairs(n, f); }
+  static void push(std::uint64_t n, std::uint64_t f) { Push(n, f); }
+  static std::uint64_t pop(std::uint64_t n) { return Pop(n); }
+  static std::uint64_t drain() { return Drain(); }
 };
-struct ck_stack_peer {
-  static std::uint64_t pairs(std::uint64_t n, std::uint64_t f) { return ck_hp_stack_pairs(n, f); }
-  static void push(std::uint64_t n, std::uint64_t f) { ck_hp_stack_push(n, f); }
-  static std::uint64_t pop(std::uint64_t n) { return ck_hp_stack_pop(n); }
-  static std::uint64_t drain() { return ck_hp_stack_drain(); }
-};
-struct ck_fifo_peer {
-  static std::uint64_t pairs(std::uint64_t n, std::uint64_t f) { return ck_hp_fifo_pairs(n, f); }
-  static void push(std::uint64_t n, std::uint64_t f) { ck_hp_fifo_push(n, f); }
-  static std::uint64_t pop(std::uint64_t n) { return ck_hp_fifo_pop(n); }
-  static std::uint64_t drain() { return ck_hp_fifo_drain(); }
-};
+using urcu_lfs = c_peer<urcu_lfs_pairs, urcu_lfs_push, urcu_lfs_pop, urcu_lfs_drain>;
+using ck_stack_peer = c_peer<ck_hp_stack_pairs, ck_hp_stack_push, ck_hp_stack_pop, ck_hp_stack_drain>;
+using ck_fifo_peer = c_peer<ck_hp_fifo_pairs, ck_hp_fifo_push, ck_hp_fifo_pop, ck_hp_fifo_drain>;
 
 // ---------------------------------------------------------------------------
 // Shared run state for the 2-thread workloads, reset by thread 0 before the

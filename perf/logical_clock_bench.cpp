@@ -42,6 +42,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_batch.hpp"
 #include "bench_placement.hpp"
 #include <pthread.h>
 
@@ -68,11 +69,7 @@ const bool g_multithreaded = [] {
   return true;
 }();
 
-void set_per_op(benchmark::State& st) {
-  auto flags = benchmark::Counter::kIsRate | benchmark::Counter::kInvert;
-  if (st.threads() > 1) flags = flags | benchmark::Counter::kAvgThreads;
-  st.counters["per_op"] = benchmark::Counter(static_cast<double>(st.iterations() * kBatch), flags);
-}
+void set_per_op(benchmark::State& st) { quiesce::perf::set_per_op(st, kBatch); }
 
 using quiesce::perf::place_thread;  // perf/bench_placement.hpp
 
@@ -134,41 +131,27 @@ template <class Clock>
 }
 
 void BM_physical(benchmark::State& st) {
-  if (!place_thread(st)) return;
-  for (auto _ : st) benchmark::DoNotOptimize(physical_batch());
-  set_per_op(st);
+  quiesce::perf::time_batches(st, kBatch, [] { return physical_batch(); });
 }
 void BM_quiesce(benchmark::State& st) {
-  if (!place_thread(st)) return;
-  for (auto _ : st) benchmark::DoNotOptimize(hlc_batch(g_hlc));
-  set_per_op(st);
+  quiesce::perf::time_batches(st, kBatch, [] { return hlc_batch(g_hlc); });
 }
 void BM_mutex(benchmark::State& st) {
-  if (!place_thread(st)) return;
-  for (auto _ : st) benchmark::DoNotOptimize(mutex_batch(g_mutex_hlc));
-  set_per_op(st);
+  quiesce::perf::time_batches(st, kBatch, [] { return mutex_batch(g_mutex_hlc); });
 }
 void BM_quiesce_cas_only(benchmark::State& st) {
-  if (!place_thread(st)) return;
-  for (auto _ : st) benchmark::DoNotOptimize(hlc_batch(g_hlc_cas));
-  set_per_op(st);
+  quiesce::perf::time_batches(st, kBatch, [] { return hlc_batch(g_hlc_cas); });
 }
 void BM_mutex_only(benchmark::State& st) {
-  if (!place_thread(st)) return;
-  for (auto _ : st) benchmark::DoNotOptimize(mutex_batch(g_mutex_hlc_only));
-  set_per_op(st);
+  quiesce::perf::time_batches(st, kBatch, [] { return mutex_batch(g_mutex_hlc_only); });
 }
 
-BENCHMARK(BM_physical)->Name("hlc_now/physical_clock");
-BENCHMARK(BM_quiesce)->Name("hlc_now/quiesce");
-BENCHMARK(BM_mutex)->Name("hlc_now/mutex");
-BENCHMARK(BM_quiesce_cas_only)->Name("hlc_now/quiesce_cas_only");
-BENCHMARK(BM_mutex_only)->Name("hlc_now/mutex_only");
-BENCHMARK(BM_physical)->Name("hlc_now_2threads/physical_clock")->Threads(2)->UseRealTime();
-BENCHMARK(BM_quiesce)->Name("hlc_now_2threads/quiesce")->Threads(2)->UseRealTime();
-BENCHMARK(BM_mutex)->Name("hlc_now_2threads/mutex")->Threads(2)->UseRealTime();
-BENCHMARK(BM_quiesce_cas_only)->Name("hlc_now_2threads/quiesce_cas_only")->Threads(2)->UseRealTime();
-BENCHMARK(BM_mutex_only)->Name("hlc_now_2threads/mutex_only")->Threads(2)->UseRealTime();
+const bool g_hlc_now_rows = quiesce::perf::register_one_and_two_threads(
+    "hlc_now", {{"physical_clock", BM_physical},
+                {"quiesce", BM_quiesce},
+                {"mutex", BM_mutex},
+                {"quiesce_cas_only", BM_quiesce_cas_only},
+                {"mutex_only", BM_mutex_only}});
 
 // ---- vector clocks -----------------------------------------------------------
 

@@ -183,54 +183,59 @@ struct node_buffer {
   node_buffer& operator=(const node_buffer&) = delete;
 };
 
-void chase(benchmark::State& state, int node) {
+// A memory row: the measuring thread pinned, buffer_bytes on `node`, then
+// body(memory); the "node" counter names the node. Skipped when node < 0
+// (one node only: no remote memory).
+template <class Body>
+void on_node_buffer(benchmark::State& state, int node, Body body) {
   if (node < 0) {
     state.SkipWithError("only one NUMA node: no remote memory");
     return;
   }
   auto pin = qn::scoped_affinity::to_cpu(measuring_cpu());
   node_buffer buf(node);
-  auto* base = static_cast<char*>(buf.p);
-  const std::size_t lines = buffer_bytes / line;
-  // One random cycle through every line (Sattolo's algorithm).
-  std::vector<std::size_t> order(lines);
-  for (std::size_t i = 0; i < lines; ++i) order[i] = i;
-  std::mt19937_64 rng(42);
-  for (std::size_t i = lines - 1; i > 0; --i) {
-    std::uniform_int_distribution<std::size_t> pick(0, i - 1);
-    std::swap(order[i], order[pick(rng)]);
-  }
-  for (std::size_t i = 0; i < lines; ++i)
-    *reinterpret_cast<void**>(base + order[i] * line) = base + order[(i + 1) % lines] * line;
-  void* p = base;
-  for (std::size_t i = 0; i < lines; ++i) p = *static_cast<void**>(p);  // warm-up: one full lap
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < hops_per_iteration; ++i) p = *static_cast<void**>(p);
-    benchmark::DoNotOptimize(p);
-  }
-  state.counters["s_per_load"] = benchmark::Counter(static_cast<double>(state.iterations() * hops_per_iteration),
-                                                    benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  body(buf.p);
   state.counters["node"] = node;
 }
 
+void chase(benchmark::State& state, int node) {
+  on_node_buffer(state, node, [&state](void* memory) {
+    auto* base = static_cast<char*>(memory);
+    const std::size_t lines = buffer_bytes / line;
+    // One random cycle through every line (Sattolo's algorithm).
+    std::vector<std::size_t> order(lines);
+    for (std::size_t i = 0; i < lines; ++i) order[i] = i;
+    std::mt19937_64 rng(42);
+    for (std::size_t i = lines - 1; i > 0; --i) {
+      std::uniform_int_distribution<std::size_t> pick(0, i - 1);
+      std::swap(order[i], order[pick(rng)]);
+    }
+    for (std::size_t i = 0; i < lines; ++i)
+      *reinterpret_cast<void**>(base + order[i] * line) = base + order[(i + 1) % lines] * line;
+    void* p = base;
+    for (std::size_t i = 0; i < lines; ++i) p = *static_cast<void**>(p);  // warm-up: one full lap
+    for (auto _ : state) {
+      for (std::size_t i = 0; i < hops_per_iteration; ++i) p = *static_cast<void**>(p);
+      benchmark::DoNotOptimize(p);
+    }
+    state.counters["s_per_load"] = benchmark::Counter(static_cast<double>(state.iterations() * hops_per_iteration),
+                                                      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  });
+}
+
 void sequential_read(benchmark::State& state, int node) {
-  if (node < 0) {
-    state.SkipWithError("only one NUMA node: no remote memory");
-    return;
-  }
-  auto pin = qn::scoped_affinity::to_cpu(measuring_cpu());
-  node_buffer buf(node);
-  const auto* words = static_cast<const std::uint64_t*>(buf.p);
-  const std::size_t n = buffer_bytes / sizeof(std::uint64_t);
-  auto sum_all = [&] {
-    std::uint64_t sum = 0;
-    for (std::size_t i = 0; i < n; ++i) sum += words[i];
-    return sum;
-  };
-  benchmark::DoNotOptimize(sum_all());  // warm-up
-  for (auto _ : state) benchmark::DoNotOptimize(sum_all());
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(buffer_bytes));
-  state.counters["node"] = node;
+  on_node_buffer(state, node, [&state](void* memory) {
+    const auto* words = static_cast<const std::uint64_t*>(memory);
+    const std::size_t n = buffer_bytes / sizeof(std::uint64_t);
+    auto sum_all = [&] {
+      std::uint64_t sum = 0;
+      for (std::size_t i = 0; i < n; ++i) sum += words[i];
+      return sum;
+    };
+    benchmark::DoNotOptimize(sum_all());  // warm-up
+    for (auto _ : state) benchmark::DoNotOptimize(sum_all());
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(buffer_bytes));
+  });
 }
 
 void register_memory() {

@@ -132,26 +132,17 @@ BENCHMARK_ALWAYS_INLINE inline void touch_payload() noexcept {
 // (Not forced inline: GCC 12 and clang 14 inline these one-liners anyway, and
 // forcing them spends GCC's per-file inlining budget, after which it outlines
 // liburcu's static inline read_lock in some loops of both peers.)
-struct liburcu_memb {
-  static void lock() noexcept { _urcu_memb_read_lock(); }
-  static void unlock() noexcept { _urcu_memb_read_unlock(); }
-  static void synchronize() noexcept { urcu_memb_synchronize_rcu(); }
-};
-struct liburcu_qsbr {
-  static void lock() noexcept { _urcu_qsbr_read_lock(); }
-  static void unlock() noexcept { _urcu_qsbr_read_unlock(); }
-  static void synchronize() noexcept { urcu_qsbr_synchronize_rcu(); }
-};
-struct liburcu_mb {
-  static void lock() noexcept { _urcu_mb_read_lock(); }
-  static void unlock() noexcept { _urcu_mb_read_unlock(); }
-  static void synchronize() noexcept { urcu_mb_synchronize_rcu(); }
-};
-struct liburcu_bp {
-  static void lock() noexcept { _urcu_bp_read_lock(); }
-  static void unlock() noexcept { _urcu_bp_read_unlock(); }
-  static void synchronize() noexcept { urcu_bp_synchronize_rcu(); }
-};
+#define QUIESCE_LIBURCU_PEER(FLAVOR)                                                \
+  struct liburcu_##FLAVOR {                                                         \
+    static void lock() noexcept { _urcu_##FLAVOR##_read_lock(); }                   \
+    static void unlock() noexcept { _urcu_##FLAVOR##_read_unlock(); }               \
+    static void synchronize() noexcept { urcu_##FLAVOR##_synchronize_rcu(); }       \
+  };
+QUIESCE_LIBURCU_PEER(memb)
+QUIESCE_LIBURCU_PEER(qsbr)
+QUIESCE_LIBURCU_PEER(mb)
+QUIESCE_LIBURCU_PEER(bp)
+#undef QUIESCE_LIBURCU_PEER
 
 template <class D>
 struct guard_section {
@@ -353,31 +344,25 @@ void bm_synchronize(benchmark::State& st) {
   if constexpr (Mode == readers::busy) st.counters["reader_ns_per_section"] = reader->stop();
 }
 
-#define QUIESCE_BENCH_SYNC(D, RAW, FL)                                                               \
-  BENCHMARK(bm_synchronize<D, RAW, true, readers::none>)                                             \
-      ->Name("synchronize/" FL "/quiesce/readers:none")                                              \
+// quiesce's and liburcu's synchronize for flavour FL with readers MODE.
+#define QUIESCE_BENCH_SYNC_READERS(D, RAW, FL, MODE)                                                  \
+  BENCHMARK(bm_synchronize<D, RAW, true, readers::MODE>)                                             \
+      ->Name("synchronize/" FL "/quiesce/readers:" #MODE)                                            \
       ->UseRealTime();                                                                               \
-  BENCHMARK(bm_synchronize<D, RAW, false, readers::none>)                                            \
-      ->Name("synchronize/" FL "/liburcu/readers:none")                                              \
-      ->UseRealTime();                                                                               \
-  BENCHMARK(bm_synchronize<D, RAW, true, readers::idle>)                                             \
-      ->Name("synchronize/" FL "/quiesce/readers:idle")                                              \
-      ->UseRealTime();                                                                               \
-  BENCHMARK(bm_synchronize<D, RAW, false, readers::idle>)                                            \
-      ->Name("synchronize/" FL "/liburcu/readers:idle")                                              \
-      ->UseRealTime();                                                                               \
-  BENCHMARK(bm_synchronize<D, RAW, true, readers::busy>)                                             \
-      ->Name("synchronize/" FL "/quiesce/readers:busy")                                              \
-      ->UseRealTime();                                                                               \
-  BENCHMARK(bm_synchronize<D, RAW, false, readers::busy>)                                            \
-      ->Name("synchronize/" FL "/liburcu/readers:busy")                                              \
+  BENCHMARK(bm_synchronize<D, RAW, false, readers::MODE>)                                            \
+      ->Name("synchronize/" FL "/liburcu/readers:" #MODE)                                            \
       ->UseRealTime()
+#define QUIESCE_BENCH_SYNC(D, RAW, FL)           \
+  QUIESCE_BENCH_SYNC_READERS(D, RAW, FL, none); \
+  QUIESCE_BENCH_SYNC_READERS(D, RAW, FL, idle); \
+  QUIESCE_BENCH_SYNC_READERS(D, RAW, FL, busy)
 
 QUIESCE_BENCH_SYNC(quiesce::rcu_domain, liburcu_memb, "memb");
 QUIESCE_BENCH_SYNC(quiesce::rcu_qsbr_domain, liburcu_qsbr, "qsbr");
 QUIESCE_BENCH_SYNC(quiesce::rcu_mb_domain, liburcu_mb, "mb");
 QUIESCE_BENCH_SYNC(quiesce::rcu_bp_domain, liburcu_bp, "bp");
 #undef QUIESCE_BENCH_SYNC
+#undef QUIESCE_BENCH_SYNC_READERS
 
 // ---------------------------------------------------------------------------
 // Retirement (memb domain, liburcu's default call_rcu worker on the helper CPU)

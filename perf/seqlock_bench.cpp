@@ -124,34 +124,26 @@ struct alignas(64) locked_payload {
 template <std::size_t Bytes>
 locked_payload<Bytes> g_locked;
 
-template <std::size_t Bytes>
-struct quiesce_seqlock_peer {
+// quiesce's seqlock and seqcount_latch: the same load() and store() on the
+// global Cell. Only the writer thread writes: the latch's contract (one
+// writer thread) holds.
+template <std::size_t Bytes, auto& Cell>
+struct quiesce_peer {
   [[gnu::noinline]] static void read(std::uint64_t n) noexcept {
     for (std::uint64_t i = 0; i < n; ++i) {
-      const payload<Bytes> copy = g_seqlock<Bytes>.load();
+      const payload<Bytes> copy = Cell.load();
       sink(&copy);
     }
   }
   [[gnu::noinline]] static void write(std::uint64_t n, std::uint64_t first) noexcept {
-    for (std::uint64_t i = 0; i < n; ++i) g_seqlock<Bytes>.store(make_payload<Bytes>(first + i));
+    for (std::uint64_t i = 0; i < n; ++i) Cell.store(make_payload<Bytes>(first + i));
   }
-  static bool check() noexcept { return consistent(g_seqlock<Bytes>.load()); }
+  static bool check() noexcept { return consistent(Cell.load()); }
 };
-
 template <std::size_t Bytes>
-struct quiesce_latch_peer {
-  [[gnu::noinline]] static void read(std::uint64_t n) noexcept {
-    for (std::uint64_t i = 0; i < n; ++i) {
-      const payload<Bytes> copy = g_latch<Bytes>.load();
-      sink(&copy);
-    }
-  }
-  // One writer thread only (the latch's contract): the writer thread.
-  [[gnu::noinline]] static void write(std::uint64_t n, std::uint64_t first) noexcept {
-    for (std::uint64_t i = 0; i < n; ++i) g_latch<Bytes>.store(make_payload<Bytes>(first + i));
-  }
-  static bool check() noexcept { return consistent(g_latch<Bytes>.load()); }
-};
+using quiesce_seqlock_peer = quiesce_peer<Bytes, g_seqlock<Bytes>>;
+template <std::size_t Bytes>
+using quiesce_latch_peer = quiesce_peer<Bytes, g_latch<Bytes>>;
 
 template <std::size_t Bytes>
 struct shared_mutex_peer {

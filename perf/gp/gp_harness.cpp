@@ -187,62 +187,74 @@ void wait_for_go(control& c) {
 
 // ------------------------------------------------------------------ locks --
 
-pthread_rwlock_t g_rwlock = PTHREAD_RWLOCK_INITIALIZER;
+// pthread's rwlock under std::shared_mutex's names, and a std::mutex whose
+// read side is its write side (the paper's single mutex), so that the three
+// locks every thread shares take one code path.
+struct posix_rwlock {
+  pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+  void lock_shared() { pthread_rwlock_rdlock(&l); }
+  void unlock_shared() { pthread_rwlock_unlock(&l); }
+  void lock() { pthread_rwlock_wrlock(&l); }
+  void unlock() { pthread_rwlock_unlock(&l); }
+};
+struct exclusive_mutex : std::mutex {
+  void lock_shared() { lock(); }
+  void unlock_shared() { unlock(); }
+};
+
+posix_rwlock g_rwlock;
 std::shared_mutex g_shared_mutex;
-std::mutex g_mutex;
+exclusive_mutex g_mutex;
 struct alignas(128) padded_mutex {
   std::mutex m;
 };
 std::unique_ptr<padded_mutex[]> g_thread_mutexes;  // one per reader
 unsigned g_thread_mutex_count = 0;
 
+// The lock every thread of contender C shares (all but per_thread_mutex).
+template <contender C>
+auto& common_lock() {
+  if constexpr (C == contender::rwlock) {
+    return g_rwlock;
+  } else if constexpr (C == contender::shared_mutex) {
+    return g_shared_mutex;
+  } else {
+    static_assert(C == contender::mutex);
+    return g_mutex;
+  }
+}
+
 // Per-contender read and write critical sections for the locks.
 template <contender C>
 struct lock_ops {
   static void read_lock(unsigned self) {
-    if constexpr (C == contender::rwlock) {
-      pthread_rwlock_rdlock(&g_rwlock);
-    } else if constexpr (C == contender::shared_mutex) {
-      g_shared_mutex.lock_shared();
-    } else if constexpr (C == contender::mutex) {
-      g_mutex.lock();
-    } else {
+    if constexpr (C == contender::per_thread_mutex) {
       g_thread_mutexes[self].m.lock();
+    } else {
+      common_lock<C>().lock_shared();
     }
   }
   static void read_unlock(unsigned self) {
-    if constexpr (C == contender::rwlock) {
-      pthread_rwlock_unlock(&g_rwlock);
-    } else if constexpr (C == contender::shared_mutex) {
-      g_shared_mutex.unlock_shared();
-    } else if constexpr (C == contender::mutex) {
-      g_mutex.unlock();
-    } else {
+    if constexpr (C == contender::per_thread_mutex) {
       g_thread_mutexes[self].m.unlock();
+    } else {
+      common_lock<C>().unlock_shared();
     }
   }
   static void write_lock() {
-    if constexpr (C == contender::rwlock) {
-      pthread_rwlock_wrlock(&g_rwlock);
-    } else if constexpr (C == contender::shared_mutex) {
-      g_shared_mutex.lock();
-    } else if constexpr (C == contender::mutex) {
-      g_mutex.lock();
-    } else {
+    if constexpr (C == contender::per_thread_mutex) {
       // The per-thread-mutex writer takes every reader's lock, in index order
       // (the paper's "per-thread mutex": cheap uncontended reads, writers pay N).
       for (unsigned i = 0; i < g_thread_mutex_count; ++i) g_thread_mutexes[i].m.lock();
+    } else {
+      common_lock<C>().lock();
     }
   }
   static void write_unlock() {
-    if constexpr (C == contender::rwlock) {
-      pthread_rwlock_unlock(&g_rwlock);
-    } else if constexpr (C == contender::shared_mutex) {
-      g_shared_mutex.unlock();
-    } else if constexpr (C == contender::mutex) {
-      g_mutex.unlock();
-    } else {
+    if constexpr (C == contender::per_thread_mutex) {
       for (unsigned i = g_thread_mutex_count; i-- > 0;) g_thread_mutexes[i].m.unlock();
+    } else {
+      common_lock<C>().unlock();
     }
   }
 };
@@ -284,6 +296,14 @@ void lock_writer(control& c, counter& out, int cpu) {
 
 template <class F>
 using domain_of = basic_rcu_domain<F>;
+
+// The RCU contenders and their flavours (the others are locks).
+template <contender C>
+constexpr bool is_rcu = C == contender::qsbr || C == contender::memb || C == contender::mb || C == contender::bp;
+template <contender C>
+using flavor_of = std::conditional_t<C == contender::qsbr, rcu_flavor::qsbr,
+                  std::conditional_t<C == contender::memb, rcu_flavor::memb,
+                  std::conditional_t<C == contender::mb, rcu_flavor::mb, rcu_flavor::bp>>>;
 
 // QSBR readers announce a quiescent state every 1024 reads (as liburcu's
 // test_urcu_qsbr does), or sooner, so that at most ~10^6 cycles of read-side
@@ -381,6 +401,51 @@ struct plan {
   int cpu_for(unsigned thread_index) const { return cpus[thread_index % cpus.size()]; }
 };
 
+// One repetition's value of metric `name`.
+void add_value(metrics& m, const std::string& name, const char* unit, double value) {
+  m[name].unit = unit;
+  m[name].values.push_back(value);
+}
+
+// <prefix>_p50_us, _p90_us, _p99_us and _max_us of latencies in microseconds.
+void add_latencies(metrics& m, const std::string& prefix, const std::vector<double>& us) {
+  const auto d = gp::latency_distribution(us);
+  for (auto [k, v] : {std::pair{"_p50_us", d.p50}, {"_p90_us", d.p90}, {"_p99_us", d.p99}, {"_max_us", d.max}})
+    add_value(m, prefix + k, "us", v);
+}
+
+// The latency experiments' o.readers busy RCU readers of flavour F (pinned
+// per the plan), running from construction; stop() stops and joins them and
+// returns how many wrong payloads they read.
+template <class F>
+class busy_readers {
+ public:
+  busy_readers(const options& o, const plan& pl, std::uint64_t loops) : counters_(o.readers) {
+    const unsigned period = qs_period(o.section_cycles);
+    for (unsigned i = 0; i < o.readers; ++i)
+      threads_.emplace_back(rcu_reader<F>, std::ref(c_), std::ref(counters_[i]), pl.cpu_for(i), loops, period);
+    while (c_.ready.load(std::memory_order_acquire) != o.readers) std::this_thread::yield();
+    c_.go.store(true, std::memory_order_release);
+  }
+  ~busy_readers() { stop(); }
+  busy_readers(const busy_readers&) = delete;
+  busy_readers& operator=(const busy_readers&) = delete;
+
+  std::uint64_t stop() {
+    c_.stop.store(true, std::memory_order_relaxed);
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    std::uint64_t errors = 0;
+    for (const auto& r : counters_) errors += r.errors;
+    return errors;
+  }
+
+ private:
+  control c_;
+  std::vector<counter> counters_;
+  std::vector<std::thread> threads_;
+};
+
 // One repetition of read/update: threads, go, sleep, stop, join.
 template <contender C>
 void run_threads(const options& o, const plan& pl, std::uint64_t loops, metrics& m) {
@@ -391,18 +456,12 @@ void run_threads(const options& o, const plan& pl, std::uint64_t loops, metrics&
   const unsigned period = qs_period(o.section_cycles);
   for (unsigned i = 0; i < o.readers; ++i) {
     const int cpu = pl.cpu_for(i);
-    if constexpr (C == contender::qsbr) threads.emplace_back(rcu_reader<rcu_flavor::qsbr>, std::ref(c), std::ref(rc[i]), cpu, loops, period);
-    else if constexpr (C == contender::memb) threads.emplace_back(rcu_reader<rcu_flavor::memb>, std::ref(c), std::ref(rc[i]), cpu, loops, period);
-    else if constexpr (C == contender::mb) threads.emplace_back(rcu_reader<rcu_flavor::mb>, std::ref(c), std::ref(rc[i]), cpu, loops, period);
-    else if constexpr (C == contender::bp) threads.emplace_back(rcu_reader<rcu_flavor::bp>, std::ref(c), std::ref(rc[i]), cpu, loops, period);
+    if constexpr (is_rcu<C>) threads.emplace_back(rcu_reader<flavor_of<C>>, std::ref(c), std::ref(rc[i]), cpu, loops, period);
     else threads.emplace_back(lock_reader<C>, std::ref(c), std::ref(rc[i]), cpu, i, loops);
   }
   for (unsigned i = 0; i < o.writers; ++i) {
     const int cpu = pl.cpu_for(o.readers + i);
-    if constexpr (C == contender::qsbr) threads.emplace_back(rcu_writer<rcu_flavor::qsbr>, std::ref(c), std::ref(wc[i]), cpu, o.how, o.batch);
-    else if constexpr (C == contender::memb) threads.emplace_back(rcu_writer<rcu_flavor::memb>, std::ref(c), std::ref(wc[i]), cpu, o.how, o.batch);
-    else if constexpr (C == contender::mb) threads.emplace_back(rcu_writer<rcu_flavor::mb>, std::ref(c), std::ref(wc[i]), cpu, o.how, o.batch);
-    else if constexpr (C == contender::bp) threads.emplace_back(rcu_writer<rcu_flavor::bp>, std::ref(c), std::ref(wc[i]), cpu, o.how, o.batch);
+    if constexpr (is_rcu<C>) threads.emplace_back(rcu_writer<flavor_of<C>>, std::ref(c), std::ref(wc[i]), cpu, o.how, o.batch);
     else threads.emplace_back(lock_writer<C>, std::ref(c), std::ref(wc[i]), cpu);
   }
   while (c.ready.load(std::memory_order_acquire) != o.readers + o.writers) std::this_thread::yield();
@@ -416,26 +475,16 @@ void run_threads(const options& o, const plan& pl, std::uint64_t loops, metrics&
   std::uint64_t reads = 0, writes = 0, errors = 0;
   for (const auto& r : rc) reads += r.ops, errors += r.errors;
   for (const auto& w : wc) writes += w.ops;
-  m["reads_per_s"].unit = "reads/s";
-  m["reads_per_s"].values.push_back(static_cast<double>(reads) / secs);
-  m["updates_per_s"].unit = "updates/s";
-  m["updates_per_s"].values.push_back(static_cast<double>(writes) / secs);
-  m["errors"].unit = "count";
-  m["errors"].values.push_back(static_cast<double>(errors));
+  add_value(m, "reads_per_s", "reads/s", static_cast<double>(reads) / secs);
+  add_value(m, "updates_per_s", "updates/s", static_cast<double>(writes) / secs);
+  add_value(m, "errors", "count", static_cast<double>(errors));
 }
 
 // gp-latency: `readers` busy readers, the main thread times rcu_synchronize.
 template <class F>
 void run_gp_latency(const options& o, const plan& pl, std::uint64_t loops, metrics& m) {
   using D = domain_of<F>;
-  control c;
-  std::vector<counter> rc(o.readers);
-  std::vector<std::thread> threads;
-  const unsigned period = qs_period(o.section_cycles);
-  for (unsigned i = 0; i < o.readers; ++i)
-    threads.emplace_back(rcu_reader<F>, std::ref(c), std::ref(rc[i]), pl.cpu_for(i), loops, period);
-  while (c.ready.load(std::memory_order_acquire) != o.readers) std::this_thread::yield();
-  c.go.store(true, std::memory_order_release);
+  busy_readers<F> readers(o, pl, loops);
   D& dom = D::instance();
   for (int i = 0; i < 10; ++i) rcu_synchronize(dom);  // warm-up
   std::vector<double> lat(o.samples);
@@ -446,20 +495,10 @@ void run_gp_latency(const options& o, const plan& pl, std::uint64_t loops, metri
     lat[i] = static_cast<double>(now_ns() - a) * 1e-3;
   }
   const std::uint64_t t1 = now_ns();
-  c.stop.store(true, std::memory_order_relaxed);
-  for (auto& t : threads) t.join();
-  std::uint64_t errors = 0;
-  for (const auto& r : rc) errors += r.errors;
-  const auto d = gp::latency_distribution(lat);
-  for (auto [k, v] : {std::pair{"sync_p50_us", d.p50}, {"sync_p90_us", d.p90}, {"sync_p99_us", d.p99},
-                      {"sync_max_us", d.max}}) {
-    m[k].unit = "us";
-    m[k].values.push_back(v);
-  }
-  m["syncs_per_s"].unit = "1/s";
-  m["syncs_per_s"].values.push_back(o.samples / (static_cast<double>(t1 - t0) * 1e-9));
-  m["errors"].unit = "count";
-  m["errors"].values.push_back(static_cast<double>(errors));
+  const std::uint64_t errors = readers.stop();
+  add_latencies(m, "sync", lat);
+  add_value(m, "syncs_per_s", "1/s", o.samples / (static_cast<double>(t1 - t0) * 1e-9));
+  add_value(m, "errors", "count", static_cast<double>(errors));
 }
 
 // retire-latency: objects stamped at retire; the deleter records now - stamp.
@@ -495,14 +534,7 @@ template <class F>
 void run_retire_latency(const options& o, const plan& pl, std::uint64_t loops, metrics& m) {
   using D = domain_of<F>;
   constexpr bool is_qsbr = std::is_same_v<F, rcu_flavor::qsbr>;
-  control c;
-  std::vector<counter> rc(o.readers);
-  std::vector<std::thread> threads;
-  const unsigned period = qs_period(o.section_cycles);
-  for (unsigned i = 0; i < o.readers; ++i)
-    threads.emplace_back(rcu_reader<F>, std::ref(c), std::ref(rc[i]), pl.cpu_for(i), loops, period);
-  while (c.ready.load(std::memory_order_acquire) != o.readers) std::this_thread::yield();
-  c.go.store(true, std::memory_order_release);
+  busy_readers<F> readers(o, pl, loops);
   D& dom = D::instance();
   std::vector<std::uint64_t> deleted(o.samples, 0);
   g_deleted_at = &deleted;
@@ -546,41 +578,26 @@ void run_retire_latency(const options& o, const plan& pl, std::uint64_t loops, m
   else
     rcu_barrier(dom);
   quiesce::detail::rcu::tsan_acquire(&deleted);
-  c.stop.store(true, std::memory_order_relaxed);
-  for (auto& t : threads) t.join();
+  const std::uint64_t errors = readers.stop();
   std::vector<double> lat(o.samples);
   for (unsigned i = 0; i < o.samples; ++i) lat[i] = static_cast<double>(deleted[i]) * 1e-3;
   g_deleted_at = nullptr;
-  std::uint64_t errors = 0;
-  for (const auto& r : rc) errors += r.errors;
-  const auto d = gp::latency_distribution(lat);
-  for (auto [k, v] : {std::pair{"retire_p50_us", d.p50}, {"retire_p90_us", d.p90}, {"retire_p99_us", d.p99},
-                      {"retire_max_us", d.max}}) {
-    m[k].unit = "us";
-    m[k].values.push_back(v);
-  }
-  m["errors"].unit = "count";
-  m["errors"].values.push_back(static_cast<double>(errors));
+  add_latencies(m, "retire", lat);
+  add_value(m, "errors", "count", static_cast<double>(errors));
 }
 
 template <contender C>
 void run_point(const options& o, const plan& pl, std::uint64_t loops, metrics& m) {
   if (o.exp == experiment::read || o.exp == experiment::update) {
     run_threads<C>(o, pl, loops, m);
-    if constexpr (C == contender::qsbr || C == contender::memb || C == contender::mb || C == contender::bp) {
-      if (o.how == gp::reclaim::retire) {
-        using F = std::conditional_t<C == contender::qsbr, rcu_flavor::qsbr,
-                  std::conditional_t<C == contender::memb, rcu_flavor::memb,
-                  std::conditional_t<C == contender::mb, rcu_flavor::mb, rcu_flavor::bp>>>;
-        rcu_barrier(domain_of<F>::instance());  // drain between repetitions (not timed)
-      }
+    if constexpr (is_rcu<C>) {
+      if (o.how == gp::reclaim::retire)
+        rcu_barrier(domain_of<flavor_of<C>>::instance());  // drain between repetitions (not timed)
     }
     return;
   }
-  if constexpr (C == contender::qsbr || C == contender::memb || C == contender::mb || C == contender::bp) {
-    using F = std::conditional_t<C == contender::qsbr, rcu_flavor::qsbr,
-              std::conditional_t<C == contender::memb, rcu_flavor::memb,
-              std::conditional_t<C == contender::mb, rcu_flavor::mb, rcu_flavor::bp>>>;
+  if constexpr (is_rcu<C>) {
+    using F = flavor_of<C>;
     if (o.exp == experiment::gp_latency) run_gp_latency<F>(o, pl, loops, m);
     else run_retire_latency<F>(o, pl, loops, m);
   }

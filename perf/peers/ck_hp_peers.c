@@ -9,6 +9,7 @@
  * destructor does pay.
  */
 #include "ck_hp_peers.h"
+#include "peer_batch.h"
 
 #include <ck_hp.h>
 #include <ck_hp_fifo.h>
@@ -87,7 +88,8 @@ static ck_hp_record_t* stack_record(void) {
   return peer_record(&g_stack_hp, &t_stack_rec, CK_HP_STACK_SLOTS_COUNT);
 }
 
-static inline void stack_push_one(uint64_t v) {
+static inline void stack_push_one(ck_hp_record_t* rec, uint64_t v) {
+  (void)rec; /* ck_hp_stack_push_mpmc needs no hazard */
   struct stack_node* n = (struct stack_node*)xmalloc(sizeof *n);
   n->value = v;
   ck_hp_stack_push_mpmc(&g_stack.stack, &n->entry);
@@ -103,41 +105,7 @@ static inline int stack_pop_one(ck_hp_record_t* rec, uint64_t* v) {
   return 1;
 }
 
-uint64_t ck_hp_stack_pairs(uint64_t n, uint64_t first) {
-  ck_hp_record_t* rec = stack_record();
-  uint64_t sum = 0, v;
-  for (uint64_t i = 0; i < n; ++i) {
-    stack_push_one(first + i);
-    if (stack_pop_one(rec, &v)) sum += v;
-  }
-  return sum;
-}
-
-void ck_hp_stack_push(uint64_t n, uint64_t first) {
-  (void)stack_record();
-  for (uint64_t i = 0; i < n; ++i) stack_push_one(first + i);
-}
-
-uint64_t ck_hp_stack_pop(uint64_t n) {
-  ck_hp_record_t* rec = stack_record();
-  uint64_t sum = 0, v;
-  for (uint64_t got = 0; got < n;) {
-    if (stack_pop_one(rec, &v)) {
-      sum += v;
-      ++got;
-    } else {
-      ck_pr_stall();
-    }
-  }
-  return sum;
-}
-
-uint64_t ck_hp_stack_drain(void) {
-  ck_hp_record_t* rec = stack_record();
-  uint64_t sum = 0, v;
-  while (stack_pop_one(rec, &v)) sum += v;
-  return sum;
-}
+QUIESCE_PEER_BATCH_FUNCTIONS(ck_hp_stack, ck_hp_record_t*, stack_record, stack_push_one, stack_pop_one, ck_pr_stall)
 
 /* ---- ck_hp_fifo --------------------------------------------------------- */
 
@@ -172,38 +140,4 @@ static inline int fifo_pop_one(ck_hp_record_t* rec, uint64_t* v) {
   return 1;
 }
 
-uint64_t ck_hp_fifo_pairs(uint64_t n, uint64_t first) {
-  ck_hp_record_t* rec = fifo_record();
-  uint64_t sum = 0, v;
-  for (uint64_t i = 0; i < n; ++i) {
-    fifo_push_one(rec, first + i);
-    if (fifo_pop_one(rec, &v)) sum += v;
-  }
-  return sum;
-}
-
-void ck_hp_fifo_push(uint64_t n, uint64_t first) {
-  ck_hp_record_t* rec = fifo_record();
-  for (uint64_t i = 0; i < n; ++i) fifo_push_one(rec, first + i);
-}
-
-uint64_t ck_hp_fifo_pop(uint64_t n) {
-  ck_hp_record_t* rec = fifo_record();
-  uint64_t sum = 0, v;
-  for (uint64_t got = 0; got < n;) {
-    if (fifo_pop_one(rec, &v)) {
-      sum += v;
-      ++got;
-    } else {
-      ck_pr_stall();
-    }
-  }
-  return sum;
-}
-
-uint64_t ck_hp_fifo_drain(void) {
-  ck_hp_record_t* rec = fifo_record();
-  uint64_t sum = 0, v;
-  while (fifo_pop_one(rec, &v)) sum += v;
-  return sum;
-}
+QUIESCE_PEER_BATCH_FUNCTIONS(ck_hp_fifo, ck_hp_record_t*, fifo_record, fifo_push_one, fifo_pop_one, ck_pr_stall)

@@ -24,7 +24,7 @@
 #ifndef QUIESCE_PERF_CK_HP_PEERS_H
 #define QUIESCE_PERF_CK_HP_PEERS_H
 
-#include <stdint.h>
+#include "peer_batch.h"
 
 #define CK_HP_PEER_THRESHOLD 1000
 
@@ -32,15 +32,8 @@
 extern "C" {
 #endif
 
-uint64_t ck_hp_stack_pairs(uint64_t n, uint64_t first);
-void ck_hp_stack_push(uint64_t n, uint64_t first);
-uint64_t ck_hp_stack_pop(uint64_t n);
-uint64_t ck_hp_stack_drain(void);
-
-uint64_t ck_hp_fifo_pairs(uint64_t n, uint64_t first);
-void ck_hp_fifo_push(uint64_t n, uint64_t first);
-uint64_t ck_hp_fifo_pop(uint64_t n);
-uint64_t ck_hp_fifo_drain(void);
+QUIESCE_PEER_BATCH_DECLARATIONS(ck_hp_stack)
+QUIESCE_PEER_BATCH_DECLARATIONS(ck_hp_fifo)
 
 #ifdef __cplusplus
 }

@@ -27,14 +27,19 @@ static inline void sink(const void* p) { __asm__ __volatile__("" : : "r"(p) : "m
     struct payload_##BYTES data;                                                  \
   } __attribute__((aligned(64))) obj_##BYTES = {CK_SEQUENCE_INITIALIZER, CK_SPINLOCK_FAS_INITIALIZER, {{0}}}; \
                                                                                   \
+  /* One consistent copy of the payload (ck_sequence's read loop). */             \
+  static inline void read_copy_##BYTES(struct payload_##BYTES* copy) {            \
+    unsigned int version;                                                         \
+    do {                                                                          \
+      version = ck_sequence_read_begin(&obj_##BYTES.seq);                         \
+      *copy = obj_##BYTES.data;                                                   \
+    } while (ck_sequence_read_retry(&obj_##BYTES.seq, version));                  \
+  }                                                                               \
+                                                                                  \
   void ck_seq_read_##BYTES(uint64_t n) {                                          \
     for (uint64_t i = 0; i < n; ++i) {                                            \
       struct payload_##BYTES copy;                                                \
-      unsigned int version;                                                       \
-      do {                                                                        \
-        version = ck_sequence_read_begin(&obj_##BYTES.seq);                       \
-        copy = obj_##BYTES.data;                                                  \
-      } while (ck_sequence_read_retry(&obj_##BYTES.seq, version));                \
+      read_copy_##BYTES(&copy);                                                   \
       sink(&copy);                                                                \
     }                                                                             \
   }                                                                               \
@@ -53,11 +58,7 @@ static inline void sink(const void* p) { __asm__ __volatile__("" : : "r"(p) : "m
                                                                                   \
   int ck_seq_check_##BYTES(void) {                                                \
     struct payload_##BYTES copy;                                                  \
-    unsigned int version;                                                         \
-    do {                                                                          \
-      version = ck_sequence_read_begin(&obj_##BYTES.seq);                         \
-      copy = obj_##BYTES.data;                                                    \
-    } while (ck_sequence_read_retry(&obj_##BYTES.seq, version));                  \
+    read_copy_##BYTES(&copy);                                                     \
     for (unsigned j = 1; j < (BYTES) / 8; ++j)                                    \
       if (copy.w[j] != copy.w[0] + j) return 0;                                   \
     return 1;                                                                     \

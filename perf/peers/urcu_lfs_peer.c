@@ -2,6 +2,7 @@
  * lockfree_stack_queue_bench. See urcu_lfs_peer.h. */
 #define _LGPL_SOURCE 1
 #include "urcu_lfs_peer.h"
+#include "peer_batch.h"
 
 #include <urcu/urcu-memb.h>
 #include <urcu/lfstack.h>
@@ -45,19 +46,25 @@ static void ensure_registered(void) {
   t_registered = 1;
 }
 
+/* The stack, once the calling thread may use it (registered with memb). */
+static struct __cds_lfs_stack* registered_stack(void) {
+  ensure_registered();
+  return &g_lfs.s;
+}
+
 static void free_node(struct rcu_head* head) { free(caa_container_of(head, struct lfs_node, rcu)); }
 
-static inline void push_one(uint64_t v) {
+static inline void push_one(struct __cds_lfs_stack* s, uint64_t v) {
   struct lfs_node* n = (struct lfs_node*)malloc(sizeof *n);
   if (n == NULL) abort();
   cds_lfs_node_init(&n->node);
   n->value = v;
-  cds_lfs_push(&g_lfs.s, &n->node);
+  cds_lfs_push(s, &n->node);
 }
 
-static inline int pop_one(uint64_t* v) {
+static inline int pop_one(struct __cds_lfs_stack* s, uint64_t* v) {
   urcu_memb_read_lock();
-  struct cds_lfs_node* cn = __cds_lfs_pop(&g_lfs.s);
+  struct cds_lfs_node* cn = __cds_lfs_pop(s);
   if (cn == NULL) {
     urcu_memb_read_unlock();
     return 0;
@@ -69,41 +76,7 @@ static inline int pop_one(uint64_t* v) {
   return 1;
 }
 
-uint64_t urcu_lfs_pairs(uint64_t n, uint64_t first) {
-  ensure_registered();
-  uint64_t sum = 0, v;
-  for (uint64_t i = 0; i < n; ++i) {
-    push_one(first + i);
-    if (pop_one(&v)) sum += v;
-  }
-  return sum;
-}
-
-void urcu_lfs_push(uint64_t n, uint64_t first) {
-  ensure_registered();
-  for (uint64_t i = 0; i < n; ++i) push_one(first + i);
-}
-
-uint64_t urcu_lfs_pop(uint64_t n) {
-  ensure_registered();
-  uint64_t sum = 0, v;
-  for (uint64_t got = 0; got < n;) {
-    if (pop_one(&v)) {
-      sum += v;
-      ++got;
-    } else {
-      caa_cpu_relax();
-    }
-  }
-  return sum;
-}
-
-uint64_t urcu_lfs_drain(void) {
-  ensure_registered();
-  uint64_t sum = 0, v;
-  while (pop_one(&v)) sum += v;
-  return sum;
-}
+QUIESCE_PEER_BATCH_FUNCTIONS(urcu_lfs, struct __cds_lfs_stack*, registered_stack, push_one, pop_one, caa_cpu_relax)
 
 void urcu_lfs_barrier(void) {
   ensure_registered();

@@ -18,16 +18,13 @@
 #ifndef QUIESCE_PERF_URCU_LFS_PEER_H
 #define QUIESCE_PERF_URCU_LFS_PEER_H
 
-#include <stdint.h>
+#include "peer_batch.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-uint64_t urcu_lfs_pairs(uint64_t n, uint64_t first);
-void urcu_lfs_push(uint64_t n, uint64_t first);
-uint64_t urcu_lfs_pop(uint64_t n);
-uint64_t urcu_lfs_drain(void);
+QUIESCE_PEER_BATCH_DECLARATIONS(urcu_lfs)
 /* Waits for every call_rcu callback queued so far (between benchmarks). */
 void urcu_lfs_barrier(void);
 
