@@ -3,10 +3,13 @@
 One place for what every ratio script needs: load a benchmark's JSON, take
 the median of every benchmark over its repetitions (the "median" aggregate
 rows where present, otherwise the median of the repetition rows), times in
-nanoseconds, errors (SkipWithError) kept with their message.
-Standard library only.
+nanoseconds, errors (SkipWithError) kept with their message; then the
+command line, the report's header and closing section, its output and the
+exit status the scripts share (read_input ... finish, or tables_main for
+the whole of a main()). Standard library only.
 """
 
+import argparse
 import json
 import os
 import re
@@ -87,6 +90,35 @@ def add_common_args(ap, bench):
     ap.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
 
 
+def summary_help(doc):
+    """argparse.ArgumentParser options for a --help whose description is the
+    first line of the script's docstring `doc`, as written."""
+    return dict(description=doc.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def tables_help(bench, repetitions):
+    """argparse.ArgumentParser options for a --help that describes the tables
+    made from perf/<bench>'s JSON and how to produce that JSON with
+    `repetitions` repetitions."""
+    return dict(
+        description=f"Markdown ratio tables from perf/{bench}'s Google Benchmark JSON "
+                    "(medians over repetitions).",
+        epilog=f"Produce the input with: {bench} --benchmark_repetitions={repetitions} "
+               f"--benchmark_out=out/{bench}.json --benchmark_out_format=json")
+
+
+def read_input(bench, **parser_options):
+    """A ratio script's start: parses its command line (the options of
+    add_common_args for `bench`; parser_options go to argparse.ArgumentParser)
+    and loads the JSON it names (exit status 2 when it cannot).
+    Returns (args, context, medians, errors), the last three as load_medians."""
+    ap = argparse.ArgumentParser(**parser_options)
+    add_common_args(ap, bench)
+    args = ap.parse_args()
+    ctx, medians, errors = load_medians(args.json)
+    return args, ctx, medians, errors
+
+
 def header_lines(title, ctx, args, notes=()):
     """The report's title and the machine/run facts, as Markdown lines."""
     lines = [f"# {title}", ""]
@@ -128,6 +160,55 @@ def emit(lines, args):
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(text + "\n")
+
+
+def finish(lines, args, misses=()):
+    """A ratio script's end: emits the report and returns the script's exit
+    status, 1 when --strict was given and a target was missed (misses is not
+    empty), else 0."""
+    emit(lines, args)
+    return 1 if (args.strict and misses) else 0
+
+
+def why_missing(errors, name):
+    """What a table shows for benchmark `name` that has no figure: the error
+    it was skipped with (errors as load_medians returns them), or 'not run'."""
+    return f"skipped: {errors[name]}" if name in errors else "not run"
+
+
+class Results:
+    """One run's medians and errors (as load_medians returns them) and the
+    targets a report finds missed, for the scripts whose tables take them
+    together."""
+
+    def __init__(self, medians, errors):
+        self.m = medians
+        self.errors = errors
+        self.misses = []
+
+    def get(self, name, field):
+        """The median of `field` of benchmark `name`, or None."""
+        return self.m.get(name, {}).get(field)
+
+    def why_missing(self, name):
+        return why_missing(self.errors, name)
+
+
+def tables_main(bench, notes, tables, target_titles, results=Results, **parser_options):
+    """The whole main() of a ratio script whose tables are functions
+    table(r, lines), r = results(medians, errors) (a Results), each appending
+    its Markdown to lines and the targets it finds missed to r.misses.
+    Reads the input (read_input, with parser_options), writes the header
+    "<bench> ratios" with notes (header_lines), each table in turn, then the
+    closing section (misses_section with target_titles: the missed title and
+    the met title), emits the report and returns the exit status (finish)."""
+    args, ctx, medians, errors = read_input(bench, **parser_options)
+    r = results(medians, errors)
+    lines = header_lines(f"{bench} ratios", ctx, args, notes)
+    for table in tables:
+        table(r, lines)
+    lines += misses_section(r.misses, *target_titles)
+    return finish(lines, args, r.misses)
 
 
 def ratio(a, b):

@@ -19,10 +19,9 @@ Example:
   python3 perf/counter_ratios.py out/counter_bench.json -o out/counter_ratios.md
 """
 
-import argparse
 import sys
 
-from bench_json import add_common_args, emit, fmt, fmt_ratio, header_lines, load_medians, ratio
+from bench_json import finish, fmt, fmt_ratio, header_lines, ratio, read_input, summary_help, why_missing
 
 INC_PEERS = ["fetch_add", "cas_counter", "sharded", "sharded_getcpu", "sharded_rr", "mutex"]
 VC_PEERS = ["versioned_cell_16B", "mutex_16B", "seqlock_16B", "versioned_cell_4B", "packed64_4B"]
@@ -36,7 +35,7 @@ def per_op_ns(medians, name, threads):
 def cell(medians, errors, name, threads):
     v = per_op_ns(medians, name, threads)
     if v is None:
-        return None, (f"skipped: {errors[name]}" if name in errors else "not run")
+        return None, why_missing(errors, name)
     return v, None
 
 
@@ -64,11 +63,7 @@ def one_column_table(lines, medians, errors, rows, base, title):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(ap, "counter_bench")
-    args = ap.parse_args()
-    ctx, medians, errors = load_medians(args.json)
+    args, ctx, medians, errors = read_input("counter_bench", **summary_help(__doc__))
     if not medians and not errors:
         print("counter_ratios.py: no benchmarks in the JSON", file=sys.stderr)
         return 2
@@ -89,8 +84,7 @@ def main():
     one_column_table(lines, medians, errors,
                      ["vc_read/versioned_cell_16B", "vc_read/seqlock_16B"], "vc_read/seqlock_16B",
                      "Versioned cell read (16 bytes, nobody writing)")
-    emit(lines, args)
-    return 0
+    return finish(lines, args)
 
 
 if __name__ == "__main__":

@@ -29,10 +29,9 @@ Example:
   python3 perf/disruptor_ratios.py out/disruptor_bench.json -o out/disruptor_ratios.md
 """
 
-import argparse
 import sys
 
-from bench_json import add_common_args, fmt_ratio, load_medians, ratio  # perf/bench_json.py, beside this script
+from bench_json import finish, fmt_ratio, ratio, read_input  # perf/bench_json.py, beside this script
 
 UNICAST = [("disruptor", "quiesce Disruptor, publish per event"),
            ("disruptor_spin16", "quiesce Disruptor, publish per event, busy_spin_wait_strategy(16)"),
@@ -160,24 +159,18 @@ def build(medians, errors, args):
     if facts:
         lines.append("")
         lines.extend(f"- {f}" for f in facts)
-    return "\n".join(lines) + "\n", misses
+    return lines, misses
 
 
 def main():
-    ap = argparse.ArgumentParser(
+    args, _, medians, errors = read_input(
+        "disruptor_bench",
         description="Ratio tables from perf/disruptor_bench's Google Benchmark JSON (see the module docstring).")
-    add_common_args(ap, "disruptor_bench")
-    args = ap.parse_args()
-    _, medians, errors = load_medians(args.json)
     if not any(n.startswith("unicast_1p1c/") for n in list(medians) + list(errors)):
         print(f"{sys.argv[0]}: {args.json} holds no disruptor_bench results", file=sys.stderr)
         return 2
-    text, misses = build(medians, errors, args)
-    sys.stdout.write(text)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text)
-    return 1 if (args.strict and misses) else 0
+    lines, misses = build(medians, errors, args)
+    return finish(lines, args, misses)
 
 
 if __name__ == "__main__":

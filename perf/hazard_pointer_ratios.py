@@ -18,10 +18,9 @@ Example:
   python3 perf/hazard_pointer_ratios.py out/hazard_pointer_bench.json -o out/hazard_pointer_ratios.md
 """
 
-import argparse
 import sys
 
-from bench_json import add_common_args, emit, fmt, fmt_ratio, header_lines, load_medians, ratio
+from bench_json import finish, fmt, fmt_ratio, header_lines, ratio, read_input, summary_help, why_missing
 
 ROWS = [
     ("protect", "protect + reset_protection, 1 thread",
@@ -49,11 +48,7 @@ def per_op_ns(medians, name):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(ap, "hazard_pointer_bench")
-    args = ap.parse_args()
-    ctx, medians, errors = load_medians(args.json)
+    args, ctx, medians, errors = read_input("hazard_pointer_bench", **summary_help(__doc__))
     lines = header_lines("hazard_pointer_bench ratios", ctx, args, [
         "ns per operation (per_op counter: CPU time / operations; 2-thread rows: real time).",
         "The quiesce protect row's label names the fence mode (membarrier = compiler barrier on the reader)."])
@@ -64,8 +59,7 @@ def main():
             name = f"{group}/{p}"
             v = per_op_ns(medians, name)
             if v is None:
-                why = f"skipped: {errors[name]}" if name in errors else "not run"
-                lines.append(f"| {p} | {why} | |")
+                lines.append(f"| {p} | {why_missing(errors, name)} | |")
                 continue
             lines.append(f"| {p} | {fmt(v)} | {fmt_ratio(ratio(v, base_v)) if base else ''} |")
         lines.append("")
@@ -78,8 +72,7 @@ def main():
             misses.append(text)
         lines.append(f"| {text} | {fmt(v)} ns | {verdict} |")
     lines.append("")
-    emit(lines, args)
-    return 1 if (args.strict and misses) else 0
+    return finish(lines, args, misses)
 
 
 if __name__ == "__main__":

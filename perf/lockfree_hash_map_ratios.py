@@ -29,10 +29,9 @@ Example:
   python3 perf/lockfree_hash_map_ratios.py out/lockfree_hash_map_bench.json -o out/lockfree_hash_map_ratios.md
 """
 
-import argparse
 import sys
 
-from bench_json import add_common_args, fmt, fmt_ratio, header_lines, load_medians, misses_section, ratio  # perf/bench_json.py, beside this script
+from bench_json import finish, fmt, fmt_ratio, header_lines, misses_section, ratio, read_input, tables_help, why_missing  # perf/bench_json.py, beside this script
 
 KEYS = [1000, 100000]
 READS = [90, 99]
@@ -53,15 +52,7 @@ def name(peer, keys, reads, threads):
 
 
 def main():
-    ap = argparse.ArgumentParser(
-        description="Markdown ratio tables from perf/lockfree_hash_map_bench's Google Benchmark JSON "
-                    "(medians over repetitions).",
-        epilog="Produce the input with: lockfree_hash_map_bench --benchmark_repetitions=5 "
-               "--benchmark_out=out/lockfree_hash_map_bench.json --benchmark_out_format=json")
-    add_common_args(ap, "lockfree_hash_map_bench")
-    args = ap.parse_args()
-
-    ctx, medians, errors = load_medians(args.json)
+    args, ctx, medians, errors = read_input("lockfree_hash_map_bench", **tables_help("lockfree_hash_map_bench", 5))
     lines = header_lines("lockfree_hash_map_bench ratios", ctx, args, [
         "Thread 0 on the first CPU of the process's mask, thread 1 on the second. Mixed workload over one "
         "shared map pre-filled with half the keys; the non-read share is split evenly between insert and erase.",
@@ -92,7 +83,7 @@ def main():
                         v = row.get("items_per_second")  # wall clock, all threads
                     mops[peer] = None if v is None else v / 1e6
                     if v is None:
-                        cells.append(f"skipped: {errors[n]}" if n in errors else "not run")
+                        cells.append(why_missing(errors, n))
                     else:
                         cells.append(fmt(mops[peer]))
                 rows.append((keys, reads, threads, mops))
@@ -151,12 +142,7 @@ def main():
                              " |")
     lines.append("")
     lines += misses_section(misses, "## Target missed", "## Target met")
-    text = "\n".join(lines)
-    print(text)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-    return 1 if (args.strict and misses) else 0
+    return finish(lines, args, misses)
 
 
 if __name__ == "__main__":

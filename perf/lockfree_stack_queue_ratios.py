@@ -27,11 +27,18 @@ Example:
       -o out/lockfree_stack_queue_ratios.md
 """
 
-import argparse
+import functools
 import sys
 
-from bench_json import add_common_args, emit, fmt, fmt_ratio, header_lines, load_medians, misses_section, ratio
+from bench_json import fmt, fmt_ratio, ratio, tables_help, tables_main
 
+HEADER_NOTES = [
+    "Values are uint64_t. Thread 0 on the first CPU of the process's mask, thread 1 on the second; "
+    "ops/s counts every push and every pop of all threads; pairs per second of the thread's CPU "
+    "time (preemption by other processes excluded), the 2-thread workloads in real time.",
+    "On a noisy 2-vCPU VM read ratios from one run; 2-thread figures depend on how the "
+    "vCPUs' timeslices line up.",
+]
 WORKLOADS = [
     ("pairs", "1 thread: push then pop"),
     ("prod_cons", "2 threads: producer + consumer"),
@@ -80,7 +87,9 @@ def mops(medians, name):
     return row["items_per_second"] / 1e6
 
 
-def table(kind, spec, medians, errors, misses, lines):
+def table(kind, spec, r, lines):
+    """The table of one structure (STRUCTURES[kind] is spec); r: a Results."""
+    medians, errors, misses = r.m, r.errors, r.misses
     ours_key, ours_label = spec["ours"]
     peers = spec["peers"]
     lines.append(f"## {kind.capitalize()}: million operations (push + pop) per second, median")
@@ -125,28 +134,9 @@ def table(kind, spec, medians, errors, misses, lines):
 
 
 def main():
-    ap = argparse.ArgumentParser(
-        description="Markdown ratio tables from perf/lockfree_stack_queue_bench's Google Benchmark JSON "
-                    "(medians over repetitions).",
-        epilog="Produce the input with: lockfree_stack_queue_bench --benchmark_repetitions=7 "
-               "--benchmark_out=out/lockfree_stack_queue_bench.json --benchmark_out_format=json")
-    add_common_args(ap, "lockfree_stack_queue_bench")
-    args = ap.parse_args()
-
-    ctx, medians, errors = load_medians(args.json)
-    lines = header_lines(
-        "lockfree_stack_queue_bench ratios", ctx, args,
-        notes=["Values are uint64_t. Thread 0 on the first CPU of the process's mask, thread 1 on the second; "
-               "ops/s counts every push and every pop of all threads; pairs per second of the thread's CPU "
-               "time (preemption by other processes excluded), the 2-thread workloads in real time.",
-               "On a noisy 2-vCPU VM read ratios from one run; 2-thread figures depend on how the "
-               "vCPUs' timeslices line up."])
-    misses = []
-    for kind, spec in STRUCTURES.items():
-        table(kind, spec, medians, errors, misses, lines)
-    lines += misses_section(misses, "## Targets missed", "## Every target met")
-    emit(lines, args)
-    return 1 if (args.strict and misses) else 0
+    tables = [functools.partial(table, kind, spec) for kind, spec in STRUCTURES.items()]
+    return tables_main("lockfree_stack_queue_bench", HEADER_NOTES, tables, ("## Targets missed", "## Every target met"),
+                       **tables_help("lockfree_stack_queue_bench", 7))
 
 
 if __name__ == "__main__":

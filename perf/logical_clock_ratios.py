@@ -19,10 +19,9 @@ Example:
   python3 perf/logical_clock_ratios.py out/logical_clock_bench.json -o out/logical_clock_ratios.md
 """
 
-import argparse
 import sys
 
-from bench_json import add_common_args, emit, fmt, fmt_ratio, header_lines, load_medians, ratio
+from bench_json import finish, fmt, fmt_ratio, header_lines, ratio, read_input, summary_help, why_missing
 
 HLC_GROUPS = [
     ("hlc_now", "HLC now(), 1 thread"),
@@ -40,16 +39,12 @@ def per_op_ns(medians, name):
 def cell(medians, errors, name):
     v = per_op_ns(medians, name)
     if v is None:
-        return None, (f"skipped: {errors[name]}" if name in errors else "not run")
+        return None, why_missing(errors, name)
     return v, fmt(v)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(ap, "logical_clock_bench")
-    args = ap.parse_args()
-    ctx, medians, errors = load_medians(args.json)
+    args, ctx, medians, errors = read_input("logical_clock_bench", **summary_help(__doc__))
     lines = header_lines("logical_clock_bench ratios", ctx, args, [
         "ns per operation (per_op counter: CPU time / operations; 2-thread rows: real time, per thread).",
         "quiesce_cas_only / mutex_only: a constant physical source, so only the update of the clock word is timed."])
@@ -77,8 +72,7 @@ def main():
             s, ss = cell(medians, errors, f"{op}/std_vector/{n}")
             lines.append(f"| {n} | {qs} | {ss} | {fmt_ratio(ratio(q, s))} |")
         lines.append("")
-    emit(lines, args)
-    return 0
+    return finish(lines, args)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ import re
 import statistics
 import sys
 
-from bench_json import load_medians, ratio  # perf/bench_json.py, beside this script
+from bench_json import Results, finish, load_medians, ratio  # perf/bench_json.py, beside this script
 
 SIZES = [32, 64, 256]
 POOL_VS_MALLOC_TARGET = 1.5  # node_pool / malloc, at most
@@ -59,19 +59,6 @@ def fmt(x, digits=1):
 
 def times(x):
     return f"{x:,.0f}x" if x >= 100 else f"{x:.1f}x"
-
-
-class Report:
-    def __init__(self, medians, errors):
-        self.m = medians
-        self.errors = errors
-        self.misses = []
-
-    def get(self, name, field):
-        return self.m.get(name, {}).get(field)
-
-    def why_missing(self, name):
-        return f"skipped: {self.errors[name]}" if name in self.errors else "not run"
 
 
 def alloc_tables(r, lines):
@@ -183,7 +170,7 @@ def main():
     args = parser.parse_args()
 
     context, medians, errors = load_medians(args.json)
-    r = Report(medians, errors)
+    r = Results(medians, errors)
     lines = ["# numa_bench ratios", ""]
     host = context.get("host_name", "?")
     lines.append(f"Host {host}, {context.get('num_cpus', '?')} CPUs, NUMA nodes: {context.get('numa_nodes', '?')} "
@@ -197,12 +184,7 @@ def main():
         lines.append("Targets missed: " + "; ".join(r.misses) + ".")
     else:
         lines.append("All targets met.")
-    text = "\n".join(lines) + "\n"
-    sys.stdout.write(text)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text)
-    return 1 if (args.strict and r.misses) else 0
+    return finish(lines, args, r.misses)
 
 
 if __name__ == "__main__":

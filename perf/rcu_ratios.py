@@ -24,29 +24,22 @@ Example:
   python3 perf/rcu_ratios.py out/rcu_bench.json -o out/rcu_ratios.md
 """
 
-import argparse
 import sys
 
-from bench_json import add_common_args, emit, header_lines, load_medians, misses_section, ratio  # perf/bench_json.py, beside this script
+from bench_json import Results, fmt_ratio, ratio, tables_help, tables_main  # perf/bench_json.py, beside this script
 
 FLAVOURS = ["memb", "qsbr", "mb", "bp"]
 READ_TARGET = 1.10  # quiesce guard / liburcu inline pair, at most
 LOCK_TARGETS = {"memb": 5.0, "qsbr": 20.0}  # shared_mutex / guard, at least
 SECTIONS_PER_ITERATION = 16  # rcu_bench's read loops run 16 sections per iteration
-class Report:
-    def __init__(self, medians, errors):
-        self.m = medians
-        self.errors = errors
-        self.misses = []
+HEADER_NOTES = [
+    "Placement: measuring thread on the first CPU of the process's mask, helper threads on the second.",
+    "A noisy 2-vCPU VM is the reference machine: read ratios and medians, not single figures; a qsbr "
+    "section is empty (only the payload load), so its guard/inline ratio is timer noise around 1.",
+]
 
-    def get(self, name, field):
-        return self.m.get(name, {}).get(field)
 
-    def missing(self, name):
-        if name in self.errors:
-            return f"skipped: {self.errors[name]}"
-        return "not run"
-
+class Report(Results):
     def section_ns(self, name):
         """Median ns per read-side section (CPU time)."""
         per = self.get(name, "per_section")
@@ -54,6 +47,17 @@ class Report:
             return per * 1e9
         cpu = self.get(name, "cpu_time")
         return cpu / SECTIONS_PER_ITERATION if cpu is not None else None
+
+    def peers_run(self, group, peers, lines, empty_cells):
+        """Yields (benchmark name, label) for each (key, label) of peers whose
+        benchmark group/key ran; for each other one appends to lines its table
+        row: the label, why it has no figure, then empty_cells empty cells."""
+        for key, label in peers:
+            name = f"{group}/{key}"
+            if name not in self.m:
+                lines.append(f"| {label} | {self.why_missing(name)} |" + " |" * empty_cells)
+                continue
+            yield name, label
 
 
 def fmt(x, digits=2):
@@ -77,7 +81,7 @@ def read_tables(r, lines):
         g, i = r.section_ns(g_name), r.section_ns(i_name)
         q = ratio(g, i)
         if q is None:
-            why = r.missing(g_name if g is None else i_name)
+            why = r.why_missing(g_name if g is None else i_name)
             lines.append(f"| {fl} | {fmt(g, 3)} | {fmt(i, 3)} | n/a | <= {READ_TARGET:.2f}x | {why} |")
             continue
         ok = q <= READ_TARGET
@@ -106,15 +110,13 @@ def read_tables(r, lines):
         if target is None:
             result, tgt = "-", "-"
         elif q is None:
-            result, tgt = r.missing("read/std/shared_mutex" if sm is None else f"read/{fl}/quiesce_guard"), f">= {target:g}x"
+            result, tgt = r.why_missing("read/std/shared_mutex" if sm is None else f"read/{fl}/quiesce_guard"), f">= {target:g}x"
         else:
             ok = q >= target
             if not ok:
                 r.misses.append(f"read/{fl}: shared_mutex/guard {q:.1f}x < {target:g}x")
             result, tgt = ("PASS" if ok else "MISS"), f">= {target:g}x"
-        qs = "n/a" if q is None else f"{q:.1f}x"
-        qms = "n/a" if qm is None else f"{qm:.1f}x"
-        lines.append(f"| {fl} | {fmt(g, 3)} | {qs} | {tgt} | {result} | {qms} |")
+        lines.append(f"| {fl} | {fmt(g, 3)} | {fmt_ratio(q, 1)} | {tgt} | {result} | {fmt_ratio(qm, 1)} |")
     lines.append("")
 
 
@@ -137,8 +139,8 @@ def synchronize_table(r, lines):
         busy_vs_none = ratio(cells["quiesce", "busy"], cells["quiesce", "none"])
         row = [fmt(cells[k], 3) for k in [("quiesce", m) for m in ("none", "idle", "busy")] +
                [("liburcu", m) for m in ("none", "idle", "busy")]]
-        row.append("n/a" if q_vs_raw is None else f"{q_vs_raw:.2f}x")
-        row.append("n/a" if busy_vs_none is None else f"{busy_vs_none:.0f}x")
+        row.append(fmt_ratio(q_vs_raw))
+        row.append(fmt_ratio(busy_vs_none, 0))
         lines.append(f"| {fl} | " + " | ".join(row) + " |")
     skipped = sorted(n for n in r.errors if n.startswith("synchronize/"))
     if skipped:
@@ -156,15 +158,11 @@ def retire_tables(r, lines):
     lines.append("| peer | us per retire + barrier | vs raw liburcu |")
     lines.append("|---|---:|---:|")
     raw_b = r.get("barrier_idle/liburcu_call_rcu", "real_time")
-    for key, label in (("quiesce_rcu_retire", "quiesce::rcu_retire + rcu_barrier"),
-                       ("liburcu_call_rcu", "urcu_memb_call_rcu + urcu_memb_barrier (raw)")):
-        name = f"barrier_idle/{key}"
-        if name not in r.m:
-            lines.append(f"| {label} | {r.missing(name)} | |")
-            continue
+    barrier_peers = (("quiesce_rcu_retire", "quiesce::rcu_retire + rcu_barrier"),
+                     ("liburcu_call_rcu", "urcu_memb_call_rcu + urcu_memb_barrier (raw)"))
+    for name, label in r.peers_run("barrier_idle", barrier_peers, lines, 1):
         t = r.get(name, "real_time")
-        q = ratio(t, raw_b)
-        lines.append(f"| {label} | {fmt(t and t / 1e3, 1)} | {'n/a' if q is None else f'{q:.3f}x'} |")
+        lines.append(f"| {label} | {fmt(t and t / 1e3, 1)} | {fmt_ratio(ratio(t, raw_b), 3)} |")
     lines.append("")
     lines.append("## Retire -> deleter latency (memb domain: quiesce's reclaimer; raw: liburcu's call_rcu "
                  "worker on the helper CPU; one retire every 20 us; medians over repetitions)")
@@ -173,16 +171,12 @@ def retire_tables(r, lines):
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     raw = "retire_latency/liburcu_call_rcu"
     raw50, raw99 = r.get(raw, "p50_us"), r.get(raw, "p99_us")
-    for key, label in peers:
-        name = f"retire_latency/{key}"
-        if name not in r.m:
-            lines.append(f"| {label} | {r.missing(name)} | | | | | |")
-            continue
+    for name, label in r.peers_run("retire_latency", peers, lines, 5):
         p50, p99, mx, enq = (r.get(name, k) for k in ("p50_us", "p99_us", "max_us", "enqueue_ns"))
         q50, q99 = ratio(p50, raw50), ratio(p99, raw99)
         lines.append(f"| {label} | {fmt(p50 and p50 / 1e3, 3)} | {fmt(p99 and p99 / 1e3, 3)} | "
                      f"{fmt(mx and mx / 1e3, 3)} | {fmt(enq, 1)} | "
-                     f"{'n/a' if q50 is None else f'{q50:.2f}x'} | {'n/a' if q99 is None else f'{q99:.2f}x'} |")
+                     f"{fmt_ratio(q50)} | {fmt_ratio(q99)} |")
     lines.append("")
     lines.append("## Retire throughput (back-to-back retires, deleters on the helper CPU; default settings: "
                  "quiesce's backlog throttle at 262144 outstanding applies to the quiesce peers)")
@@ -190,15 +184,10 @@ def retire_tables(r, lines):
     lines.append("| peer | M retires/s | vs raw call_rcu | times throttled (median per run) |")
     lines.append("|---|---:|---:|---:|")
     raw_tp = r.get("retire_throughput/liburcu_call_rcu", "items_per_second")
-    for key, label in peers:
-        name = f"retire_throughput/{key}"
-        if name not in r.m:
-            lines.append(f"| {label} | {r.missing(name)} | | |")
-            continue
+    for name, label in r.peers_run("retire_throughput", peers, lines, 2):
         tp = r.get(name, "items_per_second")
-        q = ratio(tp, raw_tp)
         thr = r.get(name, "throttled")
-        lines.append(f"| {label} | {fmt(tp and tp / 1e6, 2)} | {'n/a' if q is None else f'{q:.2f}x'} | "
+        lines.append(f"| {label} | {fmt(tp and tp / 1e6, 2)} | {fmt_ratio(ratio(tp, raw_tp))} | "
                      f"{'-' if thr is None else f'{thr:.0f}'} |")
     lines.append("")
 
@@ -216,42 +205,16 @@ def stall_table(r, lines):
     for key, label, get in rows:
         on, off = (f"stall_detector/{key}/{state}" for state in ("on", "off"))
         if on not in r.m or off not in r.m:
-            lines.append(f"| {label} | {r.missing(on)} | {r.missing(off)} | |")
+            lines.append(f"| {label} | {r.why_missing(on)} | {r.why_missing(off)} | |")
             continue
         von, voff = get(on), get(off)
-        q = ratio(von, voff)
-        lines.append(f"| {label} | {fmt(von)} | {fmt(voff)} | {'n/a' if q is None else f'{q:.2f}x'} |")
+        lines.append(f"| {label} | {fmt(von)} | {fmt(voff)} | {fmt_ratio(ratio(von, voff))} |")
     lines.append("")
 
 
-def header(ctx, args, lines):
-    lines.extend(header_lines("rcu_bench ratios", ctx, args, [
-        "Placement: measuring thread on the first CPU of the process's mask, helper threads on the second.",
-        "A noisy 2-vCPU VM is the reference machine: read ratios and medians, not single figures; a qsbr "
-        "section is empty (only the payload load), so its guard/inline ratio is timer noise around 1.",
-    ]))
-
-
 def main():
-    ap = argparse.ArgumentParser(
-        description="Markdown ratio tables from perf/rcu_bench's Google Benchmark JSON "
-                    "(medians over repetitions).",
-        epilog="Produce the input with: rcu_bench --benchmark_repetitions=7 "
-               "--benchmark_out=out/rcu_bench.json --benchmark_out_format=json")
-    add_common_args(ap, "rcu_bench")
-    args = ap.parse_args()
-
-    ctx, medians, errors = load_medians(args.json)
-    r = Report(medians, errors)
-    lines = []
-    header(ctx, args, lines)
-    read_tables(r, lines)
-    synchronize_table(r, lines)
-    retire_tables(r, lines)
-    stall_table(r, lines)
-    lines += misses_section(r.misses, "## Targets missed", "## Targets: all met")
-    emit(lines, args)
-    return 1 if (args.strict and r.misses) else 0
+    return tables_main("rcu_bench", HEADER_NOTES, [read_tables, synchronize_table, retire_tables, stall_table],
+                       ("## Targets missed", "## Targets: all met"), Report, **tables_help("rcu_bench", 7))
 
 
 if __name__ == "__main__":

@@ -25,10 +25,9 @@ Example:
   python3 perf/seqlock_ratios.py out/seqlock_bench.json -o out/seqlock_ratios.md
 """
 
-import argparse
 import sys
 
-from bench_json import add_common_args, emit, header_lines, load_medians, misses_section, ratio  # perf/bench_json.py, beside this script
+from bench_json import Results, fmt, fmt_ratio, ratio, tables_help, tables_main  # perf/bench_json.py, beside this script
 
 SIZES = [16, 64, 256]
 WRITERS = ["none", "paced", "flat_out"]
@@ -37,34 +36,19 @@ PEERS = [("quiesce_seqlock", "quiesce seqlock"), ("quiesce_latch", "quiesce latc
 TARGET = 1.2  # quiesce seqlock / ck_sequence, 16 bytes, no writer: at most
 TARGET_ROW = (16, "none")
 BATCH = 64  # seqlock_bench's reads per iteration (fallback when per_read is absent)
+HEADER_NOTES = [
+    "Placement: reader on the first CPU of the process's mask, writer on the second.",
+    "On a noisy 2-vCPU VM read ratios from one run, not single figures.",
+]
 
 
-def fmt(x, digits=2):
-    if x is None:
-        return "n/a"
-    return f"{x:.{digits}f}"
-
-
-def fmt_ratio(x, digits=3):
-    return "n/a" if x is None else f"{x:.{digits}f}x"
-
-
-class Report:
-    def __init__(self, medians, errors):
-        self.m, self.errors, self.misses, self.target_checked = medians, errors, [], False
-
-    def field(self, name, key):
-        return self.m.get(name, {}).get(key)
-
+class Report(Results):
     def per_op_ns(self, name, counter):
-        v = self.field(name, counter)
+        v = self.get(name, counter)
         if v is not None:
             return v * 1e9
-        cpu = self.field(name, "cpu_time")
+        cpu = self.get(name, "cpu_time")
         return None if cpu is None else cpu / BATCH
-
-    def why_missing(self, name):
-        return f"skipped: {self.errors[name]}" if name in self.errors else "not run"
 
 
 def read_table(r, lines):
@@ -85,7 +69,6 @@ def read_table(r, lines):
             qs = ratio(ns["std_shared_mutex"], ns["quiesce_seqlock"])
             cells = [fmt(ns[key], 2) if ns[key] is not None else r.why_missing(names[key]) for key, _ in PEERS]
             if (size, writer) == TARGET_ROW:
-                r.target_checked = q is not None
                 if q is None:
                     target, result = f"<= {TARGET:.1f}x", "n/a"
                     r.misses.append(f"read/{size}B writer:{writer}: seqlock/ck not measured")
@@ -97,7 +80,7 @@ def read_table(r, lines):
             else:
                 target, result = "-", "info"
             lines.append(f"| {size} B | {writer} | " + " | ".join(cells) +
-                         f" | {fmt_ratio(q)} | {fmt_ratio(ql)} | {fmt_ratio(qs, 1)} | {target} | {result} |")
+                         f" | {fmt_ratio(q, 3)} | {fmt_ratio(ql, 3)} | {fmt_ratio(qs, 1)} | {target} | {result} |")
     lines.append("")
 
 
@@ -110,7 +93,7 @@ def pace_table(r, lines):
         for writer in WRITERS[1:]:
             cells = []
             for key, _ in PEERS:
-                v = r.field(f"read/{size}B/{key}/writer:{writer}", "writes_per_read")
+                v = r.get(f"read/{size}B/{key}/writer:{writer}", "writes_per_read")
                 cells.append(fmt(v, 3))
             lines.append(f"| {size} B | {writer} | " + " | ".join(cells) + " |")
     lines.append("")
@@ -124,36 +107,13 @@ def write_table(r, lines):
     for size in SIZES:
         ns = {key: r.per_op_ns(f"write/{size}B/{key}", "per_write") for key, _ in PEERS}
         q = ratio(ns["quiesce_seqlock"], ns["ck_sequence"])
-        lines.append(f"| {size} B | " + " | ".join(fmt(ns[key], 2) for key, _ in PEERS) + f" | {fmt_ratio(q)} |")
+        lines.append(f"| {size} B | " + " | ".join(fmt(ns[key], 2) for key, _ in PEERS) + f" | {fmt_ratio(q, 3)} |")
     lines.append("")
 
 
-def header(ctx, args, lines):
-    lines.extend(header_lines("seqlock_bench ratios", ctx, args, [
-        "Placement: reader on the first CPU of the process's mask, writer on the second.",
-        "On a noisy 2-vCPU VM read ratios from one run, not single figures.",
-    ]))
-
-
 def main():
-    ap = argparse.ArgumentParser(
-        description="Markdown ratio tables from perf/seqlock_bench's Google Benchmark JSON "
-                    "(medians over repetitions).",
-        epilog="Produce the input with: seqlock_bench --benchmark_repetitions=5 "
-               "--benchmark_out=out/seqlock_bench.json --benchmark_out_format=json")
-    add_common_args(ap, "seqlock_bench")
-    args = ap.parse_args()
-
-    ctx, medians, errors = load_medians(args.json)
-    r = Report(medians, errors)
-    lines = []
-    header(ctx, args, lines)
-    read_table(r, lines)
-    pace_table(r, lines)
-    write_table(r, lines)
-    lines += misses_section(r.misses, "## Target missed", "## Target met")
-    emit(lines, args)
-    return 1 if (args.strict and r.misses) else 0
+    return tables_main("seqlock_bench", HEADER_NOTES, [read_table, pace_table, write_table],
+                       ("## Target missed", "## Target met"), Report, **tables_help("seqlock_bench", 5))
 
 
 if __name__ == "__main__":

@@ -26,10 +26,9 @@ Example:
   python3 perf/stm_ratios.py out/stm_bench.json -o out/stm_ratios.md
 """
 
-import argparse
 import sys
 
-from bench_json import add_common_args, emit, fmt, fmt_ratio, header_lines, load_medians, misses_section, ratio
+from bench_json import finish, fmt, fmt_ratio, header_lines, misses_section, ratio, read_input, summary_help
 
 ROWS = [
     ("transfer_1t/16", "transfers, 1 thread, 16 accounts"),
@@ -49,11 +48,7 @@ def mops(medians, name):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(ap, "stm_bench")
-    args = ap.parse_args()
-    ctx, medians, errors = load_medians(args.json)
+    args, ctx, medians, errors = read_input("stm_bench", **summary_help(__doc__))
     lines = header_lines("stm_bench ratios", ctx, args, [
         "M operations/s (median items_per_second; 1 thread: CPU time, 2 threads: wall clock, both threads).",
         "stm = quiesce::atomically (TL2); global_mutex = one std::mutex; account_mutex = a std::mutex per "
@@ -90,8 +85,7 @@ def main():
             misses.append(line)
     lines.append("")
     lines += misses_section(misses, "## Targets missed", "All targets met.")
-    emit(lines, args)
-    return 1 if misses and args.strict else 0
+    return finish(lines, args, misses)
 
 
 if __name__ == "__main__":

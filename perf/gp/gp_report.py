@@ -552,13 +552,20 @@ def observations(rows, machine):
 
 # ----------------------------------------------------------------- report ---
 
-def _section_table(rows, xkey, xs, metric, contenders, xfmt):
+def _contender_table(rows, columns, contenders):
+    """A Markdown table with a row per contender that has a figure in `rows`:
+    its label, then per column (header, selection) the cell of its row
+    matching the selection (select()'s keywords)."""
     body = []
     for c in contenders:
-        cells = [cell(one(rows, contender=c, metric=metric, **{xkey: x})) for x in xs]
+        cells = [cell(one(rows, contender=c, **where)) for _, where in columns]
         if any(x != "—" for x in cells):
             body.append([LABEL[c]] + cells)
-    return md_table(["contender"] + [xfmt(x) for x in xs], body)
+    return md_table(["contender"] + [header for header, _ in columns], body)
+
+
+def _section_table(rows, xkey, xs, metric, contenders, xfmt):
+    return _contender_table(rows, [(xfmt(x), {"metric": metric, xkey: x}) for x in xs], contenders)
 
 
 URCU_LOG = "liburcu_bench.log"
@@ -702,11 +709,20 @@ def write_report(rows, machine, meta, plots, outdir, urcu=None, failed=None):
         elif meta.get("plots_skipped"):
             L.append("*(plot not drawn: %s)*\n" % meta["plots_skipped"])
 
-    # 1
-    r1 = select(rows, exp_id=1)
-    L.append("## 1. Read-side scalability\n")
+    def experiment(exp_id, title, alt, **where):
+        """Appends experiment exp_id's heading and, when this profile ran it,
+        its plot, else a line saying it did not; returns its rows (those
+        matching `where` too), empty when it was not run."""
+        rs = select(rows, exp_id=exp_id, **where)
+        L.append("## %d. %s\n" % (exp_id, title))
+        if rs:
+            plot(exp_id, alt)
+        else:
+            L.append("Not run in this profile.\n")
+        return rs
+
+    r1 = experiment(1, "Read-side scalability", "reads/s against reader threads")
     if r1:
-        plot(1, "reads/s against reader threads")
         xs = sorted({r["readers"] for r in r1})
         for w in sorted({r["writers"] for r in r1}):
             L.append("Reads/s (M/s), %s:\n" % ("no writer" if w == 0 else "%d writer(s) updating continuously" % w))
@@ -716,23 +732,13 @@ def write_report(rows, machine, meta, plots, outdir, urcu=None, failed=None):
                 L.append("Updates/s of the writer (M/s) in the same runs:\n")
                 L.append(_section_table(select(r1, writers=w), "readers", xs, "updates_per_s", CONTENDERS,
                                         lambda x: "%d readers" % x) + "\n")
-    else:
-        L.append("Not run in this profile.\n")
-    # 2
-    r2 = select(rows, exp_id=2)
-    L.append("## 2. Read-side critical-section length\n")
+    r2 = experiment(2, "Read-side critical-section length", "reads/s against section length")
     if r2:
-        plot(2, "reads/s against section length")
         xs = sorted({r["section_cycles"] for r in r2})
         L.append("Reads/s (M/s), %d readers, no writer, against busy work per section (TSC cycles):\n" % r2[0]["readers"])
         L.append(_section_table(r2, "section_cycles", xs, "reads_per_s", CONTENDERS, lambda x: "%d cyc" % x) + "\n")
-    else:
-        L.append("Not run in this profile.\n")
-    # 3
-    r3 = select(rows, exp_id=3, metric="updates_per_s")
-    L.append("## 3. Update throughput\n")
+    r3 = experiment(3, "Update throughput", "updates/s against batch size", metric="updates_per_s")
     if r3:
-        plot(3, "updates/s against batch size")
         ex = r3[0]
         L.append("Updates/s (M/s), %d readers + %d updaters. `sync`: rcu_synchronize and free per update; "
                  "`retire`: rcu_obj_base::retire (liburcu's call_rcu worker); `batch N`: N old versions per "
@@ -742,27 +748,12 @@ def write_report(rows, machine, meta, plots, outdir, urcu=None, failed=None):
             if select(r3, reclaim=how):
                 keys.append((how, 0))
         keys += [("batch", b) for b in sorted({r["batch"] for r in r3 if r["reclaim"] == "batch"})]
-        body = []
-        for c in CONTENDERS:
-            cells = [cell(one(r3, contender=c, reclaim=h, batch=b)) for h, b in keys]
-            if any(x != "—" for x in cells):
-                body.append([LABEL[c]] + cells)
-        L.append(md_table(["contender"] + [h if h != "batch" else "batch %d" % b for h, b in keys], body) + "\n")
+        columns = [(h if h != "batch" else "batch %d" % b, dict(reclaim=h, batch=b)) for h, b in keys]
+        L.append(_contender_table(r3, columns, CONTENDERS) + "\n")
         L.append("Reads/s (M/s) of the readers in the same runs:\n")
-        rr = select(rows, exp_id=3, metric="reads_per_s")
-        body = []
-        for c in CONTENDERS:
-            cells = [cell(one(rr, contender=c, reclaim=h, batch=b)) for h, b in keys]
-            if any(x != "—" for x in cells):
-                body.append([LABEL[c]] + cells)
-        L.append(md_table(["contender"] + [h if h != "batch" else "batch %d" % b for h, b in keys], body) + "\n")
-    else:
-        L.append("Not run in this profile.\n")
-    # 4
-    r4 = select(rows, exp_id=4)
-    L.append("## 4. Grace-period latency\n")
+        L.append(_contender_table(select(rows, exp_id=3, metric="reads_per_s"), columns, CONTENDERS) + "\n")
+    r4 = experiment(4, "Grace-period latency", "rcu_synchronize latency")
     if r4:
-        plot(4, "rcu_synchronize latency")
         g = select(r4, experiment="gp-latency")
         if g:
             L.append("`rcu_synchronize` latency (µs), median over repetitions of each repetition's percentile:\n")
@@ -790,8 +781,6 @@ def write_report(rows, machine, meta, plots, outdir, urcu=None, failed=None):
                     if any(x != "—" for x in cs):
                         body.append([c, p] + cs)
             L.append(md_table(["flavour", "path", "p50", "p90", "p99", "max"], body, left=2) + "\n")
-    else:
-        L.append("Not run in this profile.\n")
     # 5
     L.append("## 5. The paper's observations on this machine\n")
     obs = observations(rows, machine)
