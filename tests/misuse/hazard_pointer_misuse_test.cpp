@@ -7,6 +7,8 @@
 #include <atomic>
 #include <optional>
 
+#include "support/misuse.hpp"
+
 namespace {
 
 static_assert(quiesce::detail::base::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
@@ -15,10 +17,7 @@ static_assert(quiesce::detail::base::checks_enabled, "this file must be built wi
 // quiesce_checks), so the misuse below is caught by the code that ships.
 TEST(HazardPointerMisuse, LibraryIsBuiltWithTheChecks) { EXPECT_TRUE(quiesce::detail::hp::library_checks()); }
 
-class HazardPointerMisuseDeathTest : public ::testing::Test {
- protected:
-  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
-};
+using HazardPointerMisuseDeathTest = quiesce::test::threadsafe_death_test;
 
 struct obj : quiesce::hazard_pointer_obj_base<obj> {
   int v = 0;

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/misuse.hpp"
+
 namespace {
 
 static_assert(quiesce::detail::rcu::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
@@ -16,10 +18,7 @@ static_assert(quiesce::detail::rcu::checks_enabled, "this file must be built wit
 // quiesce_checks), so the misuse below is caught by the code that ships.
 TEST(RcuMisuse, LibraryIsBuiltWithTheChecks) { EXPECT_TRUE(quiesce::detail::rcu::rcu_library_checks()); }
 
-class RcuMisuseDeathTest : public ::testing::Test {
- protected:
-  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
-};
+using RcuMisuseDeathTest = quiesce::test::threadsafe_death_test;
 
 TEST_F(RcuMisuseDeathTest, SynchronizeInsideReadSectionOfSameDomain) {
   EXPECT_DEATH(

@@ -10,12 +10,11 @@
 
 #include <thread>
 
+#include "support/misuse.hpp"
+
 namespace {
 
-class RcuSignalMisuseDeathTest : public ::testing::Test {
- protected:
-  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
-};
+using RcuSignalMisuseDeathTest = quiesce::test::threadsafe_death_test;
 
 template <class Domain>
 void handler(int) {

@@ -7,14 +7,13 @@
 
 #include <thread>
 
+#include "support/misuse.hpp"
+
 namespace {
 
 static_assert(quiesce::detail::base::checks_enabled, "this file must be built with QUIESCE_CHECKS=1");
 
-class StmMisuseDeathTest : public ::testing::Test {
- protected:
-  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
-};
+using StmMisuseDeathTest = quiesce::test::threadsafe_death_test;
 
 TEST_F(StmMisuseDeathTest, TransactionUsedAfterAtomicallyReturned) {
   quiesce::tvar<int> v{1};

@@ -49,6 +49,15 @@ struct obj : quiesce::hazard_pointer_obj_base<obj> {
   std::atomic<int>* freed_on_;
 };
 
+// n objects made by a thread on `node`, their home node.
+std::vector<obj*> made_on_node(int node, std::size_t n, std::atomic<int>* freed_on) {
+  std::vector<obj*> objs;
+  on_node(node, [&] {
+    for (std::size_t i = 0; i < n; ++i) objs.push_back(new obj(freed_on));
+  });
+  return objs;
+}
+
 TEST(HazardPointerMultinode, RecordsLiveOnTheOwningThreadsNode) {
   REQUIRE_MULTINODE();
   quiesce::hazard_pointer_domain dom;
@@ -68,10 +77,7 @@ TEST(HazardPointerMultinode, AsyncReclaimFreesOnTheObjectsHomeNode) {
   quiesce::hazard_pointer_domain dom({.min_threshold = threshold});
   dom.start_async_reclaim();
   std::atomic<int> freed_on[64] = {};
-  std::vector<obj*> objs;
-  on_node(home, [&] {
-    for (std::size_t i = 0; i < threshold; ++i) objs.push_back(new obj(freed_on));
-  });
+  const std::vector<obj*> objs = made_on_node(home, threshold, freed_on);
   // Retired from the other node: exactly T objects, so the last retire wakes
   // the home node's reclaimer (and stays below 4T, where the retiring
   // thread would scan itself).
@@ -94,10 +100,7 @@ TEST(HazardPointerMultinode, SyncReclaimLeavesRemoteListsToTheirNode) {
   constexpr std::size_t threshold = 32;
   quiesce::hazard_pointer_domain dom({.min_threshold = threshold});
   std::atomic<int> freed_on[64] = {};
-  std::vector<obj*> objs;
-  on_node(home, [&] {
-    for (std::size_t i = 0; i < 2 * threshold; ++i) objs.push_back(new obj(freed_on));
-  });
+  const std::vector<obj*> objs = made_on_node(home, 2 * threshold, freed_on);
   // From the other node, below the hard bound 2T: nothing is freed there.
   on_node(away, [&] {
     for (std::size_t i = 0; i + 1 < 2 * threshold; ++i) objs[i]->retire(dom);
@@ -117,10 +120,7 @@ TEST(HazardPointerMultinode, SyncHardBoundReclaimsFromAnyNode) {
   constexpr std::size_t threshold = 32;
   quiesce::hazard_pointer_domain dom({.min_threshold = threshold});
   std::atomic<int> freed_on[64] = {};
-  std::vector<obj*> objs;
-  on_node(home, [&] {
-    for (std::size_t i = 0; i < 2 * threshold; ++i) objs.push_back(new obj(freed_on));
-  });
+  const std::vector<obj*> objs = made_on_node(home, 2 * threshold, freed_on);
   on_node(away, [&] {
     for (obj* o : objs) o->retire(dom);  // the 2T-th retire reaches the hard bound
   });

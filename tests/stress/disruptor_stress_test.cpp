@@ -9,10 +9,13 @@
 
 #include <gtest/gtest.h>
 
+#include "support/stress.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <thread>
 #include <vector>
 
@@ -20,13 +23,7 @@ namespace {
 
 using namespace quiesce::disruptor;
 
-constexpr bool optimised =
-#ifdef NDEBUG
-    true;
-#else
-    false;
-#endif
-constexpr std::int64_t scale = quiesce::detail::base::tsan ? 2 : optimised ? 1 : 5;
+constexpr std::int64_t scale = quiesce::test::ndebug_scale(2, 5);  // tsan, no NDEBUG
 
 struct event {
   std::int64_t value = -1;
@@ -67,18 +64,25 @@ void produce(Ring& ring, std::int64_t n) {
   }
 }
 
+// Starts d, produces n events, shuts it down: every stage saw 0 .. n-1 once,
+// in order and intact.
+template <class Disruptor>
+void produce_and_expect_clean(Disruptor& d, std::int64_t n, std::initializer_list<stage_checker*> stages) {
+  auto& ring = d.start();
+  produce(ring, n);
+  d.shutdown();
+  for (auto* s : stages) {
+    EXPECT_EQ(s->errors, 0);
+    EXPECT_EQ(s->expected, n);
+  }
+}
+
 TEST(DisruptorStress, DiamondOnATwoSlotRing) {
   const std::int64_t n = 150'000 / scale;
   stage_checker a{0, {}}, b{1, {}}, c{2, {0, 1}};
   disruptor<event, single_producer_sequencer<yielding_wait_strategy>> d(2, make_event);
   d.handle_events_with(a, b).then(c);
-  auto& ring = d.start();
-  produce(ring, n);
-  d.shutdown();
-  for (auto* s : {&a, &b, &c}) {
-    EXPECT_EQ(s->errors, 0);
-    EXPECT_EQ(s->expected, n);
-  }
+  produce_and_expect_clean(d, n, {&a, &b, &c});
 }
 
 TEST(DisruptorStress, PipelineOnAFourSlotRingWithBatchLimit) {
@@ -87,13 +91,7 @@ TEST(DisruptorStress, PipelineOnAFourSlotRingWithBatchLimit) {
   disruptor<event, single_producer_sequencer<lite_blocking_wait_strategy>> d(4, make_event);
   d.set_max_batch_size(3);
   d.handle_events_with(a).then(b).then(c);
-  auto& ring = d.start();
-  produce(ring, n);
-  d.shutdown();
-  for (auto* s : {&a, &b, &c}) {
-    EXPECT_EQ(s->errors, 0);
-    EXPECT_EQ(s->expected, n);
-  }
+  produce_and_expect_clean(d, n, {&a, &b, &c});
 }
 
 struct per_producer {

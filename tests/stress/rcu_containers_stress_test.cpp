@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/rcu_domains.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -105,31 +107,24 @@ class canary {
 };
 
 // QSBR threads must be registered, announce quiescent states, and be offline
-// while they block; the other domains need none of this.
-template <class Domain>
-constexpr bool is_qsbr_v = std::is_same_v<Domain, quiesce::rcu_qsbr_domain>;
+// while they block (support/rcu_domains.hpp); the other domains need none of this.
+using quiesce::test::blocking;
+using quiesce::test::quiescent_point;
+using quiesce::test::thread_context;
 
+// After the container is gone and a barrier has run its deleters: no thread
+// saw a mismatch, every value made was destroyed exactly once, and the
+// readers did at least their minimum rounds.
 template <class Domain>
-struct thread_context {};
-template <>
-struct thread_context<quiesce::rcu_qsbr_domain> {
-  quiesce::rcu_thread_registration<quiesce::rcu_qsbr_domain> registration;
-};
-
-template <class Domain>
-void quiescent_point() {
-  if constexpr (is_qsbr_v<Domain>) quiesce::rcu_quiescent_state();
-}
-
-// Runs `f` with the calling thread offline (QSBR) or as it is.
-template <class Domain, class Fn>
-void blocking(Fn&& f) {
-  if constexpr (is_qsbr_v<Domain>) {
-    quiesce::rcu_offline_scope offline;
-    f();
-  } else {
-    f();
-  }
+void expect_clean_finish(const ledger& book, const std::atomic<std::uint64_t>& failures,
+                         const std::atomic<std::uint64_t>& reader_rounds, std::uint64_t min_reader_rounds) {
+  quiesce::rcu_barrier(Domain::instance());
+  EXPECT_EQ(failures.load(), 0u);
+  EXPECT_FALSE(book.overflowed());
+  EXPECT_GT(book.created(), 0u);
+  EXPECT_EQ(book.destroyed_twice(), 0u);
+  EXPECT_EQ(book.never_destroyed(), 0u);
+  EXPECT_GE(reader_rounds.load(), min_reader_rounds);
 }
 
 // ---------------------------------------------------------------------------
@@ -252,13 +247,7 @@ TYPED_TEST(RcuContainersStressHashMap, ReadersNeverSeeFreedValuesAndNothingIsLos
     }
   }  // the map retires what it still holds
 
-  quiesce::rcu_barrier(Domain::instance());
-  EXPECT_EQ(failures.load(), 0u);
-  EXPECT_FALSE(book.overflowed());
-  EXPECT_GT(book.created(), 0u);
-  EXPECT_EQ(book.destroyed_twice(), 0u);
-  EXPECT_EQ(book.never_destroyed(), 0u);
-  EXPECT_GE(reader_rounds.load(), static_cast<std::uint64_t>(readers * min_reader_rounds));
+  expect_clean_finish<Domain>(book, failures, reader_rounds, static_cast<std::uint64_t>(readers * min_reader_rounds));
 }
 
 // ---------------------------------------------------------------------------
@@ -357,13 +346,7 @@ TYPED_TEST(RcuContainersStressList, ReadersNeverSeeFreedValuesAndNothingIsLost) 
     }
   }  // the list retires what it still holds
 
-  quiesce::rcu_barrier(Domain::instance());
-  EXPECT_EQ(failures.load(), 0u);
-  EXPECT_FALSE(book.overflowed());
-  EXPECT_GT(book.created(), 0u);
-  EXPECT_EQ(book.destroyed_twice(), 0u);
-  EXPECT_EQ(book.never_destroyed(), 0u);
-  EXPECT_GE(reader_rounds.load(), static_cast<std::uint64_t>(readers * min_reader_rounds));
+  expect_clean_finish<Domain>(book, failures, reader_rounds, static_cast<std::uint64_t>(readers * min_reader_rounds));
 }
 
 }  // namespace

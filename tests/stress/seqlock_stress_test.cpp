@@ -19,6 +19,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -163,6 +164,53 @@ void expect_clean(const totals& t, std::uint64_t expected_reads, std::uint64_t w
 constexpr int kReaders = 3;
 constexpr std::uint64_t kReadsPerReader = 5'000'000 / scale;  // 15 M reads per test (7.5 M for wide)
 
+// kReaders readers, reads_per_reader reads each in `mode`, while one writer
+// stores make(n) for n = 1, 2, ...: no torn or older value, reads and writes
+// overlapped.
+template <template <class> class Lock, class T>
+void expect_stores_never_torn(T (*make)(std::uint64_t), std::uint64_t reads_per_reader, read_mode mode) {
+  Lock<T> lock{make(0)};
+  std::uint64_t writes = 0;
+  const totals t = run(
+      lock, kReaders, reads_per_reader, mode, [&](std::uint64_t n) { lock.store(make(n)); }, &writes);
+  expect_clean(t, kReaders * reads_per_reader, writes);
+}
+
+// Two writer threads call write() per_writer times each while `readers`
+// threads load (until the writers are done, at most max_reads times each,
+// or until the deadline), counting torn values and values older than the
+// previous one. Returns each reader's counts.
+template <class Lock, class Write>
+std::vector<reader_result> two_writers_and_readers(const Lock& lock, std::uint64_t per_writer, Write write,
+                                                   int readers, std::uint64_t max_reads) {
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w)
+    writers.emplace_back([&] {
+      for (std::uint64_t i = 0; i < per_writer; ++i) write();
+    });
+  std::vector<reader_result> results(static_cast<std::size_t>(readers));
+  std::vector<std::thread> reader_threads;
+  const auto deadline = std::chrono::steady_clock::now() + deadline_after;
+  for (int r = 0; r < readers; ++r)
+    reader_threads.emplace_back([&, r] {
+      reader_result& res = results[static_cast<std::size_t>(r)];
+      std::uint64_t last = 0;
+      while (!done.load(std::memory_order_acquire) && res.reads < max_reads &&
+             std::chrono::steady_clock::now() < deadline) {
+        const auto v = lock.load();
+        ++res.reads;
+        if (!consistent(v)) ++res.torn;
+        if (v.a < last) ++res.backwards;
+        last = v.a;
+      }
+    });
+  for (auto& w : writers) w.join();
+  done.store(true, std::memory_order_release);
+  for (auto& r : reader_threads) r.join();
+  return results;
+}
+
 // ============================ seqlock<T> ============================
 
 TEST(SeqlockStress, TripleStoreAndUpdateNoTornReads) {
@@ -182,20 +230,11 @@ TEST(SeqlockStress, TripleStoreAndUpdateNoTornReads) {
 }
 
 TEST(SeqlockStress, WideStoreNoTornReads) {
-  quiesce::seqlock<wide> s{make_wide(0)};
-  std::uint64_t writes = 0;
-  const totals t = run(
-      s, kReaders, kReadsPerReader / 2, read_mode::load, [&](std::uint64_t n) { s.store(make_wide(n)); }, &writes);
-  expect_clean(t, kReaders * (kReadsPerReader / 2), writes);
+  expect_stores_never_torn<quiesce::seqlock>(make_wide, kReadsPerReader / 2, read_mode::load);
 }
 
 TEST(SeqlockStress, TryLoadNeverReturnsATornValue) {
-  quiesce::seqlock<triple> s{make_triple(0)};
-  std::uint64_t writes = 0;
-  const totals t = run(
-      s, kReaders, kReadsPerReader, read_mode::try_load, [&](std::uint64_t n) { s.store(make_triple(n)); },
-      &writes);
-  expect_clean(t, kReaders * kReadsPerReader, writes);
+  expect_stores_never_torn<quiesce::seqlock>(make_triple, kReadsPerReader, read_mode::try_load);
 }
 
 // Two writers, each incrementing with update(), while readers check: no
@@ -203,32 +242,8 @@ TEST(SeqlockStress, TryLoadNeverReturnsATornValue) {
 TEST(SeqlockStress, ConcurrentUpdatersLoseNothing) {
   quiesce::seqlock<triple> s{make_triple(0)};
   constexpr std::uint64_t per_writer = 200'000 / scale;
-  std::atomic<bool> done{false};
-  std::vector<std::thread> writers;
-  for (int w = 0; w < 2; ++w)
-    writers.emplace_back([&] {
-      for (std::uint64_t i = 0; i < per_writer; ++i) s.update([](triple& v) { v = make_triple(v.a + 1); });
-    });
-  std::vector<reader_result> results(2);
-  std::vector<std::thread> readers;
-  const auto deadline = std::chrono::steady_clock::now() + deadline_after;
-  for (int r = 0; r < 2; ++r)
-    readers.emplace_back([&, r] {
-      // Read until the writers are done (at most kReadsPerReader reads).
-      reader_result& res = results[static_cast<std::size_t>(r)];
-      std::uint64_t last = 0;
-      while (!done.load(std::memory_order_acquire) && res.reads < kReadsPerReader &&
-             std::chrono::steady_clock::now() < deadline) {
-        const triple v = s.load();
-        ++res.reads;
-        if (!consistent(v)) ++res.torn;
-        if (v.a < last) ++res.backwards;
-        last = v.a;
-      }
-    });
-  for (auto& w : writers) w.join();
-  done.store(true, std::memory_order_release);
-  for (auto& r : readers) r.join();
+  const std::vector<reader_result> results = two_writers_and_readers(
+      s, per_writer, [&] { s.update([](triple& v) { v = make_triple(v.a + 1); }); }, 2, kReadsPerReader);
   EXPECT_EQ(s.load().a, 2 * per_writer);
   for (const auto& r : results) {
     EXPECT_EQ(r.torn, 0u);
@@ -239,28 +254,15 @@ TEST(SeqlockStress, ConcurrentUpdatersLoseNothing) {
 // ========================= seqcount_latch<T> =========================
 
 TEST(SeqcountLatchStress, TripleNoTornReads) {
-  quiesce::seqcount_latch<triple> l{make_triple(0)};
-  std::uint64_t writes = 0;
-  const totals t = run(
-      l, kReaders, kReadsPerReader, read_mode::load, [&](std::uint64_t n) { l.store(make_triple(n)); }, &writes);
-  expect_clean(t, kReaders * kReadsPerReader, writes);
+  expect_stores_never_torn<quiesce::seqcount_latch>(make_triple, kReadsPerReader, read_mode::load);
 }
 
 TEST(SeqcountLatchStress, WideNoTornReads) {
-  quiesce::seqcount_latch<wide> l{make_wide(0)};
-  std::uint64_t writes = 0;
-  const totals t = run(
-      l, kReaders, kReadsPerReader / 2, read_mode::load, [&](std::uint64_t n) { l.store(make_wide(n)); }, &writes);
-  expect_clean(t, kReaders * (kReadsPerReader / 2), writes);
+  expect_stores_never_torn<quiesce::seqcount_latch>(make_wide, kReadsPerReader / 2, read_mode::load);
 }
 
 TEST(SeqcountLatchStress, TryLoadNeverReturnsATornValue) {
-  quiesce::seqcount_latch<triple> l{make_triple(0)};
-  std::uint64_t writes = 0;
-  const totals t = run(
-      l, kReaders, kReadsPerReader, read_mode::try_load, [&](std::uint64_t n) { l.store(make_triple(n)); },
-      &writes);
-  expect_clean(t, kReaders * kReadsPerReader, writes);
+  expect_stores_never_torn<quiesce::seqcount_latch>(make_triple, kReadsPerReader, read_mode::try_load);
 }
 
 // Writers on several threads, serialised by the caller's mutex (the latch's
@@ -270,33 +272,16 @@ TEST(SeqcountLatchStress, WritersSerialisedByTheCaller) {
   std::mutex m;
   std::uint64_t value = 0;  // guarded by m
   constexpr std::uint64_t per_writer = 100'000 / scale;
-  std::atomic<bool> done{false};
-  std::vector<std::thread> writers;
-  for (int w = 0; w < 2; ++w)
-    writers.emplace_back([&] {
-      for (std::uint64_t i = 0; i < per_writer; ++i) {
+  const std::vector<reader_result> results = two_writers_and_readers(
+      l, per_writer,
+      [&] {
         std::lock_guard g(m);
         l.store(make_triple(++value));
-      }
-    });
-  const auto deadline = std::chrono::steady_clock::now() + deadline_after;
-  reader_result res;
-  std::thread reader([&] {
-    std::uint64_t last = 0;
-    while (!done.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < deadline) {
-      const triple v = l.load();
-      ++res.reads;
-      if (!consistent(v)) ++res.torn;
-      if (v.a < last) ++res.backwards;
-      last = v.a;
-    }
-  });
-  for (auto& w : writers) w.join();
-  done.store(true, std::memory_order_release);
-  reader.join();
+      },
+      1, std::numeric_limits<std::uint64_t>::max());
   EXPECT_EQ(l.load().a, 2 * per_writer);
-  EXPECT_EQ(res.torn, 0u);
-  EXPECT_EQ(res.backwards, 0u);
+  EXPECT_EQ(results[0].torn, 0u);
+  EXPECT_EQ(results[0].backwards, 0u);
 }
 
 // ---- signal-handler readers ----

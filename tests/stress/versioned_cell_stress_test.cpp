@@ -34,6 +34,29 @@ constexpr std::int64_t total = 1'000'000'007;
 
 using quiesce::test::start_gate;
 
+// Adds `readers` threads to ts that, once through the gate, read the cell
+// until no writer is left (one last read after that), and fail the test and
+// stop at the first snapshot that check(snapshot, previous version) rejects.
+template <class Cell, class Check>
+void add_readers(std::vector<std::thread>& ts, const Cell& cell, start_gate& gate,
+                 const std::atomic<int>& writers_left, Check check) {
+  for (int r = 0; r < readers; ++r)
+    ts.emplace_back([&cell, &gate, &writers_left, check] {
+      gate.arrive_and_wait();
+      std::uint64_t last = 0;
+      for (;;) {
+        const bool finished = writers_left.load(std::memory_order_acquire) == 0;
+        const auto s = cell.read();
+        if (const ::testing::AssertionResult ok = check(s, last); !ok) {
+          ADD_FAILURE() << ok.message();
+          return;
+        }
+        last = s.version;
+        if (finished) return;
+      }
+    });
+}
+
 struct account {
   std::int64_t a, b;
 };
@@ -49,23 +72,12 @@ TEST(VersionedCellStress, UpdatesExactAndReadsConsistent) {
       for (std::int64_t i = 0; i < per_writer; ++i) cell.update([](const account& x) { return account{x.a + 1, x.b - 1}; });
       writers_left.fetch_sub(1, std::memory_order_release);
     });
-  for (int r = 0; r < readers; ++r)
-    ts.emplace_back([&] {
-      gate.arrive_and_wait();
-      std::uint64_t last = 0;
-      for (;;) {
-        const bool finished = writers_left.load(std::memory_order_acquire) == 0;
-        const auto s = cell.read();
-        if (s.value.a + s.value.b != total || s.value.a != static_cast<std::int64_t>(s.version) ||
-            s.version < last) {
-          ADD_FAILURE() << "torn or inconsistent: a=" << s.value.a << " b=" << s.value.b << " version=" << s.version
-                        << " previous version " << last;
-          return;
-        }
-        last = s.version;
-        if (finished) return;
-      }
-    });
+  add_readers(ts, cell, gate, writers_left, [](const auto& s, std::uint64_t last) -> ::testing::AssertionResult {
+    if (s.value.a + s.value.b != total || s.value.a != static_cast<std::int64_t>(s.version) || s.version < last)
+      return ::testing::AssertionFailure() << "torn or inconsistent: a=" << s.value.a << " b=" << s.value.b
+                                           << " version=" << s.version << " previous version " << last;
+    return ::testing::AssertionSuccess();
+  });
   for (auto& t : ts) t.join();
   const auto s = cell.read();
   EXPECT_EQ(s.value.a, per_writer * writers);
@@ -127,21 +139,11 @@ TEST(VersionedCellStress, WidePayloadNeverTorn) {
     for (std::int64_t i = 0; i < per_writer; ++i) cell.store(make_wide(1'000'000'000 + static_cast<std::uint64_t>(i)));
     writers_left.fetch_sub(1, std::memory_order_release);
   });
-  for (int r = 0; r < readers; ++r)
-    ts.emplace_back([&] {
-      gate.arrive_and_wait();
-      std::uint64_t last = 0;
-      for (;;) {
-        const bool finished = writers_left.load(std::memory_order_acquire) == 0;
-        const auto s = cell.read();
-        if (!consistent(s.value) || s.version < last) {
-          ADD_FAILURE() << "torn 64-byte value at version " << s.version;
-          return;
-        }
-        last = s.version;
-        if (finished) return;
-      }
-    });
+  add_readers(ts, cell, gate, writers_left, [](const auto& s, std::uint64_t last) -> ::testing::AssertionResult {
+    if (!consistent(s.value) || s.version < last)
+      return ::testing::AssertionFailure() << "torn 64-byte value at version " << s.version;
+    return ::testing::AssertionSuccess();
+  });
   for (auto& t : ts) t.join();
   EXPECT_EQ(cell.version(), static_cast<std::uint64_t>(2 * per_writer));
   EXPECT_TRUE(consistent(cell.read().value));

@@ -36,7 +36,21 @@
 #include <string>
 #include <thread>
 
+#include <quiesce/base/config.hpp>
+
 namespace quiesce::test {
+
+// Why a test that forks while other threads run (and, with
+// `threads_allocate`, allocate) cannot run in this build, or nullptr:
+// ThreadSanitizer does not support creating threads after such a fork, and
+// AddressSanitizer's allocator is not fork-safe while other threads allocate.
+// Use: if (const char* why = fork_with_threads_unsupported(...)) GTEST_SKIP() << why;
+inline const char* fork_with_threads_unsupported(bool threads_allocate) {
+  if (QUIESCE_TSAN) return "ThreadSanitizer does not support creating threads after a multi-threaded fork()";
+  if (QUIESCE_ASAN && threads_allocate)
+    return "AddressSanitizer's allocator is not fork-safe while other threads allocate";
+  return nullptr;
+}
 
 // "" if every trial's grandchild ran child_use to the end, else what went
 // wrong in the first trial that failed.

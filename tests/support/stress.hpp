@@ -22,6 +22,18 @@ inline constexpr bool optimised = false;
 #endif
 inline constexpr std::int64_t stress_scale = quiesce::detail::base::tsan ? 10 : optimised ? 1 : 4;
 
+// The same choice with each test's own divisors, where "optimised" means
+// assertions compiled out (NDEBUG): divide by under_tsan under
+// ThreadSanitizer, by unoptimised when NDEBUG is not defined, else by 1.
+#ifdef NDEBUG
+inline constexpr bool ndebug = true;
+#else
+inline constexpr bool ndebug = false;
+#endif
+constexpr std::int64_t ndebug_scale(std::int64_t under_tsan, std::int64_t unoptimised) {
+  return quiesce::detail::base::tsan ? under_tsan : ndebug ? 1 : unoptimised;
+}
+
 // Starts n threads' work together (a spinning gate, no sleep), so that they
 // overlap instead of running one after another.
 class start_gate {

@@ -224,19 +224,30 @@ std::set<std::string> set_contents(const Set& s) {
   return out;
 }
 
+// Inserts key(0) .. key(rounds - 1), failing each allocation point of each
+// insert in turn, and returns the keys whose insert returned. With
+// check_each, s must hold exactly those after every attempt.
+template <class Set>
+std::set<std::string> failing_inserts(Set& s, int rounds, bool check_each) {
+  std::set<std::string> model;
+  for (int round = 0; round < rounds; ++round) {
+    const std::string k = key(round);
+    for_every_allocation_point([&](long) { s.insert(k); },
+                               [&](long, bool threw) {
+                                 if (!threw) model.insert(k);
+                                 if (check_each) {
+                                   EXPECT_EQ(set_contents(s), model);
+                                 }
+                               });
+  }
+  return model;
+}
+
 TEST(AllocFault, OrderedListSetInsertIsStrong) {
   if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
     quiesce::lockfree::ordered_set<std::string> s;
-    std::set<std::string> model;
-    for (int round = 0; round < 3; ++round) {
-      const std::string k = key(round);
-      for_every_allocation_point([&](long) { s.insert(k); },
-                                 [&](long, bool threw) {
-                                   if (!threw) model.insert(k);
-                                   EXPECT_EQ(set_contents(s), model);
-                                 });
-    }
+    const std::set<std::string> model = failing_inserts(s, 3, true);
     EXPECT_EQ(s.size(), model.size());
   });
 }
@@ -245,15 +256,7 @@ TEST(AllocFault, HashSetInsertIsStrong) {
   if (!new_injection) GTEST_SKIP() << "operator new cannot be replaced under ThreadSanitizer";
   in_fresh_thread([] {
     quiesce::lockfree::hash_set<std::string> s(4);
-    std::set<std::string> model;
-    for (int round = 0; round < 3; ++round) {
-      const std::string k = key(round);
-      for_every_allocation_point([&](long) { s.insert(k); },
-                                 [&](long, bool threw) {
-                                   if (!threw) model.insert(k);
-                                   EXPECT_EQ(set_contents(s), model);
-                                 });
-    }
+    failing_inserts(s, 3, true);
   });
 }
 
@@ -265,14 +268,7 @@ TEST(AllocFault, GrowingHashSetInsertIsStrong) {
     quiesce::lockfree::hash_set<std::string, std::hash<std::string>, std::equal_to<std::string>,
                                quiesce::lockfree::growing_buckets>
         s(2);
-    std::set<std::string> model;
-    for (int round = 0; round < 64; ++round) {
-      const std::string k = key(round);
-      for_every_allocation_point([&](long) { s.insert(k); },
-                                 [&](long, bool threw) {
-                                   if (!threw) model.insert(k);
-                                 });
-    }
+    const std::set<std::string> model = failing_inserts(s, 64, false);
     EXPECT_EQ(set_contents(s), model);
     for (const auto& k : model) EXPECT_TRUE(s.contains(k));
   });

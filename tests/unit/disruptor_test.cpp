@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/stress.hpp"
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -29,13 +31,7 @@ namespace {
 using namespace quiesce::disruptor;
 using namespace std::chrono_literals;
 
-constexpr bool optimised =
-#ifdef NDEBUG
-    true;
-#else
-    false;
-#endif
-constexpr std::int64_t scale = quiesce::detail::base::tsan ? 20 : optimised ? 1 : 4;
+constexpr std::int64_t scale = quiesce::test::ndebug_scale(20, 4);  // tsan, no NDEBUG
 
 struct event {
   std::int64_t value = -1;
@@ -79,6 +75,15 @@ void expect_clean(const checker& c, std::int64_t n) {
   EXPECT_EQ(c.errors, 0) << c.first_error;
   EXPECT_EQ(c.count, n);
   EXPECT_EQ(c.expected, n);
+}
+
+// Starts d, publishes the values 0 .. n-1 one event at a time, and shuts it
+// down (every handler has seen every event).
+template <class Disruptor>
+void publish_values(Disruptor& d, std::int64_t n) {
+  auto& ring = d.start();
+  for (std::int64_t i = 0; i < n; ++i) ring.publish_event(set_value, i);
+  d.shutdown();
 }
 
 // Wait strategies with default constructors, for the typed tests.
@@ -411,9 +416,7 @@ TYPED_TEST(DisruptorWaitStrategy, UnicastDeliversEveryEventOnceInOrder) {
       disruptor<event, single_producer_sequencer<TypeParam>> d(size, make_event);
       d.set_placement(processor_placement::unpinned());
       d.handle_events_with(c);
-      auto& ring = d.start();
-      for (std::int64_t i = 0; i < n; ++i) ring.publish_event(set_value, i);
-      d.shutdown();
+      publish_values(d, n);
     }
     expect_clean(c, n);
   }
@@ -424,9 +427,7 @@ TYPED_TEST(DisruptorWaitStrategy, MultiProducerUnicast) {
   checker c;
   disruptor<event, multi_producer_sequencer<TypeParam>> d(4, make_event);
   d.handle_events_with(c);
-  auto& ring = d.start();
-  for (std::int64_t i = 0; i < n; ++i) ring.publish_event(set_value, i);
-  d.shutdown();
+  publish_values(d, n);
   expect_clean(c, n);
 }
 
@@ -445,9 +446,7 @@ TYPED_TEST(DisruptorTopology, Pipeline) {
     checker a(0), b(1, {0}), c(2, {1});
     disruptor<event, single_producer_sequencer<TypeParam>> d(size, make_event);
     d.handle_events_with(a).then(b).then(c);
-    auto& ring = d.start();
-    for (std::int64_t i = 0; i < n; ++i) ring.publish_event(set_value, i);
-    d.shutdown();
+    publish_values(d, n);
     expect_clean(a, n);
     expect_clean(b, n);
     expect_clean(c, n);
@@ -470,9 +469,7 @@ TYPED_TEST(DisruptorTopology, Multicast) {
     reader a, b, c;
     disruptor<event, single_producer_sequencer<TypeParam>> d(size, make_event);
     d.handle_events_with(a, b, c);
-    auto& ring = d.start();
-    for (std::int64_t i = 0; i < n; ++i) ring.publish_event(set_value, i);
-    d.shutdown();
+    publish_values(d, n);
     for (const reader* r : {&a, &b, &c}) {
       EXPECT_EQ(r->errors, 0);
       EXPECT_EQ(r->count, n);
@@ -486,9 +483,7 @@ TYPED_TEST(DisruptorTopology, Diamond) {
     checker a(0), b(1), c(2, {0, 1});
     disruptor<event, single_producer_sequencer<TypeParam>> d(size, make_event);
     d.handle_events_with(a, b).then(c);
-    auto& ring = d.start();
-    for (std::int64_t i = 0; i < n; ++i) ring.publish_event(set_value, i);
-    d.shutdown();
+    publish_values(d, n);
     expect_clean(a, n);
     expect_clean(b, n);
     expect_clean(c, n);
@@ -503,9 +498,7 @@ TYPED_TEST(DisruptorTopology, AfterAndAnd) {
   auto gb = d.handle_events_with(b);
   ga.and_(gb).then(c);
   EXPECT_EQ(d.after(a, b).sequences().size(), 2u);
-  auto& ring = d.start();
-  for (std::int64_t i = 0; i < n; ++i) ring.publish_event(set_value, i);
-  d.shutdown();
+  publish_values(d, n);
   expect_clean(c, n);
 }
 
@@ -727,9 +720,7 @@ TEST(DisruptorExceptions, IgnoreHandlerSkipsAndGoesOn) {
   disruptor<event, single_producer_sequencer<blocking_wait_strategy>> d(4, make_event);
   d.handle_events_with(t).then(after_t);
   d.set_exception_handler(t, ignore);
-  auto& ring = d.start();
-  for (std::int64_t i = 0; i < n; ++i) ring.publish_event(set_value, i);
-  d.shutdown();
+  publish_values(d, n);
   EXPECT_EQ(t.errors, 0);
   EXPECT_EQ(t.expected, n);
   EXPECT_EQ(ignore.ignored(), static_cast<std::uint64_t>(n / 10));
@@ -766,9 +757,7 @@ TEST(DisruptorExceptions, UserSuppliedHandlerSeesSequenceEventAndException) {
   disruptor<event, single_producer_sequencer<yielding_wait_strategy>> d(8, make_event);
   d.set_default_exception_handler(rec);
   d.handle_events_with(t);
-  auto& ring = d.start();
-  for (std::int64_t i = 0; i < 30; ++i) ring.publish_event(set_value, i);
-  d.shutdown();
+  publish_values(d, 30);
   EXPECT_EQ(rec.seqs, (std::vector<std::int64_t>{3, 10, 17, 24}));
   ASSERT_EQ(rec.messages.size(), 4u);
   EXPECT_EQ(rec.messages[1], "bad event 10");
@@ -791,64 +780,62 @@ struct rewinder {
   }
 };
 
-TEST(DisruptorExceptions, BatchRewindRedeliversTheWholeBatch) {
-  sp_ring ring(16, make_event);
+// A processor over a 16-slot ring whose handler is a rewinder.
+struct rewinding_processor {
+  sp_ring ring{16, make_event};
   rewinder r;
+  batch_event_processor<event, single_producer_sequencer<blocking_wait_strategy>, rewinder> p{ring, r};
+
+  // Gates the ring on p, publishes events 0..7 in one batch before p runs
+  // (each event's value set to its sequence when `numbered`, else left 0),
+  // runs p on a thread until it has processed them all, and halts it.
+  void run_over_one_batch_of_eight(bool numbered) {
+    ring.add_gating_sequences({&p.sequence()});
+    ring.publish_events(set_value, std::vector<std::int64_t>(8, 0));  // one batch: 0..7, published before run
+    if (numbered)
+      for (std::int64_t s = 0; s < 8; ++s) ring[s].value = s;
+    std::thread t([&] { p.run(); });
+    while (p.sequence().get() < 7) std::this_thread::yield();
+    p.halt();
+    t.join();
+  }
+};
+
+TEST(DisruptorExceptions, BatchRewindRedeliversTheWholeBatch) {
   simple_batch_rewind_strategy rewind;
-  batch_event_processor<event, single_producer_sequencer<blocking_wait_strategy>, rewinder> p(ring, r);
-  p.set_rewind_strategy(rewind);
-  ring.add_gating_sequences({&p.sequence()});
-  ring.publish_events(set_value, std::vector<std::int64_t>(8, 0));  // one batch: 0..7, published before run
-  std::thread t([&] { p.run(); });
-  while (p.sequence().get() < 7) std::this_thread::yield();
-  p.halt();
-  t.join();
+  rewinding_processor rp;
+  rp.p.set_rewind_strategy(rewind);
+  rp.run_over_one_batch_of_eight(false);
   // 0..5 fails twice, then 0..7 goes through
   std::vector<std::int64_t> want;
   for (int k = 0; k < 2; ++k)
     for (std::int64_t s = 0; s <= 5; ++s) want.push_back(s);
   for (std::int64_t s = 0; s <= 7; ++s) want.push_back(s);
-  EXPECT_EQ(r.deliveries, want);
+  EXPECT_EQ(rp.r.deliveries, want);
 }
 
 TEST(DisruptorExceptions, RewindGivesUpToTheExceptionHandler) {
-  sp_ring ring(16, make_event);
-  rewinder r;
-  r.fail_times = 100;
   eventually_give_up_batch_rewind_strategy give_up(3);
   recording_handler rec;
-  batch_event_processor<event, single_producer_sequencer<blocking_wait_strategy>, rewinder> p(ring, r);
-  p.set_rewind_strategy(give_up);
-  p.set_exception_handler(rec);
-  ring.add_gating_sequences({&p.sequence()});
-  ring.publish_events(set_value, std::vector<std::int64_t>(8, 0));
-  for (std::int64_t s = 0; s < 8; ++s) ring[s].value = s;
-  std::thread t([&] { p.run(); });
-  while (p.sequence().get() < 7) std::this_thread::yield();
-  p.halt();
-  t.join();
-  EXPECT_EQ(r.failures, 3);
+  rewinding_processor rp;
+  rp.r.fail_times = 100;
+  rp.p.set_rewind_strategy(give_up);
+  rp.p.set_exception_handler(rec);
+  rp.run_over_one_batch_of_eight(true);
+  EXPECT_EQ(rp.r.failures, 3);
   EXPECT_EQ(rec.seqs, (std::vector<std::int64_t>{5}));
   EXPECT_EQ(rec.messages, (std::vector<std::string>{"retry the batch"}));
   // after giving up: 6 and 7 once more (the processor goes on after 5)
-  EXPECT_EQ(r.deliveries.back(), 7);
+  EXPECT_EQ(rp.r.deliveries.back(), 7);
 }
 
 TEST(DisruptorExceptions, RewindableErrorWithoutStrategyIsAnOrdinaryException) {
-  sp_ring ring(16, make_event);
-  rewinder r;
   recording_handler rec;
-  batch_event_processor<event, single_producer_sequencer<blocking_wait_strategy>, rewinder> p(ring, r);
-  p.set_exception_handler(rec);
-  ring.add_gating_sequences({&p.sequence()});
-  ring.publish_events(set_value, std::vector<std::int64_t>(8, 0));
-  for (std::int64_t s = 0; s < 8; ++s) ring[s].value = s;
-  std::thread t([&] { p.run(); });
-  while (p.sequence().get() < 7) std::this_thread::yield();
-  p.halt();
-  t.join();
+  rewinding_processor rp;
+  rp.p.set_exception_handler(rec);
+  rp.run_over_one_batch_of_eight(true);
   EXPECT_EQ(rec.seqs, (std::vector<std::int64_t>{5}));
-  EXPECT_EQ(r.deliveries, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(rp.r.deliveries, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
 }
 
 // -------------------------------------------------------------- timeouts ----

@@ -58,12 +58,7 @@ int child_main(quiesce::hazard_pointer_domain& own, quiesce::hazard_pointer_doma
 }
 
 TEST(HazardPointerFork, ChildUsesHazardPointersWhileParentThreadsProtectRetireAndScan) {
-#if QUIESCE_TSAN
-  GTEST_SKIP() << "ThreadSanitizer does not support creating threads after a multi-threaded fork()";
-#endif
-#if QUIESCE_ASAN
-  GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe while other threads allocate";
-#endif
+  if (const char* why = quiesce::test::fork_with_threads_unsupported(true)) GTEST_SKIP() << why;
   quiesce::hazard_pointer_domain own(quiesce::hazard_pointer_domain::options{64});
   auto* shared = new quiesce::hazard_pointer_domain(quiesce::hazard_pointer_domain::options{64});
   own.start_async_reclaim(false);

@@ -20,6 +20,8 @@
 
 #include <quiesce/hazard_pointer.hpp>
 
+#include "support/stall_environment.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -147,20 +149,8 @@ namespace {
 // Bad environment input (read once, on first use: each case in a freshly
 // executed child): a warning naming the variable and value; 0 disables.
 TEST(HazardPointerStallEnvironment, BadTimeoutIsReportedAndIgnored) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(
-      {
-        setenv("QUIESCE_HP_STALL_TIMEOUT_MS", "-5", 1);
-        std::exit(quiesce::hazard_pointer_stall_detector_enabled() ? 0 : 1);
-      },
-      ::testing::ExitedWithCode(0),
-      "QUIESCE_HP_STALL_TIMEOUT_MS='-5' is not a number of milliseconds >= 0; the hazard-pointer stall detector "
-      "keeps its timeout of 21000 ms");
-  EXPECT_EXIT(
-      {
-        setenv("QUIESCE_HP_STALL_TIMEOUT_MS", "0", 1);
-        std::exit(quiesce::hazard_pointer_stall_detector_enabled() ? 1 : 0);
-      },
-      ::testing::ExitedWithCode(0), "");
+  quiesce::test::expect_bad_timeout_ignored_and_zero_disables("QUIESCE_HP_STALL_TIMEOUT_MS", "-5",
+                                                              quiesce::hazard_pointer_stall_detector_enabled,
+                                                              "hazard-pointer stall detector");
 }
 }  // namespace

@@ -77,6 +77,18 @@ TEST(HazardPointer, TryProtectFailsAndReloadsWhenSourceDiffers) {
   EXPECT_EQ(p, &b);
 }
 
+// p is protected: retired, a cleanup leaves it; once unprotect() has run,
+// the next cleanup reclaims it.
+template <class Unprotect>
+void expect_reclaimed_only_once_unprotected(tracked* p, const std::atomic<int>& deleted, Unprotect unprotect) {
+  p->retire();
+  quiesce::hazard_pointer_cleanup();
+  EXPECT_EQ(deleted.load(), 0);
+  unprotect();
+  quiesce::hazard_pointer_cleanup();
+  EXPECT_EQ(deleted.load(), 1);
+}
+
 TEST(HazardPointer, ProtectedObjectIsNotReclaimedUntilReset) {
   std::atomic<int> deleted{0};
   auto* o = new tracked(&deleted);
@@ -84,13 +96,10 @@ TEST(HazardPointer, ProtectedObjectIsNotReclaimedUntilReset) {
   auto h = make_hazard_pointer();
   tracked* p = h.protect(src);
   src.store(nullptr);
-  p->retire();
-  quiesce::hazard_pointer_cleanup();
-  EXPECT_EQ(deleted.load(), 0);
-  EXPECT_EQ(p->canary, tracked::alive);
-  h.reset_protection();
-  quiesce::hazard_pointer_cleanup();
-  EXPECT_EQ(deleted.load(), 1);
+  expect_reclaimed_only_once_unprotected(p, deleted, [&] {
+    EXPECT_EQ(p->canary, tracked::alive);
+    h.reset_protection();
+  });
 }
 
 TEST(HazardPointer, ResetProtectionWithPointerProtectsIt) {
@@ -98,26 +107,15 @@ TEST(HazardPointer, ResetProtectionWithPointerProtectsIt) {
   auto* o = new tracked(&deleted);
   auto h = make_hazard_pointer();
   h.reset_protection(o);
-  o->retire();
-  quiesce::hazard_pointer_cleanup();
-  EXPECT_EQ(deleted.load(), 0);
-  h.reset_protection(nullptr);
-  quiesce::hazard_pointer_cleanup();
-  EXPECT_EQ(deleted.load(), 1);
+  expect_reclaimed_only_once_unprotected(o, deleted, [&] { h.reset_protection(nullptr); });
 }
 
 TEST(HazardPointer, DestroyingTheHazardPointerReleasesTheProtection) {
   std::atomic<int> deleted{0};
   auto* o = new tracked(&deleted);
-  {
-    auto h = make_hazard_pointer();
-    h.reset_protection(o);
-    o->retire();
-    quiesce::hazard_pointer_cleanup();
-    EXPECT_EQ(deleted.load(), 0);
-  }
-  quiesce::hazard_pointer_cleanup();
-  EXPECT_EQ(deleted.load(), 1);
+  std::optional<quiesce::hazard_pointer> h = make_hazard_pointer();
+  h->reset_protection(o);
+  expect_reclaimed_only_once_unprotected(o, deleted, [&] { h.reset(); });  // destroys it
 }
 
 struct counting_deleter {

@@ -468,96 +468,140 @@ lc::random_options shape(int n) {
           .key_range = 3};
 }
 
-TEST(LincheckRealThreads, LockedDequeQueuePasses) {
+// A mutex-protected sequence: put() appends at the back; take() removes from
+// the end that From names (the *_while_two_or_more ones are the bugs of the
+// broken structures below: the other end while it holds two or more).
+enum class take_from { front, back, back_while_two_or_more, front_while_two_or_more };
+
+template <class Container, take_from From>
+class locked_sequence {
+ public:
+  void put(std::int64_t v) {
+    std::scoped_lock l(m_);
+    c_.push_back(v);
+  }
+  std::optional<std::int64_t> take() {
+    std::scoped_lock l(m_);
+    if (c_.empty()) return std::nullopt;
+    const bool two_or_more = c_.size() >= 2;
+    const bool front = From == take_from::front || (From == take_from::back_while_two_or_more && !two_or_more) ||
+                       (From == take_from::front_while_two_or_more && two_or_more);
+    std::int64_t v;
+    if (front) {
+      v = c_.front();
+      c_.erase(c_.begin());
+    } else {
+      v = c_.back();
+      c_.pop_back();
+    }
+    return v;
+  }
+
+ private:
+  std::mutex m_;
+  Container c_;
+};
+
+// Correct structures as run_random()'s callables: every history must pass.
+struct locked_deque_queue : locked_sequence<std::deque<std::int64_t>, take_from::front> {
+  Q::callables callables() {
+    return {.enqueue = [this](std::int64_t v) { put(v); }, .dequeue = [this] { return take(); }};
+  }
+};
+
+struct locked_vector_stack : locked_sequence<std::vector<std::int64_t>, take_from::back> {
+  S::callables callables() {
+    return {.push = [this](std::int64_t x) { put(x); }, .pop = [this] { return take(); }};
+  }
+};
+
+struct locked_std_set {
+  std::mutex m;
+  std::set<std::int64_t> s;
+  Set::callables callables() {
+    return {.insert =
+                [this](std::int64_t k) {
+                  std::scoped_lock l(m);
+                  return s.insert(k).second;
+                },
+            .erase =
+                [this](std::int64_t k) {
+                  std::scoped_lock l(m);
+                  return s.erase(k) == 1;
+                },
+            .contains =
+                [this](std::int64_t k) {
+                  std::scoped_lock l(m);
+                  return s.contains(k);
+                }};
+  }
+};
+
+// Runs real_histories random histories, each on a fresh Structure, checks
+// that every one passes and reports how much concurrency they saw.
+template <class Spec, class Structure>
+void expect_real_histories_pass(const char* what) {
   int with_overlap = 0;
   std::size_t pairs = 0;
   for (int n = 0; n < real_histories; ++n) {
-    std::mutex m;
-    std::deque<std::int64_t> d;
-    Q::callables c{.enqueue =
-                       [&](std::int64_t v) {
-                         std::scoped_lock l(m);
-                         d.push_back(v);
-                       },
-                   .dequeue = [&]() -> std::optional<std::int64_t> {
-                     std::scoped_lock l(m);
-                     if (d.empty()) return std::nullopt;
-                     const auto v = d.front();
-                     d.pop_front();
-                     return v;
-                   }};
-    const auto h = lc::run_random<Q>(c, shape(n));
+    Structure structure;
+    auto c = structure.callables();
+    const auto h = lc::run_random<Spec>(c, shape(n));
     const auto r = lc::check(h);
     ASSERT_TRUE(r.ok) << "history " << n << ": " << r.explanation << lc::to_string(h);
     const std::size_t p = lc::overlapping_pairs(h);
     pairs += p;
     with_overlap += p > 0 ? 1 : 0;
   }
-  report_overlap("LockedDequeQueuePasses", with_overlap, pairs);
+  report_overlap(what, with_overlap, pairs);
+}
+
+TEST(LincheckRealThreads, LockedDequeQueuePasses) {
+  expect_real_histories_pass<Q, locked_deque_queue>("LockedDequeQueuePasses");
 }
 
 TEST(LincheckRealThreads, LockedVectorStackPasses) {
-  int with_overlap = 0;
-  std::size_t pairs = 0;
-  for (int n = 0; n < real_histories; ++n) {
-    std::mutex m;
-    std::vector<std::int64_t> v;
-    S::callables c{.push =
-                       [&](std::int64_t x) {
-                         std::scoped_lock l(m);
-                         v.push_back(x);
-                       },
-                   .pop = [&]() -> std::optional<std::int64_t> {
-                     std::scoped_lock l(m);
-                     if (v.empty()) return std::nullopt;
-                     const auto x = v.back();
-                     v.pop_back();
-                     return x;
-                   }};
-    const auto h = lc::run_random<S>(c, shape(n));
-    const auto r = lc::check(h);
-    ASSERT_TRUE(r.ok) << "history " << n << ": " << r.explanation << lc::to_string(h);
-    const std::size_t p = lc::overlapping_pairs(h);
-    pairs += p;
-    with_overlap += p > 0 ? 1 : 0;
-  }
-  report_overlap("LockedVectorStackPasses", with_overlap, pairs);
+  expect_real_histories_pass<S, locked_vector_stack>("LockedVectorStackPasses");
 }
 
 TEST(LincheckRealThreads, LockedStdSetPasses) {
-  int with_overlap = 0;
-  std::size_t pairs = 0;
-  for (int n = 0; n < real_histories; ++n) {
-    std::mutex m;
-    std::set<std::int64_t> s;
-    Set::callables c{.insert =
-                         [&](std::int64_t k) {
-                           std::scoped_lock l(m);
-                           return s.insert(k).second;
-                         },
-                     .erase =
-                         [&](std::int64_t k) {
-                           std::scoped_lock l(m);
-                           return s.erase(k) == 1;
-                         },
-                     .contains =
-                         [&](std::int64_t k) {
-                           std::scoped_lock l(m);
-                           return s.contains(k);
-                         }};
-    const auto h = lc::run_random<Set>(c, shape(n));
-    const auto r = lc::check(h);
-    ASSERT_TRUE(r.ok) << "history " << n << ": " << r.explanation << lc::to_string(h);
-    const std::size_t p = lc::overlapping_pairs(h);
-    pairs += p;
-    with_overlap += p > 0 ? 1 : 0;
-  }
-  report_overlap("LockedStdSetPasses", with_overlap, pairs);
+  expect_real_histories_pass<Set, locked_std_set>("LockedStdSetPasses");
 }
 
 // ---- real threads on broken structures: caught in every history ----
 
 constexpr int broken_histories = 20;
+
+// Records broken_histories histories of a broken structure, record(threads)
+// with 2 to 4 threads, and checks that every one is caught; then(result,
+// threads) checks where.
+template <class Record, class Then>
+void expect_always_caught(Record record, Then then) {
+  for (int n = 0; n < broken_histories; ++n) {
+    const std::size_t threads = 2 + static_cast<std::size_t>(n % 3);
+    const auto h = record(threads);
+    const auto r = lc::check(h);
+    ASSERT_EQ(r.status, verdict::not_linearizable) << "history " << n << " not caught:\n" << lc::to_string(h);
+    then(r, threads);
+  }
+}
+
+// The shape of the first two broken structures: T threads each put a_t then
+// b_t (10t + 1 and 10t + 2), all concurrently; a barrier; then thread 0 alone
+// takes 2T times.
+template <class Spec, class Sequence>
+lc::history<Spec> two_puts_each_then_drain(Sequence& seq, std::size_t threads, typename Spec::kind put,
+                                           typename Spec::kind take) {
+  auto take_one = [&] { return seq.take(); };
+  std::barrier phase(static_cast<std::ptrdiff_t>(threads));
+  return lc::run_threads<Spec>(threads, [&](lc::thread_log<Spec>& log, std::size_t t) {
+    for (std::int64_t v : {static_cast<std::int64_t>(10 * t + 1), static_cast<std::int64_t>(10 * t + 2)})
+      log.record(put, v, [&] { seq.put(v); });
+    phase.arrive_and_wait();
+    if (t == 0)
+      for (std::size_t k = 0; k < 2 * threads; ++k) log.record(take, 0, take_one);
+  });
+}
 
 // A queue that takes from the back (LIFO) while it holds two or more
 // elements. Shape: T threads each enqueue a_t then b_t, all concurrently; a
@@ -571,34 +615,8 @@ constexpr int broken_histories = 20;
 TEST(LincheckBroken, QueueTakingFromTheWrongEndIsAlwaysCaught) {
   for (int n = 0; n < broken_histories; ++n) {
     const std::size_t threads = 2 + static_cast<std::size_t>(n % 3);
-    std::mutex m;
-    std::deque<std::int64_t> d;
-    auto enqueue = [&](std::int64_t v) {
-      std::scoped_lock l(m);
-      d.push_back(v);
-    };
-    auto dequeue = [&]() -> std::optional<std::int64_t> {
-      std::scoped_lock l(m);
-      if (d.empty()) return std::nullopt;
-      std::int64_t v;
-      if (d.size() >= 2) {  // the bug
-        v = d.back();
-        d.pop_back();
-      } else {
-        v = d.front();
-        d.pop_front();
-      }
-      return v;
-    };
-    std::barrier phase(static_cast<std::ptrdiff_t>(threads));
-    const auto h = lc::run_threads<Q>(threads, [&](lc::thread_log<Q>& log, std::size_t t) {
-      const auto base = static_cast<std::int64_t>(10 * t);
-      log.record(Q::kind::enqueue, base + 1, [&] { enqueue(base + 1); });
-      log.record(Q::kind::enqueue, base + 2, [&] { enqueue(base + 2); });
-      phase.arrive_and_wait();
-      if (t == 0)
-        for (std::size_t k = 0; k < 2 * threads; ++k) log.record(Q::kind::dequeue, 0, dequeue);
-    });
+    locked_sequence<std::deque<std::int64_t>, take_from::back_while_two_or_more> d;
+    const auto h = two_puts_each_then_drain<Q>(d, threads, Q::kind::enqueue, Q::kind::dequeue);
     ASSERT_EQ(h.size(), 4 * threads);
     const auto r = lc::check(h);
     ASSERT_EQ(r.status, verdict::not_linearizable) << "history " << n << " not caught:\n" << lc::to_string(h);
@@ -613,108 +631,103 @@ TEST(LincheckBroken, QueueTakingFromTheWrongEndIsAlwaysCaught) {
 // in lock order, some a_s; LIFO needs a_s linearized after b_s, which was
 // invoked after a_s returned.
 TEST(LincheckBroken, StackPoppingTheBottomIsAlwaysCaught) {
-  for (int n = 0; n < broken_histories; ++n) {
-    const std::size_t threads = 2 + static_cast<std::size_t>(n % 3);
-    std::mutex m;
-    std::deque<std::int64_t> d;  // back is the top
-    auto pop_bottom = [&]() -> std::optional<std::int64_t> {
-      std::scoped_lock l(m);
-      if (d.empty()) return std::nullopt;
-      std::int64_t v;
-      if (d.size() >= 2) {  // the bug
-        v = d.front();
-        d.pop_front();
-      } else {
-        v = d.back();
-        d.pop_back();
-      }
-      return v;
-    };
-    std::barrier phase(static_cast<std::ptrdiff_t>(threads));
-    const auto h = lc::run_threads<S>(threads, [&](lc::thread_log<S>& log, std::size_t t) {
-      for (std::int64_t v : {static_cast<std::int64_t>(10 * t + 1), static_cast<std::int64_t>(10 * t + 2)})
-        log.record(S::kind::push, v, [&] {
-          std::scoped_lock l(m);
-          d.push_back(v);
-        });
-      phase.arrive_and_wait();
-      if (t == 0)
-        for (std::size_t k = 0; k < 2 * threads; ++k) log.record(S::kind::pop, 0, pop_bottom);
-    });
-    const auto r = lc::check(h);
-    ASSERT_EQ(r.status, verdict::not_linearizable) << "history " << n << " not caught:\n" << lc::to_string(h);
-    EXPECT_EQ(r.failing_prefix_ops, 2 * threads + 1) << r.explanation;
-    EXPECT_EQ(r.failing_operation.rfind("pop() -> ", 0), 0u) << r.explanation;
-  }
+  expect_always_caught(
+      [](std::size_t threads) {
+        locked_sequence<std::deque<std::int64_t>, take_from::front_while_two_or_more> d;  // back is the top
+        return two_puts_each_then_drain<S>(d, threads, S::kind::push, S::kind::pop);
+      },
+      [](const auto& r, std::size_t threads) {
+        EXPECT_EQ(r.failing_prefix_ops, 2 * threads + 1) << r.explanation;
+        EXPECT_EQ(r.failing_operation.rfind("pop() -> ", 0), 0u) << r.explanation;
+      });
 }
 
 // A queue whose dequeue forgets to remove the element while two or more are
-// queued. Shape: every thread enqueues two distinct values then dequeues
+// queued.
+class queue_duplicating_values {
+ public:
+  void enqueue(std::int64_t v) {
+    std::scoped_lock l(m_);
+    d_.push_back(v);
+  }
+  std::optional<std::int64_t> dequeue() {
+    std::scoped_lock l(m_);
+    if (d_.empty()) return std::nullopt;
+    const auto v = d_.front();
+    if (d_.size() < 2) d_.pop_front();  // the bug: >= 2 leaves it there
+    return v;
+  }
+
+ private:
+  std::mutex m_;
+  std::deque<std::int64_t> d_;
+};
+
+// Shape: every thread enqueues two distinct values then dequeues
 // twice, all concurrently, no barrier. Why every execution is a violation:
 // no dequeue runs before some thread's two enqueues, so the first dequeue
 // sees >= 2 elements; from then on the size never drops below 2 (only a
 // dequeue at size 1 removes), so all 2T >= 4 dequeues return the same front
 // value, and a value enqueued once cannot be dequeued twice.
 TEST(LincheckBroken, QueueDuplicatingValuesIsAlwaysCaught) {
-  for (int n = 0; n < broken_histories; ++n) {
-    const std::size_t threads = 2 + static_cast<std::size_t>(n % 3);
-    std::mutex m;
-    std::deque<std::int64_t> d;
-    Q::callables c{.enqueue =
-                       [&](std::int64_t v) {
-                         std::scoped_lock l(m);
-                         d.push_back(v);
-                       },
-                   .dequeue = [&]() -> std::optional<std::int64_t> {
-                     std::scoped_lock l(m);
-                     if (d.empty()) return std::nullopt;
-                     const auto v = d.front();
-                     if (d.size() < 2) d.pop_front();  // the bug: >= 2 leaves it there
-                     return v;
-                   }};
-    const auto h = lc::run_threads<Q>(threads, [&](lc::thread_log<Q>& log, std::size_t t) {
-      for (std::int64_t v : {static_cast<std::int64_t>(10 * t + 1), static_cast<std::int64_t>(10 * t + 2)})
-        log.record(Q::kind::enqueue, v, [&] { c.enqueue(v); });
-      log.record(Q::kind::dequeue, 0, c.dequeue);
-      log.record(Q::kind::dequeue, 0, c.dequeue);
-    });
-    const auto r = lc::check(h);
-    ASSERT_EQ(r.status, verdict::not_linearizable) << "history " << n << " not caught:\n" << lc::to_string(h);
-    EXPECT_EQ(r.failing_operation.rfind("dequeue() -> ", 0), 0u) << r.explanation;
-  }
+  expect_always_caught(
+      [](std::size_t threads) {
+        queue_duplicating_values q;
+        auto dequeue = [&q] { return q.dequeue(); };
+        return lc::run_threads<Q>(threads, [&](lc::thread_log<Q>& log, std::size_t t) {
+          for (std::int64_t v : {static_cast<std::int64_t>(10 * t + 1), static_cast<std::int64_t>(10 * t + 2)})
+            log.record(Q::kind::enqueue, v, [&] { q.enqueue(v); });
+          log.record(Q::kind::dequeue, 0, dequeue);
+          log.record(Q::kind::dequeue, 0, dequeue);
+        });
+      },
+      [](const auto& r, std::size_t) {
+        EXPECT_EQ(r.failing_operation.rfind("dequeue() -> ", 0), 0u) << r.explanation;
+      });
 }
 
-// A set whose erase reports success but leaves the key. Shape: thread t
+// A set whose erase reports success but leaves the key.
+class set_whose_erase_forgets {
+ public:
+  bool insert(std::int64_t k) {
+    std::scoped_lock l(m_);
+    return s_.insert(k).second;
+  }
+  bool erase(std::int64_t k) {
+    std::scoped_lock l(m_);
+    return s_.contains(k);  // the bug: reports removal, removes nothing
+  }
+  bool contains(std::int64_t k) {
+    std::scoped_lock l(m_);
+    return s_.contains(k);
+  }
+
+ private:
+  std::mutex m_;
+  std::set<std::int64_t> s_;
+};
+
+// Shape: thread t
 // works on its own key t, inserting, erasing and then asking contains, all
 // threads concurrently on one shared set. Why every execution is a
 // violation: contains(t) returns true after the completed erase(t) -> true
 // with no other operation on key t; the per-key check isolates it.
 TEST(LincheckBroken, SetWhoseEraseForgetsIsAlwaysCaught) {
-  for (int n = 0; n < broken_histories; ++n) {
-    const std::size_t threads = 2 + static_cast<std::size_t>(n % 3);
-    std::mutex m;
-    std::set<std::int64_t> s;
-    const auto h = lc::run_threads<Set>(threads, [&](lc::thread_log<Set>& log, std::size_t t) {
-      const auto k = static_cast<std::int64_t>(t);
-      log.record(Set::kind::insert, k, [&] {
-        std::scoped_lock l(m);
-        return s.insert(k).second;
+  expect_always_caught(
+      [](std::size_t threads) {
+        set_whose_erase_forgets s;
+        return lc::run_threads<Set>(threads, [&](lc::thread_log<Set>& log, std::size_t t) {
+          const auto k = static_cast<std::int64_t>(t);
+          log.record(Set::kind::insert, k, [&] { return s.insert(k); });
+          log.record(Set::kind::erase, k, [&] { return s.erase(k); });
+          log.record(Set::kind::contains, k, [&] { return s.contains(k); });
+        });
+      },
+      [](const auto& r, std::size_t threads) {
+        EXPECT_EQ(r.partitions, threads);
+        EXPECT_EQ(r.failing_prefix_ops, 3u) << r.explanation;
+        EXPECT_EQ(r.failing_operation, "contains(0) -> true") << r.explanation;  // key 0 is checked first
       });
-      log.record(Set::kind::erase, k, [&] {
-        std::scoped_lock l(m);
-        return s.contains(k);  // the bug: reports removal, removes nothing
-      });
-      log.record(Set::kind::contains, k, [&] {
-        std::scoped_lock l(m);
-        return s.contains(k);
-      });
-    });
-    const auto r = lc::check(h);
-    ASSERT_EQ(r.status, verdict::not_linearizable) << "history " << n << " not caught:\n" << lc::to_string(h);
-    EXPECT_EQ(r.partitions, threads);
-    EXPECT_EQ(r.failing_prefix_ops, 3u) << r.explanation;
-    EXPECT_EQ(r.failing_operation, "contains(0) -> true") << r.explanation;  // key 0 is checked first
-  }
 }
 
 }  // namespace

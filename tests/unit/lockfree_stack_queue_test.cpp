@@ -95,19 +95,88 @@ struct alignas(64) over_aligned {
   std::uint64_t w[3];
 };
 
+// ---- what the stack and the queue share, given the order they pop in ---------
+
+template <template <class> class C>
+void expect_starts_empty() {
+  C<int> c;
+  EXPECT_TRUE(c.empty());
+  EXPECT_EQ(c.pop(), std::nullopt);
+  EXPECT_TRUE(c.empty());
+  EXPECT_EQ(&c.domain(), &quiesce::hazard_pointer_default_domain());
+}
+
+// Emplaces 5 and pushes 6: they pop as `first` then `second`, then nothing.
+template <template <class> class C>
+void expect_move_only_values_pop_as(int first, int second) {
+  C<move_only> m;
+  m.emplace(5);
+  m.push(move_only(6));
+  EXPECT_EQ(m.pop()->v, first);
+  EXPECT_EQ(m.pop()->v, second);
+  EXPECT_FALSE(m.pop().has_value());
+}
+
+// Pushes {i, i + 1, i + 2} for i = 0 .. 99.
+template <class C>
+void push_over_aligned(C& c) {
+  for (std::uint64_t i = 0; i < 100; ++i) c.push(over_aligned{{i, i + 1, i + 2}});
+}
+
+// The next pop returns the value pushed for i.
+template <class C>
+void expect_pops_over_aligned(C& c, std::uint64_t i) {
+  auto v = c.pop();
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->w[0], i);
+  EXPECT_EQ(v->w[2], i + 2);
+}
+
+// Emplaces 1 and 2 into a C<counted> on dom; a push whose copy throws leaves
+// them (they pop as `first` then `second`) and the structure usable.
+template <template <class> class C>
+void expect_throwing_copy_in_push_leaves_it_unchanged(hazard_pointer_domain& dom, int first, int second) {
+  C<counted> c(dom);
+  c.emplace(1);
+  c.emplace(2);
+  const counted copied(3);
+  counted::throw_on_copy = true;
+  EXPECT_THROW(c.push(copied), std::runtime_error);
+  counted::throw_on_copy = false;
+  EXPECT_EQ(g_live.load(), 3);  // 1, 2 and the copied one
+  EXPECT_EQ(c.pop()->value(), first);
+  EXPECT_EQ(c.pop()->value(), second);
+  EXPECT_FALSE(c.pop());
+  c.push(copied);  // still usable
+  EXPECT_EQ(c.pop()->value(), 3);
+}
+
+// Emplaces 1 and 2 into a C<counted> on dom; a pop whose move throws loses
+// that element only: the other one pops as `survivor`, then nothing. Where
+// the structure promises a live count right after the throw, it is checked.
+template <template <class> class C>
+void expect_throwing_move_in_pop_loses_only_that_element(hazard_pointer_domain& dom, int survivor,
+                                                         std::optional<long> live_after_throw) {
+  C<counted> c(dom);
+  c.emplace(1);
+  c.emplace(2);
+  counted::throw_on_move = true;
+  EXPECT_THROW((void)c.pop(), std::runtime_error);
+  counted::throw_on_move = false;
+  if (live_after_throw) {
+    EXPECT_EQ(g_live.load(), *live_after_throw);
+  }
+  EXPECT_EQ(c.pop()->value(), survivor);
+  EXPECT_FALSE(c.pop());
+}
+
 // ---- lockfree::treiber_stack -------------------------------------------------
 
 // The earlier names in namespace quiesce are aliases of the same types.
 static_assert(std::is_same_v<quiesce::treiber_stack<int>, quiesce::lockfree::treiber_stack<int>>);
 static_assert(std::is_same_v<quiesce::ms_queue<int>, quiesce::lockfree::ms_queue<int>>);
 
-TEST(TreiberStack, StartsEmpty) {
-  treiber_stack<int> s;
-  EXPECT_TRUE(s.empty());
-  EXPECT_EQ(s.pop(), std::nullopt);
-  EXPECT_TRUE(s.empty());
-  EXPECT_EQ(&s.domain(), &quiesce::hazard_pointer_default_domain());
-}
+TEST(TreiberStack, StartsEmpty) { expect_starts_empty<treiber_stack>(); }
 
 TEST(TreiberStack, LastInFirstOut) {
   treiber_stack<int> s;
@@ -155,23 +224,13 @@ TEST(TreiberStack, MoveOnlyValues) {
   ASSERT_TRUE(b && *b);
   EXPECT_EQ(**b, 1);
 
-  treiber_stack<move_only> m;
-  m.emplace(5);
-  m.push(move_only(6));
-  EXPECT_EQ(m.pop()->v, 6);
-  EXPECT_EQ(m.pop()->v, 5);
-  EXPECT_FALSE(m.pop().has_value());
+  expect_move_only_values_pop_as<treiber_stack>(6, 5);
 }
 
 TEST(TreiberStack, OverAlignedValues) {
   treiber_stack<over_aligned> s;
-  for (std::uint64_t i = 0; i < 100; ++i) s.push(over_aligned{{i, i + 1, i + 2}});
-  for (std::uint64_t i = 100; i-- > 0;) {
-    auto v = s.pop();
-    ASSERT_TRUE(v);
-    EXPECT_EQ(v->w[0], i);
-    EXPECT_EQ(v->w[2], i + 2);
-  }
+  push_over_aligned(s);
+  for (std::uint64_t i = 100; i-- > 0;) ASSERT_NO_FATAL_FAILURE(expect_pops_over_aligned(s, i));
 }
 
 using TreiberStackLifetimes = Lifetimes;
@@ -219,50 +278,21 @@ TEST_F(TreiberStackLifetimes, RetiredNodesAreFreedByTheDomainAfterTheStack) {
 
 TEST_F(TreiberStackLifetimes, ThrowingCopyInPushLeavesTheStackUnchanged) {
   hazard_pointer_domain dom;
-  {
-    treiber_stack<counted> s(dom);
-    s.emplace(1);
-    s.emplace(2);
-    const counted c(3);
-    counted::throw_on_copy = true;
-    EXPECT_THROW(s.push(c), std::runtime_error);
-    counted::throw_on_copy = false;
-    EXPECT_EQ(g_live.load(), 3);  // 1, 2 and c
-    EXPECT_EQ(s.pop()->value(), 2);
-    EXPECT_EQ(s.pop()->value(), 1);
-    EXPECT_FALSE(s.pop());
-    s.push(c);  // still usable
-    EXPECT_EQ(s.pop()->value(), 3);
-  }
+  expect_throwing_copy_in_push_leaves_it_unchanged<treiber_stack>(dom, 2, 1);
   quiesce::hazard_pointer_cleanup(dom);
   EXPECT_EQ(g_live.load(), 0);
 }
 
 TEST_F(TreiberStackLifetimes, ThrowingMoveInPopLosesOnlyThatElement) {
   hazard_pointer_domain dom;
-  {
-    treiber_stack<counted> s(dom);
-    s.emplace(1);
-    s.emplace(2);
-    counted::throw_on_move = true;
-    EXPECT_THROW((void)s.pop(), std::runtime_error);  // documented: element 2 is lost
-    counted::throw_on_move = false;
-    EXPECT_EQ(s.pop()->value(), 1);
-    EXPECT_FALSE(s.pop());
-  }
+  expect_throwing_move_in_pop_loses_only_that_element<treiber_stack>(dom, 1, std::nullopt);  // documented: 2 is lost
   quiesce::hazard_pointer_cleanup(dom);
   EXPECT_EQ(g_live.load(), 0);  // the lost element was destroyed, not leaked
 }
 
 // ---- lockfree::ms_queue ------------------------------------------------------
 
-TEST(MsQueue, StartsEmpty) {
-  ms_queue<int> q;
-  EXPECT_TRUE(q.empty());
-  EXPECT_EQ(q.pop(), std::nullopt);
-  EXPECT_TRUE(q.empty());
-  EXPECT_EQ(&q.domain(), &quiesce::hazard_pointer_default_domain());
-}
+TEST(MsQueue, StartsEmpty) { expect_starts_empty<ms_queue>(); }
 
 TEST(MsQueue, FirstInFirstOut) {
   ms_queue<int> q;
@@ -306,23 +336,13 @@ TEST(MsQueue, MoveOnlyValues) {
   EXPECT_EQ(**q.pop(), 1);
   EXPECT_EQ(**q.pop(), 2);
 
-  ms_queue<move_only> m;
-  m.emplace(5);
-  m.push(move_only(6));
-  EXPECT_EQ(m.pop()->v, 5);
-  EXPECT_EQ(m.pop()->v, 6);
-  EXPECT_FALSE(m.pop().has_value());
+  expect_move_only_values_pop_as<ms_queue>(5, 6);
 }
 
 TEST(MsQueue, OverAlignedValues) {
   ms_queue<over_aligned> q;
-  for (std::uint64_t i = 0; i < 100; ++i) q.push(over_aligned{{i, i + 1, i + 2}});
-  for (std::uint64_t i = 0; i < 100; ++i) {
-    auto v = q.pop();
-    ASSERT_TRUE(v);
-    EXPECT_EQ(v->w[0], i);
-    EXPECT_EQ(v->w[2], i + 2);
-  }
+  push_over_aligned(q);
+  for (std::uint64_t i = 0; i < 100; ++i) ASSERT_NO_FATAL_FAILURE(expect_pops_over_aligned(q, i));
 }
 
 using MsQueueLifetimes = Lifetimes;
@@ -366,37 +386,14 @@ TEST_F(MsQueueLifetimes, DestructorDestroysRemainingElements) {
 
 TEST_F(MsQueueLifetimes, ThrowingCopyInPushLeavesTheQueueUnchanged) {
   hazard_pointer_domain dom;
-  {
-    ms_queue<counted> q(dom);
-    q.emplace(1);
-    q.emplace(2);
-    const counted c(3);
-    counted::throw_on_copy = true;
-    EXPECT_THROW(q.push(c), std::runtime_error);
-    counted::throw_on_copy = false;
-    EXPECT_EQ(g_live.load(), 3);
-    EXPECT_EQ(q.pop()->value(), 1);
-    EXPECT_EQ(q.pop()->value(), 2);
-    EXPECT_FALSE(q.pop());
-    q.push(c);
-    EXPECT_EQ(q.pop()->value(), 3);
-  }
+  expect_throwing_copy_in_push_leaves_it_unchanged<ms_queue>(dom, 1, 2);
   EXPECT_EQ(g_live.load(), 0);
 }
 
 TEST_F(MsQueueLifetimes, ThrowingMoveInPopLosesOnlyThatElement) {
   hazard_pointer_domain dom;
-  {
-    ms_queue<counted> q(dom);
-    q.emplace(1);
-    q.emplace(2);
-    counted::throw_on_move = true;
-    EXPECT_THROW((void)q.pop(), std::runtime_error);  // documented: element 1 is lost
-    counted::throw_on_move = false;
-    EXPECT_EQ(g_live.load(), 1);  // destroyed in its node, not leaked
-    EXPECT_EQ(q.pop()->value(), 2);
-    EXPECT_FALSE(q.pop());
-  }
+  // Documented: element 1 is lost, destroyed in its node (not leaked) before pop() throws.
+  expect_throwing_move_in_pop_loses_only_that_element<ms_queue>(dom, 2, 1);
   EXPECT_EQ(g_live.load(), 0);
 }
 

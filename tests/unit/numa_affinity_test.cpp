@@ -16,19 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/numa.hpp"
+
 namespace {
 
 namespace qn = quiesce::numa;
-
-template <class F>
-void expect_invalid_argument_naming(F&& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no std::invalid_argument (expected one naming " << part << ")";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
+using quiesce::test::expect_invalid_argument_naming;
+using quiesce::test::two_socket;
 
 std::vector<int> system_cpus() {
   std::vector<int> out;
@@ -165,18 +159,6 @@ TEST(NumaAffinity, CpuOutsideTheProcessMaskIsRejected) {
 }
 
 // ---- pipeline_cpus ----
-
-// 2 sockets x 2 cores x 2 SMT threads, Linux numbering: CPUs 0-3 are the
-// first threads of cores 0-3, CPUs 4-7 their siblings. Node 0 = cores 0,1.
-qn::topology two_socket() {
-  std::vector<qn::cpu_info> cpus;
-  for (int c = 0; c < 8; ++c) {
-    const int core = c % 4;
-    const int node = core / 2;
-    cpus.push_back({.cpu = c, .node = node, .core = core, .package = node, .l2 = core, .l3 = node * 2});
-  }
-  return qn::topology(cpus, {{10, 21}, {21, 10}});
-}
 
 TEST(NumaPipelineCpus, SiblingsThenSocketThenRemote) {
   const auto t = two_socket();

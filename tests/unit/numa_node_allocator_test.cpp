@@ -30,26 +30,15 @@
 #include <thread>
 #include <vector>
 
+#include "support/numa.hpp"
+
 namespace {
 
 namespace qn = quiesce::numa;
+using quiesce::test::contains;
+using quiesce::test::expect_invalid_argument_naming;
 
 const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-
-::testing::AssertionResult contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << part << "\" not in: " << text;
-}
-
-template <class F>
-void expect_invalid_argument_naming(F&& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no std::invalid_argument (expected one naming " << part << ")";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_TRUE(contains(e.what(), part));
-  }
-}
 
 // ---- allocate_on_node ----
 

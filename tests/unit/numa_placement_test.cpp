@@ -17,9 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "support/numa.hpp"
+
 namespace {
 
 namespace qn = quiesce::numa;
+using quiesce::test::expect_invalid_argument_naming;
 
 const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 
@@ -50,16 +53,6 @@ class mapping {
   std::size_t bytes_;
   std::size_t hole_ = SIZE_MAX;
 };
-
-template <class F>
-void expect_invalid_argument_naming(F&& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no std::invalid_argument (expected one naming " << part << ")";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
 
 // The node first-touch places memory on for this thread: pin to a CPU and
 // use that CPU's node.

@@ -20,14 +20,14 @@
 #include <utility>
 #include <vector>
 
+#include "support/numa.hpp"
+
 namespace {
 
 namespace qn = quiesce::numa;
-
-::testing::AssertionResult contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << part << "\" not in:\n" << text;
-}
+using quiesce::test::contains;
+using quiesce::test::expect_invalid_argument_naming;
+using quiesce::test::two_socket;
 
 // ---- independent readers (deliberately not the library's) ----
 
@@ -79,28 +79,6 @@ int cache_id(int cpu, int level) {
     const auto shared = cpu_list(slurp(dir + "/shared_cpu_list"));
     return shared.empty() ? cpu : shared.front();
   }
-}
-
-template <class F>
-void expect_invalid_argument_naming(F&& f, const std::string& number) {
-  try {
-    f();
-    ADD_FAILURE() << "no std::invalid_argument (expected one naming " << number << ")";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_TRUE(contains(std::string(e.what()), number));
-  }
-}
-
-// 2 sockets x 2 cores x 2 SMT threads, Linux numbering: CPUs 0-3 are the
-// first threads of cores 0-3, CPUs 4-7 their siblings. Node 0 = cores 0,1.
-qn::topology two_socket() {
-  std::vector<qn::cpu_info> cpus;
-  for (int c = 0; c < 8; ++c) {
-    const int core = c % 4;
-    const int node = core / 2;
-    cpus.push_back({.cpu = c, .node = node, .core = core, .package = node, .l2 = core, .l3 = node * 2});
-  }
-  return qn::topology(cpus, {{10, 21}, {21, 10}});
 }
 
 // ---- the probed machine ----

@@ -115,9 +115,7 @@ TEST(RcuFork, RetiresDuringTheGuardAreDeferredThenRun) {
 }
 
 TEST(RcuFork, ChildUsesEveryFlavourWhileParentThreadsReadAndRetire) {
-#if QUIESCE_TSAN
-  GTEST_SKIP() << "ThreadSanitizer does not support creating threads after a multi-threaded fork()";
-#endif
+  if (const char* why = quiesce::test::fork_with_threads_unsupported(false)) GTEST_SKIP() << why;
 #if QUIESCE_ASAN
   // Seen in CI: a parent thread inside ASan's allocator (quarantine recycle)
   // at the fork leaves the allocator's internal mutex locked in the child,
@@ -170,9 +168,7 @@ TEST(RcuFork, ChildUsesEveryFlavourWhileParentThreadsReadAndRetire) {
 }
 
 TEST(RcuFork, ChildDoesNotWaitForReadersThatDidNotSurviveTheFork) {
-#if QUIESCE_TSAN
-  GTEST_SKIP() << "ThreadSanitizer does not support creating threads after a multi-threaded fork()";
-#endif
+  if (const char* why = quiesce::test::fork_with_threads_unsupported(false)) GTEST_SKIP() << why;
   // No grace period may be in flight at the fork (liburcu's before-fork
   // handler waits for its workers to finish their batch, and a batch waits
   // for these very readers): drain first.
@@ -185,26 +181,17 @@ TEST(RcuFork, ChildDoesNotWaitForReadersThatDidNotSurviveTheFork) {
   std::vector<std::thread> ts;
   // One reader of each flavour parked *inside* a read-side section (online,
   // for QSBR) across the fork: in the child these threads no longer exist.
-  ts.emplace_back([&] {
-    quiesce::rcu_read_guard g;
-    ++parked;
-    while (!stop.load()) std::this_thread::yield();
-  });
-  ts.emplace_back([&] {
-    quiesce::rcu_read_guard g{quiesce::rcu_mb()};
-    ++parked;
-    while (!stop.load()) std::this_thread::yield();
-  });
-  ts.emplace_back([&] {
-    quiesce::rcu_thread_registration<quiesce::rcu_qsbr_domain> reg;
-    ++parked;
-    while (!stop.load()) std::this_thread::yield();
-  });
-  ts.emplace_back([&] {
-    quiesce::rcu_read_guard g{quiesce::rcu_bp()};
-    ++parked;
-    while (!stop.load()) std::this_thread::yield();
-  });
+  auto park_inside = [&](auto enter) {
+    ts.emplace_back([&parked, &stop, enter] {
+      const auto held = enter();
+      ++parked;
+      while (!stop.load()) std::this_thread::yield();
+    });
+  };
+  park_inside([] { return quiesce::rcu_read_guard{}; });
+  park_inside([] { return quiesce::rcu_read_guard{quiesce::rcu_mb()}; });
+  park_inside([] { return quiesce::rcu_thread_registration<quiesce::rcu_qsbr_domain>{}; });
+  park_inside([] { return quiesce::rcu_read_guard{quiesce::rcu_bp()}; });
   while (parked.load() != 4) std::this_thread::yield();
   fork_and_check_child();
   stop = true;
@@ -213,9 +200,7 @@ TEST(RcuFork, ChildDoesNotWaitForReadersThatDidNotSurviveTheFork) {
 }
 
 TEST(RcuFork, OnlineQsbrThreadForksWhileQsbrGracePeriodsRun) {
-#if QUIESCE_TSAN
-  GTEST_SKIP() << "ThreadSanitizer does not support creating threads after a multi-threaded fork()";
-#endif
+  if (const char* why = quiesce::test::fork_with_threads_unsupported(false)) GTEST_SKIP() << why;
   // The forking thread is online in QSBR and another thread keeps starting
   // QSBR grace periods, which wait for the forking thread's quiescent state:
   // the guard must take it offline before waiting for them.
@@ -242,9 +227,7 @@ TEST(RcuFork, OnlineQsbrThreadForksWhileQsbrGracePeriodsRun) {
 }
 
 TEST(RcuFork, GuardWithPlainForkTellsParentFromChild) {
-#if QUIESCE_TSAN
-  GTEST_SKIP() << "ThreadSanitizer does not support creating threads after a multi-threaded fork()";
-#endif
+  if (const char* why = quiesce::test::fork_with_threads_unsupported(false)) GTEST_SKIP() << why;
   quiesce::rcu_retire(new int(0));  // make sure a call_rcu worker exists
   pid_t pid;
   {
@@ -268,12 +251,7 @@ TEST(RcuFork, GuardWithPlainForkTellsParentFromChild) {
 
 namespace {
 TEST(RcuFork, TwoThreadsForkWhileAThirdRetires) {
-#if QUIESCE_TSAN
-  GTEST_SKIP() << "ThreadSanitizer does not support creating threads after a multi-threaded fork()";
-#endif
-#if QUIESCE_ASAN
-  GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe while other threads allocate";
-#endif
+  if (const char* why = quiesce::test::fork_with_threads_unsupported(true)) GTEST_SKIP() << why;
   std::atomic<bool> stop{false};
   std::atomic<int> bad{0};
   std::thread retirer([&] {

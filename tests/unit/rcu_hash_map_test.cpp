@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/rcu_domains.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -23,50 +25,17 @@
 
 namespace {
 
-// A value that counts its own destruction (moved-from shells do not count),
-// so tests can tell exactly when entries were freed.
-struct tracked {
-  tracked(int v, std::atomic<int>* d) : value(v), deaths(d) {}
-  tracked(tracked&& o) noexcept : value(o.value), deaths(std::exchange(o.deaths, nullptr)) {}
-  tracked& operator=(tracked&&) = delete;
-  ~tracked() {
-    if (deaths != nullptr) deaths->fetch_add(1, std::memory_order_relaxed);
-  }
-  int value;
-  std::atomic<int>* deaths;
-};
+using quiesce::test::tracked;
 
-// Per-domain thread context: QSBR needs a registered (online) test thread.
+// The domain, guard, barrier and deaths_ come from support/rcu_domains.hpp.
 template <class Domain>
-struct thread_context {};
-template <>
-struct thread_context<quiesce::rcu_qsbr_domain> {
-  quiesce::rcu_thread_registration<quiesce::rcu_qsbr_domain> registration;
-};
-
-template <class Domain>
-class RcuHashMapTest : public ::testing::Test {
+class RcuHashMapTest : public quiesce::test::rcu_container_test<Domain> {
  protected:
-  using domain = Domain;
   template <class K, class V>
   using map = quiesce::rcu_hash_map<K, V, std::hash<K>, std::equal_to<K>, Domain>;
-  using guard = quiesce::rcu_read_guard<Domain>;
-  static constexpr bool is_qsbr = std::is_same_v<Domain, quiesce::rcu_qsbr_domain>;
-
-  // Waits until every deleter retired to this domain so far has run.
-  static void barrier() { quiesce::rcu_barrier(Domain::instance()); }
-
-  // Deleters of containers a test destroys at its end run later: wait for
-  // them here, while deaths_ (which they count into) is still alive.
-  void TearDown() override { barrier(); }
-
-  thread_context<Domain> context_;
-  std::atomic<int> deaths_{0};
 };
 
-using domains =
-    ::testing::Types<quiesce::rcu_domain, quiesce::rcu_qsbr_domain, quiesce::rcu_mb_domain, quiesce::rcu_bp_domain>;
-TYPED_TEST_SUITE(RcuHashMapTest, domains);
+TYPED_TEST_SUITE(RcuHashMapTest, quiesce::test::rcu_all_domains);
 
 TYPED_TEST(RcuHashMapTest, StartsEmpty) {
   typename TestFixture::template map<int, int> m;
@@ -345,26 +314,11 @@ TYPED_TEST(RcuHashMapTest, ConstMapReads) {
 
 TYPED_TEST(RcuHashMapTest, WritersInOtherThreads) {
   typename TestFixture::template map<int, int> m;
-  auto run_writers = [&m] {
-    std::vector<std::thread> writers;
-    for (int t = 0; t < 4; ++t) {
-      writers.emplace_back([&m, t] {
-        [[maybe_unused]] thread_context<typename TestFixture::domain> ctx;
-        for (int i = 0; i < 250; ++i) m.insert(t * 1000 + i, i);
-        for (int i = 0; i < 250; i += 2) m.erase(t * 1000 + i);
-        for (int i = 1; i < 250; i += 2) m.insert_or_assign(t * 1000 + i, -i);
-      });
-    }
-    for (auto& w : writers) w.join();
-  };
-  if constexpr (TestFixture::is_qsbr) {
-    // This thread must not stay online while it blocks in join(): a grace
-    // period (liburcu's resize or call_rcu worker) may be waiting for it.
-    quiesce::rcu_offline_scope offline;
-    run_writers();
-  } else {
-    run_writers();
-  }
+  quiesce::test::run_threads_joined_offline<typename TestFixture::domain>(4, [&m](int t) {
+    for (int i = 0; i < 250; ++i) m.insert(t * 1000 + i, i);
+    for (int i = 0; i < 250; i += 2) m.erase(t * 1000 + i);
+    for (int i = 1; i < 250; i += 2) m.insert_or_assign(t * 1000 + i, -i);
+  });
   EXPECT_EQ(m.size(), 500u);
   typename TestFixture::guard g;
   for (int t = 0; t < 4; ++t) {

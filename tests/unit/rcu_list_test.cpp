@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/rcu_domains.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -21,36 +23,15 @@
 
 namespace {
 
-// A value that counts its own destruction (moved-from shells do not count).
-struct tracked {
-  tracked(int v, std::atomic<int>* d) : value(v), deaths(d) {}
-  tracked(tracked&& o) noexcept : value(o.value), deaths(std::exchange(o.deaths, nullptr)) {}
-  tracked& operator=(tracked&&) = delete;
-  ~tracked() {
-    if (deaths != nullptr) deaths->fetch_add(1, std::memory_order_relaxed);
-  }
-  int value;
-  std::atomic<int>* deaths;
-};
+using quiesce::test::tracked;
 
-// Per-domain thread context: QSBR needs a registered (online) test thread.
+// The domain, guard, barrier and deaths_ come from support/rcu_domains.hpp.
 template <class Domain>
-struct thread_context {};
-template <>
-struct thread_context<quiesce::rcu_qsbr_domain> {
-  quiesce::rcu_thread_registration<quiesce::rcu_qsbr_domain> registration;
-};
-
-template <class Domain>
-class RcuListTest : public ::testing::Test {
+class RcuListTest : public quiesce::test::rcu_container_test<Domain> {
  protected:
-  using domain = Domain;
   template <class T>
   using list = quiesce::rcu_list<T, Domain>;
   using guard = quiesce::rcu_read_guard<Domain>;
-  static constexpr bool is_qsbr = std::is_same_v<Domain, quiesce::rcu_qsbr_domain>;
-
-  static void barrier() { quiesce::rcu_barrier(Domain::instance()); }
 
   // The elements as a reader sees them now.
   template <class T>
@@ -62,18 +43,9 @@ class RcuListTest : public ::testing::Test {
   }
   static int value_of(int x) { return x; }
   static int value_of(const tracked& x) { return x.value; }
-
-  // Deleters of containers a test destroys at its end run later: wait for
-  // them here, while deaths_ (which they count into) is still alive.
-  void TearDown() override { barrier(); }
-
-  thread_context<Domain> context_;
-  std::atomic<int> deaths_{0};
 };
 
-using domains =
-    ::testing::Types<quiesce::rcu_domain, quiesce::rcu_qsbr_domain, quiesce::rcu_mb_domain, quiesce::rcu_bp_domain>;
-TYPED_TEST_SUITE(RcuListTest, domains);
+TYPED_TEST_SUITE(RcuListTest, quiesce::test::rcu_all_domains);
 
 using ints = std::vector<int>;
 
@@ -285,30 +257,15 @@ TYPED_TEST(RcuListTest, ConstListReads) {
 
 TYPED_TEST(RcuListTest, WritersInOtherThreadsAreSerialised) {
   typename TestFixture::template list<int> l;
-  auto run_writers = [&l] {
-    std::vector<std::thread> writers;
-    for (int t = 0; t < 4; ++t) {
-      writers.emplace_back([&l, t] {
-        [[maybe_unused]] thread_context<typename TestFixture::domain> ctx;
-        for (int i = 0; i < 500; ++i) {
-          if (i % 2 == 0)
-            l.push_back(t * 1000 + i);
-          else
-            l.push_front(t * 1000 + i);
-        }
-        l.erase_if([t](int x) { return x / 1000 == t && x % 4 == 0; });
-      });
+  quiesce::test::run_threads_joined_offline<typename TestFixture::domain>(4, [&l](int t) {
+    for (int i = 0; i < 500; ++i) {
+      if (i % 2 == 0)
+        l.push_back(t * 1000 + i);
+      else
+        l.push_front(t * 1000 + i);
     }
-    for (auto& w : writers) w.join();
-  };
-  if constexpr (TestFixture::is_qsbr) {
-    // This thread must not stay online while it blocks in join(): a grace
-    // period (liburcu's call_rcu worker) may be waiting for it.
-    quiesce::rcu_offline_scope offline;
-    run_writers();
-  } else {
-    run_writers();
-  }
+    l.erase_if([t](int x) { return x / 1000 == t && x % 4 == 0; });
+  });
   EXPECT_EQ(l.size(), 1500u);
   std::vector<int> seen = TestFixture::contents(l);
   ASSERT_EQ(seen.size(), 1500u);

@@ -23,6 +23,8 @@
 
 #include <quiesce/rcu.hpp>
 
+#include "support/stall_environment.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -240,20 +242,7 @@ namespace {
 // default kept; 0 disables. Each case runs in a freshly executed child (the
 // variable is read once, on first use).
 TEST(StallDetectorEnvironment, BadTimeoutIsReportedAndIgnored) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(
-      {
-        setenv("QUIESCE_RCU_STALL_TIMEOUT_MS", "12x", 1);
-        std::exit(quiesce::rcu_stall_detector_enabled() ? 0 : 1);
-      },
-      ::testing::ExitedWithCode(0),
-      "QUIESCE_RCU_STALL_TIMEOUT_MS='12x' is not a number of milliseconds >= 0; the stall detector keeps its "
-      "timeout of 21000 ms");
-  EXPECT_EXIT(
-      {
-        setenv("QUIESCE_RCU_STALL_TIMEOUT_MS", "0", 1);
-        std::exit(quiesce::rcu_stall_detector_enabled() ? 1 : 0);
-      },
-      ::testing::ExitedWithCode(0), "");
+  quiesce::test::expect_bad_timeout_ignored_and_zero_disables("QUIESCE_RCU_STALL_TIMEOUT_MS", "12x",
+                                                              quiesce::rcu_stall_detector_enabled, "stall detector");
 }
 }  // namespace

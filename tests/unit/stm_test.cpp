@@ -25,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/retry_limit.hpp"
+
 namespace {
 
 using quiesce::atomically;
@@ -193,23 +195,19 @@ TEST(StmTest, CommitValidationAbortsAStaleReadSet) {
 TEST(StmTest, RetryLimitThrowsWithMessageAndCommitsNothing) {
   tvar<int> a{0}, b{0};
   int runs = 0;
-  try {
-    atomically(
-        [&](transaction& tx) {
-          ++runs;
-          tx.write(b, 1);
-          (void)tx.read(a);
-          commit_from_other_thread(a, runs);
-          (void)tx.read(a);  // always a conflict
-        },
-        stm_options{.max_retries = 3});
-    FAIL() << "no retry_limit_exceeded";
-  } catch (const quiesce::retry_limit_exceeded& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("4 times"), std::string::npos) << what;
-    EXPECT_NE(what.find("max_retries = 3"), std::string::npos) << what;
-    EXPECT_NE(what.find("Raise stm_options::max_retries"), std::string::npos) << what;
-  }
+  ASSERT_NO_FATAL_FAILURE(quiesce::test::expect_retry_limit_exceeded(
+      [&] {
+        atomically(
+            [&](transaction& tx) {
+              ++runs;
+              tx.write(b, 1);
+              (void)tx.read(a);
+              commit_from_other_thread(a, runs);
+              (void)tx.read(a);  // always a conflict
+            },
+            stm_options{.max_retries = 3});
+      },
+      {"4 times", "max_retries = 3", "Raise stm_options::max_retries"}));
   EXPECT_EQ(runs, 4);
   EXPECT_EQ(b.load(), 0);
   static_assert(std::is_base_of_v<std::runtime_error, quiesce::retry_limit_exceeded>);

@@ -15,6 +15,8 @@
 #include <string>
 #include <type_traits>
 
+#include "support/retry_limit.hpp"
+
 namespace {
 
 using quiesce::versioned_cell;
@@ -133,21 +135,17 @@ TEST(VersionedCell, RetryLimitThrowsWithMessage) {
   quiesce::versioned_cell_options opts;
   opts.max_retries = 5;
   opts.max_backoff = 8;
-  try {
-    c.update(
-        [&](const int& v) {
-          ++calls;
-          c.store(v + 100);  // always beaten
-          return v + 1;
-        },
-        opts);
-    FAIL() << "no exception";
-  } catch (const quiesce::retry_limit_exceeded& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("versioned_cell::update: gave up after 6 attempts"), std::string::npos) << what;
-    EXPECT_NE(what.find("max_retries = 5"), std::string::npos) << what;
-    EXPECT_NE(what.find("nothing was committed"), std::string::npos) << what;
-  }
+  ASSERT_NO_FATAL_FAILURE(quiesce::test::expect_retry_limit_exceeded(
+      [&] {
+        c.update(
+            [&](const int& v) {
+              ++calls;
+              c.store(v + 100);  // always beaten
+              return v + 1;
+            },
+            opts);
+      },
+      {"versioned_cell::update: gave up after 6 attempts", "max_retries = 5", "nothing was committed"}));
   EXPECT_EQ(calls, 6);
   EXPECT_EQ(c.read().value, 600);  // only the interfering stores
   EXPECT_EQ(c.version(), 6u);
