@@ -126,15 +126,10 @@ class ms_queue {
   // overlaps.
   ~ms_queue() {
     // Relaxed: the caller's join orders every earlier operation before us.
-    node* n = head_.load(std::memory_order_relaxed);
-    bool dummy = true;
-    while (n != nullptr) {
-      node* next = n->next.load(std::memory_order_relaxed);
-      if (!dummy) n->destroy_value();
-      detail::lockfree::node_deleter<node>{}(n);
-      dummy = false;
-      n = next;
-    }
+    auto next_of = [](node* n) noexcept { return n->next.load(std::memory_order_relaxed); };
+    node* dummy = head_.load(std::memory_order_relaxed);
+    for (node* n = next_of(dummy); n != nullptr; n = next_of(n)) n->destroy_value();  // the dummy holds none
+    detail::lockfree::delete_chain(dummy, next_of);
   }
 
   // Appends a copy / the moved value. Lock-free; any thread. Strong
@@ -259,13 +254,9 @@ class ms_queue {
   }
 
  private:
-  struct node : hazard_pointer_obj_base<node, detail::lockfree::node_deleter<node>> {
-    using base = hazard_pointer_obj_base<node, detail::lockfree::node_deleter<node>>;
-    using base::home_node;      // for node_deleter
-    using base::set_home_node;  // for new_node
-    // Nodes come from pools of their own (detail/node_alloc.hpp): the
-    // queue's bursts and other structures' do not scatter each other's.
-    using pool_family = detail::lockfree::ms_queue_pool;
+  // Nodes come from pools of their own (detail/node_alloc.hpp): the
+  // queue's bursts and other structures' do not scatter each other's.
+  struct node : detail::lockfree::pool_node<node, detail::lockfree::ms_queue_pool> {
 
     node() noexcept {}  // the dummy: storage without a value
     template <class... Args>

@@ -209,10 +209,7 @@ struct sentinel_t {
 // of a reclaimed node is a report; the value lives in a union so that its
 // destructor runs before the poisoning.
 template <class Value, class Tag>
-struct list_node : hazard_pointer_obj_base<list_node<Value, Tag>, node_deleter<list_node<Value, Tag>>> {
-  using base = hazard_pointer_obj_base<list_node<Value, Tag>, node_deleter<list_node<Value, Tag>>>;
-  using base::home_node;
-  using base::set_home_node;
+struct list_node : pool_node<list_node<Value, Tag>> {
 
   template <class... Args>
   explicit list_node(Tag t, std::in_place_t, Args&&... args) : tag(t), value(std::forward<Args>(args)...) {}

@@ -108,12 +108,7 @@ class treiber_stack {
   ~treiber_stack() {
     // Relaxed: the caller's join (or equivalent) orders every earlier
     // operation before the destructor.
-    node* n = head_.load(std::memory_order_relaxed);
-    while (n != nullptr) {
-      node* next = n->next;
-      detail::lockfree::node_deleter<node>{}(n);
-      n = next;
-    }
+    detail::lockfree::delete_chain(head_.load(std::memory_order_relaxed), [](node* n) noexcept { return n->next; });
   }
 
   // Pushes a copy / the moved value. Lock-free; any thread. Strong exception
@@ -197,13 +192,9 @@ class treiber_stack {
   }
 
  private:
-  struct node : hazard_pointer_obj_base<node, detail::lockfree::node_deleter<node>> {
-    using base = hazard_pointer_obj_base<node, detail::lockfree::node_deleter<node>>;
-    using base::home_node;      // for node_deleter
-    using base::set_home_node;  // for new_node
-    // Nodes come from pools of their own (detail/node_alloc.hpp): the
-    // stack's bursts and other structures' do not scatter each other's.
-    using pool_family = detail::lockfree::treiber_stack_pool;
+  // Nodes come from pools of their own (detail/node_alloc.hpp): the
+  // stack's bursts and other structures' do not scatter each other's.
+  struct node : detail::lockfree::pool_node<node, detail::lockfree::treiber_stack_pool> {
 
     template <class... Args>
     explicit node(std::in_place_t, Args&&... args) : value(std::forward<Args>(args)...) {}

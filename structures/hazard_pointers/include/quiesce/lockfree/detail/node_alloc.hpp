@@ -28,6 +28,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <quiesce/hazard_pointer.hpp>
 #include <quiesce/numa/node_allocator.hpp>
 #include <quiesce/hazard_pointer/detail/hp.hpp>
 #include <quiesce/numa/topology.hpp>
@@ -144,6 +145,29 @@ struct node_deleter {
     node_pool_for<Node>(node).deallocate(n);
   }
 };
+
+// The base of every structure node: a hazard-pointer object whose deleter
+// (node_deleter) returns it to its pool, on its home node, of pool family
+// Family (see pool_family_of; void: the family every structure shares).
+template <class Node, class Family = void>
+struct pool_node : hazard_pointer_obj_base<Node, node_deleter<Node>> {
+  using base = hazard_pointer_obj_base<Node, node_deleter<Node>>;
+  using base::home_node;      // for node_deleter
+  using base::set_home_node;  // for new_node
+  using pool_family = Family;
+};
+
+// Frees the chain of nodes from `first` with node_deleter, reading each
+// node's successor with next_of(n) before n goes. For the destructors (no
+// other thread uses the structure any more).
+template <class Node, class NextOf>
+void delete_chain(Node* first, NextOf next_of) noexcept {
+  while (first != nullptr) {
+    Node* next = next_of(first);
+    node_deleter<Node>{}(first);
+    first = next;
+  }
+}
 
 }  // namespace quiesce::detail::lockfree
 
