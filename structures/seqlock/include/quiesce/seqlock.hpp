@@ -145,8 +145,6 @@ inline thread_local seqlock_writer_mark seqlock_held_by_this_thread{};
 template <class T>
 class alignas(detail::base::cache_line) seqlock {
   static_assert(detail::seqlock::value_type_ok<T>);  // or a message naming what T lacks
-  using words = detail::seqlock::atomic_words<T>;
-  using raw_copy = detail::seqlock::raw_copy<T>;
 
  public:
   using value_type = T;
@@ -229,7 +227,7 @@ class alignas(detail::base::cache_line) seqlock {
       held mark;  // a member: cleared after the destructor's unlock
       ~unlock_on_exit() { self->unlock(odd); }
     } guard{this, odd, held(this, odd)};
-    raw_copy raw;
+    detail::seqlock::raw_copy<T> raw;
     data_.read(raw.bytes);  // stable: we hold the lock
     T value = raw.value();
     std::invoke(f, value);
@@ -320,7 +318,7 @@ class alignas(detail::base::cache_line) seqlock {
   void unlock(std::uint64_t odd) noexcept { detail::seqlock::seq_write_unlock(seq_, odd); }
 
   std::atomic<std::uint64_t> seq_{0};
-  words data_;
+  detail::seqlock::atomic_words<T> data_;
 };
 
 // seqcount_latch<T>: two copies of one T, so that readers never wait for a
@@ -336,7 +334,6 @@ class alignas(detail::base::cache_line) seqlock {
 template <class T>
 class alignas(detail::base::cache_line) seqcount_latch {
   static_assert(detail::seqlock::value_type_ok<T>);  // or a message naming what T lacks
-  using words = detail::seqlock::atomic_words<T>;
 
  public:
   using value_type = T;
@@ -437,7 +434,7 @@ class alignas(detail::base::cache_line) seqcount_latch {
   // Set during store() in checks builds only; present in every build so that
   // the layout does not depend on QUIESCE_CHECKS.
   std::atomic<bool> writing_{false};
-  words copy_[2];
+  detail::seqlock::atomic_words<T> copy_[2];
 };
 
 }  // namespace quiesce

@@ -111,8 +111,6 @@ struct versioned_cell_options {
 template <class T>
 class alignas(detail::layout::false_sharing_block) versioned_cell {
   static_assert(detail::seqlock::value_type_ok<T>);  // or a message naming what T lacks
-  using words = detail::seqlock::atomic_words<T>;
-  using raw_copy = detail::seqlock::raw_copy<T>;
 
  public:
   using value_type = T;
@@ -147,7 +145,7 @@ class alignas(detail::layout::false_sharing_block) versioned_cell {
   //   did before its commit is visible after read() returns.
   //   Cost: as seqlock::load (two loads of the sequence, sizeof(T)/8 loads).
   [[nodiscard]] snapshot read() const noexcept {
-    raw_copy raw;
+    detail::seqlock::raw_copy<T> raw;
     std::uint64_t seq;
     while (!read_once(raw.bytes, seq)) detail::base::cpu_relax();
     return snapshot{raw.value(), seq >> 1};
@@ -241,7 +239,7 @@ class alignas(detail::layout::false_sharing_block) versioned_cell {
   static constexpr std::uint64_t max_version = std::numeric_limits<std::uint64_t>::max() >> 1;
 
   std::atomic<std::uint64_t> seq_{0};
-  words data_;
+  detail::seqlock::atomic_words<T> data_;
 };
 
 }  // namespace quiesce

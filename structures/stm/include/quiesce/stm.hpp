@@ -287,7 +287,6 @@ transaction& this_thread() noexcept;
 template <class T>
 class tvar {
   static_assert(detail::seqlock::value_type_ok<T>);  // or a message naming what T lacks
-  using words = detail::seqlock::atomic_words<T>;
 
  public:
   using value_type = T;
@@ -326,7 +325,7 @@ class tvar {
   friend class transaction;
 
   mutable detail::stm::lock_word lock_{0};
-  words data_;
+  detail::seqlock::atomic_words<T> data_;
 };
 
 // transaction: the handle atomically() passes to its function. Only valid
