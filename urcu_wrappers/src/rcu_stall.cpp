@@ -408,13 +408,8 @@ std::string to_string(const rcu_stall_report& r) {
 }
 
 void rcu_stall_detector_configure(rcu_stall_options opts) {
-  if (opts.timeout.count() <= 0)
-    throw std::invalid_argument("quiesce: rcu_stall_options::timeout must be > 0 ms (got " +
-                                std::to_string(opts.timeout.count()) +
-                                "); call rcu_stall_detector_disable() to turn the detector off");
-  if (opts.report_interval.count() < 0)
-    throw std::invalid_argument("quiesce: rcu_stall_options::report_interval must be >= 0 ms (got " +
-                                std::to_string(opts.report_interval.count()) + "; 0 means 3 x timeout)");
+  detail::base::check_stall_options("rcu_stall_options", "rcu_stall_detector_disable", opts.timeout,
+                                    opts.report_interval);
   auto& d = detail::rcu::det();
   {
     std::lock_guard lk(d.mu);

@@ -55,13 +55,8 @@ std::string to_string(const hazard_pointer_stall_report& r) {
 }
 
 void hazard_pointer_stall_detector_configure(hazard_pointer_stall_options opts) {
-  if (opts.timeout.count() <= 0)
-    throw std::invalid_argument("quiesce: hazard_pointer_stall_options::timeout must be > 0 ms (got " +
-                                std::to_string(opts.timeout.count()) +
-                                "); call hazard_pointer_stall_detector_disable() to turn the detector off");
-  if (opts.report_interval.count() < 0)
-    throw std::invalid_argument("quiesce: hazard_pointer_stall_options::report_interval must be >= 0 ms (got " +
-                                std::to_string(opts.report_interval.count()) + "; 0 means 3 x timeout)");
+  detail::base::check_stall_options("hazard_pointer_stall_options", "hazard_pointer_stall_detector_disable",
+                                    opts.timeout, opts.report_interval);
   auto& c = detail::hp::stall_cfg();
   std::lock_guard lk(c.mu);
   c.timeout_ns.store(std::chrono::nanoseconds(opts.timeout).count(), std::memory_order_relaxed);

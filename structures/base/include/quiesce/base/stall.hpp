@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace quiesce::detail::base {
@@ -45,6 +46,20 @@ inline std::optional<long long> stall_timeout_ms_from_env(const char* name, cons
     return std::nullopt;
   }
   return ms;
+}
+
+// Checks a detector's options (`options` names their type, `disable` the
+// call that turns the detector off): throws std::invalid_argument naming the
+// field and the fix unless timeout > 0 and report_interval >= 0.
+inline void check_stall_options(const char* options, const char* disable, std::chrono::milliseconds timeout,
+                                std::chrono::milliseconds report_interval) {
+  if (timeout.count() <= 0)
+    throw std::invalid_argument(std::string("quiesce: ") + options + "::timeout must be > 0 ms (got " +
+                                std::to_string(timeout.count()) + "); call " + disable +
+                                "() to turn the detector off");
+  if (report_interval.count() < 0)
+    throw std::invalid_argument(std::string("quiesce: ") + options + "::report_interval must be >= 0 ms (got " +
+                                std::to_string(report_interval.count()) + "; 0 means 3 x timeout)");
 }
 
 // The kernel's name of thread `tid` of this process (/proc/self/task/<tid>/comm),
