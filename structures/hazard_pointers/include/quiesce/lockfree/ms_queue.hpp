@@ -126,10 +126,14 @@ class ms_queue {
   // overlaps.
   ~ms_queue() {
     // Relaxed: the caller's join orders every earlier operation before us.
-    auto next_of = [](node* n) noexcept { return n->next.load(std::memory_order_relaxed); };
     node* dummy = head_.load(std::memory_order_relaxed);
-    for (node* n = next_of(dummy); n != nullptr; n = next_of(n)) n->destroy_value();  // the dummy holds none
-    detail::lockfree::delete_chain(dummy, next_of);
+    node* first = dummy->next.load(std::memory_order_relaxed);
+    detail::lockfree::node_deleter<node>{}(dummy);  // holds no value
+    // One pass: each element's value, then its node (next is read before).
+    detail::lockfree::delete_chain(first, [](node* n) noexcept {
+      n->destroy_value();
+      return n->next.load(std::memory_order_relaxed);
+    });
   }
 
   // Appends a copy / the moved value. Lock-free; any thread. Strong
