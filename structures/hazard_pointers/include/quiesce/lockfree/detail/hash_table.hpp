@@ -459,10 +459,6 @@ class so_table {
 
 template <class Buckets, class Key, class Value, class Hash, class KeyEqual, class KeyOf>
 struct table_for;
-
-}  // namespace detail::lockfree
-
-namespace detail::lockfree {
 template <class Key, class Value, class Hash, class KeyEqual, class KeyOf>
 struct table_for<quiesce::lockfree::growing_buckets, Key, Value, Hash, KeyEqual, KeyOf> {
   using type = so_table<Key, Value, Hash, KeyEqual, KeyOf>;
