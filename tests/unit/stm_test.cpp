@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <latch>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -190,6 +191,66 @@ TEST(StmTest, CommitValidationAbortsAStaleReadSet) {
   });
   EXPECT_EQ(runs, 2);
   EXPECT_EQ(b.load(), 5);
+}
+
+// A tvar read and then written is locked at commit only if it still holds
+// the version the read saw (the lock's compare-exchange validates that read).
+TEST(StmTest, ReadModifyWriteAbortsWhenTheReadTvarChangedBeforeCommit) {
+  tvar<int> a{0};
+  int runs = 0;
+  atomically([&](transaction& tx) {
+    const int v = tx.read(a);
+    if (++runs == 1) commit_from_other_thread(a, 5);
+    tx.write(a, v + 1);  // v is stale on the first run: that run must not commit 1
+  });
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(a.load(), 6);
+}
+
+// Two reads of one tvar, then a write: the write covers the later read; the
+// earlier one is validated against the version the commit locked.
+TEST(StmTest, ATvarReadTwiceThenWritten) {
+  tvar<int> a{1};
+  int runs = 0;
+  atomically([&](transaction& tx) {
+    ++runs;
+    const int v = tx.read(a) + tx.read(a);
+    tx.write(a, v);
+  });
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(a.load(), 2);
+
+  runs = 0;
+  atomically([&](transaction& tx) {
+    const int v = tx.read(a) + tx.read(a);
+    if (++runs == 1) commit_from_other_thread(a, 10);
+    tx.write(a, v);
+  });
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(a.load(), 20);
+}
+
+// A read further back in the read log than write() looks for it
+// (detail::stm::cover_window) is validated at commit like any other read.
+TEST(StmTest, AReadFarBackInTheLogThenWritten) {
+  tvar<int> a{1};
+  std::vector<std::unique_ptr<tvar<int>>> others;
+  for (std::size_t i = 0; i < 2 * quiesce::detail::stm::cover_window; ++i)
+    others.push_back(std::make_unique<tvar<int>>(static_cast<int>(i)));
+  for (const bool conflict : {false, true}) {
+    int runs = 0;
+    const int before = a.load();
+    atomically([&](transaction& tx) {
+      const int v = tx.read(a);
+      int sum = 0;
+      for (const auto& o : others) sum += tx.read(*o);
+      if (++runs == 1 && conflict) commit_from_other_thread(a, 100);
+      tx.write(a, v + sum);
+    });
+    const int sum = static_cast<int>(others.size() * (others.size() - 1) / 2);
+    EXPECT_EQ(runs, conflict ? 2 : 1);
+    EXPECT_EQ(a.load(), (conflict ? 100 : before) + sum);
+  }
 }
 
 TEST(StmTest, RetryLimitThrowsWithMessageAndCommitsNothing) {

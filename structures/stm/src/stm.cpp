@@ -69,10 +69,16 @@ shared_counter g_shared_count;
 // wait is short unless the holder was preempted.
 constexpr int lock_spins = 64;
 
+// Locks e's tvar. If the transaction read it (e.locked_from = v | 1), only
+// while it still holds version v: the compare-exchange then also validates
+// that read. False: held by another committer past the spin, or (read)
+// written since.
 bool try_lock(write_entry& e) noexcept {
-  std::uint64_t cur = e.lock->load(std::memory_order_relaxed);
+  const std::uint64_t expected = e.locked_from;  // v | 1, or 0: any version
+  std::uint64_t cur = (expected & 1) ? expected & ~std::uint64_t{1} : e.lock->load(std::memory_order_relaxed);
   for (int spins = 0;;) {
     if ((cur & 1) == 0) {
+      if ((expected & 1) && cur != (expected & ~std::uint64_t{1})) return false;  // written since our read
       // Acquire on success: pairs with the release unlock of the previous
       // committer, so our word stores follow its stores in each word's
       // modification order. Seq_cst: commit()'s write-skew argument (a
@@ -186,8 +192,16 @@ bool transaction::commit() noexcept {
   // waiters). validate_reads() and release_locks() use order_.
   const std::size_t n = writes_.size();
   detail::stm::write_entry** const order = order_.extend(n);
-  for (std::size_t i = 0; i < n; ++i) order[i] = &writes_[i];
-  sort_by_lock(order, order + n);
+  if (n <= 2) {  // the common read-modify-write of one or two tvars: no loop
+    detail::stm::write_entry* a = &writes_[0];
+    detail::stm::write_entry* b = &writes_[n - 1];
+    if (std::less<>{}(b->lock, a->lock)) std::swap(a, b);
+    order[0] = a;
+    order[n - 1] = b;
+  } else {
+    for (std::size_t i = 0; i < n; ++i) order[i] = &writes_[i];
+    sort_by_lock(order, order + n);
+  }
   for (std::size_t i = 0; i < n; ++i) {
     if (!detail::stm::try_lock(*order[i])) {
       release_locks(i);
@@ -210,13 +224,14 @@ bool transaction::commit() noexcept {
   // other writes cannot both pass: try_lock's seq_cst cmpxchg precedes our
   // seq_cst validation loads in the total order S, and theirs theirs, so
   // whichever validation comes later in S sees the other's lock.
-  if (!validate_reads(true)) {
+  if (covered_ != reads_.size() && !validate_reads(true)) {
     release_locks(writes_.size());
     return false;
   }
   for (const detail::stm::write_entry& e : writes_) {
     const detail::stm::word* src = &values_[e.offset];
-    for (std::uint32_t i = 0; i < e.count; ++i) e.words[i].store(src[i], std::memory_order_relaxed);
+    e.words[0].store(src[0], std::memory_order_relaxed);  // every value has a word
+    for (std::uint32_t i = 1; i < e.count; ++i) e.words[i].store(src[i], std::memory_order_relaxed);
   }
   // Release: pairs with the acquire loads in read(), tvar::load() and the
   // next committer's lock acquisition; publishes the words, and with them
@@ -229,32 +244,34 @@ bool transaction::commit() noexcept {
 }
 
 bool transaction::validate_reads(bool holding_locks) const noexcept {
-  for (const detail::stm::lock_word* lk : reads_) {
+  for (const detail::stm::read_entry& r : reads_) {
+    // Covered: the commit locked the tvar at the version we read (try_lock
+    // compared it), so the read is still current.
+    if (holding_locks && (r.version & detail::stm::covered) != 0) continue;
+    const std::uint64_t seen = r.version & ~detail::stm::covered;
     // Seq_cst (a plain load on x86-64, ldar on AArch64): in commit(), after
     // our seq_cst lockings in S (commit()'s write-skew argument).
-    const std::uint64_t v = lk->load(std::memory_order_seq_cst);
-    if ((v & 1) == 0) {
-      // Written by a commit we did not know of: since our read, as a read
-      // that had met it would have extended known_ to it.
-      if (detail::stm::count_of(v) > known_[detail::stm::writer_of(v)]) return false;
-      continue;
-    }
+    const std::uint64_t v = r.lock->load(std::memory_order_seq_cst);
+    // Unchanged since the read. (Versions are never reused: each writer id's
+    // counts only grow. And a version that changed cannot be one we know:
+    // known_ grows only through a snapshot extension, which re-checks every
+    // read first, or through our own commits.)
+    if (v == seen) continue;
     // Locked: by us (then judge the version it had when we locked it) or
     // by another committer (a conflict). We hold locks only inside
     // commit(), and there order_ holds the write log sorted by lock address.
-    if (!holding_locks || (bloom_ & detail::stm::bloom_bit(lk)) == 0) return false;
+    if (!holding_locks || (v & 1) == 0 || (bloom_ & detail::stm::bloom_bit(r.lock)) == 0) return false;
     const detail::stm::write_entry* e = nullptr;
     if (writes_.size() <= 16) {
       for (const detail::stm::write_entry& w : writes_)
-        if (w.lock == lk) e = &w;
+        if (w.lock == r.lock) e = &w;
     } else {
       const auto it = std::lower_bound(
-          order_.begin(), order_.end(), lk,
+          order_.begin(), order_.end(), r.lock,
           [](const detail::stm::write_entry* w, const detail::stm::lock_word* p) { return std::less<>{}(w->lock, p); });
-      if (it != order_.end() && (*it)->lock == lk) e = *it;
+      if (it != order_.end() && (*it)->lock == r.lock) e = *it;
     }
-    if (e == nullptr || detail::stm::count_of(e->locked_from) > known_[detail::stm::writer_of(e->locked_from)])
-      return false;
+    if (e == nullptr || e->locked_from != seen) return false;
   }
   return true;
 }

@@ -39,10 +39,13 @@
 //   * commit: lock the written tvars in address order (try-lock with a
 //     short spin; a lock still held after it aborts the transaction), take
 //     the thread's next count c, re-validate the read set (every read tvar
-//     still unlocked, or locked by us, and written by a known commit; the
-//     lockings and these loads are seq_cst, so of two committers that each
-//     read what the other writes, one sees the other's lock), write the
-//     values back and unlock with (id, c). Locks are held only inside
+//     still at the version the read saw, or locked by us from that version;
+//     the lockings and these loads are seq_cst, so of two committers that
+//     each read what the other writes, one sees the other's lock), write the
+//     values back and unlock with (id, c). A tvar read and then written
+//     (read-modify-write; write() finds the read among the last 8) is
+//     locked only from the version the read saw: the lock's compare-exchange
+//     is that read's validation, and the re-validation skips it. Locks are held only inside
 //     commit, which runs no user code, and are taken in one global order,
 //     so there is no deadlock; a failed try-lock releases everything, so a
 //     preempted committer delays others by one abort, never forever.
@@ -105,10 +108,16 @@
 //   snapshot's count for the writer id, the copy and a store into the read
 //   log (inline in the thread's descriptor: no allocation until a
 //   transaction reads more than 64 tvars or writes more than 16).
-//   A write appends to the redo log. A writing commit is an insertion sort
-//   of the written tvars by address, one lock cmpxchg per written tvar, a
-//   re-read of every read tvar's lock word, and one store per written word
-//   plus one per unlock. A snapshot extension is a re-read of the read
+//   A write appends to the redo log (and, if the tvar was read, marks that
+//   read; a scan of at most the last 8 reads). A writing commit is a sort
+//   of the written tvars by address (one compare for two), one lock
+//   cmpxchg per written tvar, a re-read of the lock word of every read tvar
+//   it did not also write, and one store per written word plus one per
+//   unlock. While the thread's last transaction wrote what it read, each
+//   read also prefetches the tvar's line for writing (PREFETCHW), so the
+//   commit's cmpxchg finds it exclusive instead of upgrading a shared copy
+//   (one cross-CPU transfer instead of two); a thread of read-only
+//   transactions does not, so readers do not take lines from each other. A snapshot extension is a re-read of the read
 //   set's lock words. An abort throws and catches an internal exception
 //   (thousands of instructions in the unwinder). Memory: 8 KiB per thread
 //   that uses the STM (the snapshot's 1,024 counts), plus the logs.
@@ -203,15 +212,34 @@ constexpr std::uint64_t make_version(std::uint32_t writer, std::uint64_t count) 
 std::uint32_t acquire_writer_id(std::uint64_t& count) noexcept;
 void release_writer_id(std::uint32_t id, std::uint64_t count) noexcept;
 
+// One read in a transaction's read log: the tvar's lock and the version the
+// read saw (bit 0 clear). Bit 0 set: "covered" — the transaction later wrote
+// this tvar and its commit locks it only if the version is still this one
+// (the lock's compare-exchange validates the read), so the commit's
+// validation skips it.
+struct read_entry {
+  const lock_word* lock;
+  std::uint64_t version;
+};
+inline constexpr std::uint64_t covered = 1;
+
 // One written tvar in a transaction's redo log. Type-free: commit stores
 // `count` logged words into `words` (the tvar's atomic_words<T>).
 struct write_entry {
   lock_word* lock;
   std::atomic<word>* words;
-  std::uint32_t offset;       // first word of the value in the value log
-  std::uint32_t count;        // words in the value
-  std::uint64_t locked_from;  // the lock word commit replaced (commit only)
+  std::uint32_t offset;  // first word of the value in the value log
+  std::uint32_t count;   // words in the value
+  // Before commit: 0, or v | 1 when the transaction read version v of this
+  // tvar before writing it (the commit then locks only v). From the lock on:
+  // the lock word commit replaced.
+  std::uint64_t locked_from;
 };
+
+// How far back write() looks in the read log for a read of the tvar it
+// writes (the usual read-modify-write reads it just before). A read further
+// back stays uncovered: the commit's validation checks it instead.
+inline constexpr std::size_t cover_window = 8;
 
 // A growable array of a trivially copyable T with N elements inside the
 // object: a transaction's logs live in the thread's descriptor, keep their
@@ -353,22 +381,27 @@ class transaction {
         return raw.value();
       }
     }
+    // Fetch the line for writing when this thread's transactions write what
+    // they read (rmw_hint_): the commit's lock then finds it exclusive.
+    if (rmw_hint_) detail::base::prefetch_for_write(lk);
+    std::uint64_t version;
     for (;;) {
       // TL2's speculative read: the seqlock reader over the lock word, as in
       // tvar::load() (seqlock/detail/seqcount.hpp).
-      const std::uint64_t before = detail::seqlock::seq_read_begin(*lk);
-      if ((before & 1) != 0 || detail::stm::count_of(before) > known_[detail::stm::writer_of(before)])
+      version = detail::seqlock::seq_read_begin(*lk);
+      if ((version & 1) != 0 || detail::stm::count_of(version) > known_[detail::stm::writer_of(version)])
           [[unlikely]] {
         wait_or_extend(lk);  // returns once worth another try; throws on a conflict
         continue;
       }
       v.data_.read(raw.bytes);
-      if (detail::seqlock::seq_read_valid(*lk, before)) [[likely]]
+      if (detail::seqlock::seq_read_valid(*lk, version)) [[likely]]
         break;
       // A commit wrote v during the copy: read it again (the check above
       // judges the new lock word).
     }
-    reads_.push_back(lk);
+    reads_.push_back({lk, version});
+    read_bloom_ |= detail::stm::bloom_bit(lk);
     return raw.value();  // consistent: now a valid T
   }
 
@@ -392,8 +425,8 @@ class transaction {
     detail::stm::word* const dst = values_.extend(n);
     dst[n - 1] = 0;  // the padding of a partial last word, as atomic_words stores it
     std::memcpy(dst, &value, sizeof(T));
-    writes_.push_back(
-        {lk, v.data_.words(), static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(n), 0});
+    writes_.push_back({lk, v.data_.words(), static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(n),
+                       (read_bloom_ & bit) ? cover_read(lk) : 0});
     bloom_ |= bit;
   }
 
@@ -415,6 +448,8 @@ class transaction {
 
   void begin() noexcept {
     reads_.clear();
+    read_bloom_ = 0;
+    covered_ = 0;
     writes_.clear();
     values_.clear();
     order_.clear();
@@ -430,6 +465,9 @@ class transaction {
   bool finish() noexcept {
     const bool ok = !doomed_ && commit();
     active_ = false;
+    // Read-modify-write: at least half of the reads were of tvars this
+    // transaction then wrote. Guides the next transaction's reads.
+    rmw_hint_ = covered_ != 0 && 2 * covered_ >= reads_.size();
     return ok;
   }
   [[noreturn]] void abort_conflict() {
@@ -451,6 +489,21 @@ class transaction {
       if (writes_[i].lock == lk) return &writes_[i];
     return nullptr;
   }
+  // A first write of lk: if one of the last cover_window reads read lk,
+  // marks it covered and returns its version | 1 (write_entry::locked_from
+  // before commit), else 0.
+  std::uint64_t cover_read(const detail::stm::lock_word* lk) noexcept {
+    const std::size_t stop = reads_.size() > detail::stm::cover_window ? reads_.size() - detail::stm::cover_window : 0;
+    for (std::size_t i = reads_.size(); i-- > stop;) {
+      detail::stm::read_entry& r = reads_[i];
+      if (r.lock == lk && (r.version & detail::stm::covered) == 0) {
+        r.version |= detail::stm::covered;
+        ++covered_;
+        return r.version;
+      }
+    }
+    return 0;
+  }
   // read()'s slow path (stm.cpp): lk was locked or written by a commit
   // not in known_.
   void wait_or_extend(const detail::stm::lock_word* lk);
@@ -459,12 +512,15 @@ class transaction {
   bool validate_reads(bool holding_locks) const noexcept;
   void release_locks(std::size_t n) noexcept;
 
-  std::uint64_t bloom_ = 0;  // over writes_' lock addresses
+  std::uint64_t bloom_ = 0;       // over writes_' lock addresses
+  std::uint64_t read_bloom_ = 0;  // over reads_' lock addresses
+  std::size_t covered_ = 0;       // reads_ entries marked covered
   std::uint64_t count_;      // our writer id's last commit count
   std::uint32_t id_;         // our writer id (0: shared; stm.cpp)
   bool active_ = false;
   bool doomed_ = false;
-  detail::stm::small_log<const detail::stm::lock_word*, 64> reads_;
+  bool rmw_hint_ = false;  // the last finished transaction was read-modify-write (finish())
+  detail::stm::small_log<detail::stm::read_entry, 64> reads_;
   detail::stm::small_log<detail::stm::write_entry, 16> writes_;
   detail::stm::small_log<detail::stm::word, 32> values_;  // the redo log's values, by write_entry::offset
   detail::stm::small_log<detail::stm::write_entry*, 16> order_;  // commit: writes_ by lock address
