@@ -245,33 +245,35 @@ bool transaction::commit() noexcept {
 
 bool transaction::validate_reads(bool holding_locks) const noexcept {
   for (const detail::stm::read_entry& r : reads_) {
-    // Covered: the commit locked the tvar at the version we read (try_lock
+    // Covered: the commit locked the tvar from the version we read (try_lock
     // compared it), so the read is still current.
-    if (holding_locks && (r.version & detail::stm::covered) != 0) continue;
-    const std::uint64_t seen = r.version & ~detail::stm::covered;
+    if (holding_locks && r.covered()) continue;
+    const detail::stm::lock_word* const lk = r.lock();
     // Seq_cst (a plain load on x86-64, ldar on AArch64): in commit(), after
     // our seq_cst lockings in S (commit()'s write-skew argument).
-    const std::uint64_t v = r.lock->load(std::memory_order_seq_cst);
-    // Unchanged since the read. (Versions are never reused: each writer id's
-    // counts only grow. And a version that changed cannot be one we know:
-    // known_ grows only through a snapshot extension, which re-checks every
-    // read first, or through our own commits.)
-    if (v == seen) continue;
+    const std::uint64_t v = lk->load(std::memory_order_seq_cst);
+    if ((v & 1) == 0) {
+      // Written by a commit we did not know of: since our read, as a read
+      // that had met it would have extended known_ to it.
+      if (detail::stm::count_of(v) > known_[detail::stm::writer_of(v)]) return false;
+      continue;
+    }
     // Locked: by us (then judge the version it had when we locked it) or
     // by another committer (a conflict). We hold locks only inside
     // commit(), and there order_ holds the write log sorted by lock address.
-    if (!holding_locks || (v & 1) == 0 || (bloom_ & detail::stm::bloom_bit(r.lock)) == 0) return false;
+    if (!holding_locks || (bloom_ & detail::stm::bloom_bit(lk)) == 0) return false;
     const detail::stm::write_entry* e = nullptr;
     if (writes_.size() <= 16) {
       for (const detail::stm::write_entry& w : writes_)
-        if (w.lock == r.lock) e = &w;
+        if (w.lock == lk) e = &w;
     } else {
       const auto it = std::lower_bound(
-          order_.begin(), order_.end(), r.lock,
+          order_.begin(), order_.end(), lk,
           [](const detail::stm::write_entry* w, const detail::stm::lock_word* p) { return std::less<>{}(w->lock, p); });
-      if (it != order_.end() && (*it)->lock == r.lock) e = *it;
+      if (it != order_.end() && (*it)->lock == lk) e = *it;
     }
-    if (e == nullptr || e->locked_from != seen) return false;
+    if (e == nullptr || detail::stm::count_of(e->locked_from) > known_[detail::stm::writer_of(e->locked_from)])
+      return false;
   }
   return true;
 }

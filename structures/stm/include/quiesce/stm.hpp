@@ -39,9 +39,9 @@
 //   * commit: lock the written tvars in address order (try-lock with a
 //     short spin; a lock still held after it aborts the transaction), take
 //     the thread's next count c, re-validate the read set (every read tvar
-//     still at the version the read saw, or locked by us from that version;
-//     the lockings and these loads are seq_cst, so of two committers that
-//     each read what the other writes, one sees the other's lock), write the
+//     still unlocked, or locked by us, and written by a known commit; the
+//     lockings and these loads are seq_cst, so of two committers that each
+//     read what the other writes, one sees the other's lock), write the
 //     values back and unlock with (id, c). A tvar read and then written
 //     (read-modify-write; write() finds the read among the last 8) is
 //     locked only from the version the read saw: the lock's compare-exchange
@@ -212,16 +212,28 @@ constexpr std::uint64_t make_version(std::uint32_t writer, std::uint64_t count) 
 std::uint32_t acquire_writer_id(std::uint64_t& count) noexcept;
 void release_writer_id(std::uint32_t id, std::uint64_t count) noexcept;
 
-// One read in a transaction's read log: the tvar's lock and the version the
-// read saw (bit 0 clear). Bit 0 set: "covered" — the transaction later wrote
-// this tvar and its commit locks it only if the version is still this one
-// (the lock's compare-exchange validates the read), so the commit's
-// validation skips it.
-struct read_entry {
-  const lock_word* lock;
-  std::uint64_t version;
+// One read in a transaction's read log: the tvar's lock word, tagged in
+// bit 0 ("covered") once the transaction has also written the tvar and its
+// commit will lock it only from the version the read saw: the lock's
+// compare-exchange then validates the read, and the commit's validation
+// skips it. 8 bytes, as a read-only transaction's log stays.
+class read_entry {
+ public:
+  read_entry() noexcept = default;
+  explicit read_entry(const lock_word* lk) noexcept : bits_(reinterpret_cast<std::uintptr_t>(lk)) {}
+  [[nodiscard]] const lock_word* lock() const noexcept {
+    return reinterpret_cast<const lock_word*>(bits_ & ~std::uintptr_t{1});
+  }
+  [[nodiscard]] bool covered() const noexcept { return (bits_ & 1) != 0; }
+  // True for an uncovered read of lk.
+  [[nodiscard]] bool uncovered_read_of(const lock_word* lk) const noexcept {
+    return bits_ == reinterpret_cast<std::uintptr_t>(lk);
+  }
+  void cover() noexcept { bits_ |= 1; }
+
+ private:
+  std::uintptr_t bits_;
 };
-inline constexpr std::uint64_t covered = 1;
 
 // One written tvar in a transaction's redo log. Type-free: commit stores
 // `count` logged words into `words` (the tvar's atomic_words<T>).
@@ -400,8 +412,7 @@ class transaction {
       // A commit wrote v during the copy: read it again (the check above
       // judges the new lock word).
     }
-    reads_.push_back({lk, version});
-    read_bloom_ |= detail::stm::bloom_bit(lk);
+    reads_.push_back(detail::stm::read_entry(lk));
     return raw.value();  // consistent: now a valid T
   }
 
@@ -426,7 +437,7 @@ class transaction {
     dst[n - 1] = 0;  // the padding of a partial last word, as atomic_words stores it
     std::memcpy(dst, &value, sizeof(T));
     writes_.push_back({lk, v.data_.words(), static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(n),
-                       (read_bloom_ & bit) ? cover_read(lk) : 0});
+                       cover_read(lk)});
     bloom_ |= bit;
   }
 
@@ -448,7 +459,6 @@ class transaction {
 
   void begin() noexcept {
     reads_.clear();
-    read_bloom_ = 0;
     covered_ = 0;
     writes_.clear();
     values_.clear();
@@ -489,18 +499,23 @@ class transaction {
       if (writes_[i].lock == lk) return &writes_[i];
     return nullptr;
   }
-  // A first write of lk: if one of the last cover_window reads read lk,
-  // marks it covered and returns its version | 1 (write_entry::locked_from
-  // before commit), else 0.
+  // A first write of lk: if one of the last cover_window reads read lk and
+  // lk still holds a version of the snapshot (the one that read saw: a
+  // version written since would be of a commit not in known_, since known_
+  // grows only through extensions that re-check every read), marks that
+  // read covered and returns the version | 1 (write_entry::locked_from
+  // before commit). Else 0: the commit's validation judges the read.
   std::uint64_t cover_read(const detail::stm::lock_word* lk) noexcept {
     const std::size_t stop = reads_.size() > detail::stm::cover_window ? reads_.size() - detail::stm::cover_window : 0;
     for (std::size_t i = reads_.size(); i-- > stop;) {
-      detail::stm::read_entry& r = reads_[i];
-      if (r.lock == lk && (r.version & detail::stm::covered) == 0) {
-        r.version |= detail::stm::covered;
-        ++covered_;
-        return r.version;
-      }
+      if (!reads_[i].uncovered_read_of(lk)) continue;
+      // Relaxed: only the expected value of the commit's compare-exchange,
+      // which fails (an abort) if this load was stale.
+      const std::uint64_t v = lk->load(std::memory_order_relaxed);
+      if ((v & 1) != 0 || detail::stm::count_of(v) > known_[detail::stm::writer_of(v)]) return 0;
+      reads_[i].cover();
+      ++covered_;
+      return v | 1;
     }
     return 0;
   }
@@ -513,7 +528,6 @@ class transaction {
   void release_locks(std::size_t n) noexcept;
 
   std::uint64_t bloom_ = 0;       // over writes_' lock addresses
-  std::uint64_t read_bloom_ = 0;  // over reads_' lock addresses
   std::size_t covered_ = 0;       // reads_ entries marked covered
   std::uint64_t count_;      // our writer id's last commit count
   std::uint32_t id_;         // our writer id (0: shared; stm.cpp)
