@@ -44,11 +44,12 @@
 //     read what the other writes, one sees the other's lock), write the
 //     values back and unlock with (id, c). A tvar read and then written
 //     (read-modify-write; write() finds the read among the last 8) is
-//     locked only from the version the read saw: the lock's compare-exchange
-//     is that read's validation, and the re-validation skips it. Locks are held only inside
-//     commit, which runs no user code, and are taken in one global order,
-//     so there is no deadlock; a failed try-lock releases everything, so a
-//     preempted committer delays others by one abort, never forever.
+//     locked only from the version the read saw: the lock's
+//     compare-exchange is that read's validation, and the re-validation
+//     skips it. Locks are held only inside commit, which runs no user code,
+//     and are taken in one global order, so there is no deadlock; a failed
+//     try-lock releases everything, so a preempted committer delays others
+//     by one abort, never forever.
 //   * a transaction that wrote nothing commits without a lock or a
 //     validation (TL2's read-only fast path): each of its reads was
 //     already checked against the snapshot.
@@ -117,9 +118,10 @@
 //   read also prefetches the tvar's line for writing (PREFETCHW), so the
 //   commit's cmpxchg finds it exclusive instead of upgrading a shared copy
 //   (one cross-CPU transfer instead of two); a thread of read-only
-//   transactions does not, so readers do not take lines from each other. A snapshot extension is a re-read of the read
-//   set's lock words. An abort throws and catches an internal exception
-//   (thousands of instructions in the unwinder). Memory: 8 KiB per thread
+//   transactions does not, so readers do not take lines from each other.
+//   A snapshot extension is a re-read of the read set's lock words. An
+//   abort throws and catches an internal exception (thousands of
+//   instructions in the unwinder). Memory: 8 KiB per thread
 //   that uses the STM (the snapshot's 1,024 counts), plus the logs.
 //
 // Synchronisation table (who must synchronise with whom)
@@ -396,18 +398,17 @@ class transaction {
     // Fetch the line for writing when this thread's transactions write what
     // they read (rmw_hint_): the commit's lock then finds it exclusive.
     if (rmw_hint_) detail::base::prefetch_for_write(lk);
-    std::uint64_t version;
     for (;;) {
       // TL2's speculative read: the seqlock reader over the lock word, as in
       // tvar::load() (seqlock/detail/seqcount.hpp).
-      version = detail::seqlock::seq_read_begin(*lk);
-      if ((version & 1) != 0 || detail::stm::count_of(version) > known_[detail::stm::writer_of(version)])
+      const std::uint64_t before = detail::seqlock::seq_read_begin(*lk);
+      if ((before & 1) != 0 || detail::stm::count_of(before) > known_[detail::stm::writer_of(before)])
           [[unlikely]] {
         wait_or_extend(lk);  // returns once worth another try; throws on a conflict
         continue;
       }
       v.data_.read(raw.bytes);
-      if (detail::seqlock::seq_read_valid(*lk, version)) [[likely]]
+      if (detail::seqlock::seq_read_valid(*lk, before)) [[likely]]
         break;
       // A commit wrote v during the copy: read it again (the check above
       // judges the new lock word).
@@ -527,8 +528,8 @@ class transaction {
   bool validate_reads(bool holding_locks) const noexcept;
   void release_locks(std::size_t n) noexcept;
 
-  std::uint64_t bloom_ = 0;       // over writes_' lock addresses
-  std::size_t covered_ = 0;       // reads_ entries marked covered
+  std::uint64_t bloom_ = 0;  // over writes_' lock addresses
+  std::size_t covered_ = 0;  // reads_ entries marked covered
   std::uint64_t count_;      // our writer id's last commit count
   std::uint32_t id_;         // our writer id (0: shared; stm.cpp)
   bool active_ = false;
