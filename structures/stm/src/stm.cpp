@@ -255,7 +255,7 @@ bool transaction::validate_reads(bool holding_locks) const noexcept {
     if ((v & 1) == 0) {
       // Written by a commit we did not know of: since our read, as a read
       // that had met it would have extended known_ to it.
-      if (detail::stm::count_of(v) > known_[detail::stm::writer_of(v)]) return false;
+      if (!known(v)) return false;
       continue;
     }
     // Locked: by us (then judge the version it had when we locked it) or
@@ -272,8 +272,7 @@ bool transaction::validate_reads(bool holding_locks) const noexcept {
           [](const detail::stm::write_entry* w, const detail::stm::lock_word* p) { return std::less<>{}(w->lock, p); });
       if (it != order_.end() && (*it)->lock == lk) e = *it;
     }
-    if (e == nullptr || detail::stm::count_of(e->locked_from) > known_[detail::stm::writer_of(e->locked_from)])
-      return false;
+    if (e == nullptr || !known(e->locked_from)) return false;
   }
   return true;
 }

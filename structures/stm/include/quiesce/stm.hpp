@@ -402,7 +402,7 @@ class transaction {
       // TL2's speculative read: the seqlock reader over the lock word, as in
       // tvar::load() (seqlock/detail/seqcount.hpp).
       const std::uint64_t before = detail::seqlock::seq_read_begin(*lk);
-      if ((before & 1) != 0 || detail::stm::count_of(before) > known_[detail::stm::writer_of(before)])
+      if ((before & 1) != 0 || !known(before))
           [[unlikely]] {
         wait_or_extend(lk);  // returns once worth another try; throws on a conflict
         continue;
@@ -513,12 +513,17 @@ class transaction {
       // Relaxed: only the expected value of the commit's compare-exchange,
       // which fails (an abort) if this load was stale.
       const std::uint64_t v = lk->load(std::memory_order_relaxed);
-      if ((v & 1) != 0 || detail::stm::count_of(v) > known_[detail::stm::writer_of(v)]) return 0;
+      if ((v & 1) != 0 || !known(v)) return 0;
       reads_[i].cover();
       ++covered_;
       return v | 1;
     }
     return 0;
+  }
+  // True if `version` (a lock word) was stamped by a commit in the snapshot
+  // (known_): one its thread had made by the count known_ holds for its id.
+  [[nodiscard]] bool known(std::uint64_t version) const noexcept {
+    return detail::stm::count_of(version) <= known_[detail::stm::writer_of(version)];
   }
   // read()'s slow path (stm.cpp): lk was locked or written by a commit
   // not in known_.
