@@ -16,11 +16,13 @@
 
 #include "support/stress.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -321,6 +323,63 @@ TEST(DisruptorRingBuffer, SingleProducerCapacityAndTryNext) {
   EXPECT_TRUE(ring.remove_gating_sequence(consumer));
   EXPECT_FALSE(ring.remove_gating_sequence(consumer));
   EXPECT_TRUE(ring.try_next(4));  // no gating: never full
+}
+
+// The producer's write prefetch (ring_buffer's prefetch_ahead) touches the
+// slot prefetch_slots past each claim only when the sequencer's
+// cached_free() says a lap ago's event in it was consumed. It must never
+// say so of a slot a consumer may still read: for every s it accepts,
+// s - size <= the slowest consumer's real sequence. Both sequencers, as the
+// ring fills, drains and wraps with the consumer lagging by every amount.
+template <class Ring>
+void check_cached_free(Ring& ring, sequence& consumer) {
+  const auto size = static_cast<std::int64_t>(ring.buffer_size());
+  std::int64_t claimed = -1;
+  int accepted = 0, refused = 0;
+  for (std::int64_t round = 0; round < 300; ++round) {
+    for (std::int64_t k = 0; k <= round % (size + 1); ++k) {  // 1 .. size+1 claims, as many as fit
+      const std::optional<std::int64_t> hi = ring.try_next();
+      if (!hi) break;
+      ring.publish(*hi);
+      claimed = *hi;
+    }
+    for (std::int64_t s = claimed - size; s <= claimed + 2 * size; ++s) {
+      if (ring.sequencer().cached_free(s)) {
+        EXPECT_LE(s - size, consumer.get()) << "slot " << s << " is still held by the consumer";
+        ++accepted;
+      } else {
+        ++refused;
+      }
+    }
+    consumer.set(std::min(claimed, consumer.get() + 1 + (round * 7) % size));  // consume some
+  }
+  EXPECT_GT(accepted, 0);  // it does let the producer prefetch
+  EXPECT_GT(refused, 0);   // and holds it back near a full ring
+}
+
+TEST(DisruptorRingBuffer, CachedFreeNeverNamesASlotAConsumerMayRead) {
+  sp_ring sp(16, make_event);
+  sequence sp_consumer;
+  sp.add_gating_sequences({&sp_consumer});
+  check_cached_free(sp, sp_consumer);
+  mp_ring mp(16, make_event);
+  sequence mp_consumer;
+  mp.add_gating_sequences({&mp_consumer});
+  check_cached_free(mp, mp_consumer);
+}
+
+// About one and a half cache lines of events ahead, at least the next slot.
+TEST(DisruptorRingBuffer, PrefetchDistanceIsAboutALineAndAHalf) {
+  struct e8 { std::int64_t a; };
+  struct e16 { std::int64_t a, b; };
+  struct e64 { char c[64]; };
+  struct e96 { char c[96]; };
+  struct e200 { char c[200]; };
+  EXPECT_EQ((ring_buffer<e8, single_producer_sequencer<busy_spin_wait_strategy>>::prefetch_slots), 12);
+  EXPECT_EQ((ring_buffer<e16, single_producer_sequencer<busy_spin_wait_strategy>>::prefetch_slots), 6);
+  EXPECT_EQ((ring_buffer<e64, single_producer_sequencer<busy_spin_wait_strategy>>::prefetch_slots), 1);
+  EXPECT_EQ((ring_buffer<e96, single_producer_sequencer<busy_spin_wait_strategy>>::prefetch_slots), 1);
+  EXPECT_EQ((ring_buffer<e200, multi_producer_sequencer<busy_spin_wait_strategy>>::prefetch_slots), 1);
 }
 
 TEST(DisruptorRingBuffer, MultiProducerPublishesOutOfOrder) {

@@ -390,6 +390,13 @@ class single_producer_sequencer : public detail::sequencer_base<W, detail::singl
     return available;
   }
 
+  // True if slot `seq` was consumed a lap ago by the slowest consumer as the
+  // producer last read it (its cached copy; no shared load). A hint for
+  // ring_buffer's write prefetch, never a claim: the producer's thread.
+  [[nodiscard]] bool cached_free(std::int64_t seq) const noexcept {
+    return seq - static_cast<std::int64_t>(this->size_) <= p_.cached_gating;
+  }
+
  private:
   bool has_capacity(std::int64_t n) {
     const std::int64_t current = p_.next_value;
@@ -484,6 +491,13 @@ class multi_producer_sequencer : public detail::sequencer_base<W, sequence> {
       gating_cache_.set(min_seq);
     }
     return next_value;
+  }
+
+  // As the single producer's cached_free(seq), from the producers' shared
+  // cache of the slowest consumer (one relaxed load of a line next() has
+  // just read). A hint for ring_buffer's write prefetch, never a claim.
+  [[nodiscard]] bool cached_free(std::int64_t seq) const noexcept {
+    return seq - static_cast<std::int64_t>(this->size_) <= gating_cache_.get_relaxed();
   }
 
   // As next(n) but never waits: std::nullopt when fewer than n slots are
