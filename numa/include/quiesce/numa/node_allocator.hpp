@@ -238,7 +238,9 @@ class node_pool {
 
   // An uninitialised object of object_size bytes, aligned as asked, on the
   // pool's node. Any thread. Common case (the thread's cache has one):
-  // no lock, no atomic, a few ns (perf/numa_bench alloc_free/node_pool).
+  // no lock, no atomic, a few ns (perf/numa_bench alloc_free/node_pool);
+  // it also prefetches for writing the object the cache will hand out four
+  // allocations later, which may last have been written on another CPU.
   // Otherwise takes the pool's mutex to trade a batch, and when the pool is
   // empty maps a new chunk (allocate_on_node). Throws node_allocation_error
   // (strict) or std::bad_alloc when no chunk can be had.
