@@ -39,6 +39,7 @@
 #ifndef QUIESCE_DISRUPTOR_RING_BUFFER_HPP
 #define QUIESCE_DISRUPTOR_RING_BUFFER_HPP
 
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -195,7 +196,7 @@ class alignas(sequence_padding) ring_buffer {
   // and a half cache lines of events (12 slots of 8-byte events; the next
   // slot for events of 96 bytes or more). structures/disruptor/README.md,
   // "Why the per-event rate swings", says how it was chosen.
-  static constexpr std::int64_t prefetch_slots = sizeof(E) >= 96 ? 1 : static_cast<std::int64_t>(96 / sizeof(E));
+  static constexpr std::int64_t prefetch_slots = std::max<std::int64_t>(1, static_cast<std::int64_t>(96 / sizeof(E)));
 
  private:
   // Called with the highest sequence of each claim. Prefetches, for writing,
