@@ -246,6 +246,85 @@ TEST(StmTest, AReadFarBackInTheLogThenWritten) {
   }
 }
 
+// A commit of two writes locks them in address order. When the lock of the
+// first or of the second fails (the tvar changed since the read the write
+// covers), the commit must restore the lock it already took: the retry and
+// later transactions then lock it again (a tvar left locked would make them
+// spin and abort for ever). The conflict is committed after both writes, so
+// the covered reads fail at the lock itself, not in an earlier check.
+TEST(StmTest, TwoWriteCommitReleasesItsFirstLockWhenTheSecondFails) {
+  // Bounded retries: a lock left held makes every later transaction on the
+  // tvar abort, so the test fails with retry_limit_exceeded instead of hanging.
+  const stm_options bounded{.max_retries = 100};
+  for (const std::size_t changed : {std::size_t{0}, std::size_t{1}}) {
+    std::array<tvar<int>, 2> pair{{tvar<int>{1}, tvar<int>{2}}};  // pair[0] locks first: lower address
+    int runs = 0;
+    EXPECT_NO_THROW(atomically(
+        [&](transaction& tx) {
+          const int a = tx.read(pair[0]);
+          const int b = tx.read(pair[1]);
+          tx.write(pair[0], a + 10);
+          tx.write(pair[1], b + 10);
+          if (++runs == 1) commit_from_other_thread(pair[changed], 100);
+        },
+        bounded));
+    EXPECT_EQ(runs, 2) << "changed tvar " << changed;
+    EXPECT_EQ(pair[changed].load(), 110);
+    EXPECT_EQ(pair[1 - changed].load(), changed == 0 ? 12 : 11);
+    // Both unlocked: another thread commits to both.
+    std::thread([&] {
+      EXPECT_NO_THROW(atomically(
+          [&](transaction& tx) {
+            tx.write(pair[0], 7);
+            tx.write(pair[1], 8);
+          },
+          bounded));
+    }).join();
+    EXPECT_EQ(pair[0].load(), 7);
+    EXPECT_EQ(pair[1].load(), 8);
+  }
+}
+
+// Values of one word live in the write log's entry; longer ones in the value
+// log. Mixed in one transaction, overwritten, read back, more than the value
+// log's inline capacity (it grows), and committed together.
+TEST(StmTest, OneWordAndLongerValuesInOneTransaction) {
+  std::vector<std::unique_ptr<tvar<wide>>> wides;  // 6 words each: 20 of them outgrow the inline 32
+  std::vector<std::unique_ptr<tvar<std::uint64_t>>> words;
+  std::vector<std::unique_ptr<tvar<odd3>>> odds;  // 3 bytes: one word, zero padding
+  for (std::uint64_t i = 0; i < 20; ++i) {
+    wides.push_back(std::make_unique<tvar<wide>>(wide{{i, i, i, i, i}, false}));
+    words.push_back(std::make_unique<tvar<std::uint64_t>>(i));
+    odds.push_back(std::make_unique<tvar<odd3>>(odd3{1, 2, 3}));
+  }
+  atomically([&](transaction& tx) {
+    for (std::uint64_t i = 0; i < 20; ++i) {
+      tx.write(*wides[i], wide{{i, 1, 2, 3, 4}, true});
+      tx.write(*words[i], tx.read(*words[i]) + 100);
+      tx.write(*odds[i], odd3{static_cast<unsigned char>(i), 0, 9});
+    }
+    for (std::uint64_t i = 0; i < 20; ++i) {  // overwrite each kind, reading the logged value
+      wide w = tx.read(*wides[i]);
+      w.w[4] = 40 + i;
+      tx.write(*wides[i], w);
+      tx.write(*words[i], tx.read(*words[i]) * 2);
+      odd3 o = tx.read(*odds[i]);
+      o.y = 7;
+      tx.write(*odds[i], o);
+    }
+    for (std::uint64_t i = 0; i < 20; ++i) {
+      EXPECT_EQ(tx.read(*wides[i]), (wide{{i, 1, 2, 3, 40 + i}, true}));
+      EXPECT_EQ(tx.read(*words[i]), 2 * (i + 100));
+      EXPECT_EQ(tx.read(*odds[i]), (odd3{static_cast<unsigned char>(i), 7, 9}));
+    }
+  });
+  for (std::uint64_t i = 0; i < 20; ++i) {
+    EXPECT_EQ(wides[i]->load(), (wide{{i, 1, 2, 3, 40 + i}, true}));
+    EXPECT_EQ(words[i]->load(), 2 * (i + 100));
+    EXPECT_EQ(odds[i]->load(), (odd3{static_cast<unsigned char>(i), 7, 9}));
+  }
+}
+
 TEST(StmTest, RetryLimitThrowsWithMessageAndCommitsNothing) {
   tvar<int> a{0}, b{0};
   int runs = 0;

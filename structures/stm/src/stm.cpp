@@ -189,23 +189,30 @@ bool transaction::commit() noexcept {
   if (writes_.empty()) return true;
 
   // Lock the written tvars in address order (one global order: no cycle of
-  // waiters). validate_reads() and release_locks() use order_.
+  // waiters). One or two (the usual read-modify-write): straight-line, with
+  // no store before the first lock (each would have to drain before the
+  // lock's cmpxchg). More: sorted into order_, which validate_reads() also
+  // searches beyond 16 writes.
   const std::size_t n = writes_.size();
-  detail::stm::write_entry** const order = order_.extend(n);
-  if (n <= 2) {  // the common read-modify-write of one or two tvars: no loop
-    detail::stm::write_entry* a = &writes_[0];
-    detail::stm::write_entry* b = &writes_[n - 1];
-    if (std::less<>{}(b->lock, a->lock)) std::swap(a, b);
-    order[0] = a;
-    order[n - 1] = b;
+  detail::stm::write_entry* first = &writes_[0];
+  detail::stm::write_entry* second = &writes_[n - 1];  // first, for one write
+  if (n <= 2) {
+    if (std::less<>{}(second->lock, first->lock)) std::swap(first, second);
+    if (!detail::stm::try_lock(*first)) return false;
+    if (second != first && !detail::stm::try_lock(*second)) {
+      unlock_unchanged(*first);
+      return false;
+    }
   } else {
+    order_.clear();
+    detail::stm::write_entry** const order = order_.extend(n);
     for (std::size_t i = 0; i < n; ++i) order[i] = &writes_[i];
     sort_by_lock(order, order + n);
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!detail::stm::try_lock(*order[i])) {
-      release_locks(i);
-      return false;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!detail::stm::try_lock(*order[i])) {
+        release_locks(i);
+        return false;
+      }
     }
   }
   // Release fence: pairs with the acquire fence in read() and tvar::load().
@@ -225,13 +232,23 @@ bool transaction::commit() noexcept {
   // seq_cst validation loads in the total order S, and theirs theirs, so
   // whichever validation comes later in S sees the other's lock.
   if (covered_ != reads_.size() && !validate_reads(true)) {
-    release_locks(writes_.size());
+    if (n > 2) {
+      release_locks(n);
+    } else {
+      unlock_unchanged(*first);
+      if (second != first) unlock_unchanged(*second);
+    }
     return false;
   }
   for (const detail::stm::write_entry& e : writes_) {
-    const detail::stm::word* src = &values_[e.offset];
-    e.words[0].store(src[0], std::memory_order_relaxed);  // every value has a word
-    for (std::uint32_t i = 1; i < e.count; ++i) e.words[i].store(src[i], std::memory_order_relaxed);
+    std::atomic<detail::stm::word>* const dst = e.target();
+    if (!e.in_value_log()) [[likely]] {
+      dst->store(e.payload, std::memory_order_relaxed);
+      continue;
+    }
+    const detail::stm::word* src = &values_[static_cast<std::size_t>(e.payload >> 32)];
+    const auto words = static_cast<std::uint32_t>(e.payload);
+    for (std::uint32_t i = 0; i < words; ++i) dst[i].store(src[i], std::memory_order_relaxed);
   }
   // Release: pairs with the acquire loads in read(), tvar::load() and the
   // next committer's lock acquisition; publishes the words, and with them
@@ -245,10 +262,7 @@ bool transaction::commit() noexcept {
 
 bool transaction::validate_reads(bool holding_locks) const noexcept {
   for (const detail::stm::read_entry& r : reads_) {
-    // Covered: the commit locked the tvar from the version we read (try_lock
-    // compared it), so the read is still current.
-    if (holding_locks && r.covered()) continue;
-    const detail::stm::lock_word* const lk = r.lock();
+    const detail::stm::lock_word* const lk = r;
     // Seq_cst (a plain load on x86-64, ldar on AArch64): in commit(), after
     // our seq_cst lockings in S (commit()'s write-skew argument).
     const std::uint64_t v = lk->load(std::memory_order_seq_cst);
@@ -260,7 +274,8 @@ bool transaction::validate_reads(bool holding_locks) const noexcept {
     }
     // Locked: by us (then judge the version it had when we locked it) or
     // by another committer (a conflict). We hold locks only inside
-    // commit(), and there order_ holds the write log sorted by lock address.
+    // commit(), and there, beyond two writes, order_ holds the write log
+    // sorted by lock address.
     if (!holding_locks || (bloom_ & detail::stm::bloom_bit(lk)) == 0) return false;
     const detail::stm::write_entry* e = nullptr;
     if (writes_.size() <= 16) {
@@ -278,10 +293,7 @@ bool transaction::validate_reads(bool holding_locks) const noexcept {
 }
 
 void transaction::release_locks(std::size_t n) noexcept {
-  // Restore the versions: nothing was written. Release orders nothing we
-  // wrote (we wrote nothing) but keeps each lock word's history monotone
-  // for the acquire loads that read it.
-  for (std::size_t i = 0; i < n; ++i) order_[i]->lock->store(order_[i]->locked_from, std::memory_order_release);
+  for (std::size_t i = 0; i < n; ++i) unlock_unchanged(*order_[i]);
 }
 
 }  // namespace quiesce

@@ -45,8 +45,9 @@
 //     values back and unlock with (id, c). A tvar read and then written
 //     (read-modify-write; write() finds the read among the last 8) is
 //     locked only from the version the read saw: the lock's
-//     compare-exchange is that read's validation, and the re-validation
-//     skips it. Locks are held only inside commit, which runs no user code,
+//     compare-exchange is that read's validation, and when every read is
+//     such a read (a transfer) the re-validation is skipped. Locks are held
+//     only inside commit, which runs no user code,
 //     and are taken in one global order, so there is no deadlock; a failed
 //     try-lock releases everything, so a preempted committer delays others
 //     by one abort, never forever.
@@ -109,16 +110,23 @@
 //   snapshot's count for the writer id, the copy and a store into the read
 //   log (inline in the thread's descriptor: no allocation until a
 //   transaction reads more than 64 tvars or writes more than 16).
-//   A write appends to the redo log (and, if the tvar was read, marks that
-//   read; a scan of at most the last 8 reads). A writing commit is a sort
-//   of the written tvars by address (one compare for two), one lock
-//   cmpxchg per written tvar, a re-read of the lock word of every read tvar
-//   it did not also write, and one store per written word plus one per
-//   unlock. While the thread's last transaction wrote what it read, each
-//   read also prefetches the tvar's line for writing (PREFETCHW), so the
-//   commit's cmpxchg finds it exclusive instead of upgrading a shared copy
-//   (one cross-CPU transfer instead of two); a thread of read-only
-//   transactions does not, so readers do not take lines from each other.
+//   A write appends a 32-byte entry to the redo log, which holds a value of
+//   up to 8 bytes itself (a longer one goes to a value log), after a scan
+//   of at most the last 8 reads for a read of the tvar. A writing commit of
+//   one or two tvars orders them with one compare; of more, it sorts
+//   pointers to them by address. Then one lock cmpxchg per written tvar, a
+//   re-read of the lock word of every read tvar unless each read was of a
+//   tvar it then wrote, and one store per written word plus one per
+//   unlock. Every store a transaction makes before its first lock cmpxchg
+//   must drain before the cmpxchg runs, and with two CPUs trading the
+//   tvars' lines each one costs several times what it costs on one CPU
+//   (structures/stm/README.md, "Stores before the lock"): the logs are
+//   laid out to take few. While the thread's last transaction wrote what
+//   it read, each read also prefetches the tvar's line for writing
+//   (PREFETCHW), so the commit's cmpxchg finds it exclusive instead of
+//   upgrading a shared copy (one cross-CPU transfer instead of two); a
+//   thread of read-only transactions does not, so readers do not take lines
+//   from each other.
 //   A snapshot extension is a re-read of the read set's lock words. An
 //   abort throws and catches an internal exception (thousands of
 //   instructions in the unwinder). Memory: 8 KiB per thread
@@ -214,41 +222,32 @@ constexpr std::uint64_t make_version(std::uint32_t writer, std::uint64_t count) 
 std::uint32_t acquire_writer_id(std::uint64_t& count) noexcept;
 void release_writer_id(std::uint32_t id, std::uint64_t count) noexcept;
 
-// One read in a transaction's read log: the tvar's lock word, tagged in
-// bit 0 ("covered") once the transaction has also written the tvar and its
-// commit will lock it only from the version the read saw: the lock's
-// compare-exchange then validates the read, and the commit's validation
-// skips it. 8 bytes, as a read-only transaction's log stays.
-class read_entry {
- public:
-  read_entry() noexcept = default;
-  explicit read_entry(const lock_word* lk) noexcept : bits_(reinterpret_cast<std::uintptr_t>(lk)) {}
-  [[nodiscard]] const lock_word* lock() const noexcept {
-    return reinterpret_cast<const lock_word*>(bits_ & ~std::uintptr_t{1});
-  }
-  [[nodiscard]] bool covered() const noexcept { return (bits_ & 1) != 0; }
-  // True for an uncovered read of lk.
-  [[nodiscard]] bool uncovered_read_of(const lock_word* lk) const noexcept {
-    return bits_ == reinterpret_cast<std::uintptr_t>(lk);
-  }
-  void cover() noexcept { bits_ |= 1; }
+// One read in a transaction's read log: the tvar's lock word. 8 bytes, as
+// a read-only transaction's log stays.
+using read_entry = const lock_word*;
 
- private:
-  std::uintptr_t bits_;
-};
-
-// One written tvar in a transaction's redo log. Type-free: commit stores
-// `count` logged words into `words` (the tvar's atomic_words<T>).
+// One written tvar in a transaction's redo log: 32 bytes, four stores
+// per write (every store before the commit's first lock cmpxchg must drain
+// before it, and with two CPUs trading lines each one costs more: see
+// structures/stm/README.md, "Stores before the lock"). Type-free: a value of
+// one word is kept in the entry itself; a longer one in the value log,
+// `payload` then holding its first word's index << 32 | its word count, and
+// `words` tagged in bit 0.
 struct write_entry {
   lock_word* lock;
-  std::atomic<word>* words;
-  std::uint32_t offset;  // first word of the value in the value log
-  std::uint32_t count;   // words in the value
+  std::uintptr_t words;  // the tvar's std::atomic<word>* (atomic_words<T>), | 1: the value is in the value log
   // Before commit: 0, or v | 1 when the transaction read version v of this
   // tvar before writing it (the commit then locks only v). From the lock on:
   // the lock word commit replaced.
   std::uint64_t locked_from;
+  word payload;  // the value (one word), or where it is in the value log (above)
+
+  [[nodiscard]] std::atomic<word>* target() const noexcept {
+    return reinterpret_cast<std::atomic<word>*>(words & ~std::uintptr_t{1});
+  }
+  [[nodiscard]] bool in_value_log() const noexcept { return (words & 1) != 0; }
 };
+static_assert(sizeof(write_entry) == 32);
 
 // How far back write() looks in the read log for a read of the tvar it
 // writes (the usual read-modify-write reads it just before). A read further
@@ -391,7 +390,7 @@ class transaction {
     detail::seqlock::raw_copy<T> raw;
     if (bloom_ & detail::stm::bloom_bit(lk)) {
       if (const detail::stm::write_entry* e = find_write(lk)) {
-        std::memcpy(raw.bytes, &values_[e->offset], sizeof(T));
+        std::memcpy(raw.bytes, logged_value<T>(*e), sizeof(T));
         return raw.value();
       }
     }
@@ -413,7 +412,7 @@ class transaction {
       // A commit wrote v during the copy: read it again (the check above
       // judges the new lock word).
     }
-    reads_.push_back(detail::stm::read_entry(lk));
+    reads_.push_back(lk);
     return raw.value();  // consistent: now a valid T
   }
 
@@ -427,18 +426,21 @@ class transaction {
     detail::stm::lock_word* const lk = &v.lock_;
     const std::uint64_t bit = detail::stm::bloom_bit(lk);
     if (bloom_ & bit) {
-      if (const detail::stm::write_entry* e = find_write(lk)) {
-        std::memcpy(&values_[e->offset], &value, sizeof(T));
+      if (detail::stm::write_entry* e = find_write(lk)) {
+        store_value(*e, value);
         return;
       }
     }
     constexpr std::size_t n = detail::seqlock::atomic_words<T>::count;
-    const std::size_t offset = values_.size();
-    detail::stm::word* const dst = values_.extend(n);
-    dst[n - 1] = 0;  // the padding of a partial last word, as atomic_words stores it
-    std::memcpy(dst, &value, sizeof(T));
-    writes_.push_back({lk, v.data_.words(), static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(n),
-                       cover_read(lk)});
+    detail::stm::write_entry e{lk, reinterpret_cast<std::uintptr_t>(v.data_.words()), cover_read(lk), 0};
+    if constexpr (n > 1) {
+      const std::size_t offset = values_.size();
+      values_.extend(n)[n - 1] = 0;  // the padding of a partial last word, as atomic_words stores it
+      e.words |= 1;
+      e.payload = static_cast<detail::stm::word>(offset) << 32 | n;
+    }
+    store_value(e, value);
+    writes_.push_back(e);
     bloom_ |= bit;
   }
 
@@ -460,10 +462,9 @@ class transaction {
 
   void begin() noexcept {
     reads_.clear();
-    covered_ = 0;
     writes_.clear();
-    values_.clear();
-    order_.clear();
+    if (!values_.empty()) values_.clear();  // only values longer than a word use it: no store in the usual case
+    covered_ = 0;
     bloom_ = 0;
     doomed_ = false;
     active_ = true;
@@ -495,26 +496,45 @@ class transaction {
     }
     if (doomed_) throw detail::stm::conflict{};  // a conflict the function swallowed: keep aborting
   }
-  const detail::stm::write_entry* find_write(const detail::stm::lock_word* lk) const noexcept {
+  detail::stm::write_entry* find_write(const detail::stm::lock_word* lk) noexcept {
     for (std::size_t i = writes_.size(); i-- > 0;)
       if (writes_[i].lock == lk) return &writes_[i];
     return nullptr;
   }
+  // Where e's logged value of type T is: in the entry (one word) or in the
+  // value log.
+  template <class T>
+  const detail::stm::word* logged_value(const detail::stm::write_entry& e) const noexcept {
+    if constexpr (detail::seqlock::atomic_words<T>::count == 1) return &e.payload;
+    else return &values_[static_cast<std::size_t>(e.payload >> 32)];
+  }
+  template <class T>
+  void store_value(detail::stm::write_entry& e, const T& value) noexcept {
+    if constexpr (detail::seqlock::atomic_words<T>::count == 1) {
+      e.payload = 0;  // the padding of a value shorter than a word, as atomic_words stores it
+      std::memcpy(&e.payload, &value, sizeof(T));
+    } else {
+      std::memcpy(&values_[static_cast<std::size_t>(e.payload >> 32)], &value, sizeof(T));
+    }
+  }
   // A first write of lk: if one of the last cover_window reads read lk and
   // lk still holds a version of the snapshot (the one that read saw: a
   // version written since would be of a commit not in known_, since known_
-  // grows only through extensions that re-check every read), marks that
-  // read covered and returns the version | 1 (write_entry::locked_from
-  // before commit). Else 0: the commit's validation judges the read.
+  // grows only through extensions that re-check every read), counts lk as
+  // covered and returns the version | 1 (write_entry::locked_from before
+  // commit): the commit's lock then validates every read of lk. Else 0: the
+  // commit's validation judges the reads of lk. Nothing is marked in the
+  // read log (a store less per write): each tvar is covered at most once,
+  // and at least one of its reads is in the log, so covered_ ==
+  // reads_.size() only when every read is of a distinct covered tvar.
   std::uint64_t cover_read(const detail::stm::lock_word* lk) noexcept {
     const std::size_t stop = reads_.size() > detail::stm::cover_window ? reads_.size() - detail::stm::cover_window : 0;
     for (std::size_t i = reads_.size(); i-- > stop;) {
-      if (!reads_[i].uncovered_read_of(lk)) continue;
+      if (reads_[i] != lk) continue;
       // Relaxed: only the expected value of the commit's compare-exchange,
       // which fails (an abort) if this load was stale.
       const std::uint64_t v = lk->load(std::memory_order_relaxed);
       if ((v & 1) != 0 || !known(v)) return 0;
-      reads_[i].cover();
       ++covered_;
       return v | 1;
     }
@@ -531,19 +551,26 @@ class transaction {
   // True if every read tvar is unlocked (or locked by this commit) and was
   // last written by a commit in known_.
   bool validate_reads(bool holding_locks) const noexcept;
+  // Restores the lock words of order_[0..n) (commit of more than two writes).
   void release_locks(std::size_t n) noexcept;
+  // Restores the lock word e's commit replaced: nothing was written.
+  static void unlock_unchanged(detail::stm::write_entry& e) noexcept {
+    // Release orders nothing we wrote (we wrote nothing) but keeps each lock
+    // word's history monotone for the acquire loads that read it.
+    e.lock->store(e.locked_from, std::memory_order_release);
+  }
 
   std::uint64_t bloom_ = 0;  // over writes_' lock addresses
-  std::size_t covered_ = 0;  // reads_ entries marked covered
   std::uint64_t count_;      // our writer id's last commit count
   std::uint32_t id_;         // our writer id (0: shared; stm.cpp)
   bool active_ = false;
   bool doomed_ = false;
+  std::size_t covered_ = 0;  // written tvars whose write covers a read (cover_read())
   bool rmw_hint_ = false;  // the last finished transaction was read-modify-write (finish())
   detail::stm::small_log<detail::stm::read_entry, 64> reads_;
   detail::stm::small_log<detail::stm::write_entry, 16> writes_;
-  detail::stm::small_log<detail::stm::word, 32> values_;  // the redo log's values, by write_entry::offset
-  detail::stm::small_log<detail::stm::write_entry*, 16> order_;  // commit: writes_ by lock address
+  detail::stm::small_log<detail::stm::word, 32> values_;  // the redo log's values longer than a word (write_entry)
+  detail::stm::small_log<detail::stm::write_entry*, 16> order_;  // commit of 3 or more writes: writes_ by lock address
   // The snapshot: for each writer id, the count up to which this thread
   // knows that id's commits (kept across transactions; 8 KiB).
   std::uint64_t known_[detail::stm::max_writers] = {};
