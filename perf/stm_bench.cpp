@@ -4,7 +4,8 @@
 // Peers (balances are int64_t; every transfer moves 1..64 units between two
 // distinct accounts chosen at random, per-thread xorshift)
 //   stm             quiesce::atomically: read both tvars, write both (the
-//                   commit locks the two tvars, bumps the global clock)
+//                   commit locks the two tvars and stamps them with the
+//                   thread's own commit count: no shared clock)
 //   global_mutex    one std::mutex around every transfer; balances in a
 //                   plain int64_t array
 //   account_mutex   a std::mutex per account; both taken in address order
