@@ -259,6 +259,14 @@ class alignas(sequence_padding) sequencer_base {
         state_(numa::make_on_node<shared_state>(where.node)),
         wait_(std::forward<WaitArgs>(wait_args)...) {}
 
+  // The sequence the slowest consumer must have reached before slot `seq`
+  // may be written: the slot's previous occupant, a lap earlier. The claims
+  // wait while it is above the consumers' minimum; cached_free() compares
+  // it with the producer's cached minimum.
+  [[nodiscard]] std::int64_t wrap_point_of(std::int64_t seq) const noexcept {
+    return seq - static_cast<std::int64_t>(size_);
+  }
+
   // The shared block, for placement checks.
   [[nodiscard]] std::span<const std::byte> state_bytes() const noexcept {
     return {reinterpret_cast<const std::byte*>(state_.get()), sizeof(shared_state)};
@@ -330,7 +338,7 @@ class single_producer_sequencer : public detail::sequencer_base<W, detail::singl
     claim_scope scope(*this);
     const std::int64_t current = p_.next_value;
     const std::int64_t next_value = current + n;
-    const std::int64_t wrap_point = next_value - static_cast<std::int64_t>(this->size_);
+    const std::int64_t wrap_point = this->wrap_point_of(next_value);
     const std::int64_t cached = p_.cached_gating;
     if (wrap_point > cached || cached > current) {
       std::int64_t min_seq;
@@ -382,7 +390,7 @@ class single_producer_sequencer : public detail::sequencer_base<W, detail::singl
   // True if `seq` is published and not yet overwritable. Any thread.
   [[nodiscard]] bool is_available(std::int64_t seq) const noexcept {
     const std::int64_t c = this->cursor_.get();
-    return seq <= c && seq > c - static_cast<std::int64_t>(this->size_);
+    return seq <= c && seq > this->wrap_point_of(c);
   }
   // The highest published sequence in [lo, available] (here: available; the
   // single producer publishes in order). Any thread.
@@ -394,13 +402,13 @@ class single_producer_sequencer : public detail::sequencer_base<W, detail::singl
   // producer last read it (its cached copy; no shared load). A hint for
   // ring_buffer's write prefetch, never a claim: the producer's thread.
   [[nodiscard]] bool cached_free(std::int64_t seq) const noexcept {
-    return seq - static_cast<std::int64_t>(this->size_) <= p_.cached_gating;
+    return this->wrap_point_of(seq) <= p_.cached_gating;
   }
 
  private:
   bool has_capacity(std::int64_t n) {
     const std::int64_t current = p_.next_value;
-    const std::int64_t wrap_point = current + n - static_cast<std::int64_t>(this->size_);
+    const std::int64_t wrap_point = this->wrap_point_of(current + n);
     const std::int64_t cached = p_.cached_gating;
     if (wrap_point > cached || cached > current) {
       const std::int64_t min_seq = this->minimum_gating_sequence(current);
@@ -475,7 +483,7 @@ class multi_producer_sequencer : public detail::sequencer_base<W, sequence> {
     // Acquire-release xadd: claims are totally ordered on the cursor.
     const std::int64_t current = this->cursor_.get_and_add(n);
     const std::int64_t next_value = current + n;
-    const std::int64_t wrap_point = next_value - static_cast<std::int64_t>(this->size_);
+    const std::int64_t wrap_point = this->wrap_point_of(next_value);
     // Acquire: pairs with the release in gating_cache_.set() by the producer
     // that read the consumers' sequences (acquire), so their reads of the
     // slots happen before our writes even when we skip the scan (TSan found
@@ -497,7 +505,7 @@ class multi_producer_sequencer : public detail::sequencer_base<W, sequence> {
   // cache of the slowest consumer (one relaxed load of a line next() has
   // just read). A hint for ring_buffer's write prefetch, never a claim.
   [[nodiscard]] bool cached_free(std::int64_t seq) const noexcept {
-    return seq - static_cast<std::int64_t>(this->size_) <= gating_cache_.get_relaxed();
+    return this->wrap_point_of(seq) <= gating_cache_.get_relaxed();
   }
 
   // As next(n) but never waits: std::nullopt when fewer than n slots are
@@ -555,7 +563,7 @@ class multi_producer_sequencer : public detail::sequencer_base<W, sequence> {
     available_[seq & mask_].store(lap(seq), std::memory_order_release);
   }
   bool has_capacity(std::int64_t n, std::int64_t current) {
-    const std::int64_t wrap_point = current + n - static_cast<std::int64_t>(this->size_);
+    const std::int64_t wrap_point = this->wrap_point_of(current + n);
     // Acquire: pairs with the release in gating_cache_.set() by the producer
     // that read the consumers' sequences (acquire), so their reads of the
     // slots happen before our writes even when we skip the scan (TSan found
