@@ -261,8 +261,7 @@ bool transaction::commit() noexcept {
 }
 
 bool transaction::validate_reads(bool holding_locks) const noexcept {
-  for (const detail::stm::read_entry& r : reads_) {
-    const detail::stm::lock_word* const lk = r;
+  for (const detail::stm::lock_word* const lk : reads_) {
     // Seq_cst (a plain load on x86-64, ldar on AArch64): in commit(), after
     // our seq_cst lockings in S (commit()'s write-skew argument).
     const std::uint64_t v = lk->load(std::memory_order_seq_cst);
