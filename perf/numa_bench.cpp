@@ -13,8 +13,9 @@
 //     Targets (issue "numa: topology, node-local memory, pinning"):
 //     node_pool <= 1.5x malloc, >= 10x faster than numa_alloc_onnode.
 //   alloc_free_batch/<peer>/size:<32|64|256>
-//     64 allocations, then their 64 frees: past the per-thread cache of a
-//     node_pool (64 objects), so the shared list's mutex is on the path.
+//     512 allocations, then their 512 frees: past the per-thread cache of a
+//     node_pool (256 objects at these sizes, 128 at 256 bytes), so the shared
+//     list's mutex is on the path.
 //     items_per_second counts objects.
 //   memory/chase/<local_node:N|remote_node:K|remote>
 //     Pointer chase through a 64 MiB buffer on node N (strict placement,
@@ -139,7 +140,7 @@ template <class Peer>
 void alloc_free_batch(benchmark::State& state) {
   auto pin = qn::scoped_affinity::to_cpu(measuring_cpu());
   Peer peer(static_cast<std::size_t>(state.range(0)));
-  constexpr int batch = 64;
+  constexpr int batch = 512;  // past the largest per-thread cache of a node_pool (256 objects)
   void* objects[batch];
   auto round = [&] {
     for (auto& p : objects) {

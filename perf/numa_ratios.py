@@ -10,7 +10,7 @@ Markdown tables:
   * small-object allocation, alloc+free pairs, 1 thread, per size: quiesce
     node_pool against malloc (target: pool <= 1.5x malloc) and against
     numa_alloc_onnode (target: >= 10x faster), with the std::pmr pools and
-    allocate_on_node for reference; then the same for 64-object batches
+    allocate_on_node for reference; then the same for 512-object batches
     (no targets: it shows the shared-list path);
   * memory on the local node against every other node: pointer-chase latency
     and sequential-read bandwidth, and their remote/local ratios (or why the
@@ -37,7 +37,7 @@ from bench_json import Results, finish, load_medians, ratio  # perf/bench_json.p
 SIZES = [32, 64, 256]
 POOL_VS_MALLOC_TARGET = 1.5  # node_pool / malloc, at most
 NUMA_ALLOC_VS_POOL_TARGET = 10.0  # numa_alloc_onnode / node_pool, at least
-BATCH = 64  # alloc_free_batch: objects per iteration
+BATCH = 512  # alloc_free_batch: objects per iteration
 PEERS = [
     ("node_pool", "quiesce node_pool"),
     ("malloc", "malloc/free"),

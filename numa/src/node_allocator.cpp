@@ -156,8 +156,23 @@ void deallocate_on_node(void* p, std::size_t bytes) noexcept {
 
 namespace {
 
-constexpr std::uint32_t cache_capacity = 64;
-constexpr std::uint32_t trade_batch = 32;
+// A thread's cache holds up to cache_capacity_for(stride) objects of a pool
+// and trades half of that with the pool's shared list (under its mutex) when
+// it runs dry or full. Small objects get 256: a hazard-pointer scan frees
+// a threshold's worth (1,000 or more) of nodes at once, and with 64 the
+// two-thread rows of perf/lockfree_stack_queue_bench spent a visible share
+// of their time in the shared list's mutex, much of it waiting for the other
+// thread (numa/README.md, "The per-thread cache"). Larger objects get fewer, so
+// that what one thread holds stays about 32 KiB (at least 64 objects).
+constexpr std::uint32_t cache_capacity = 256;  // the array's size: the most any pool's cache holds
+constexpr std::uint32_t cache_bytes = 32 << 10;
+constexpr std::uint32_t cache_capacity_for(std::size_t stride) noexcept {
+  std::uint32_t cap = cache_capacity;
+  while (cap > 64 && cap * stride > cache_bytes) cap /= 2;
+  return cap;
+}
+static_assert(cache_capacity_for(8) == 256 && cache_capacity_for(128) == 256 && cache_capacity_for(129) == 128 &&
+              cache_capacity_for(4096) == 64);
 // allocate() prefetches for writing the object it will hand out this many
 // allocations later (the cache is a stack: so it will, unless deallocations
 // come in between). A cached object often last lived in another thread's
@@ -202,6 +217,8 @@ struct node_pool::impl {
   placement policy = placement::strict;
   std::size_t chunk_len = 0;  // bytes per chunk (whole pages)
   std::size_t per_chunk = 0;  // objects per chunk
+  std::uint32_t cache_cap = 64;  // cache_capacity_for(stride): a thread's cache holds at most this many
+  std::uint32_t trade = 32;      // cache_cap / 2: objects per trade with the shared list
   std::atomic<std::size_t> chunks_mapped{0};
 #ifndef NDEBUG
   // Debug builds: allocate - deallocate, an atomic RMW on every call, so on
@@ -395,16 +412,16 @@ void node_pool::impl::add_chunk(std::unique_lock<std::mutex>& lock) {
   bump_end = bump + per_chunk * stride;
 }
 
-// Fills an empty cache with up to trade_batch objects: from the shared list
+// Fills an empty cache with up to `trade` objects: from the shared list
 // first, then carved from the bump region, mapping a chunk when both are dry.
 void node_pool::impl::refill(local_cache& c) {
   std::unique_lock lock(m);
   while (c.count == 0) {
-    const std::size_t take = std::min<std::size_t>(trade_batch, shared.size());
+    const std::size_t take = std::min<std::size_t>(trade, shared.size());
     std::copy(shared.end() - static_cast<std::ptrdiff_t>(take), shared.end(), c.items);
     shared.resize(shared.size() - take);
     c.count = static_cast<std::uint32_t>(take);
-    for (; c.count < trade_batch && bump != bump_end; bump += stride) c.items[c.count++] = bump;
+    for (; c.count < trade && bump != bump_end; bump += stride) c.items[c.count++] = bump;
     if (c.count == 0) add_chunk(lock);
   }
 }
@@ -434,10 +451,10 @@ void node_pool::impl::deallocate_slow(void* p) noexcept {
     shared.push_back(p);
     return;
   }
-  if (c->count == cache_capacity) {
+  if (c->count >= cache_cap) {
     std::lock_guard lock(m);
-    shared.insert(shared.end(), c->items + (cache_capacity - trade_batch), c->items + cache_capacity);
-    c->count -= trade_batch;
+    shared.insert(shared.end(), c->items + (c->count - trade), c->items + c->count);
+    c->count -= trade;
   }
   c->items[c->count++] = p;
 }
@@ -460,6 +477,8 @@ node_pool::node_pool(std::size_t object_size, std::size_t alignment, int node, p
   s->policy = policy;
   s->chunk_len = page_round(std::max(chunk_bytes, s->stride));
   s->per_chunk = s->chunk_len / s->stride;
+  s->cache_cap = cache_capacity_for(s->stride);
+  s->trade = s->cache_cap / 2;
 
   detail::install_fork_handlers();  // done at load unless memory ran out then
   registry& r = the_registry();
@@ -523,7 +542,7 @@ void node_pool::deallocate(void* p) noexcept {
   s.count_in_use(-1);
   if (thread_caches* tc = tl_caches; tc != nullptr && s.slot < tc->size) {
     local_cache& c = tc->data[s.slot];
-    if (c.generation == s.generation && c.count < cache_capacity) {
+    if (c.generation == s.generation && c.count < s.cache_cap) {
       c.items[c.count++] = p;
       return;
     }

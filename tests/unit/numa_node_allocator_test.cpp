@@ -231,7 +231,9 @@ TEST(NumaNodePool, NoDuplicatesAndReuseAfterFree) {
     ASSERT_TRUE(again.insert(p).second);
     never_handed_out += live.count(p) == 0 ? 1 : 0;
   }
-  EXPECT_LE(never_handed_out, 64u) << "freed objects must be reused before new ones are carved";
+  // At most one cache's worth: 256 objects of this size (numa/README.md,
+  // "The per-thread cache").
+  EXPECT_LE(never_handed_out, 256u) << "freed objects must be reused before new ones are carved";
   EXPECT_EQ(pool.chunk_count(), chunks);
   for (void* p : again) pool.deallocate(p);
 }
