@@ -278,8 +278,7 @@ bool transaction::validate_reads(bool holding_locks) const noexcept {
     if (!holding_locks || (bloom_ & detail::stm::bloom_bit(lk)) == 0) return false;
     const detail::stm::write_entry* e = nullptr;
     if (writes_.size() <= 16) {
-      for (const detail::stm::write_entry& w : writes_)
-        if (w.lock == lk) e = &w;
+      e = find_write(lk);
     } else {
       const auto it = std::lower_bound(
           order_.begin(), order_.end(), lk,

@@ -496,10 +496,15 @@ class transaction {
     }
     if (doomed_) throw detail::stm::conflict{};  // a conflict the function swallowed: keep aborting
   }
-  detail::stm::write_entry* find_write(const detail::stm::lock_word* lk) noexcept {
+  // The write log's entry for lk, or null (a linear search from the newest
+  // entry; each tvar has at most one entry).
+  const detail::stm::write_entry* find_write(const detail::stm::lock_word* lk) const noexcept {
     for (std::size_t i = writes_.size(); i-- > 0;)
       if (writes_[i].lock == lk) return &writes_[i];
     return nullptr;
+  }
+  detail::stm::write_entry* find_write(const detail::stm::lock_word* lk) noexcept {
+    return const_cast<detail::stm::write_entry*>(std::as_const(*this).find_write(lk));
   }
   // Where e's logged value of type T is: in the entry (one word) or in the
   // value log.
