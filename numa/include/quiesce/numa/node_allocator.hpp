@@ -213,12 +213,15 @@ node_allocator<T>::node_allocator(int node, placement policy) : node_(node), pol
 //                                                    or follow the destructor
 //   ~node_pool vs threads that still cache its objects  none: their caches are
 //                                                    dropped (generation check)
-// Per-thread caches hold up to 64 objects per pool and trade batches of 32;
-// a thread that exits returns its cached objects to the pools still alive
-// (also when other thread_local destructors free objects after that: those
-// go straight to the shared list). Objects in other threads' caches count
-// as free but are unavailable to this thread until traded, so a pool can
-// hold up to 64 x (threads) more free objects than it hands out.
+// Per-thread caches hold up to C objects per pool and trade batches of C/2,
+// where C is 256 for objects of up to 128 bytes and halves as the size
+// doubles, down to 64 (about 32 KiB per thread and pool; numa/README.md,
+// "The per-thread cache"); a thread that exits returns its cached objects
+// to the pools still alive (also when other thread_local destructors free
+// objects after that: those go straight to the shared list). Objects in
+// other threads' caches count as free but are unavailable to this thread
+// until traded, so a pool can hold up to C x (threads) more free objects
+// than it hands out.
 // Memory: object size rounded up to the alignment (at least a pointer);
 // the shared list reserves one pointer per object carved.
 // Fork: a child must not use a pool another parent thread was using.
