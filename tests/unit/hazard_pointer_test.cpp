@@ -8,9 +8,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <latch>
 #include <memory>
 #include <optional>
@@ -202,6 +204,78 @@ TEST(HazardPointerDomain, ScansAtTheThreshold) {
   EXPECT_EQ(deleted.load(), 16);  // the 16th retire scanned (this thread is on the objects' node)
   EXPECT_EQ(dom.stats().scans, 1u);
   EXPECT_EQ(dom.stats().reclaimed_on_home_node, 16u);
+}
+
+// Free order (hazard_pointers/README.md, "Free order"): a scan runs its
+// deleters in the list's order (newest retire first) while no other thread
+// holds a record of the domain, and in descending address order while one
+// does. Either way each object is freed exactly once and a protected one
+// is kept.
+struct ordered : quiesce::hazard_pointer_obj_base<ordered> {
+  explicit ordered(std::vector<const ordered*>* log) : log_(log) {}
+  ~ordered() { log_->push_back(this); }
+  std::vector<const ordered*>* log_;
+  char pad[40] = {};
+};
+
+// Retires `n` objects, allocated together and retired in a shuffled order,
+// plus one that `keep` protects; returns them in retire order.
+std::vector<ordered*> retire_shuffled(hazard_pointer_domain& dom, std::vector<const ordered*>& log, int n,
+                                      hazard_pointer& keep) {
+  std::vector<ordered*> objs;
+  for (int i = 0; i < n; ++i) objs.push_back(new ordered(&log));
+  std::uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (int i = n - 1; i > 0; --i) {  // Fisher-Yates with a fixed xorshift: the same order every run
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::swap(objs[static_cast<std::size_t>(i)], objs[x % static_cast<std::uint64_t>(i + 1)]);
+  }
+  keep.reset_protection(objs[static_cast<std::size_t>(n / 2)]);
+  for (ordered* o : objs) o->retire(dom);
+  return objs;
+}
+
+TEST(HazardPointerDomain, AThreadAloneFreesInTheListsOrder) {
+  std::vector<const ordered*> log;
+  hazard_pointer_domain dom({.min_threshold = 1000});  // no scan before cleanup
+  auto keep = make_hazard_pointer(dom);
+  const std::vector<ordered*> objs = retire_shuffled(dom, log, 300, keep);
+  quiesce::hazard_pointer_cleanup(dom);
+  std::vector<const ordered*> expected;  // newest retire first, the kept one left out
+  for (auto it = objs.rbegin(); it != objs.rend(); ++it)
+    if (*it != objs[150]) expected.push_back(*it);
+  EXPECT_EQ(log, expected);
+  keep.reset_protection();
+  quiesce::hazard_pointer_cleanup(dom);
+  ASSERT_EQ(log.size(), 300u);
+  EXPECT_EQ(log.back(), objs[150]);
+}
+
+TEST(HazardPointerDomain, WhileAnotherThreadHoldsARecordFreesInDescendingAddressOrder) {
+  std::vector<const ordered*> log;
+  hazard_pointer_domain dom({.min_threshold = 1000});
+  std::latch holding{1};
+  std::latch done{1};
+  std::thread other([&] {
+    auto h = make_hazard_pointer(dom);  // a record of dom, in use by another thread; protects nothing
+    holding.count_down();
+    done.wait();
+  });
+  holding.wait();
+  auto keep = make_hazard_pointer(dom);
+  const std::vector<ordered*> objs = retire_shuffled(dom, log, 300, keep);
+  quiesce::hazard_pointer_cleanup(dom);
+  ASSERT_EQ(log.size(), 299u);
+  EXPECT_TRUE(std::is_sorted(log.begin(), log.end(), std::greater<>{})) << "not in descending address order";
+  EXPECT_EQ(std::adjacent_find(log.begin(), log.end()), log.end()) << "an object freed twice";
+  EXPECT_EQ(std::find(log.begin(), log.end(), objs[150]), log.end()) << "the protected object was freed";
+  keep.reset_protection();
+  quiesce::hazard_pointer_cleanup(dom);
+  ASSERT_EQ(log.size(), 300u);
+  EXPECT_EQ(log.back(), objs[150]);
+  done.count_down();
+  other.join();
 }
 
 TEST(HazardPointerDomain, ThresholdGrowsWithTheRecords) {

@@ -125,6 +125,7 @@ struct domain_impl {
     std::atomic<bool> stall_watch{false};  // stall_by_node[this node] is not empty (note_kept)
     std::atomic<std::uint64_t> taken{0};   // objects taken by scans (written once per scan)
   };
+
   static constexpr unsigned count_shift = detail::hp::retired_count_shift;
   static constexpr std::uint64_t ptr_mask = (std::uint64_t{1} << count_shift) - 1;
   static constexpr std::uint64_t max_count = 0xFFFF;
@@ -323,14 +324,19 @@ struct domain_impl {
       // A fresh vector per scan (one allocation per >= T retires): a
       // thread_local one would be destroyed before the at-exit cleanup runs.
       std::vector<const void*> hz;
+      bool shared = false;  // another thread holds a record of this domain (see free order below)
       try {
         hz.reserve(ctr.record_count.load(std::memory_order_relaxed));
+        const pid_t me = detail::hp::this_thread_tid();
         for (int m = 0; m < slots; ++m) {
           for (record* r = records[m].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {
             // Acquire: pairs with the owner's release stores, so the owner's
             // reads of a previously protected object happen-before its free.
             const void* p = r->ptr.load(std::memory_order_acquire);
             if (p != nullptr) hz.push_back(p);
+            // Relaxed: a hint for the free order, never for correctness.
+            shared = shared || (r->in_use.load(std::memory_order_relaxed) &&
+                                r->owner_tid.load(std::memory_order_relaxed) != me);
           }
         }
       } catch (const std::bad_alloc&) {
@@ -348,6 +354,33 @@ struct domain_impl {
       }
       std::sort(hz.begin(), hz.end());
 
+      // Free order. Deleters return objects to allocators' per-thread free
+      // stacks (numa::node_pool for the lock-free structures, malloc's
+      // caches otherwise), so the order of the frees is the reverse of the
+      // next allocations'. The list's order is the reverse of the retires'.
+      // On one thread that repeats the previous cycle's allocation order,
+      // a few interleaved runs through the pool, and stays so. But when
+      // threads pop each other's nodes, or one frees what another
+      // allocates, every cycle scatters the order further, until
+      // consecutive allocations land anywhere in the pool: a node's line is
+      // then seldom one its thread already owns or has prefetched, and each
+      // push and pop pulls more lines from the other CPUs. So while another
+      // thread holds a record of this domain (it may take part), the scan
+      // collects what it frees and frees it in descending address order:
+      // the next allocations come out ascending, consecutive nodes sharing
+      // or neighbouring lines. The sort costs the scanning thread
+      // O(k log k) compares on pointers it already holds, which a thread
+      // alone would pay for nothing, so it keeps the walk's order.
+      // hazard_pointers/README.md, "Free order", has the measurements.
+      std::vector<header*> dead;
+      if (shared) {
+        try {
+          dead.reserve(k);
+        } catch (const std::bad_alloc&) {
+          // No memory to collect them: free them in the walk's order.
+        }
+      }
+      const bool collect = dead.capacity() >= k;
       header* keep_first = nullptr;
       header* keep_last = nullptr;
       std::uint64_t kept = 0;
@@ -360,10 +393,17 @@ struct domain_impl {
           if (keep_last == nullptr) keep_last = h;
           ++kept;
         } else {
-          h->reclaim(h);
+          if (collect)
+            dead.push_back(h);
+          else
+            h->reclaim(h);
           ++freed;
         }
         h = next;
+      }
+      if (collect) {
+        std::sort(dead.begin(), dead.end(), std::greater<>{});
+        for (header* h : dead) h->reclaim(h);
       }
       if (kept != 0 && detail::hp::stall_cfg().on.load(std::memory_order_relaxed))
         note_kept(n, keep_first, kept);

@@ -115,7 +115,13 @@
 //   RMW); make_hazard_pointer + destruction from the thread cache (no
 //   atomic RMW, no shared write); retire to the default domain: a few
 //   thread-local stores, one CAS per 32 retires, plus the amortised scan;
-//   to another domain: one CAS on the node's list word.
+//   to another domain: one CAS on the node's list word. A scan that runs
+//   while another thread holds a record of the domain also sorts what it
+//   frees by address (O(k log k) compares for k objects) and runs the
+//   deleters in descending address order, so that the allocators hand the
+//   memory out again in ascending order; a thread alone runs them in the
+//   list's order (newest retire first). hazard_pointers/README.md, "Free
+//   order", says why.
 //
 // Misuse (caught when QUIESCE_CHECKS is on, the default without NDEBUG;
 // each aborts with "quiesce: fatal: ..." and a hint)
