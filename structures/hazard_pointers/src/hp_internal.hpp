@@ -125,7 +125,6 @@ struct domain_impl {
     std::atomic<bool> stall_watch{false};  // stall_by_node[this node] is not empty (note_kept)
     std::atomic<std::uint64_t> taken{0};   // objects taken by scans (written once per scan)
   };
-
   static constexpr unsigned count_shift = detail::hp::retired_count_shift;
   static constexpr std::uint64_t ptr_mask = (std::uint64_t{1} << count_shift) - 1;
   static constexpr std::uint64_t max_count = 0xFFFF;
