@@ -16,6 +16,7 @@
 #include <latch>
 #include <memory>
 #include <optional>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -224,13 +225,7 @@ std::vector<ordered*> retire_shuffled(hazard_pointer_domain& dom, std::vector<co
                                       hazard_pointer& keep) {
   std::vector<ordered*> objs;
   for (int i = 0; i < n; ++i) objs.push_back(new ordered(&log));
-  std::uint64_t x = 0x9E3779B97F4A7C15ull;
-  for (int i = n - 1; i > 0; --i) {  // Fisher-Yates with a fixed xorshift: the same order every run
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    std::swap(objs[static_cast<std::size_t>(i)], objs[x % static_cast<std::uint64_t>(i + 1)]);
-  }
+  std::shuffle(objs.begin(), objs.end(), std::mt19937_64{0x9E3779B97F4A7C15ull});  // fixed seed: the same order every run
   keep.reset_protection(objs[static_cast<std::size_t>(n / 2)]);
   for (ordered* o : objs) o->retire(dom);
   return objs;
