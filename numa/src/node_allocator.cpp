@@ -218,7 +218,8 @@ struct node_pool::impl {
   std::size_t chunk_len = 0;  // bytes per chunk (whole pages)
   std::size_t per_chunk = 0;  // objects per chunk
   std::uint32_t cache_cap = 64;  // cache_capacity_for(stride): a thread's cache holds at most this many
-  std::uint32_t trade = 32;      // cache_cap / 2: objects per trade with the shared list
+  // Objects per trade with the shared list.
+  std::uint32_t trade() const noexcept { return cache_cap / 2; }
   std::atomic<std::size_t> chunks_mapped{0};
 #ifndef NDEBUG
   // Debug builds: allocate - deallocate, an atomic RMW on every call, so on
@@ -412,16 +413,16 @@ void node_pool::impl::add_chunk(std::unique_lock<std::mutex>& lock) {
   bump_end = bump + per_chunk * stride;
 }
 
-// Fills an empty cache with up to `trade` objects: from the shared list
+// Fills an empty cache with up to trade() objects: from the shared list
 // first, then carved from the bump region, mapping a chunk when both are dry.
 void node_pool::impl::refill(local_cache& c) {
   std::unique_lock lock(m);
   while (c.count == 0) {
-    const std::size_t take = std::min<std::size_t>(trade, shared.size());
+    const std::size_t take = std::min<std::size_t>(trade(), shared.size());
     std::copy(shared.end() - static_cast<std::ptrdiff_t>(take), shared.end(), c.items);
     shared.resize(shared.size() - take);
     c.count = static_cast<std::uint32_t>(take);
-    for (; c.count < trade && bump != bump_end; bump += stride) c.items[c.count++] = bump;
+    for (; c.count < trade() && bump != bump_end; bump += stride) c.items[c.count++] = bump;
     if (c.count == 0) add_chunk(lock);
   }
 }
@@ -453,8 +454,8 @@ void node_pool::impl::deallocate_slow(void* p) noexcept {
   }
   if (c->count >= cache_cap) {
     std::lock_guard lock(m);
-    shared.insert(shared.end(), c->items + (c->count - trade), c->items + c->count);
-    c->count -= trade;
+    shared.insert(shared.end(), c->items + (c->count - trade()), c->items + c->count);
+    c->count -= trade();
   }
   c->items[c->count++] = p;
 }
@@ -478,7 +479,6 @@ node_pool::node_pool(std::size_t object_size, std::size_t alignment, int node, p
   s->chunk_len = page_round(std::max(chunk_bytes, s->stride));
   s->per_chunk = s->chunk_len / s->stride;
   s->cache_cap = cache_capacity_for(s->stride);
-  s->trade = s->cache_cap / 2;
 
   detail::install_fork_handlers();  // done at load unless memory ran out then
   registry& r = the_registry();
