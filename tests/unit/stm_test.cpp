@@ -16,8 +16,11 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <latch>
+#include <mutex>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -179,6 +182,98 @@ TEST(StmTest, ATransactionSeesCommitsThatPrecededIt) {
   }
 }
 
+// Runs functions one at a time on one long-lived thread, so that its
+// commits are made under one writer id, one after another; run() returns
+// once the function has.
+class one_thread {
+ public:
+  one_thread() : thread_([this] { serve(); }) {}
+  ~one_thread() {
+    {
+      const std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void run(std::function<void()> f) {
+    std::unique_lock lock(mu_);
+    job_ = std::move(f);
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !job_; });
+  }
+
+ private:
+  void serve() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || job_; });
+      if (!job_) return;
+      job_();
+      job_ = nullptr;
+      cv_.notify_all();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::function<void()> job_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// Two read-modify-write commits in a row on one thread (the inline commit
+// of covered writes, transaction::commit_covered()) stamp two different
+// versions: a reader that learnt the first one and then meets the second
+// must extend its snapshot, which re-validates what it read, and abort.
+// Had both commits the same version, the reader would take the second for
+// one it knew and return a mixed snapshot (old x, new y).
+TEST(StmTest, ConsecutiveReadModifyWriteCommitsAreDistinctVersions) {
+  tvar<int> x{0}, y{0};
+  one_thread writer;
+  const auto bump = [&] {
+    atomically([&](transaction& tx) {
+      const int vx = tx.read(x);
+      const int vy = tx.read(y);
+      tx.write(x, vx + 1);
+      tx.write(y, vy + 1);
+    });
+  };
+  writer.run(bump);
+  int runs = 0;
+  const auto [xv, yv] = atomically([&](transaction& tx) {
+    const int xr = tx.read(x);  // the writer's first commit: learnt
+    if (++runs == 1) writer.run(bump);
+    return std::pair{xr, tx.read(y)};
+  });
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(xv, 2);
+  EXPECT_EQ(yv, 2);
+}
+
+// A read-modify-write of a value longer than a word (kept in the value
+// log, not in the write's entry) commits the value, alone and beside a
+// one-word write.
+TEST(StmTest, ReadModifyWriteOfAValueInTheValueLog) {
+  tvar<wide> w{wide{{1, 2, 3, 4, 5}, false}};
+  tvar<long> n{7};
+  atomically([&](transaction& tx) {
+    wide v = tx.read(w);
+    v.w[4] += 10;
+    v.flag = true;
+    tx.write(w, v);
+  });
+  EXPECT_EQ(w.load(), (wide{{1, 2, 3, 4, 15}, true}));
+  atomically([&](transaction& tx) {
+    wide v = tx.read(w);
+    const long m = tx.read(n);
+    v.w[0] = m;
+    tx.write(w, v);
+    tx.write(n, m + 1);
+  });
+  EXPECT_EQ(w.load(), (wide{{7, 2, 3, 4, 15}, true}));
+  EXPECT_EQ(n.load(), 8);
+}
+
 TEST(StmTest, CommitValidationAbortsAStaleReadSet) {
   // The read of `a` is fine when made; another commit to `a` before our
   // commit must fail our validation (we write `b`, so we take the slow path).
@@ -191,6 +286,28 @@ TEST(StmTest, CommitValidationAbortsAStaleReadSet) {
   });
   EXPECT_EQ(runs, 2);
   EXPECT_EQ(b.load(), 5);
+}
+
+// A transaction whose writes all cover reads, but that also read a tvar it
+// does not write, commits through the validation of that read (the inline
+// commit of covered writes, transaction::commit_covered(), does not apply:
+// the locks check only the reads they cover).
+TEST(StmTest, CoveredWritesStillValidateTheOtherReads) {
+  for (const bool also_second_write : {false, true}) {
+    tvar<int> a{0}, b{1}, c{2};
+    int runs = 0;
+    atomically([&](transaction& tx) {
+      const int va = tx.read(a);
+      const int vb = tx.read(b);
+      const int vc = tx.read(c);
+      if (++runs == 1) commit_from_other_thread(a, 5);
+      tx.write(b, vb + va);  // covers the read of b
+      if (also_second_write) tx.write(c, vc + va);  // covers the read of c
+    });
+    EXPECT_EQ(runs, 2) << "a stale read of a committed";
+    EXPECT_EQ(b.load(), 6);
+    EXPECT_EQ(c.load(), also_second_write ? 7 : 2);
+  }
 }
 
 // A tvar read and then written is locked at commit only if it still holds

@@ -183,6 +183,9 @@ void transaction::wait_or_extend(const detail::stm::lock_word* lk) {
 }
 
 bool transaction::commit() noexcept {
+  // A read-modify-write of one or two one-word tvars with no other read
+  // usually commits inline instead (commit_covered() in the header); it
+  // comes here only when one of its locks was not free at once.
   // Read-only: every read was checked against known_ when it was made (or
   // revalidated when known_ grew), so the transaction read one snapshot
   // and is serialised there. No lock and no validation.

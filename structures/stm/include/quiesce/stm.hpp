@@ -121,7 +121,11 @@
 //   must drain before the cmpxchg runs, and with two CPUs trading the
 //   tvars' lines each one costs several times what it costs on one CPU
 //   (structures/stm/README.md, "Stores before the lock"): the logs are
-//   laid out to take few. While the thread's last transaction wrote what
+//   laid out to take few, and the usual read-modify-write (one or two
+//   one-word tvars, each read and then written, nothing else read) commits
+//   inline in atomically(), with no call (whose return address and saved
+//   registers would be stores) and no back-off state built before a first
+//   abort. While the thread's last transaction wrote what
 //   it read, each read also prefetches the tvar's line for writing
 //   (PREFETCHW), so the commit's cmpxchg finds it exclusive instead of
 //   upgrading a shared copy (one cross-CPU transfer instead of two); a
@@ -474,8 +478,53 @@ class transaction {
   }
   // Commits (stm.cpp). False: a conflict, nothing written, locks released.
   bool commit() noexcept;
+  // commit() for the usual read-modify-write, inline: one or two one-word
+  // writes, each covering a read (cover_read()), and no other read, so that
+  // the locks' compare-exchanges check every read and nothing is left to
+  // validate. Inline in finish(), it stores nothing before the first lock:
+  // no call (a return address and saved registers), and no store into the
+  // log (README, "Stores before the lock"). True if it committed. False if
+  // the transaction is not of that shape or a lock failed, with nothing
+  // held and the log unchanged: commit() then decides (and waits for a
+  // held lock as it does).
+  bool commit_covered() noexcept {
+    const std::size_t n = writes_.size();
+    if (id_ == 0 || n - 1 > 1 || covered_ != reads_.size()) return false;  // n - 1 > 1: n is not 1 or 2
+    detail::stm::write_entry* first = &writes_[0];
+    detail::stm::write_entry* second = &writes_[n - 1];  // first, for one write
+    if ((first->locked_from & second->locked_from & 1) == 0 || ((first->words | second->words) & 1) != 0)
+      return false;  // a blind write (locked from any version), or a value in the value log
+    if (std::less<>{}(second->lock, first->lock)) std::swap(first, second);
+    // A covered entry's locked_from is the version its read saw | 1: the
+    // locked word. Seq_cst and acquire on success, as commit()'s try_lock.
+    const std::uint64_t locked1 = first->locked_from;
+    std::uint64_t seen = locked1 & ~std::uint64_t{1};
+    if (!first->lock->compare_exchange_strong(seen, locked1, std::memory_order_seq_cst, std::memory_order_relaxed))
+      return false;
+    if (second != first) {
+      const std::uint64_t locked2 = second->locked_from;
+      seen = locked2 & ~std::uint64_t{1};
+      if (!second->lock->compare_exchange_strong(seen, locked2, std::memory_order_seq_cst,
+                                                 std::memory_order_relaxed)) {
+        // As unlock_unchanged(): the version we locked, released.
+        first->lock->store(locked1 & ~std::uint64_t{1}, std::memory_order_release);
+        return false;
+      }
+    }
+    // From here on as commit() (stm.cpp), which has the ordering argument.
+    std::atomic_thread_fence(std::memory_order_release);
+    const std::uint64_t count = count_ + 1;
+    first->target()->store(first->payload, std::memory_order_relaxed);
+    if (second != first) second->target()->store(second->payload, std::memory_order_relaxed);
+    const std::uint64_t version = detail::stm::make_version(id_, count);
+    first->lock->store(version, std::memory_order_release);
+    if (second != first) second->lock->store(version, std::memory_order_release);
+    count_ = count;
+    known_[id_] = count;
+    return true;
+  }
   bool finish() noexcept {
-    const bool ok = !doomed_ && commit();
+    const bool ok = !doomed_ && (commit_covered() || commit());
     active_ = false;
     // Read-modify-write: at least half of the reads were of tvars this
     // transaction then wrote. Guides the next transaction's reads.
@@ -617,7 +666,8 @@ auto atomically(F&& f, stm_options opts) -> std::invoke_result_t<F&, transaction
   using result = std::invoke_result_t<F&, transaction&>;
   transaction& tx = detail::stm::this_thread();
   if (tx.active_) return std::invoke(f, tx);  // flat nesting
-  detail::base::exponential_backoff backoff;
+  // No back-off state before a failure: every store before the commit's
+  // first lock costs (README, "Stores before the lock").
   for (std::size_t retries = 0;; ++retries) {
     tx.begin();
     try {
@@ -637,7 +687,8 @@ auto atomically(F&& f, stm_options opts) -> std::invoke_result_t<F&, transaction
       // code that ran instead of the aborted read; retry.
     }
     if (retries >= opts.max_retries) detail::stm::throw_retry_limit(opts.max_retries);
-    backoff.pause();
+    detail::base::exponential_backoff::pause_after(
+        static_cast<std::uint32_t>(std::min<std::size_t>(retries + 1, std::numeric_limits<std::uint32_t>::max())));
   }
 }
 

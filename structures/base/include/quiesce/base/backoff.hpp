@@ -36,25 +36,34 @@ struct backoff_limits {
 class exponential_backoff {
  public:
   constexpr exponential_backoff() noexcept = default;
-  constexpr explicit exponential_backoff(backoff_limits limits) noexcept
-      : limits_(limits), window_(limits.initial ? limits.initial : 1) {}
+  constexpr explicit exponential_backoff(backoff_limits limits) noexcept : limits_(limits) {}
 
-  // Waits after one more failure: a random number of pauses in [0, window),
-  // then doubles the window up to limits.max.
-  void pause() noexcept {
-    const std::uint32_t n = static_cast<std::uint32_t>(next_random() & (window_ - 1));
-    for (std::uint32_t i = 0; i < n; ++i) cpu_relax();
-    if (window_ < limits_.max) window_ <<= 1;
-    if (++failures_ >= limits_.yield_after) std::this_thread::yield();
-  }
+  // Waits after one more failure: pause_after(failures so far).
+  void pause() noexcept { pause_after(++failures_, limits_); }
 
   // Forgets the failures (after a success, before reusing the object).
-  constexpr void reset() noexcept {
-    window_ = limits_.initial ? limits_.initial : 1;
-    failures_ = 0;
-  }
+  constexpr void reset() noexcept { failures_ = 0; }
 
   constexpr std::uint32_t failures() const noexcept { return failures_; }
+
+  // The window after the k-th consecutive failure (k >= 1): limits.initial
+  // (1 if 0), doubled k - 1 times while below limits.max.
+  static constexpr std::uint32_t window_after(std::uint32_t k, backoff_limits limits) noexcept {
+    std::uint32_t w = limits.initial != 0 ? limits.initial : 1;
+    for (std::uint32_t i = 1; i < k && w < limits.max; ++i) w <<= 1;
+    return w;
+  }
+
+  // The policy without an object, for a loop that counts its failures
+  // anyway: after the k-th consecutive failure (k >= 1), a random number of
+  // pauses in [0, window_after(k)), and a yield once k >= yield_after. A
+  // loop whose first attempt usually succeeds (atomically()) then builds no
+  // back-off state before it: no stores on the fast path.
+  static void pause_after(std::uint32_t k, backoff_limits limits = {}) noexcept {
+    const std::uint32_t n = static_cast<std::uint32_t>(next_random() & (window_after(k, limits) - 1));
+    for (std::uint32_t i = 0; i < n; ++i) cpu_relax();
+    if (k >= limits.yield_after) std::this_thread::yield();
+  }
 
  private:
   // xorshift64 (Marsaglia 2003), one state per thread, seeded from the
@@ -69,9 +78,13 @@ class exponential_backoff {
   }
 
   backoff_limits limits_{};
-  std::uint32_t window_ = 4;
   std::uint32_t failures_ = 0;
 };
+
+// The windows pause() has always used: initial, doubling up to max.
+static_assert(exponential_backoff::window_after(1, {}) == 4 && exponential_backoff::window_after(2, {}) == 8 &&
+              exponential_backoff::window_after(9, {}) == 1024 && exponential_backoff::window_after(4000, {}) == 1024);
+static_assert(exponential_backoff::window_after(1, {0, 8, 16}) == 1 && exponential_backoff::window_after(5, {0, 8, 16}) == 8);
 
 }  // namespace quiesce::detail::base
 
