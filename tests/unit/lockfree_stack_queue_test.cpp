@@ -5,6 +5,7 @@
 // domains. Multi-threaded checks are in
 // tests/stress/lockfree_stack_queue_stress_test.cpp.
 #include <quiesce/lockfree.hpp>
+#include <quiesce/numa/topology.hpp>
 
 #if QUIESCE_ASAN
 #include <sanitizer/asan_interface.h>
@@ -440,6 +441,119 @@ TEST(StackAndQueue, ManyStructuresShareADomain) {
   const auto st = dom.stats();
   EXPECT_EQ(st.retired, 50u * 20u);
   EXPECT_EQ(st.reclaimed, st.retired);
+}
+
+// ---- the operation records (detail::hp::op_hazards) ---------------------------
+
+// A queue element whose destructor, even moved-from, runs operations on other
+// structures. ms_queue::pop destroys the moved-from element inside the pop,
+// while its two operation records are lent and protect the old and the new
+// dummy: the nested operations must take records of their own and leave
+// those two protections in place.
+struct nests {
+  static inline ms_queue<int>* inner_queue = nullptr;
+  static inline treiber_stack<int>* inner_stack = nullptr;
+  static inline int runs = 0;
+  static inline bool saw_records_lent = false;
+  static inline bool outer_protections_intact = false;
+  static inline bool inner_results_right = false;
+  int v;
+  explicit nests(int x) : v(x) {}
+  nests(nests&& o) noexcept : v(o.v) {}
+  ~nests() {
+    if (inner_queue == nullptr) return;
+    ++runs;
+    auto& c = quiesce::detail::hp::tls_cache;
+    saw_records_lent = c.op_ready && !c.op_free;
+    inner_queue->push(v);
+    inner_stack->push(v);
+    inner_results_right = inner_queue->pop() == v && inner_stack->pop() == v;
+    outer_protections_intact = c.op[0]->ptr.load() != nullptr && c.op[1]->ptr.load() != nullptr;
+  }
+};
+
+TEST(OperationRecords, AnOperationNestedInAPopTakesRecordsOfItsOwn) {
+  ms_queue<int> inner_queue;
+  treiber_stack<int> inner_stack;
+  ms_queue<nests> q;
+  q.push(nests(7));
+  nests::inner_queue = &inner_queue;
+  nests::inner_stack = &inner_stack;
+  std::optional<nests> got = q.pop();  // destroys the moved-from element inside
+  const int runs_in_pop = nests::runs;
+  nests::inner_queue = nullptr;         // the returned element's destructor: nothing
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->v, 7);
+  EXPECT_EQ(runs_in_pop, 1);
+  EXPECT_TRUE(nests::saw_records_lent);
+  EXPECT_TRUE(nests::inner_results_right);
+  EXPECT_TRUE(nests::outer_protections_intact);
+  // The loan ended with the pop, and every protection was cleared.
+  const auto& c = quiesce::detail::hp::tls_cache;
+  EXPECT_TRUE(c.op_free);
+  for (const auto* r : c.op) EXPECT_EQ(r->ptr.load(), nullptr);
+}
+
+// A thread's operation records go back to the domain when it exits, so
+// threads that come and go do not grow the domain's records: 40 threads, one
+// after another, each using both structures. (Were they kept, the domain
+// would grow by op_slots records per thread, about 120; one set per NUMA
+// node is the most a first use on a node may add.)
+TEST(OperationRecords, ThreadsHandThemBackAtExit) {
+  treiber_stack<int> s;
+  ms_queue<int> q;
+  auto& dom = quiesce::hazard_pointer_default_domain();
+  std::thread([&] {  // a first thread claims what the others will re-use
+    s.push(0);
+    q.push(0);
+  }).join();
+  const std::size_t before = dom.stats().hazard_records;
+  for (int i = 1; i <= 40; ++i) {
+    std::thread([&, i] {
+      s.push(i);
+      q.push(i);
+      EXPECT_EQ(s.pop(), i);
+      EXPECT_EQ(q.pop(), i - 1);
+    }).join();
+  }
+  const std::size_t grown = dom.stats().hazard_records - before;
+  // At most one set per NUMA node (records are claimed on the thread's node).
+  const std::size_t nodes = quiesce::numa::topology::system().nodes().size();
+  EXPECT_LE(grown, nodes * quiesce::detail::hp::thread_cache::op_slots);
+}
+
+// A thread_local destroyed after the thread's hazard-pointer exit hook (it
+// was constructed before the thread's first operation, so it is destroyed
+// after the hook) may still use the structures: its operations take records
+// the ordinary way.
+struct uses_structures_at_exit {
+  ms_queue<int>* q = nullptr;
+  treiber_stack<int>* s = nullptr;
+  std::atomic<int>* result = nullptr;
+  ~uses_structures_at_exit() {
+    if (q == nullptr) return;
+    q->push(5);
+    s->push(6);
+    const bool right = quiesce::detail::hp::tls_cache.exited && !quiesce::detail::hp::tls_cache.op_ready;
+    result->store(right && q->pop() == 5 && s->pop() == 6 ? 1 : 2);
+  }
+};
+thread_local uses_structures_at_exit at_exit_user;
+
+TEST(OperationRecords, UsableAfterTheThreadsExitHook) {
+  ms_queue<int> q;
+  treiber_stack<int> s;
+  std::atomic<int> result{0};
+  std::thread([&] {
+    at_exit_user.q = &q;  // constructed here, before the first operation
+    at_exit_user.s = &s;
+    at_exit_user.result = &result;
+    q.push(1);
+    EXPECT_EQ(q.pop(), 1);
+  }).join();
+  EXPECT_EQ(result.load(), 1);
+  EXPECT_TRUE(q.empty());
+  EXPECT_TRUE(s.empty());
 }
 
 // ---- ASan poisoning of reclaimed nodes ----------------------------------------

@@ -69,6 +69,29 @@ record* acquire_slow(hazard_pointer_domain& dom) {
   return im.claim(&dom);
 }
 
+bool op_setup() {
+  thread_cache& c = tls_cache;
+  if (c.op_ready) return c.op_free;
+  hazard_pointer_domain& dom = default_domain_create();  // may throw std::bad_alloc
+  if (!c.open) {
+    if (c.exited) return false;  // its exit hook ran: nothing would hand the records back
+    init_fences();
+    ensure_hook();
+  }
+  record* got[thread_cache::op_slots];
+  int n = 0;
+  try {
+    for (; n < thread_cache::op_slots; ++n) got[n] = acquire_slow(dom);
+  } catch (...) {
+    while (n > 0) release(got[--n]);
+    throw;
+  }
+  for (int i = 0; i < thread_cache::op_slots; ++i) c.op[i] = got[i];
+  c.op_ready = true;
+  c.op_free = true;
+  return true;
+}
+
 void release_slow(record* r) noexcept {
   if (tls_cache.open) {
     thread_cache::entry* e = entry_for(r->domain_id, true);

@@ -77,6 +77,14 @@ struct exit_hook {
     tls_cache.exited = true;
     flush_retired();
     for (int i = 0; i < thread_cache::entries; ++i) flush_entry(tls_cache.e[i], i == 0);
+    // The operation records (no operation runs now: this hook runs after
+    // the thread's code, and an operation's records are cleared before it
+    // returns), back to the default domain.
+    if (tls_cache.op_ready) {
+      tls_cache.op_ready = false;
+      tls_cache.op_free = false;
+      for (record*& r : tls_cache.op) release_to_domain(std::exchange(r, nullptr));
+    }
   }
 };
 }  // namespace

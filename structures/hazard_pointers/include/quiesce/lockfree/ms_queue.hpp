@@ -61,11 +61,12 @@
 // perf/lockfree_stack_queue_bench's, in structures/hazard_pointers/README.md's "Lock-free stack and
 // queue" and the main job's out/lockfree_stack_queue_ratios.md)
 //   push: a node from the thread's node-pool cache (an inline load finds
-//   the pool; no lock, no atomic RMW in the common case), a hazard pointer
-//   (thread cache), one protect (a store and a compiler barrier before the
-//   validating load; a full fence instead under the fence fallback), two
-//   CASes (link, tail swing).
-//   pop: two hazard pointers, two protects, one CAS on head_, T's move, a
+//   the pool; no lock, no atomic RMW in the common case), the thread's
+//   operation record (a thread-local flag set and cleared; see
+//   detail::hp::op_hazards), one protect (a store and a compiler barrier
+//   before the validating load; a full fence instead under the fence
+//   fallback), two CASes (link, tail swing).
+//   pop: two operation records (one flag), two protects, one CAS on head_, T's move, a
 //   retire (into the thread's batch: one CAS per 32 on the domain's
 //   per-node retired list, plus the amortised scan). It reads tail_ (the
 //   line every push writes) only when the element it takes is the last
@@ -146,7 +147,7 @@ class ms_queue {
   template <class... Args>
   void emplace(Args&&... args) {
     static_assert(std::is_constructible_v<T, Args&&...>, "ms_queue<T>::emplace: T is not constructible from these arguments");
-    hazard_pointer hp = dom_.make_hp();  // first: if it throws, nothing was built
+    auto hz = dom_.hazards<1>();  // first: if it throws, nothing was built
     node* n = detail::lockfree::new_node<node>(std::in_place, std::forward<Args>(args)...);
     for (;;) {
       // Protects the last node: tail_ read with acquire after the hazard is
@@ -154,7 +155,7 @@ class ms_queue {
       // so t's construction is visible). A validated t is not retired: a
       // node is retired only after head_ passed it, and head_ never passes
       // tail_ (pop swings a lagging tail first).
-      node* t = hp.protect(tail_);
+      node* t = hz.protect(0, tail_);
       // Acquire: pairs with the release CAS that linked `next` (its
       // construction is visible before we swing tail_ to it).
       node* next = t->next.load(std::memory_order_acquire);
@@ -184,18 +185,17 @@ class ms_queue {
   // empty. Lock-free; any thread. Linearizes at the successful CAS on head_,
   // or for nullopt at the read of the dummy's null next.
   [[nodiscard]] std::optional<T> pop() {
-    hazard_pointer hp_head = dom_.make_hp();
-    hazard_pointer hp_next = dom_.make_hp();
+    auto hz = dom_.hazards<2>();  // 0: the head (dummy), 1: its successor
     node* h;
     node* next;
     for (;;) {
       // Acquire load inside protect (pairs with the release CAS on head_
       // below): h is validated as the head, so not retired. h is never null.
-      h = hp_head.protect(head_);
+      h = hz.protect(0, head_);
       // Protect h's successor. protect() reads h->next with acquire (pairs
       // with the release CAS that linked it: its value is visible) after
       // publishing the hazard and fencing.
-      next = hp_next.protect(h->next);
+      next = hz.protect(1, h->next);
       // Validate that h is still the head, after the hazard on next is
       // published (ordered by the fence inside protect): then next is still
       // linked, so not retired, and the hazard keeps it from being freed.
@@ -233,8 +233,8 @@ class ms_queue {
       if (head_.compare_exchange_strong(h, next, std::memory_order_release, std::memory_order_relaxed)) break;
     }
     // next is the new dummy; its value is ours alone. Move it out, then
-    // destroy it in place and retire h (also if T's move throws); the hazard
-    // pointers (declared first) are released last.
+    // destroy it in place and retire h (also if T's move throws); the
+    // protections (hz, declared first) are cleared last.
     finish_pop done{h, next, dom_};
     return std::optional<T>(std::in_place, std::move(next->value));
   }
@@ -243,11 +243,11 @@ class ms_queue {
   // Lock-free; any thread. Needs a hazard pointer (it reads the dummy's
   // next), so it may throw std::bad_alloc the first time a thread needs one.
   [[nodiscard]] bool empty() const {
-    hazard_pointer hp = dom_.make_hp();
-    // Acquire inside protect: h is the validated head, not freed while hp
+    auto hz = dom_.hazards<1>();
+    // Acquire inside protect: h is the validated head, not freed while hz
     // names it. If h->next is null now, h is still the head (head_ only
     // moves to a non-null next) and the queue is empty at this load.
-    node* h = hp.protect(head_);
+    node* h = hz.protect(0, head_);
     // Relaxed: only compared with null.
     return h->next.load(std::memory_order_relaxed) == nullptr;
   }

@@ -43,7 +43,8 @@
 //   push: a node from the thread's node-pool cache (an inline load finds
 //   the pool; no lock, no atomic RMW in the common case), T's construction,
 //   one CAS on head_.
-//   pop: a hazard pointer from the thread's record cache, one protect (a
+//   pop: the thread's operation record (a thread-local flag set and
+//   cleared; see detail::hp::op_hazards), one protect (a
 //   store and a compiler barrier before the validating load; a full fence
 //   instead under the fence fallback), one CAS on head_, T's move, a retire
 //   into the thread's batch (one CAS per 32 retires on the domain's per-node
@@ -135,8 +136,8 @@ class treiber_stack {
   }
 
   // Removes the top element and returns it, or nullopt when the stack is
-  // empty. Lock-free; any thread. Cost: a hazard pointer from the thread's
-  // cache, a protect (store, compiler barrier, load), a CAS, T's move
+  // empty. Lock-free; any thread. Cost: the thread's operation record, a
+  // protect (store, compiler barrier, load), a CAS, T's move
   // constructor and a retire. Linearizes at the successful CAS, or for
   // nullopt at the load that saw a null head.
   //
@@ -158,13 +159,13 @@ class treiber_stack {
     // Relaxed: try_protect re-reads head_ with acquire before h is used.
     node* h = head_.load(std::memory_order_relaxed);
     if (h == nullptr) return std::nullopt;  // empty: no hazard pointer needed
-    hazard_pointer hp = dom_.make_hp();
+    auto hz = dom_.hazards<1>();
     for (;;) {
       if (h == nullptr) return std::nullopt;
       // Publishes h, fences (see <quiesce/hazard_pointer.hpp>), re-reads
       // head_ with acquire (pairs with the release CAS in emplace: n's value
       // and next are visible). On a mismatch h holds the new head.
-      if (!hp.try_protect(h, head_)) continue;
+      if (!hz.try_protect(0, h, head_)) continue;
       node* next = h->next;
       // Relaxed on success: everything read from h was made visible by the
       // acquire in try_protect, and the CAS only has to be atomic. Relaxed
@@ -174,7 +175,7 @@ class treiber_stack {
     }
     // h is ours: unlinked by our CAS, so no other pop can return it. Retire
     // it once the value is out (also when T's move constructor throws);
-    // then hp releases its record (declared first, destroyed last).
+    // then hz clears its protection (declared first, destroyed last).
     retire_on_exit done{h, dom_};
     return std::optional<T>(std::in_place, std::move(h->value));
   }

@@ -120,6 +120,14 @@ struct thread_cache {
   // stranded in the cache of a thread that exits.
   bool open = false;
   bool exited = false;  // the exit hook ran (do not install it again)
+  // The operation records: default-domain records this thread owns from its
+  // first lock-free-structure operation until its exit hook, lent to one
+  // operation at a time by op_hazards (below). op_ready: op[] holds them
+  // (set only while `open`); op_free: op_ready and no operation has them now.
+  static constexpr int op_slots = 3;
+  record* op[op_slots] = {};
+  bool op_ready = false;
+  bool op_free = false;
 };
 inline constinit thread_local thread_cache tls_cache{};
 
@@ -218,6 +226,104 @@ inline void release(record* r) noexcept {
   }
   release_slow(r);
 }
+
+// Called when the operation records are not free: claims them on their first
+// use on this thread (and installs the exit hook that hands them back), and
+// returns true if they are free now. False when they are lent (an operation
+// nested in another) or cannot be had: the thread is past its exit hook.
+// Throws std::bad_alloc when no record can be had (nothing changed then).
+bool op_setup();
+
+// The hazard pointers of one lock-free-structure operation (a push, a pop, a
+// lookup): N records that protect nodes from the start of the operation to
+// its end, in the structure's own code only (never handed to the caller,
+// never moved to another thread). For the default domain they are the
+// thread's operation records, lent with one thread-local flag: making and
+// dropping them costs a flag store each, where N hazard_pointer objects pay
+// a pop and a push on the record cache each (measured in
+// structures/hazard_pointers/README.md, "Lock-free stack and queue"). The
+// flag makes the loan exclusive: an operation nested in another (a deleter a
+// scan runs inside a retire may use a structure too) finds it set and takes
+// N records the ordinary way, as it does for another domain or on a thread
+// past its exit hook. Like folly's hazptr_local/hazptr_array (the idea, not
+// the code), with the reentrancy that those leave to the caller checked here.
+template <int N>
+class op_hazards {
+  static_assert(N >= 1 && N <= thread_cache::op_slots, "op_hazards<N>: 1 <= N <= thread_cache::op_slots");
+
+ public:
+  // dom: the structure's domain, null for the default one. Throws
+  // std::bad_alloc when records cannot be had (nothing is held then).
+  explicit op_hazards(hazard_pointer_domain* dom) {
+    thread_cache& c = tls_cache;
+    if (dom == nullptr && c.op_free) [[likely]] {
+      c.op_free = false;
+      for (int i = 0; i < N; ++i) rec_[i] = c.op[i];
+      lent_ = true;
+      return;
+    }
+    take(dom);
+  }
+  // Clears every protection (release: this operation's reads of the nodes
+  // happen-before a scanner that sees null), then ends the loan or returns
+  // the records.
+  ~op_hazards() {
+    if (lent_) [[likely]] {
+      for (int i = 0; i < N; ++i) rec_[i]->ptr.store(nullptr, std::memory_order_release);
+      tls_cache.op_free = true;
+    } else {
+      for (int i = 0; i < N; ++i) release(rec_[i]);
+    }
+  }
+  op_hazards(const op_hazards&) = delete;
+  op_hazards& operator=(const op_hazards&) = delete;
+
+  // As hazard_pointer::protect / try_protect, with record i.
+  template <class T>
+  T* protect(int i, const std::atomic<T*>& src) noexcept {
+    T* p = src.load(std::memory_order_relaxed);
+    while (!try_protect(i, p, src)) {
+    }
+    return p;
+  }
+  template <class T>
+  bool try_protect(int i, T*& ptr, const std::atomic<T*>& src) noexcept {
+    T* old = ptr;
+    // Release, then the light fence and an acquire re-read: see the
+    // ordering note in <quiesce/hazard_pointer.hpp>.
+    rec_[i]->ptr.store(old, std::memory_order_release);
+    light_fence();
+    ptr = src.load(std::memory_order_acquire);
+    if (old != ptr) [[unlikely]] {
+      rec_[i]->ptr.store(nullptr, std::memory_order_release);
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  // Not lent: the first operation on this thread (claims the operation
+  // records, then lends them), a nested operation, another domain, or a
+  // thread past its exit hook (N records from the cache or the domain).
+  [[gnu::noinline]] void take(hazard_pointer_domain* dom) {
+    if (dom == nullptr && op_setup()) {
+      tls_cache.op_free = false;
+      for (int i = 0; i < N; ++i) rec_[i] = tls_cache.op[i];
+      lent_ = true;
+      return;
+    }
+    int got = 0;
+    try {
+      for (; got < N; ++got) rec_[got] = dom == nullptr ? acquire_default() : acquire_slow(*dom);
+    } catch (...) {
+      while (got > 0) release(rec_[--got]);
+      throw;
+    }
+  }
+
+  record* rec_[N];
+  bool lent_ = false;
+};
 
 }  // namespace quiesce::detail::hp
 

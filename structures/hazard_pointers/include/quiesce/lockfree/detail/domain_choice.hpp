@@ -21,6 +21,13 @@ class domain_choice {
   [[nodiscard]] hazard_pointer make_hp() const {
     return d_ != nullptr ? make_hazard_pointer(*d_) : make_hazard_pointer();
   }
+  // The N hazard pointers of one operation (detail::hp::op_hazards: for the
+  // default domain, the thread's operation records, lent). Throws
+  // std::bad_alloc (no record).
+  template <int N>
+  [[nodiscard]] detail::hp::op_hazards<N> hazards() const {
+    return detail::hp::op_hazards<N>(d_);
+  }
   // Retires n (a hazard_pointer_obj_base) to the domain.
   template <class Node>
   void retire(Node* n) const noexcept {
