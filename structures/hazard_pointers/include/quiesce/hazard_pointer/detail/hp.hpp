@@ -240,8 +240,8 @@ bool op_setup();
 // never moved to another thread). For the default domain they are the
 // thread's operation records, lent with one thread-local flag: making and
 // dropping them costs a flag store each, where N hazard_pointer objects pay
-// a pop and a push on the record cache each (measured in
-// structures/hazard_pointers/README.md, "Lock-free stack and queue"). The
+// a pop and a push on the record cache each (why it matters:
+// structures/hazard_pointers/README.md, "Operation records"). The
 // flag makes the loan exclusive: an operation nested in another (a deleter a
 // scan runs inside a retire may use a structure too) finds it set and takes
 // N records the ordinary way, as it does for another domain or on a thread
