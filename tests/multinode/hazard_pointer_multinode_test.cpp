@@ -136,6 +136,13 @@ struct pooled : quiesce::hazard_pointer_obj_base<pooled, quiesce::detail::lockfr
   long payload[4] = {};
 };
 
+// A node that takes its home node from new_node (as the stack's and the
+// queue's do) instead of having it set after construction.
+struct pooled_at_home : quiesce::detail::lockfree::pool_node<pooled_at_home> {
+  explicit pooled_at_home(quiesce::detail::lockfree::at_home h) noexcept : pool_node(h) {}
+  long payload[4] = {};
+};
+
 TEST(HazardPointerMultinode, StructureNodesComeFromTheMakingThreadsNode) {
   REQUIRE_MULTINODE();
   for (int node : qn::topology::system().nodes()) {
@@ -145,6 +152,10 @@ TEST(HazardPointerMultinode, StructureNodesComeFromTheMakingThreadsNode) {
       EXPECT_EQ(p->home_node(), node);
       EXPECT_EQ(qn::node_of_address(p), node);
       p->retire();
+      pooled_at_home* q = quiesce::detail::lockfree::new_node<pooled_at_home>();
+      EXPECT_EQ(q->home_node(), node);
+      EXPECT_EQ(qn::node_of_address(q), node);
+      q->retire();
     });
   }
   quiesce::hazard_pointer_cleanup();

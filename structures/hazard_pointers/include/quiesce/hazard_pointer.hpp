@@ -298,20 +298,15 @@ class hazard_pointer_obj_base : private detail::hp::retired_header {
   // Hands the object to the default domain: d(static_cast<T*>(this)) runs
   // once no hazard pointer protects it. The object must already be
   // unreachable for new readers. Any thread; never blocks (may scan).
-  void retire(D d = D()) noexcept { retire(hazard_pointer_default_domain(), std::move(d)); }
+  void retire(D d = D()) noexcept { detail::hp::retire_default_fast(prepare(std::move(d))); }
   // The same in `dom` (a quiesce extension).
-  void retire(hazard_pointer_domain& dom, D d = D()) noexcept {
-    if constexpr (detail::base::checks_enabled) {
-      if (state.exchange(1, std::memory_order_relaxed) != 0) detail::hp::misuse_retire("object retired twice");
-    }
-    deleter_ = std::move(d);
-    key = static_cast<const void*>(static_cast<const T*>(this));
-    reclaim = &reclaim_fn;
-    detail::hp::retire_fast(dom, static_cast<detail::hp::retired_header*>(this));
-  }
+  void retire(hazard_pointer_domain& dom, D d = D()) noexcept { detail::hp::retire_fast(dom, prepare(std::move(d))); }
 
  protected:
   hazard_pointer_obj_base() = default;
+  // With the given home node (see set_home_node) instead of the
+  // constructing thread's, which then is not looked up.
+  explicit hazard_pointer_obj_base(int home_node) noexcept : detail::hp::retired_header(home_node) {}
   hazard_pointer_obj_base(const hazard_pointer_obj_base&) = default;
   hazard_pointer_obj_base(hazard_pointer_obj_base&&) = default;
   hazard_pointer_obj_base& operator=(const hazard_pointer_obj_base&) = default;
@@ -323,6 +318,16 @@ class hazard_pointer_obj_base : private detail::hp::retired_header {
   [[nodiscard]] int home_node() const noexcept { return this->node; }
 
  private:
+  // The header as a retire hands it over (checks a second retire).
+  detail::hp::retired_header* prepare(D&& d) noexcept {
+    if constexpr (detail::base::checks_enabled) {
+      if (state.exchange(1, std::memory_order_relaxed) != 0) detail::hp::misuse_retire("object retired twice");
+    }
+    deleter_ = std::move(d);
+    key = static_cast<const void*>(static_cast<const T*>(this));
+    reclaim = &reclaim_fn;
+    return static_cast<detail::hp::retired_header*>(this);
+  }
   static void reclaim_fn(detail::hp::retired_header* h) noexcept {
     auto* self = static_cast<hazard_pointer_obj_base*>(h);
     D d = std::move(self->deleter_);

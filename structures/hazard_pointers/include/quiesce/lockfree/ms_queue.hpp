@@ -261,10 +261,12 @@ class ms_queue {
   // Nodes come from pools of their own (detail/node_alloc.hpp): the
   // queue's bursts and other structures' do not scatter each other's.
   struct node : detail::lockfree::pool_node<node, detail::lockfree::ms_queue_pool> {
+    using pool_base = detail::lockfree::pool_node<node, detail::lockfree::ms_queue_pool>;
 
-    node() noexcept {}  // the dummy: storage without a value
+    explicit node(detail::lockfree::at_home h) noexcept : pool_base(h) {}  // the dummy: storage without a value
     template <class... Args>
-    explicit node(std::in_place_t, Args&&... args) : value(std::forward<Args>(args)...) {}
+    node(detail::lockfree::at_home h, std::in_place_t, Args&&... args)
+        : pool_base(h), value(std::forward<Args>(args)...) {}
     node(const node&) = delete;
     node& operator=(const node&) = delete;
     // The storage holds no value by now (see "where the value lives").

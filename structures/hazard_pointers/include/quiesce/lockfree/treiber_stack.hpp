@@ -196,9 +196,11 @@ class treiber_stack {
   // Nodes come from pools of their own (detail/node_alloc.hpp): the
   // stack's bursts and other structures' do not scatter each other's.
   struct node : detail::lockfree::pool_node<node, detail::lockfree::treiber_stack_pool> {
+    using pool_base = detail::lockfree::pool_node<node, detail::lockfree::treiber_stack_pool>;
 
     template <class... Args>
-    explicit node(std::in_place_t, Args&&... args) : value(std::forward<Args>(args)...) {}
+    node(detail::lockfree::at_home h, std::in_place_t, Args&&... args)
+        : pool_base(h), value(std::forward<Args>(args)...) {}
     node(const node&) = delete;
     node& operator=(const node&) = delete;
     ~node() {

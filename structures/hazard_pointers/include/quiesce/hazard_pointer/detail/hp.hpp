@@ -75,6 +75,8 @@ inline int this_thread_node() noexcept;  // below
 struct retired_header {
   // Records the constructing thread's node (cached, see this_thread_node()).
   retired_header() noexcept : node(static_cast<std::int32_t>(this_thread_node())) {}
+  // Records `home` (the constructor knows the node already: no lookup).
+  explicit retired_header(int home) noexcept : node(static_cast<std::int32_t>(home)) {}
   // Copying an object does not copy its retirement state: a copy is a new,
   // unretired object on the copying thread's node.
   retired_header(const retired_header&) noexcept : retired_header() {}
@@ -187,16 +189,18 @@ bool library_checks() noexcept;  // QUIESCE_CHECKS as the library was compiled
 [[noreturn]] void misuse_retire(const char* what) noexcept;
 
 // The fast path of retire for the default domain: onto the thread's batch,
-// no atomic RMW; everything else (other domains, a retire from a deleter, a
-// thread past its exit hook or with no hook yet, another node's object
-// while the batch holds this node's) goes to retire().
-inline void retire_fast(hazard_pointer_domain& dom, retired_header* h) noexcept {
+// no atomic RMW, no look at the domain (flush_retired() finds it, and builds
+// it if this thread's hook was opened by another domain's record). Everything
+// else (a retire from a deleter, a thread past its exit hook or with no hook
+// yet, another node's object while the batch holds this node's) goes to
+// retire().
+inline void retire_default_fast(retired_header* h) noexcept {
   thread_cache& c = tls_cache;
-  const bool batchable = &dom == default_domain_ptr.load(std::memory_order_relaxed) && c.open && c.scan_depth == 0 &&
+  const bool batchable = c.open && c.scan_depth == 0 &&
                          (reinterpret_cast<std::uintptr_t>(h) >> retired_count_shift) == 0 &&
                          (c.retired_count == 0 || c.retired_node == h->node);
   if (!batchable) [[unlikely]] {
-    retire(dom, h);
+    retire(default_domain_ref(), h);
     return;
   }
   h->next = c.retired_head;
@@ -204,6 +208,15 @@ inline void retire_fast(hazard_pointer_domain& dom, retired_header* h) noexcept 
   if (c.retired_tail == nullptr) c.retired_tail = h;
   c.retired_node = h->node;
   if (++c.retired_count == thread_cache::batch) flush_retired();
+}
+
+// retire() to `dom`: the inline batch when it is the default domain.
+inline void retire_fast(hazard_pointer_domain& dom, retired_header* h) noexcept {
+  if (&dom == default_domain_ptr.load(std::memory_order_relaxed)) [[likely]] {
+    retire_default_fast(h);
+  } else {
+    retire(dom, h);
+  }
 }
 
 // The fast path of make_hazard_pointer() for the default domain: pop the

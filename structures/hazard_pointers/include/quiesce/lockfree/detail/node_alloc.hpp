@@ -115,22 +115,33 @@ inline numa::node_pool& node_pool_for(int node) {
   return pool_for<sizeof(Node), alignof(Node), typename pool_family_of<Node>::type>(node);
 }
 
+// The first argument of a node constructor that takes its home node (the
+// node its memory is on) from new_node, so that the hazard-pointer header
+// need not look the thread's node up a second time (pool_node(at_home)).
+struct at_home {
+  int node;
+};
+
 // A Node built on the calling thread's NUMA node. Node must derive from
-// hazard_pointer_obj_base<Node, node_deleter<Node>> and expose
-// set_home_node() to this function (e.g. through a friend declaration or a
-// public using-declaration).
+// hazard_pointer_obj_base<Node, node_deleter<Node>> and either take
+// at_home first (passed to pool_node) or expose set_home_node() to this
+// function (e.g. through a friend declaration or a public using-declaration).
 template <class Node, class... Args>
 Node* new_node(Args&&... args) {
   const int node = detail::hp::this_thread_node();
   void* mem = node_pool_for<Node>(node).allocate();
   Node* n;
   try {
-    n = ::new (mem) Node(std::forward<Args>(args)...);
+    if constexpr (std::is_constructible_v<Node, at_home, Args&&...>) {
+      n = ::new (mem) Node(at_home{node}, std::forward<Args>(args)...);
+    } else {
+      n = ::new (mem) Node(std::forward<Args>(args)...);
+      n->set_home_node(node);
+    }
   } catch (...) {
     node_pool_for<Node>(node).deallocate(mem);
     throw;
   }
-  n->set_home_node(node);
   return n;
 }
 
@@ -152,6 +163,8 @@ struct node_deleter {
 template <class Node, class Family = void>
 struct pool_node : hazard_pointer_obj_base<Node, node_deleter<Node>> {
   using base = hazard_pointer_obj_base<Node, node_deleter<Node>>;
+  pool_node() noexcept = default;
+  explicit pool_node(at_home h) noexcept : base(h.node) {}
   using base::home_node;      // for node_deleter
   using base::set_home_node;  // for new_node
   using pool_family = Family;
