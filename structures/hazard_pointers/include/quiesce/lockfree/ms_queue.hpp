@@ -79,8 +79,9 @@
 //   element is destroyed in its node and the exception propagates (the queue
 //   stays consistent and loses that element; basic guarantee). The
 //   constructor allocates the dummy (may throw std::bad_alloc);
-//   make_hazard_pointer() may throw std::bad_alloc the first time a thread
-//   needs a hazard record, in which case nothing changed.
+//   push, pop and empty may throw std::bad_alloc when no hazard record can
+//   be had (the thread's first operation, or one nested in another:
+//   detail::hp::op_hazards), in which case nothing changed.
 //
 // Thread safety
 //   Every member but the constructors and destructor may be called from any

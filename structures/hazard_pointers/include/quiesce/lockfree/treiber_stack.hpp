@@ -60,8 +60,9 @@
 //   unchanged (strong guarantee). pop: if T's move constructor throws, the
 //   popped element is destroyed with its node and the exception propagates
 //   (the stack stays consistent and loses that element; basic guarantee).
-//   make_hazard_pointer() may throw std::bad_alloc the first time a thread
-//   needs a hazard record; pop then changes nothing.
+//   pop may throw std::bad_alloc when no hazard record can be had (the
+//   thread's first operation, or one nested in another:
+//   detail::hp::op_hazards); pop then changes nothing.
 //
 // Thread safety
 //   Every member but the constructor and destructor may be called from any
