@@ -2,9 +2,9 @@
 // lock-free structure's nodes retire to (internal).
 //
 // treiber_stack and ms_queue take an optional domain; null stands for the
-// default domain, whose make_hazard_pointer() and retire() fast paths are
-// inline (the thread's record cache and retire batch), so the default
-// costs no indirection. One pointer, read-only after construction.
+// default domain, whose operation records (hazards()) and retire() fast
+// paths are inline (a thread-local flag and the thread's retire batch), so
+// the default costs no indirection. One pointer, read-only after construction.
 #ifndef QUIESCE_LOCKFREE_DETAIL_DOMAIN_CHOICE_HPP
 #define QUIESCE_LOCKFREE_DETAIL_DOMAIN_CHOICE_HPP
 
@@ -17,10 +17,6 @@ class domain_choice {
   constexpr domain_choice() noexcept = default;                    // the default domain
   constexpr explicit domain_choice(hazard_pointer_domain* d) noexcept : d_(d) {}  // null: the default domain
 
-  // A hazard pointer of the domain. Throws std::bad_alloc (no record).
-  [[nodiscard]] hazard_pointer make_hp() const {
-    return d_ != nullptr ? make_hazard_pointer(*d_) : make_hazard_pointer();
-  }
   // The N hazard pointers of one operation (detail::hp::op_hazards: for the
   // default domain, the thread's operation records, lent). Throws
   // std::bad_alloc (no record).
