@@ -72,21 +72,10 @@ record* acquire_slow(hazard_pointer_domain& dom) {
 bool op_setup() {
   thread_cache& c = tls_cache;
   if (c.op_ready) return c.op_free;
-  hazard_pointer_domain& dom = default_domain_create();  // may throw std::bad_alloc
-  if (!c.open) {
-    if (c.exited) return false;  // its exit hook ran: nothing would hand the records back
-    init_fences();
-    ensure_hook();
-  }
-  record* got[thread_cache::op_slots];
-  int n = 0;
-  try {
-    for (; n < thread_cache::op_slots; ++n) got[n] = acquire_slow(dom);
-  } catch (...) {
-    while (n > 0) release(got[--n]);
-    throw;
-  }
-  for (int i = 0; i < thread_cache::op_slots; ++i) c.op[i] = got[i];
+  if (c.exited) return false;  // its exit hook ran: nothing would hand the records back
+  // The first record taken installs the exit hook if none is (acquire_slow).
+  // May throw std::bad_alloc: op_ready stays false, op[] is not read.
+  acquire_records(c.op, thread_cache::op_slots, nullptr);
   c.op_ready = true;
   c.op_free = true;
   return true;

@@ -240,6 +240,19 @@ inline void release(record* r) noexcept {
   release_slow(r);
 }
 
+// n records (n <= thread_cache::op_slots) of `dom`, null for the default
+// domain, from the thread's cache or the domain, into out[0..n). Throws
+// std::bad_alloc with none held when one cannot be had.
+inline void acquire_records(record** out, int n, hazard_pointer_domain* dom) {
+  int got = 0;
+  try {
+    for (; got < n; ++got) out[got] = dom == nullptr ? acquire_default() : acquire_slow(*dom);
+  } catch (...) {
+    while (got > 0) release(out[--got]);
+    throw;
+  }
+}
+
 // Called when the operation records are not free: claims them on their first
 // use on this thread (and installs the exit hook that hands them back), and
 // returns true if they are free now. False when they are lent (an operation
@@ -268,11 +281,8 @@ class op_hazards {
   // dom: the structure's domain, null for the default one. Throws
   // std::bad_alloc when records cannot be had (nothing is held then).
   explicit op_hazards(hazard_pointer_domain* dom) {
-    thread_cache& c = tls_cache;
-    if (dom == nullptr && c.op_free) [[likely]] {
-      c.op_free = false;
-      for (int i = 0; i < N; ++i) rec_[i] = c.op[i];
-      lent_ = true;
+    if (dom == nullptr && tls_cache.op_free) [[likely]] {
+      lend();
       return;
     }
     take(dom);
@@ -320,18 +330,17 @@ class op_hazards {
   // thread past its exit hook (N records from the cache or the domain).
   [[gnu::noinline]] void take(hazard_pointer_domain* dom) {
     if (dom == nullptr && op_setup()) {
-      tls_cache.op_free = false;
-      for (int i = 0; i < N; ++i) rec_[i] = tls_cache.op[i];
-      lent_ = true;
+      lend();
       return;
     }
-    int got = 0;
-    try {
-      for (; got < N; ++got) rec_[got] = dom == nullptr ? acquire_default() : acquire_slow(*dom);
-    } catch (...) {
-      while (got > 0) release(rec_[--got]);
-      throw;
-    }
+    acquire_records(rec_, N, dom);
+  }
+  // Borrows the thread's operation records (they are free).
+  void lend() noexcept {
+    thread_cache& c = tls_cache;
+    c.op_free = false;
+    for (int i = 0; i < N; ++i) rec_[i] = c.op[i];
+    lent_ = true;
   }
 
   record* rec_[N];
