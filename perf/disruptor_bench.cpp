@@ -48,7 +48,10 @@
 //     processor on the helper CPU publishes back on the second ring; _spin16:
 //     busy_spin_wait_strategy(16) on both rings, the latency cost of the
 //     unicast_1p1c/disruptor_spin16 setting),
-//     boost_spsc and moodycamel_rwq (two queues each, busy-polling). Counters p50_ns, p99_ns,
+//     boost_spsc and moodycamel_rwq (two queues each, busy-polling). Each
+//     side reads the event it waited for (the Disruptor's pinger reads the
+//     reply from the pong ring's slot, as a queue's try_dequeue does) and
+//     the pinger checks it. Counters p50_ns, p99_ns,
 //     p999_ns, max_ns, mean_ns per round trip, timed with steady_clock
 //     (the ~20-30 ns clock read is inside every sample, for both peers).
 //
@@ -118,7 +121,9 @@ void report(benchmark::State& st, std::int64_t items, std::int64_t sum, std::int
 // batches the processor hands it in on_batch_start, once per batch, so that
 // the count adds nothing to the per-event work: events_per_batch in the JSON
 // is the consumer's mean batch size, the figure the per-event rate follows.
-struct sum_handler {
+// Aligned to its own 128-byte block: the consumer writes it per event, and
+// it lives on the producer's stack, beside locals the producer's loop reads.
+struct alignas(128) sum_handler {
   std::int64_t sum = 0;
   std::int64_t batches = 0;
   void on_batch_start(std::int64_t, std::int64_t) { ++batches; }
@@ -200,7 +205,7 @@ void unicast_spsc_queue(benchmark::State& st, Q& q) {
 }
 
 // boost::lockfree::spsc_queue: push(); consume_all() (its batch API).
-struct boost_spsc_ring {
+struct alignas(128) boost_spsc_ring {
   boost::lockfree::spsc_queue<std::int64_t, boost::lockfree::capacity<kRing>> q;
   bool try_push(std::int64_t x) { return q.push(x); }
   template <class F>
@@ -211,7 +216,7 @@ struct boost_spsc_ring {
 
 // moodycamel::ReaderWriterQueue: try_enqueue() (never allocates after
 // construction: bounded at kRing); try_dequeue() until empty.
-struct moodycamel_rwq_ring {
+struct alignas(128) moodycamel_rwq_ring {
   moodycamel::ReaderWriterQueue<std::int64_t> q{kRing};
   bool try_push(std::int64_t x) { return q.try_enqueue(x); }
   template <class F>
@@ -325,35 +330,37 @@ struct three_stage_event {
 };
 three_stage_event make_three() { return {}; }
 
-struct stage_a {
+// The handlers of one benchmark sit side by side on the producer's stack and
+// each is written per event by its own consumer thread: a block each.
+struct alignas(128) stage_a {
   std::int64_t sum = 0;
   void on_event(three_stage_event& e, std::int64_t, bool) {
     e.a = e.value + 1;
     sum += e.value;
   }
 };
-struct stage_b {
+struct alignas(128) stage_b {
   std::int64_t sum = 0;
   void on_event(three_stage_event& e, std::int64_t, bool) {
     e.b = e.value + 3;
     sum += e.value;
   }
 };
-struct stage_c_after_a {  // pipeline: a then b then c; c checks a's work
+struct alignas(128) stage_c_after_a {  // pipeline: a then b then c; c checks a's work
   std::int64_t sum = 0, bad = 0;
   void on_event(three_stage_event& e, std::int64_t, bool) {
     bad += e.a != e.value + 1;
     sum += e.value;
   }
 };
-struct stage_join {  // diamond: after a and b
+struct alignas(128) stage_join {  // diamond: after a and b
   std::int64_t sum = 0, bad = 0;
   void on_event(three_stage_event& e, std::int64_t, bool) {
     bad += (e.a != e.value + 1) + (e.b != e.value + 3);
     sum += e.value;
   }
 };
-struct reader3 {
+struct alignas(128) reader3 {
   std::int64_t sum = 0;
   void on_event(const three_stage_event& e, std::int64_t, bool) { sum += e.value; }
 };
@@ -540,7 +547,11 @@ constexpr int kRoundTrips = 1000;  // per benchmark iteration
 
 using spin_sp = qd::single_producer_sequencer<qd::busy_spin_wait_strategy>;
 
-struct pong_handler {
+// Aligned to its own block, as every object below that one thread reads or
+// writes per event and another thread writes: the pong thread reads `back`
+// per event, and the handler sits on the ping thread's stack beside the
+// latency samples it appends to.
+struct alignas(128) pong_handler {
   qd::ring_buffer<value_event, spin_sp>* back = nullptr;
   void on_event(value_event& e, std::int64_t, bool) {
     const std::int64_t s = back->next();
@@ -563,7 +574,7 @@ void ping_pong_disruptor(benchmark::State& st) {
   d.handle_events_with(pong);
   auto& ping_ring = d.start();
   latency_stats lat;
-  std::int64_t next = 0;
+  std::int64_t next = 0, wrong = 0;
   for (auto _ : st) {
     for (int i = 0; i < kRoundTrips; ++i, ++next) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -572,6 +583,9 @@ void ping_pong_disruptor(benchmark::State& st) {
       ping_ring.publish(s);
       while (pong_barrier.wait_for(next) < next) {
       }
+      // Read the reply, as the queue peers' try_dequeue does: the round
+      // trip includes fetching the reply's line, not only the cursor's.
+      wrong += pong_ring[next].value != next;
       ping_seq.set(next);
       lat.add(std::chrono::steady_clock::now() - t0);
     }
@@ -579,13 +593,14 @@ void ping_pong_disruptor(benchmark::State& st) {
   d.shutdown();
   st.SetItemsProcessed(next);
   lat.publish(st);
+  if (wrong != 0) st.SkipWithError("a reply differs from the value sent");
 }
 
 // Round trips through two SPSC queues (QUEUE: try_enqueue / try_dequeue),
 // the responder pinned to the helper CPU, both sides busy-polling.
 template <class Queue>
 void ping_pong_queue_pair(benchmark::State& st, Queue& ping, Queue& pong) {
-  std::atomic<bool> stop{false};
+  alignas(128) std::atomic<bool> stop{false};  // polled by the responder (see pong_handler)
   std::thread responder([&] {
     pin_thread(pthread_self(), g_cpus.helper);
     std::int64_t x;
@@ -599,7 +614,7 @@ void ping_pong_queue_pair(benchmark::State& st, Queue& ping, Queue& pong) {
     }
   });
   latency_stats lat;
-  std::int64_t next = 0;
+  std::int64_t next = 0, wrong = 0;
   for (auto _ : st) {
     for (int i = 0; i < kRoundTrips; ++i, ++next) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -607,6 +622,7 @@ void ping_pong_queue_pair(benchmark::State& st, Queue& ping, Queue& pong) {
       }
       std::int64_t x;
       while (!pong.try_dequeue(x)) quiesce::detail::base::cpu_relax();
+      wrong += x != next;
       lat.add(std::chrono::steady_clock::now() - t0);
     }
   }
@@ -614,10 +630,12 @@ void ping_pong_queue_pair(benchmark::State& st, Queue& ping, Queue& pong) {
   responder.join();
   st.SetItemsProcessed(next);
   lat.publish(st);
+  if (wrong != 0) st.SkipWithError("a reply differs from the value sent");
 }
 
-// boost's spsc_queue under the names the template uses.
-struct boost_spsc_1024 {
+// boost's spsc_queue under the names the template uses (on blocks of its
+// own, as the rings are).
+struct alignas(128) boost_spsc_1024 {
   boost::lockfree::spsc_queue<std::int64_t, boost::lockfree::capacity<1024>> q;
   bool try_enqueue(std::int64_t x) { return q.push(x); }
   bool try_dequeue(std::int64_t& x) { return q.pop(x); }
@@ -630,10 +648,15 @@ void ping_pong_boost_spsc(benchmark::State& st) {
   ping_pong_queue_pair(st, *ping, *pong);
 }
 
+struct alignas(128) moodycamel_rwq_1024 {
+  moodycamel::ReaderWriterQueue<std::int64_t> q{1024};
+};
+
 void ping_pong_moodycamel_rwq(benchmark::State& st) {
   if (!quiesce::perf::place(st, true, "ping-pong needs two CPUs")) return;
-  moodycamel::ReaderWriterQueue<std::int64_t> ping(1024), pong(1024);
-  ping_pong_queue_pair(st, ping, pong);
+  auto ping = std::make_unique<moodycamel_rwq_1024>();
+  auto pong = std::make_unique<moodycamel_rwq_1024>();
+  ping_pong_queue_pair(st, ping->q, pong->q);
 }
 
 BENCHMARK(unicast_disruptor<1>)->Name("unicast_1p1c/disruptor")->UseRealTime();
