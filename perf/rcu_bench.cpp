@@ -255,9 +255,11 @@ enum class readers { none, idle, busy };
 
 // One registered reader thread on the helper CPU. busy: loops over short
 // read-side sections until stopped. idle: registered, blocked (QSBR: offline)
-// until stopped, as an idle server thread would be.
+// until stopped, as an idle server thread would be. On a 128-byte block of
+// its own: the thread polls stop_ per section, and the object sits on the
+// measuring thread's stack.
 template <class D>
-class reader_thread {
+class alignas(128) reader_thread {
   using F = typename D::flavor_type;
   static constexpr bool qsbr = std::is_same_v<F, quiesce::rcu_flavor::qsbr>;
 

@@ -204,8 +204,10 @@ inline std::int64_t now_ns() noexcept {
       .count();
 }
 
+// On a 128-byte block of its own: the thread polls stop_ per write, and the
+// object sits on the measuring thread's stack.
 template <class Peer>
-class writer_thread {
+class alignas(128) writer_thread {
  public:
   explicit writer_thread(writer_mode mode) : thread_([this, mode] { run(mode); }) {
     while (state_.load(std::memory_order_acquire) == starting) std::this_thread::yield();
