@@ -241,50 +241,59 @@ ratios() {
 step "ratio tables"
 ratios rcu_bench rcu --command "$shown" --cpu-model "${cpu_model:-unknown}" --compiler "$compiler"
 
-# run_bench NAME MIN_TIME WHAT [RATIO ARGS...]: builds perf/NAME, runs it
-# ($reps repetitions of MIN_TIME s; it pins its own threads; --runs times),
-# keeps its output in out/NAME.{json,txt} (per run: out/NAME.run<k>.{json,txt}),
-# and writes out/AREA_ratios.md with perf/AREA_ratios.py (AREA: NAME without
-# _bench) and the remaining arguments (see ratios above).
+# run_bench NAME MIN_TIME WHAT INTERLEAVE [RATIO ARGS...]: builds perf/NAME,
+# runs it ($reps repetitions of MIN_TIME s; it pins its own threads; --runs
+# times), keeps its output in out/NAME.{json,txt} (per run:
+# out/NAME.run<k>.{json,txt}), and writes out/AREA_ratios.md with
+# perf/AREA_ratios.py (AREA: NAME without _bench) and the remaining arguments
+# (see ratios above). INTERLEAVE=1: the repetitions of all its benchmarks
+# run in one random order (--benchmark_enable_random_interleaving) instead
+# of each benchmark's back to back, so that a change in the VM's state for a
+# few seconds (where the host puts the two vCPUs, which sets the cost of a
+# cache-line transfer between them) falls on every implementation's
+# repetitions alike instead of on one implementation's: for the benchmarks
+# whose targets are two-thread ratios.
 run_bench() {
-  local name=$1 min=$2 what=$3 k s
-  shift 3
-  local area=${name%_bench}
+  local name=$1 min=$2 what=$3 interleave=$4 k s
+  shift 4
+  local area=${name%_bench} order=()
+  [[ $interleave -eq 1 ]] && order=(--benchmark_enable_random_interleaving=true)
   cmake --build "$build" --target "$name"
   for ((k = 1; k <= runs; k++)); do
     s=$(suffix "$k")
-    step "running $name$(of_runs "$k"): $reps repetitions ($what)"
+    step "running $name$(of_runs "$k"): $reps repetitions${order:+, interleaved} ($what)"
     "$build/perf/$name" "--benchmark_repetitions=$reps" "--benchmark_min_time=$(bm_seconds "$min")" \
-      --benchmark_display_aggregates_only=true "--benchmark_out=$out/$name$s.json" \
+      "${order[@]}" --benchmark_display_aggregates_only=true "--benchmark_out=$out/$name$s.json" \
       --benchmark_out_format=json 2>&1 | tee "$out/$name$s.txt"
   done
   ratios "$name" "$area" "$@"
 }
 machine=(--cpu-model "${cpu_model:-unknown}" --compiler "$compiler")
 
-# The benchmark steps, in order: NAME|MIN_TIME|WHAT|MACHINE (MACHINE=1: the
-# ratio script also gets --cpu-model/--compiler). The list of outputs printed
-# at the end is made from the same list.
+# The benchmark steps, in order: NAME|MIN_TIME|WHAT|MACHINE|INTERLEAVE
+# (MACHINE=1: the ratio script also gets --cpu-model/--compiler; INTERLEAVE:
+# see run_bench). The list of outputs printed at the end is made from the
+# same list.
 lhm_min_time=0.07  # lockfree_hash_map_bench: 40 benchmarks, so shorter repetitions
 [[ $quick -eq 1 ]] && lhm_min_time=0.05
 [[ $full -eq 1 ]] && lhm_min_time=0.2
 bench_steps=(
-  "numa_bench|$min_time|node_pool vs malloc vs numa_alloc_onnode, local vs remote memory, core-to-core ping-pong|0"
-  "seqlock_bench|$min_time|seqlock and seqcount_latch vs ck_sequence and std::shared_mutex|0"
-  "hazard_pointer_bench|$min_time|protect, make, retire+reclaim vs ck_hp and liburcu; stall detector on/off|1"
-  "lockfree_stack_queue_bench|$min_time|lockfree::treiber_stack and lockfree::ms_queue vs boost::lockfree, tbb, liburcu cds_lfs/cds_wfcq, ck_hp_stack/fifo, moodycamel|1"
-  "lockfree_hash_map_bench|$lhm_min_time|lockfree::hash_map vs cds_lfht, rcu_hash_map, tbb, shared_mutex; 90/99% reads|1"
-  "disruptor_bench|$min_time|unicast, pipeline, multicast, diamond, 3P-1C, ping-pong vs boost/moodycamel/ck/tbb/mutex|1"
-  "stm_bench|$min_time|STM transfers and audits vs a global mutex and per-account mutexes, packed and padded|1"
-  "counter_bench|$min_time|cas/sharded counters vs fetch_add and mutex; versioned_cell vs mutex and seqlock|1"
-  "logical_clock_bench|$min_time|HLC now() vs system_clock and a mutex HLC; vector clock merge/compare|1"
+  "numa_bench|$min_time|node_pool vs malloc vs numa_alloc_onnode, local vs remote memory, core-to-core ping-pong|0|0"
+  "seqlock_bench|$min_time|seqlock and seqcount_latch vs ck_sequence and std::shared_mutex|0|0"
+  "hazard_pointer_bench|$min_time|protect, make, retire+reclaim vs ck_hp and liburcu; stall detector on/off|1|0"
+  "lockfree_stack_queue_bench|$min_time|lockfree::treiber_stack and lockfree::ms_queue vs boost::lockfree, tbb, liburcu cds_lfs/cds_wfcq, ck_hp_stack/fifo, moodycamel|1|1"
+  "lockfree_hash_map_bench|$lhm_min_time|lockfree::hash_map vs cds_lfht, rcu_hash_map, tbb, shared_mutex; 90/99% reads|1|0"
+  "disruptor_bench|$min_time|unicast, pipeline, multicast, diamond, 3P-1C, ping-pong vs boost/moodycamel/ck/tbb/mutex|1|1"
+  "stm_bench|$min_time|STM transfers and audits vs a global mutex and per-account mutexes, packed and padded|1|1"
+  "counter_bench|$min_time|cas/sharded counters vs fetch_add and mutex; versioned_cell vs mutex and seqlock|1|0"
+  "logical_clock_bench|$min_time|HLC now() vs system_clock and a mutex HLC; vector clock merge/compare|1|0"
 )
 for entry in "${bench_steps[@]}"; do
-  IFS='|' read -r b_name b_min b_what b_machine <<<"$entry"
+  IFS='|' read -r b_name b_min b_what b_machine b_interleave <<<"$entry"
   if [[ $b_machine -eq 1 ]]; then
-    run_bench "$b_name" "$b_min" "$b_what" "${machine[@]}"
+    run_bench "$b_name" "$b_min" "$b_what" "$b_interleave" "${machine[@]}"
   else
-    run_bench "$b_name" "$b_min" "$b_what"
+    run_bench "$b_name" "$b_min" "$b_what" "$b_interleave"
   fi
 done
 
