@@ -252,17 +252,22 @@ ratios rcu_bench rcu --command "$shown" --cpu-model "${cpu_model:-unknown}" --co
 # few seconds (where the host puts the two vCPUs, which sets the cost of a
 # cache-line transfer between them) falls on every implementation's
 # repetitions alike instead of on one implementation's: for the benchmarks
-# whose targets are two-thread ratios.
+# whose targets are two-thread ratios. Those run at least 7 repetitions
+# (--quick's 3 included), so that each median is still that of the usual
+# state when up to 3 of an implementation's repetitions fell in another.
 run_bench() {
   local name=$1 min=$2 what=$3 interleave=$4 k s
   shift 4
-  local area=${name%_bench} order=()
-  [[ $interleave -eq 1 ]] && order=(--benchmark_enable_random_interleaving=true)
+  local area=${name%_bench} order=() n=$reps
+  if [[ $interleave -eq 1 ]]; then
+    order=(--benchmark_enable_random_interleaving=true)
+    [[ $n -lt 7 ]] && n=7
+  fi
   cmake --build "$build" --target "$name"
   for ((k = 1; k <= runs; k++)); do
     s=$(suffix "$k")
-    step "running $name$(of_runs "$k"): $reps repetitions${order:+, interleaved} ($what)"
-    "$build/perf/$name" "--benchmark_repetitions=$reps" "--benchmark_min_time=$(bm_seconds "$min")" \
+    step "running $name$(of_runs "$k"): $n repetitions${order:+, interleaved} ($what)"
+    "$build/perf/$name" "--benchmark_repetitions=$n" "--benchmark_min_time=$(bm_seconds "$min")" \
       "${order[@]}" --benchmark_display_aggregates_only=true "--benchmark_out=$out/$name$s.json" \
       --benchmark_out_format=json 2>&1 | tee "$out/$name$s.txt"
   done
