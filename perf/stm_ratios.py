@@ -83,6 +83,14 @@ def main():
         lines.append(f"- {line} **{verdict}**")
         if verdict != "PASS":
             misses.append(line)
+    for group, title in ROWS:
+        if not group.startswith("transfer_2t/"):
+            continue
+        paired = medians.get(group.replace("transfer_2t/", "transfer_2t_paired/"), {}).get("stm_vs_account_mutex")
+        if paired is not None:
+            lines.append(f"- information, paired (transfer_2t_paired: STM and per-account mutex segments "
+                         f"alternating, median of per-pair ratios), {title}: stm / account_mutex "
+                         f"{fmt_ratio(paired)}")
     lines.append("")
     lines += misses_section(misses, "## Targets missed", "All targets met.")
     return finish(lines, args, misses)
