@@ -81,6 +81,7 @@
 #include <tbb/concurrent_queue.h>
 
 #include "bench_placement.hpp"
+#include "bench_stats.hpp"
 #include <pthread.h>
 
 #include <algorithm>
@@ -160,10 +161,28 @@ void unicast_disruptor(benchmark::State& st) {
   if (h.batches != 0) st.counters["events_per_batch"] = static_cast<double>(v) / static_cast<double>(h.batches);
 }
 
+// The queue peers' consumer loop: take(s) dequeues what it finds, adds it
+// to s and returns how many items it took (0: the queue was empty, and it
+// calls idle()); the running count goes to `done` (release) after each
+// take that found items. Until stopped(); returns the sum.
+template <class Take, class Idle, class Stopped>
+std::int64_t consume_until(Take& take, Idle& idle, Stopped stopped, std::atomic<std::int64_t>& done) {
+  std::int64_t count = 0, s = 0;
+  while (!stopped()) {
+    const std::size_t n = take(s);
+    if (n != 0) {
+      count += static_cast<std::int64_t>(n);
+      done.store(count, std::memory_order_release);
+    } else {
+      idle();
+    }
+  }
+  return s;
+}
+
 // The two-thread harness of the queue peers: this thread produces, a
-// consumer thread on the helper CPU consumes. `take(s)` dequeues what it
-// finds, adds it to s and returns how many items it took (0: the queue was
-// empty, and the consumer calls `idle()`); `produce(v)` enqueues kItems
+// consumer thread on the helper CPU consumes (consume_until, with `take`
+// and `idle`); `produce(v)` enqueues kItems
 // values from v on, advancing v past them. Each iteration ends with the
 // consumer caught up; the consumer's sum is checked at the end.
 template <class Take, class Idle, class Produce>
@@ -173,17 +192,7 @@ void unicast_queue(benchmark::State& st, Take take, Idle idle, Produce produce) 
   std::int64_t sum = 0;
   std::thread consumer([&, take, idle]() mutable {
     pin_thread(pthread_self(), g_cpus.helper);
-    std::int64_t count = 0, s = 0;
-    while (!stop.load(std::memory_order_acquire)) {
-      const std::size_t n = take(s);
-      if (n != 0) {
-        count += static_cast<std::int64_t>(n);
-        done.store(count, std::memory_order_release);
-      } else {
-        idle();
-      }
-    }
-    sum = s;
+    sum = consume_until(take, idle, [&] { return stop.load(std::memory_order_acquire); }, done);
   });
   std::int64_t v = 0;
   for (auto _ : st) {
@@ -286,7 +295,8 @@ void unicast_ck_ring(benchmark::State& st) {
 // next, each on a fresh structure and consumer thread set up outside the
 // timed part; it records the Disruptor's rate over the fastest peer's of
 // that iteration. Counter ratio_vs_best_spsc: the median of those ratios.
-// The segments run exactly the code of the rows above. Short segments and
+// The segments run the rows' loops (the queues' consumer is theirs:
+// consume_until; the producers' loops are the same few lines). Short segments and
 // a fixed number of iterations per repetition: a pair is spoilt only when
 // the VM's state changes within its few tens of milliseconds, and the
 // median of kPairs pairs ignores the odd spoilt one.
@@ -316,7 +326,8 @@ double disruptor_segment(std::int64_t first, bool& ok) {
 }
 
 // The same for an SPSC queue Q (boost_spsc_ring, moodycamel_rwq_ring): the
-// consumer thread, pinned to the helper CPU, drains as in unicast_queue.
+// consumer thread, pinned to the helper CPU, drains with unicast_queue's
+// loop (consume_until).
 template <class Q>
 double spsc_segment(std::int64_t first, bool& ok) {
   auto q = std::make_unique<Q>();
@@ -326,17 +337,9 @@ double spsc_segment(std::int64_t first, bool& ok) {
   std::thread consumer([&] {
     pin_thread(pthread_self(), g_cpus.helper);
     phase.store(1, std::memory_order_release);
-    std::int64_t count = 0, s = 0;
-    while (phase.load(std::memory_order_acquire) != 2) {
-      const std::size_t n = q->drain([&s](std::int64_t x) { s += x; });
-      if (n != 0) {
-        count += static_cast<std::int64_t>(n);
-        done.store(count, std::memory_order_release);
-      } else {
-        quiesce::detail::base::cpu_relax();
-      }
-    }
-    sum = s;
+    auto take = [&q](std::int64_t& s) { return q->drain([&s](std::int64_t x) { s += x; }); };
+    auto idle = [] { quiesce::detail::base::cpu_relax(); };
+    sum = consume_until(take, idle, [&] { return phase.load(std::memory_order_acquire) == 2; }, done);
   });
   while (phase.load(std::memory_order_acquire) != 1) std::this_thread::yield();
   const auto t0 = std::chrono::steady_clock::now();
@@ -404,10 +407,8 @@ void unicast_paired(benchmark::State& st) {
     return;
   }
   if (!ck_ok) st.SkipWithError("ck_ring: out of memory");
-  std::sort(ratios.begin(), ratios.end());
-  const std::size_t n = ratios.size();
-  st.counters["ratio_vs_best_spsc"] = n % 2 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
-  st.counters["pairs"] = static_cast<double>(n);
+  st.counters["ratio_vs_best_spsc"] = quiesce::perf::median(ratios);
+  st.counters["pairs"] = static_cast<double>(ratios.size());
 }
 
 void unicast_tbb_bounded(benchmark::State& st) {

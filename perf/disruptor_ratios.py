@@ -100,6 +100,7 @@ def build(medians, errors, args):
     lines.append("")
     spsc = {p: mops(medians, f"unicast_1p1c/{p}") for p in SPSC}
     best = max((p for p in SPSC if spsc[p] is not None), key=lambda p: spsc[p], default=None)
+    best_v = spsc[best] if best else None
 
     def unicast_target(what, r):
         verdict = "n/a" if r is None else ("PASS" if r >= TARGET_UNICAST else "MISS")
@@ -117,18 +118,16 @@ def build(medians, errors, args):
     # iteration running the Disruptor and every SPSC peer back to back);
     # JSON without it (an older bench) falls back to the medians above.
     paired = medians.get("unicast_1p1c/paired", {}).get("ratio_vs_best_spsc")
-    unpaired = ratio(mops(medians, "unicast_1p1c/disruptor"), spsc[best] if best else None)
+    unpaired = ratio(mops(medians, "unicast_1p1c/disruptor"), best_v)
     if paired is not None:
         unicast_target("disruptor, paired", paired)
         lines.append(f"- information: disruptor / best SPSC peer from the per-implementation medians in the table: "
                      f"{fmt_ratio(unpaired)}")
     else:
         unicast_target("disruptor", unpaired)
-    unicast_target("disruptor_batch10", ratio(mops(medians, "unicast_1p1c/disruptor_batch10"),
-                                              spsc[best] if best else None))
+    unicast_target("disruptor_batch10", ratio(mops(medians, "unicast_1p1c/disruptor_batch10"), best_v))
     lines.append("- information, not a target (an option that trades latency for batch size): disruptor_spin16 / "
-                 "best SPSC peer " + fmt_ratio(ratio(mops(medians, "unicast_1p1c/disruptor_spin16"),
-                                                     spsc[best] if best else None)))
+                 "best SPSC peer " + fmt_ratio(ratio(mops(medians, "unicast_1p1c/disruptor_spin16"), best_v)))
     lines.append(f"- best SPSC peer of the run, unicast: {best or 'none measured'}")
     lines.append("")
     lines.append("## Disruptor: LMAX perf-test shapes (median, M items/s)")

@@ -62,6 +62,8 @@
 #include <quiesce/numa/topology.hpp>
 #include <quiesce/base/layout.hpp>
 
+#include "bench_stats.hpp"
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -137,12 +139,7 @@ struct run_result {
   std::string error;
 };
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+using quiesce::perf::median;  // perf/bench_stats.hpp
 
 struct chunk_record {
   clock_type::time_point start, end;

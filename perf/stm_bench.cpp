@@ -50,7 +50,6 @@
 #include <benchmark/benchmark.h>
 #include <pthread.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -60,6 +59,7 @@
 #include <vector>
 
 #include "bench_placement.hpp"
+#include "bench_stats.hpp"
 
 namespace {
 
@@ -297,14 +297,15 @@ void bm_transfer_paired(benchmark::State& st) {
   stm_bank& sb = bank<stm_bank, N>();
   account_mutex_bank& mb = bank<account_mutex_bank, N>();
   std::uint64_t seed = 0x9E3779B97F4A7C15ull;
-  auto stm_segment = [&](int t) {
-    xorshift rng{seed * static_cast<std::uint64_t>(t + 1)};
-    for (std::int64_t i = 0; i < kPairSegment; ++i) sb.transfer(pick(rng, N));
+  // One thread's half of a segment on bank b: kPairSegment transfers.
+  auto segment_on = [&seed](auto& b) {
+    return [&b, &seed](int t) {
+      xorshift rng{seed * static_cast<std::uint64_t>(t + 1)};
+      for (std::int64_t i = 0; i < kPairSegment; ++i) b.transfer(pick(rng, N));
+    };
   };
-  auto mutex_segment = [&](int t) {
-    xorshift rng{seed * static_cast<std::uint64_t>(t + 1)};
-    for (std::int64_t i = 0; i < kPairSegment; ++i) mb.transfer(pick(rng, N));
-  };
+  auto stm_segment = segment_on(sb);
+  auto mutex_segment = segment_on(mb);
   std::vector<double> ratios;
   bool stm_first = true;
   for (auto _ : st) {
@@ -324,10 +325,8 @@ void bm_transfer_paired(benchmark::State& st) {
     st.SkipWithError("the total changed: a transfer was lost or torn");
     return;
   }
-  std::sort(ratios.begin(), ratios.end());
-  const std::size_t n = ratios.size();
-  st.counters["stm_vs_account_mutex"] = n % 2 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
-  st.counters["pairs"] = static_cast<double>(n);
+  st.counters["stm_vs_account_mutex"] = quiesce::perf::median(ratios);
+  st.counters["pairs"] = static_cast<double>(ratios.size());
 }
 
 #define QUIESCE_STM_BENCH(N, NAME, BANK)                                                              \
