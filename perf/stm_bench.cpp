@@ -220,7 +220,7 @@ void bm_audit(benchmark::State& st) {
 // ---- paired: the two-thread targets' measurement ---------------------------
 // On the project's VM the cost of a cache-line transfer between the two
 // vCPUs changes from one stretch of a second or so to the next (where the
-// host puts them), several-fold, and the two-thread rows above take each
+// host puts them), and the two-thread rows above take each
 // implementation's repetitions at different moments. transfer_2t_paired/N
 // runs, per iteration, one short segment of the STM's transfers and one of
 // the per-account mutexes' on the same N accounts (packed, the banks above),
@@ -229,7 +229,7 @@ void bm_audit(benchmark::State& st) {
 // the mutexes' in the same iteration. stm_ratios.py prints it beside the
 // targets as information: it reads lower than the ratio of the rows above
 // (structures/stm/README.md says what is known about why); with the STM
-// in both halves the harness reads 1.0x.
+// in both halves the harness finds the two halves equal.
 
 constexpr std::int64_t kPairSegment = 100'000;  // transfers per thread per segment
 constexpr int kPairs = 7;                       // pairs (iterations) per repetition
