@@ -217,7 +217,7 @@ void bm_audit(benchmark::State& st) {
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()));
 }
 
-// ---- paired: the two-thread targets' measurement ---------------------------
+// ---- paired: information beside the two-thread targets --------------------
 // On the project's VM the cost of a cache-line transfer between the two
 // vCPUs changes from one stretch of a second or so to the next (where the
 // host puts them), and the two-thread rows above take each
