@@ -164,7 +164,7 @@ namespace {
 // of their time in the shared list's mutex, much of it waiting for the other
 // thread (numa/README.md, "The per-thread cache"). Larger objects get fewer, so
 // that what one thread holds stays about 32 KiB (at least 64 objects).
-constexpr std::uint32_t cache_capacity = 256;  // the array's size: the most any pool's cache holds
+constexpr std::uint32_t cache_capacity = detail::pool_cache_capacity;  // the array's size: the most any pool's cache holds
 constexpr std::uint32_t cache_bytes = 32 << 10;
 constexpr std::uint32_t cache_capacity_for(std::size_t stride) noexcept {
   std::uint32_t cap = cache_capacity;
@@ -182,21 +182,19 @@ static_assert(cache_capacity_for(8) == 256 && cache_capacity_for(128) == 256 && 
 // invalidated, and a locked instruction after them (a push's CAS) waits for
 // those stores; with the prefetch the line is exclusive by then. 3 to 8
 // measured alike on perf/lockfree_stack_queue_bench's two-thread rows
-// (numa/README.md); 1 helped less.
-constexpr std::uint32_t prefetch_distance = 4;
+// (numa/README.md); 1 helped less. (detail::pool_prefetch_distance, in the
+// header: the inline allocate() prefetches.)
 
-struct local_cache {
-  std::uint64_t generation = 0;  // the pool these items belong to; 0: none
-  std::uint32_t count = 0;
-  void* items[cache_capacity];
-};
+// One thread's cache of one pool (the header's detail::pool_cache: the
+// inline paths of node_pool read it).
+using local_cache = detail::pool_cache;
 
+// A thread's caches, by pool slot. The thread's detail::tl_pool_caches
+// holds by_slot.data() and .size() (kept there so that the inline paths need
+// not divide by sizeof(local_cache) to learn the size) while the thread has
+// caches.
 struct thread_caches {
   std::vector<local_cache> by_slot;
-  // by_slot.data() and .size(), kept beside it so that the fast path need not
-  // divide by sizeof(local_cache) to learn the size.
-  local_cache* data = nullptr;
-  std::size_t size = 0;
 };
 
 // Trivially destructible, constant-initialised thread_locals: reading them
@@ -324,7 +322,9 @@ struct cache_owner {
   }
   ~cache_owner() {
     // From here on this thread's pool calls go to the shared lists directly
-    // (another thread_local's destructor may still free pool objects).
+    // (another thread_local's destructor may still free pool objects): the
+    // inline paths see no caches, the out-of-line ones tl_gone.
+    detail::tl_pool_caches = {};
     tl_caches = nullptr;
     tl_state = tl_gone;
     flush_thread_caches(caches);
@@ -344,12 +344,11 @@ local_cache* node_pool::impl::cache_of_calling_thread() {
     thread_local cache_owner owner;  // first use on this thread: registers the exit flush
     tc = &owner.caches;
   }
-  if (tc->size <= slot) {
+  if (tc->by_slot.size() <= slot) {
     tc->by_slot.resize(std::size_t{slot} + 1);
-    tc->data = tc->by_slot.data();
-    tc->size = tc->by_slot.size();
+    detail::tl_pool_caches = {tc->by_slot.data(), tc->by_slot.size()};
   }
-  local_cache& c = tc->data[slot];
+  local_cache& c = tc->by_slot[slot];
   if (c.generation != generation) {
     // Whatever the cache held belonged to a destroyed pool that used this slot.
     c.generation = generation;
@@ -494,6 +493,13 @@ node_pool::node_pool(std::size_t object_size, std::size_t alignment, int node, p
     r.slots[s->slot] = s.get();
   }
   s->generation = r.next_generation++;
+  // The inline paths' copies (see the header). Debug builds count every
+  // allocate and deallocate, out of line: no inline slot.
+#ifdef NDEBUG
+  inline_slot_ = s->slot;
+#endif
+  cache_cap_ = s->cache_cap;
+  generation_ = s->generation;
   impl_ = std::move(s);
 }
 
@@ -505,8 +511,8 @@ node_pool::~node_pool() {
     r.slots[s.slot] = nullptr;
     r.free_slots.push_back(s.slot);  // capacity reserved when the slot was created
   }
-  if (thread_caches* tc = tl_caches; tc != nullptr && s.slot < tc->size) {
-    tc->data[s.slot] = local_cache{};  // this thread's cache would be dropped later anyway
+  if (thread_caches* tc = tl_caches; tc != nullptr && s.slot < tc->by_slot.size()) {
+    tc->by_slot[s.slot] = local_cache{};  // this thread's cache would be dropped later anyway
   }
 #ifndef NDEBUG
   if (const auto live = s.in_use.load(std::memory_order_relaxed); live != 0)
@@ -518,14 +524,18 @@ node_pool::~node_pool() {
   for (void* chunk : s.chunks) deallocate_on_node(chunk, s.chunk_len);
 }
 
-void* node_pool::allocate() {
+// The inline allocate() and deallocate() (in the header) take the common
+// case when the pool has an inline slot; these take everything else, and in
+// debug builds every call (their pools have none), so that they count.
+void* node_pool::allocate_outline() {
   impl& s = *impl_;
   s.count_in_use(1);
-  if (thread_caches* tc = tl_caches; tc != nullptr && s.slot < tc->size) {
-    local_cache& c = tc->data[s.slot];
+  if (thread_caches* tc = tl_caches; tc != nullptr && s.slot < tc->by_slot.size()) {
+    local_cache& c = tc->by_slot[s.slot];
     if (c.generation == s.generation && c.count != 0) {
       void* const p = c.items[--c.count];
-      if (c.count >= prefetch_distance) quiesce::detail::base::prefetch_for_write(c.items[c.count - prefetch_distance]);
+      if (c.count >= detail::pool_prefetch_distance)
+        quiesce::detail::base::prefetch_for_write(c.items[c.count - detail::pool_prefetch_distance]);
       return p;
     }
   }
@@ -537,11 +547,11 @@ void* node_pool::allocate() {
   }
 }
 
-void node_pool::deallocate(void* p) noexcept {
+void node_pool::deallocate_outline(void* p) noexcept {
   impl& s = *impl_;
   s.count_in_use(-1);
-  if (thread_caches* tc = tl_caches; tc != nullptr && s.slot < tc->size) {
-    local_cache& c = tc->data[s.slot];
+  if (thread_caches* tc = tl_caches; tc != nullptr && s.slot < tc->by_slot.size()) {
+    local_cache& c = tc->by_slot[s.slot];
     if (c.generation == s.generation && c.count < s.cache_cap) {
       c.items[c.count++] = p;
       return;

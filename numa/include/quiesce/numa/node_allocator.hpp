@@ -54,6 +54,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <quiesce/base/config.hpp>  // prefetch_for_write
 #include <quiesce/numa/error.hpp>
 
 namespace quiesce::numa {
@@ -192,6 +193,33 @@ void* allocate_pages_near(std::size_t bytes, int node);
 // hazard pointers) calls this before installing its handlers, so that its
 // prepare handler runs first (POSIX runs prepare handlers in reverse order).
 void install_fork_handlers();  // throws std::bad_alloc (then retry)
+
+// node_pool's per-thread caches (numa/src/node_allocator.cpp owns them),
+// declared here so that allocate() and deallocate() inline their common case.
+// A thread's cache of one pool: a stack of free objects, items[0, count).
+// Holds up to pool_cache_capacity objects (fewer for large objects, see
+// node_pool); `generation` names the pool they belong to (0: none): a pool
+// destroyed and another built in its slot never sees the old one's objects.
+inline constexpr std::uint32_t pool_cache_capacity = 256;
+struct pool_cache {
+  std::uint64_t generation = 0;
+  std::uint32_t count = 0;
+  void* items[pool_cache_capacity];
+};
+// The calling thread's caches, indexed by pool slot: [data, data + size).
+// {nullptr, 0} until the thread's first slow-path call creates them, and
+// again from the thread's exit on (its caches are flushed then), so the
+// inline paths fall through to the out-of-line ones exactly when those must
+// run. Constant-initialised and trivially destructible: one %fs-relative
+// load pair, no TLS wrapper call.
+struct pool_cache_view {
+  pool_cache* data = nullptr;
+  std::size_t size = 0;
+};
+inline constinit thread_local pool_cache_view tl_pool_caches{};
+// allocate() prefetches for writing the object it will hand out this many
+// allocations later (numa/README.md, "The per-thread cache").
+inline constexpr std::uint32_t pool_prefetch_distance = 4;
 }  // namespace detail
 
 template <class T>
@@ -247,11 +275,36 @@ class node_pool {
   // Otherwise takes the pool's mutex to trade a batch, and when the pool is
   // empty maps a new chunk (allocate_on_node). Throws node_allocation_error
   // (strict) or std::bad_alloc when no chunk can be had.
-  [[nodiscard]] void* allocate();
+  // The common case is inline (a pop from the thread's cache); the rest is
+  // out of line.
+  [[nodiscard]] void* allocate() {
+    const detail::pool_cache_view v = detail::tl_pool_caches;
+    if (inline_slot_ < v.size) [[likely]] {
+      detail::pool_cache& c = v.data[inline_slot_];
+      if (c.generation == generation_ && c.count != 0) [[likely]] {
+        void* const p = c.items[--c.count];
+        if (c.count >= detail::pool_prefetch_distance)
+          quiesce::detail::base::prefetch_for_write(c.items[c.count - detail::pool_prefetch_distance]);
+        return p;
+      }
+    }
+    return allocate_outline();
+  }
   // Gives back `p`, which must come from this pool's allocate() and not be
   // given back already. Any thread (not only the allocating one). Common
-  // case: no lock, no atomic; a full cache trades half under the mutex.
-  void deallocate(void* p) noexcept;
+  // case (inline): no lock, no atomic, a push on the thread's cache; a full
+  // cache trades half under the mutex.
+  void deallocate(void* p) noexcept {
+    const detail::pool_cache_view v = detail::tl_pool_caches;
+    if (inline_slot_ < v.size) [[likely]] {
+      detail::pool_cache& c = v.data[inline_slot_];
+      if (c.generation == generation_ && c.count < cache_cap_) [[likely]] {
+        c.items[c.count++] = p;
+        return;
+      }
+    }
+    deallocate_outline(p);
+  }
 
   [[nodiscard]] int node() const noexcept;
   [[nodiscard]] std::size_t object_size() const noexcept;   // as passed to the constructor
@@ -260,6 +313,18 @@ class node_pool {
   struct impl;  // opaque; defined in numa/src/node_allocator.cpp (named there by the thread-exit flush)
 
  private:
+  // Everything but the inline common case: an empty or full cache, the
+  // thread's first call or a call after its exit hook, debug builds' count.
+  [[nodiscard]] void* allocate_outline();
+  void deallocate_outline(void* p) noexcept;
+
+  // What the inline paths read, constant after construction and on one line:
+  // the pool's slot in every thread's caches (no slot, so that every call
+  // goes out of line, when the library counts the objects in use: debug
+  // builds of the library), its generation and a cache's capacity.
+  std::uint32_t inline_slot_ = std::numeric_limits<std::uint32_t>::max();
+  std::uint32_t cache_cap_ = 0;
+  std::uint64_t generation_ = 0;
   std::unique_ptr<impl> impl_;
 };
 
