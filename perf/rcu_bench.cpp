@@ -12,6 +12,14 @@
 //   read/std/shared_mutex, std/mutex the same section under lock_shared() /
 //                                    lock() of an uncontended std lock
 //   read/none/payload_only           the loop and the payload load alone
+//   read/<flavour>/paired            the guard/inline target's measurement:
+//                                    per iteration, a segment of the guard's
+//                                    sections and one of the inline pair's,
+//                                    back to back (see bm_read_paired);
+//                                    counter guard_vs_inline, the median of
+//                                    the per-pair time ratios
+//   read/memb/registered_paired      the same for the guard given the
+//                                    thread's registration
 //     Each iteration runs 16 sections, unrolled; every section does the same
 //     relaxed load of one global and hands it to benchmark::DoNotOptimize, so
 //     the guard and the inline pair compile to the same loop apart from the
@@ -69,6 +77,7 @@
 #include <quiesce/base/config.hpp>
 
 #include "bench_placement.hpp"
+#include "bench_stats.hpp"
 #include <pthread.h>
 #include <sched.h>
 
@@ -245,6 +254,79 @@ BENCHMARK(bm_read_section<inline_section<liburcu_mb>, reg<quiesce::rcu_mb_domain
 BENCHMARK(bm_read_section<guard_section<quiesce::rcu_bp_domain>, reg<quiesce::rcu_bp_domain>>)
     ->Name("read/bp/quiesce_guard");
 BENCHMARK(bm_read_section<inline_section<liburcu_bp>, reg<quiesce::rcu_bp_domain>>)->Name("read/bp/liburcu_inline");
+// ---------------------------------------------------- read side, paired ----
+// The rows above give each variant its own repetitions, run one after the
+// other, and the reference VM's CPU speed drifts over seconds: a section is a
+// nanosecond or two, so the ratio of two per-variant medians moves with the
+// drift (from run to run, including for two variants that compile to the
+// same instructions). Here every iteration times one segment of kPairLoops
+// loops (16 sections each) through the guard and one through liburcu's
+// inline pair, back to back, the order alternating, and records guard time
+// over inline time; counter guard_vs_inline is the median over kPairs such
+// pairs, which a drift slower than a segment pair does not move. Wall time
+// (steady_clock) per segment; a segment that a preemption lengthened is one
+// outlying pair, which the median drops. rcu_ratios.py judges the read-side
+// target on this counter and shows the per-variant medians' ratio beside it.
+constexpr std::int64_t kPairLoops = std::int64_t{1} << 16;  // about a millisecond per segment
+constexpr int kPairs = 31;
+
+template <class Section>
+[[gnu::noinline]] double time_sections(const Section& s, std::int64_t loops) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::int64_t k = 0; k < loops; ++k) run_sections(s);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Guard: guard_section<D>, or registered_guard_section<D> (given the
+// thread's registration, as read/memb/quiesce_guard_registered).
+template <class D, class Raw, class Guard = guard_section<D>>
+void bm_read_paired(benchmark::State& st) {
+  if (!place(st, false)) return;
+  [[maybe_unused]] quiesce::rcu_thread_registration<D> registration;  // before timing, as in the rows above
+  const Guard guard = [&] {
+    if constexpr (requires { Guard{&registration}; })
+      return Guard{&registration};
+    else
+      return Guard{};
+  }();
+  const inline_section<Raw> raw{};
+  guard();  // first uses outside timing (liburcu-bp registers itself here)
+  raw();
+  std::vector<double> ratios;
+  ratios.reserve(kPairs);
+  bool guard_first = true;
+  for (auto _ : st) {
+    double g = 0, i = 0;
+    if (guard_first) {
+      g = time_sections(guard, kPairLoops);
+      i = time_sections(raw, kPairLoops);
+    } else {
+      i = time_sections(raw, kPairLoops);
+      g = time_sections(guard, kPairLoops);
+    }
+    guard_first = !guard_first;
+    if (g > 0 && i > 0) ratios.push_back(g / i);
+  }
+  if (ratios.empty()) {
+    st.SkipWithError("no pair could be timed (steady_clock did not advance)");
+    return;
+  }
+  st.counters["guard_vs_inline"] = quiesce::perf::median(ratios);
+  st.counters["pairs"] = static_cast<double>(ratios.size());
+}
+
+BENCHMARK(bm_read_paired<quiesce::rcu_domain, liburcu_memb>)->Name("read/memb/paired")->Iterations(kPairs)->UseRealTime();
+BENCHMARK(bm_read_paired<quiesce::rcu_qsbr_domain, liburcu_qsbr>)
+    ->Name("read/qsbr/paired")
+    ->Iterations(kPairs)
+    ->UseRealTime();
+BENCHMARK(bm_read_paired<quiesce::rcu_mb_domain, liburcu_mb>)->Name("read/mb/paired")->Iterations(kPairs)->UseRealTime();
+BENCHMARK(bm_read_paired<quiesce::rcu_bp_domain, liburcu_bp>)->Name("read/bp/paired")->Iterations(kPairs)->UseRealTime();
+BENCHMARK(bm_read_paired<quiesce::rcu_domain, liburcu_memb, registered_guard_section<quiesce::rcu_domain>>)
+    ->Name("read/memb/registered_paired")
+    ->Iterations(kPairs)
+    ->UseRealTime();
+
 BENCHMARK(bm_read_section<shared_mutex_section, no_registration>)->Name("read/std/shared_mutex");
 BENCHMARK(bm_read_section<mutex_section, no_registration>)->Name("read/std/mutex");
 

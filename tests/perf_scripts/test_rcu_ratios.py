@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Tests of perf/rcu_ratios.py's read-side target: the guard/inline ratio is
+judged on the paired measurement (read/<flavour>/paired, counter
+guard_vs_inline) when the JSON has it, whatever the per-variant medians say,
+and on those medians when it has not (an older benchmark). Synthetic inputs
+only; standard library only; run directly or by ctest (rcu_ratios_py)."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.normpath(os.path.join(HERE, "..", "..", "perf", "rcu_ratios.py"))
+FLAVOURS = ["memb", "qsbr", "mb", "bp"]
+
+
+def row(name, **counters):
+    return dict(name=name, run_name=name, run_type="aggregate", aggregate_name="median",
+                time_unit="ns", real_time=1.0, cpu_time=1.0, **counters)
+
+
+def read_rows(bp_guard_ns, paired=None):
+    """Every flavour's guard and inline pair at 1 ns per section, except the bp
+    guard at bp_guard_ns; the bp paired row when paired is given (the other
+    flavours' paired rows at 1.0)."""
+    rows = [row("read/none/payload_only", per_section=0.1e-9),
+            row("read/std/shared_mutex", per_section=20e-9), row("read/std/mutex", per_section=10e-9),
+            row("read/memb/quiesce_guard_registered", per_section=1e-9)]
+    for fl in FLAVOURS:
+        rows.append(row(f"read/{fl}/quiesce_guard", per_section=(bp_guard_ns if fl == "bp" else 1.0) * 1e-9))
+        rows.append(row(f"read/{fl}/liburcu_inline", per_section=1e-9))
+        if paired is not None:
+            rows.append(row(f"read/{fl}/paired/iterations:31/real_time",
+                            guard_vs_inline=paired if fl == "bp" else 1.0, pairs=31))
+    return rows
+
+
+class ReadTarget(unittest.TestCase):
+    def run_script(self, benchmarks):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "b.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump({"context": {}, "benchmarks": benchmarks}, f)
+            p = subprocess.run([sys.executable, SCRIPT, path, "--strict"], capture_output=True, text=True)
+        return p.returncode, p.stdout
+
+    def bp_row(self, text):
+        lines = [l for l in text.splitlines() if l.startswith("| bp | ") and "<= 1.10x" in l]
+        self.assertEqual(len(lines), 1, text)
+        return lines[0]
+
+    def test_paired_pass_overrides_a_medians_miss(self):
+        status, text = self.run_script(read_rows(1.2, paired=1.01))
+        self.assertIn("| 1.200x | 1.010x | <= 1.10x | PASS |", self.bp_row(text))
+        self.assertEqual(status, 0, text)
+
+    def test_paired_miss_is_a_miss(self):
+        status, text = self.run_script(read_rows(1.0, paired=1.2))
+        self.assertIn("| 1.000x | 1.200x | <= 1.10x | MISS |", self.bp_row(text))
+        self.assertIn("read/bp: guard/inline 1.200x (paired)", text)
+        self.assertEqual(status, 1, text)
+
+    def test_without_the_paired_rows_the_medians_decide(self):
+        status, text = self.run_script(read_rows(1.05))
+        self.assertIn("| 1.050x | n/a | <= 1.10x | PASS |", self.bp_row(text))
+        self.assertEqual(status, 0, text)
+        status, text = self.run_script(read_rows(1.2))
+        self.assertIn("| 1.200x | n/a | <= 1.10x | MISS |", self.bp_row(text))
+        self.assertIn("read/bp: guard/inline 1.200x (medians)", text)
+        self.assertEqual(status, 1, text)
+
+
+if __name__ == "__main__":
+    unittest.main()
