@@ -5,20 +5,9 @@ the JSON has it, whatever the per-implementation medians say, and on those
 medians when it has not (an older benchmark). Synthetic inputs only;
 standard library only; run directly or by ctest (disruptor_ratios_py)."""
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.normpath(os.path.join(HERE, "..", "..", "perf", "disruptor_ratios.py"))
-
-
-def row(name, **counters):
-    return dict(name=name, run_name=name, run_type="aggregate", aggregate_name="median",
-                time_unit="ns", real_time=1.0, cpu_time=1.0, **counters)
+from ratio_script_testing import row, run_ratio_script  # beside this file
 
 
 def unicast(disruptor_mops, boost_mops, paired=None):
@@ -33,12 +22,7 @@ def unicast(disruptor_mops, boost_mops, paired=None):
 
 class UnicastTarget(unittest.TestCase):
     def run_script(self, benchmarks):
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "b.json")
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump({"context": {}, "benchmarks": benchmarks}, f)
-            p = subprocess.run([sys.executable, SCRIPT, path, "--strict"], capture_output=True, text=True)
-        return p.returncode, p.stdout
+        return run_ratio_script("disruptor_ratios.py", benchmarks)
 
     def target_line(self, text):
         lines = [l for l in text.splitlines() if l.startswith("- target unicast") and "batch10" not in l]

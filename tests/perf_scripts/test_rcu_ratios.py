@@ -5,21 +5,11 @@ guard_vs_inline) when the JSON has it, whatever the per-variant medians say,
 and on those medians when it has not (an older benchmark). Synthetic inputs
 only; standard library only; run directly or by ctest (rcu_ratios_py)."""
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.normpath(os.path.join(HERE, "..", "..", "perf", "rcu_ratios.py"))
+from ratio_script_testing import row, run_ratio_script  # beside this file
+
 FLAVOURS = ["memb", "qsbr", "mb", "bp"]
-
-
-def row(name, **counters):
-    return dict(name=name, run_name=name, run_type="aggregate", aggregate_name="median",
-                time_unit="ns", real_time=1.0, cpu_time=1.0, **counters)
 
 
 def read_rows(bp_guard_ns, paired=None):
@@ -40,12 +30,7 @@ def read_rows(bp_guard_ns, paired=None):
 
 class ReadTarget(unittest.TestCase):
     def run_script(self, benchmarks):
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "b.json")
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump({"context": {}, "benchmarks": benchmarks}, f)
-            p = subprocess.run([sys.executable, SCRIPT, path, "--strict"], capture_output=True, text=True)
-        return p.returncode, p.stdout
+        return run_ratio_script("rcu_ratios.py", benchmarks)
 
     def bp_row(self, text):
         lines = [l for l in text.splitlines() if l.startswith("| bp | ") and "<= 1.10x" in l]
