@@ -16,7 +16,8 @@ benchmark over its repetitions (perf/bench_json.py) and prints Markdown:
 
 Targets, 2 threads, stm / account_mutex (packed, like with like): at least
 1.0x on 1024 accounts and 0.8x on 16 contended accounts (PASS/MISS lines
-under the table). Every other ratio is printed too, including the ones the
+under the table), judged on the paired rows transfer_2t_paired/N where the
+JSON has them, otherwise on the table's medians. Every other ratio is printed too, including the ones the
 STM loses. Standard library only. Exit status: 0, or 1 with --strict when a
 target is missed; 2 on unreadable input.
 
@@ -76,21 +77,22 @@ def main():
     lines.append("")
     misses = []
     titles = dict(ROWS)
+    lines.append("The two-thread targets are judged on the paired rows (transfer_2t_paired/N: segments of the "
+                 "STM's transfers and of the per-account mutexes' on the same two pinned threads, back to back, "
+                 "order alternating; median of the per-pair ratios) where the JSON has them, otherwise on the "
+                 "table's per-implementation medians, whose repetitions ran at different moments.")
+    lines.append("")
     for group, want in TARGETS:
-        r = ratios.get(group)
+        paired = medians.get(group.replace("transfer_2t/", "transfer_2t_paired/"), {}).get("stm_vs_account_mutex")
+        r = paired if paired is not None else ratios.get(group)
+        how = "paired" if paired is not None else "medians"
         verdict = "MISS" if r is None or r < want else "PASS"
-        line = f"target {titles[group]}: stm / account_mutex >= {want:.1f}x: {fmt_ratio(r)}"
+        line = f"target {titles[group]}: stm / account_mutex >= {want:.1f}x, {how}: {fmt_ratio(r)}"
+        if paired is not None:
+            line += f" (per-implementation medians in the table: {fmt_ratio(ratios.get(group))})"
         lines.append(f"- {line} **{verdict}**")
         if verdict != "PASS":
             misses.append(line)
-    for group, title in ROWS:
-        if not group.startswith("transfer_2t/"):
-            continue
-        paired = medians.get(group.replace("transfer_2t/", "transfer_2t_paired/"), {}).get("stm_vs_account_mutex")
-        if paired is not None:
-            lines.append(f"- information, paired (transfer_2t_paired: STM and per-account mutex segments "
-                         f"alternating, median of per-pair ratios), {title}: stm / account_mutex "
-                         f"{fmt_ratio(paired)}")
     lines.append("")
     lines += misses_section(misses, "## Targets missed", "All targets met.")
     return finish(lines, args, misses)
