@@ -330,14 +330,17 @@ double disruptor_segment(std::int64_t first, bool& ok) {
 // loop (consume_until).
 template <class Q>
 double spsc_segment(std::int64_t first, bool& ok) {
-  auto q = std::make_unique<Q>();
+  const auto holder = std::make_unique<Q>();
+  // The consumer takes the queue's address by value: through the unique_ptr
+  // it would re-read this thread's stack after every acquire load.
+  Q* const q = holder.get();
   alignas(128) std::atomic<std::int64_t> done{0};
   alignas(128) std::atomic<int> phase{0};  // 1: the consumer is pinned and polling; 2: stop
   std::int64_t sum = 0;
   std::thread consumer([&] {
     pin_thread(pthread_self(), g_cpus.helper);
     phase.store(1, std::memory_order_release);
-    auto take = [&q](std::int64_t& s) { return q->drain([&s](std::int64_t x) { s += x; }); };
+    auto take = [q](std::int64_t& s) { return q->drain([&s](std::int64_t x) { s += x; }); };
     auto idle = [] { quiesce::detail::base::cpu_relax(); };
     sum = consume_until(take, idle, [&] { return phase.load(std::memory_order_acquire) == 2; }, done);
   });
