@@ -259,15 +259,18 @@ BENCHMARK(bm_read_section<inline_section<liburcu_bp>, reg<quiesce::rcu_bp_domain
 // other, and the reference VM's CPU speed drifts over seconds: a section is a
 // nanosecond or two, so the ratio of two per-variant medians moves with the
 // drift (from run to run, including for two variants that compile to the
-// same instructions). Here every iteration times one segment of kPairLoops
-// loops (16 sections each) through the guard and one through liburcu's
-// inline pair, back to back, the order alternating, and records guard time
+// same instructions). Here every iteration times one segment of loops (16
+// sections each) through the guard and one through liburcu's inline pair,
+// the same number of loops, back to back, the order alternating (a segment
+// lasts about kSegmentSeconds: the loop count comes from timing the inline
+// pair once, before the pairs, as the flavours' sections differ in cost by
+// orders of magnitude), and records guard time
 // over inline time; counter guard_vs_inline is the median over kPairs such
 // pairs, which a drift slower than a segment pair does not move. Wall time
 // (steady_clock) per segment; a segment that a preemption lengthened is one
 // outlying pair, which the median drops. rcu_ratios.py judges the read-side
 // target on this counter and shows the per-variant medians' ratio beside it.
-constexpr std::int64_t kPairLoops = std::int64_t{1} << 16;  // about a millisecond per segment
+constexpr double kSegmentSeconds = 1e-3;
 constexpr int kPairs = 31;
 
 template <class Section>
@@ -292,17 +295,21 @@ void bm_read_paired(benchmark::State& st) {
   const inline_section<Raw> raw{};
   guard();  // first uses outside timing (liburcu-bp registers itself here)
   raw();
+  std::int64_t loops = 1024;
+  if (const double t = time_sections(raw, loops); t > 0)
+    loops = std::clamp(static_cast<std::int64_t>(static_cast<double>(loops) * kSegmentSeconds / t), std::int64_t{64},
+                       std::int64_t{1} << 24);
   std::vector<double> ratios;
   ratios.reserve(kPairs);
   bool guard_first = true;
   for (auto _ : st) {
     double g = 0, i = 0;
     if (guard_first) {
-      g = time_sections(guard, kPairLoops);
-      i = time_sections(raw, kPairLoops);
+      g = time_sections(guard, loops);
+      i = time_sections(raw, loops);
     } else {
-      i = time_sections(raw, kPairLoops);
-      g = time_sections(guard, kPairLoops);
+      i = time_sections(raw, loops);
+      g = time_sections(guard, loops);
     }
     guard_first = !guard_first;
     if (g > 0 && i > 0) ratios.push_back(g / i);
@@ -313,6 +320,7 @@ void bm_read_paired(benchmark::State& st) {
   }
   st.counters["guard_vs_inline"] = quiesce::perf::median(ratios);
   st.counters["pairs"] = static_cast<double>(ratios.size());
+  st.counters["loops_per_segment"] = static_cast<double>(loops);
 }
 
 BENCHMARK(bm_read_paired<quiesce::rcu_domain, liburcu_memb>)->Name("read/memb/paired")->Iterations(kPairs)->UseRealTime();
