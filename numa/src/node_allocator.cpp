@@ -436,7 +436,10 @@ void* node_pool::impl::allocate_slow() {
     return one.items[0];
   }
   if (c->count == 0) refill(*c);
-  return c->items[--c->count];
+  void* const p = c->items[--c->count];
+  if (c->count >= detail::pool_prefetch_distance)
+    quiesce::detail::base::prefetch_for_write(c->items[c->count - detail::pool_prefetch_distance]);
+  return p;
 }
 
 void node_pool::impl::deallocate_slow(void* p) noexcept {
@@ -526,19 +529,12 @@ node_pool::~node_pool() {
 
 // The inline allocate() and deallocate() (in the header) take the common
 // case when the pool has an inline slot; these take everything else, and in
-// debug builds every call (their pools have none), so that they count.
+// debug builds every call (their pools have none), so that they count. The
+// slow paths serve a cache hit too (a debug build's common case), so there
+// is no second copy of the inline code here.
 void* node_pool::allocate_outline() {
   impl& s = *impl_;
   s.count_in_use(1);
-  if (thread_caches* tc = tl_caches; tc != nullptr && s.slot < tc->by_slot.size()) {
-    local_cache& c = tc->by_slot[s.slot];
-    if (c.generation == s.generation && c.count != 0) {
-      void* const p = c.items[--c.count];
-      if (c.count >= detail::pool_prefetch_distance)
-        quiesce::detail::base::prefetch_for_write(c.items[c.count - detail::pool_prefetch_distance]);
-      return p;
-    }
-  }
   try {
     return s.allocate_slow();
   } catch (...) {
@@ -550,13 +546,6 @@ void* node_pool::allocate_outline() {
 void node_pool::deallocate_outline(void* p) noexcept {
   impl& s = *impl_;
   s.count_in_use(-1);
-  if (thread_caches* tc = tl_caches; tc != nullptr && s.slot < tc->by_slot.size()) {
-    local_cache& c = tc->by_slot[s.slot];
-    if (c.generation == s.generation && c.count < s.cache_cap) {
-      c.items[c.count++] = p;
-      return;
-    }
-  }
   s.deallocate_slow(p);
 }
 
