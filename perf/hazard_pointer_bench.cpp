@@ -23,9 +23,13 @@
 //                         included (every scan's membarrier and deleters):
 //     quiesce_new         new + hazard_pointer_obj_base::retire, default domain
 //     quiesce_node_pool   the lock-free structures' node allocator + retire
-//     ck_hp               malloc + ck_hp_free (threshold 1000, as ours)
+//     ck_hp               malloc + ck_hp_free (threshold 4000, as ours)
 //     rcu_call_rcu        new + quiesce::rcu_obj_base::retire (call_rcu; the
 //                         deleter runs on liburcu's worker thread)
+//   heavy_fence/<case>    the membarrier a scan issues, the process alone
+//                         (alone) and with a thread spinning on the second
+//                         CPU (other_thread_running); the ratio script
+//                         divides it by the default scan threshold
 //
 // Run (the main job runs it through scripts/run_main.sh):
 //   build/main/perf/hazard_pointer_bench --benchmark_repetitions=7
@@ -33,11 +37,17 @@
 // perf/hazard_pointer_ratios.py turns the JSON into the ratio table.
 #include <benchmark/benchmark.h>
 
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <thread>
 #include <type_traits>
 
+#include <quiesce/base/config.hpp>
 #include <quiesce/hazard_pointer.hpp>
 #include <quiesce/lockfree/detail/node_alloc.hpp>
 #include <quiesce/rcu.hpp>
@@ -229,6 +239,60 @@ BENCHMARK(BM_retire<object>)->Name("retire/quiesce_new");
 BENCHMARK(BM_retire<pooled>)->Name("retire/quiesce_node_pool");
 BENCHMARK(BM_retire_ck_hp)->Name("retire/ck_hp");
 BENCHMARK(BM_retire<rcu_object>)->Name("retire/rcu_call_rcu");
+
+// ---- heavy fence: what every scan pays once ----------------------------------
+// The fence a scan issues in the membarrier mode (src/fences.cpp):
+// membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), with the process alone on
+// the CPUs and while a second thread spins on the second CPU (the kernel
+// then interrupts that CPU). Counter min_threshold: the default T floor,
+// over which a retire amortises one fence (perf/hazard_pointer_ratios.py
+// prints the fence / T; <quiesce/hazard_pointer.hpp>, "Why min_threshold
+// is 4000").
+constexpr std::int64_t kFenceBatch = 16;
+
+[[gnu::noinline]] bool membarrier_batch() {
+  for (std::int64_t i = 0; i < kFenceBatch; ++i) {
+    if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) return false;
+  }
+  return true;
+}
+
+void BM_heavy_fence(benchmark::State& st, bool other_thread_running) {
+  if (!quiesce::perf::place(st, other_thread_running, "needs 2 CPUs (a spinning thread on the second)")) return;
+  if (!quiesce::hazard_pointer_asymmetric_fence()) {
+    st.SkipWithError("no membarrier(PRIVATE_EXPEDITED) here: hazard pointers use seq_cst fences, scans no heavy fence");
+    return;
+  }
+  // quiesce registered the process at its fence setup; registering again
+  // is harmless and makes the row independent of that order.
+  syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+  std::atomic<int> spinner{0};  // 1: spinning, 2: stop
+  std::thread t;
+  if (other_thread_running) {
+    t = std::thread([&spinner] {
+      spinner.store(1, std::memory_order_release);
+      while (spinner.load(std::memory_order_acquire) != 2) quiesce::detail::base::cpu_relax();
+    });
+    quiesce::perf::pin_thread(t.native_handle(), quiesce::perf::g_cpus.helper);
+    while (spinner.load(std::memory_order_acquire) != 1) quiesce::detail::base::cpu_relax();
+  }
+  bool ok = true;
+  for (auto _ : st) ok = membarrier_batch() && ok;
+  if (t.joinable()) {
+    spinner.store(2, std::memory_order_release);
+    t.join();
+  }
+  if (!ok) {
+    st.SkipWithError("membarrier(PRIVATE_EXPEDITED) failed");
+    return;
+  }
+  quiesce::perf::set_per_op(st, kFenceBatch);
+  st.counters["min_threshold"] =
+      static_cast<double>(quiesce::hazard_pointer_domain::options{}.min_threshold);
+}
+
+BENCHMARK_CAPTURE(BM_heavy_fence, alone, false)->Name("heavy_fence/alone")->UseRealTime();
+BENCHMARK_CAPTURE(BM_heavy_fence, other_thread_running, true)->Name("heavy_fence/other_thread_running")->UseRealTime();
 
 // ---- stall detector cost ------------------------------------------------------
 // The same protect loop and a retire loop in which every scan must keep one

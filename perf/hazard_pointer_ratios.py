@@ -4,7 +4,8 @@
 Reads the Google Benchmark JSON that hazard_pointer_bench writes
 (--benchmark_out=FILE --benchmark_out_format=json), takes medians over the
 repetitions (perf/bench_json.py) and prints Markdown: ns per operation for
-every peer, the ratios against Concurrency Kit's ck_hp, and issue 4's
+every peer, the ratios against Concurrency Kit's ck_hp, the heavy fence a
+scan pays and its share of a retire at the default threshold, and issue 4's
 targets:
   * protect + reset_protection under 2 ns;
   * make_hazard_pointer + destruction under 5 ns (default domain);
@@ -47,6 +48,23 @@ def per_op_ns(medians, name):
     return None if v is None else v * 1e9
 
 
+def fence_table(medians, errors):
+    """The heavy fence a scan pays, and its share of one retire at the default threshold T."""
+    lines = ["## heavy fence (one per scan): membarrier(PRIVATE_EXPEDITED)", "",
+             "| case | ns per fence | T (default min_threshold) | fence / T: ns per retire |",
+             "| --- | ---: | ---: | ---: |"]
+    for case in ["alone", "other_thread_running"]:
+        name = f"heavy_fence/{case}"
+        v = per_op_ns(medians, name)
+        t = medians.get(name, {}).get("min_threshold")
+        if v is None or not t:
+            lines.append(f"| {case} | {why_missing(errors, name)} | | |")
+            continue
+        lines.append(f"| {case} | {fmt(v)} | {int(t)} | {fmt(v / t)} |")
+    return lines + ["", "Each scan issues one fence; a retire pays fence / T of it "
+                    "(<quiesce/hazard_pointer.hpp>, \"Why min_threshold is 4000\").", ""]
+
+
 def main():
     args, ctx, medians, errors = read_input("hazard_pointer_bench", **summary_help(__doc__))
     lines = header_lines("hazard_pointer_bench ratios", ctx, args, [
@@ -63,6 +81,7 @@ def main():
                 continue
             lines.append(f"| {p} | {fmt(v)} | {fmt_ratio(ratio(v, base_v)) if base else ''} |")
         lines.append("")
+    lines += fence_table(medians, errors)
     lines += ["## Targets (issue 4)", "", "| target | measured | verdict |", "| --- | ---: | --- |"]
     misses = []
     for name, bar, text in TARGETS:

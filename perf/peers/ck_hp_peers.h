@@ -26,7 +26,7 @@
 
 #include "peer_batch.h"
 
-#define CK_HP_PEER_THRESHOLD 1000
+#define CK_HP_PEER_THRESHOLD 4000
 
 #ifdef __cplusplus
 extern "C" {

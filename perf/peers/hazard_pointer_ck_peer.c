@@ -23,7 +23,7 @@ void ckhp_thread_init(void) {
   if (!ck_pr_load_int(&hp_ready)) {
     /* Benchmarks register threads one after another from one setup thread
      * first, so a plain once-check suffices here. */
-    ck_hp_init(&hp, 1, 1000, destroy);
+    ck_hp_init(&hp, 1, 4000, destroy);
     ck_pr_store_int(&hp_ready, 1);
   }
   if (record == NULL) {

@@ -7,7 +7,7 @@
  * batch and ck's inline functions are inlined inside it.
  *
  *   ckhp_thread_init()       registers the calling thread's ck_hp record
- *                            (1 hazard slot; threshold 1000 as quiesce's
+ *                            (1 hazard slot; threshold 4000 as quiesce's
  *                            min_threshold; destructor free())
  *   ckhp_protect_batch(n)    n protect+clear pairs: load the source, ck_hp_set_fence
  *                            (a store and a full fence), re-load and compare,

@@ -151,7 +151,7 @@ struct domain_impl {
   };
 
   std::uint64_t id = 0;
-  std::size_t min_threshold = 1000;
+  std::size_t min_threshold = hazard_pointer_domain::options{}.min_threshold;
   int slots = 1;  // node ids 0..slots-1
   std::unique_ptr<node_retired[]> retired;
   std::unique_ptr<node_records[]> records;

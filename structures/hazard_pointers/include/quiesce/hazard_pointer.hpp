@@ -71,7 +71,7 @@
 //
 // Amortisation and the garbage bound
 //   Let H be the domain's hazard records and T = max(min_threshold, 2H)
-//   (min_threshold 1000 by default), so a scan's cost, O(H) record loads and
+//   (min_threshold 4000 by default), so a scan's cost, O(H) record loads and
 //   one heavy fence (a membarrier syscall), is spread over at least T/2 >= H
 //   retires. When a push leaves a node's list with n objects:
 //     sync mode:  n >= T and the pushing thread runs on that node: it scans
@@ -108,6 +108,23 @@
 //   batch (join or let that thread call cleanup first). Other domains push
 //   every retire at once: exact cleanup for tests and for domains that are
 //   destroyed.
+//
+// Why min_threshold is 4000
+//   It trades garbage for fewer heavy fences. Each scan pays one
+//   membarrier(PRIVATE_EXPEDITED): a system call when no other thread of
+//   the process is on a CPU, plus an interrupt of every CPU that runs one
+//   when others are (in a VM, an exit per CPU). A retire pays 1/T of it;
+//   perf/hazard_pointer_bench's heavy_fence rows measure the fence with
+//   the process alone and with a thread spinning on another CPU, and the
+//   main job's out/hazard_pointer_ratios.md divides them by T. folly's
+//   hazptr uses 1000 (kThreshold); alternating builds with 1000, 2000,
+//   4000 and 8000, the one- and two-thread rows of
+//   perf/lockfree_stack_queue_bench ran fastest at 4000 (8000 was slower
+//   again, presumably as the nodes that cycle between a retire and their
+//   reuse outgrow the caches). The price: the garbage bound above grows
+//   with T, to 4000 objects per list at least (about 190 KB of 48-byte
+//   queue nodes). A domain of large objects can ask for less:
+//   hazard_pointer_domain(options{.min_threshold = n}).
 //
 // Costs (in instructions; the figures against ck_hp and liburcu are
 //   perf/hazard_pointer_bench's, in the main job's out/hazard_pointer_ratios.md):
@@ -184,7 +201,7 @@ struct hazard_pointer_domain_stats {
 //
 //   quiesce: hazard pointer stall: domain 1 (default): 1 protector holding
 //     retired objects: tid 4711 "worker-3" protects 0x7f..e0 for >= 21.0 s;
-//     1044 unreclaimed (threshold 1000, 12 records)
+//     4044 unreclaimed (threshold 4000, 12 records)
 //
 // Cost: nothing on protect/reset/make; on a scan that keeps objects (they
 // were protected at that instant), one clock read and a pass over the
@@ -232,8 +249,9 @@ void hazard_pointer_stall_detector_disable() noexcept;
 class hazard_pointer_domain {
  public:
   struct options {
-    // Scan threshold floor (T above); at least 1.
-    std::size_t min_threshold = 1000;
+    // Scan threshold floor (T above); at least 1. See "Why min_threshold
+    // is 4000" above for what it trades.
+    std::size_t min_threshold = 4000;
   };
   hazard_pointer_domain();
   explicit hazard_pointer_domain(options opt);

@@ -79,7 +79,7 @@
 //   shared write for lookups. insert: one allocation from the thread's
 //   NUMA-node pool (a pop from the thread's cache) and one CAS; erase: two
 //   CASes and a retire (into the thread's batch, one CAS per 32 on the
-//   domain's per-node list, a scan with a membarrier amortised over >= 1000
+//   domain's per-node list, a scan with a membarrier amortised over >= 4000
 //   retires); insert_or_assign over a present key: one allocation, two
 //   CASes and a retire.
 //   Memory: per key sizeof(Key) (+ sizeof(T)) + 48 bytes (link, hash,

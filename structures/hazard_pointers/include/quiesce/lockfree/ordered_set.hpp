@@ -45,7 +45,7 @@
 //   insert: one allocation (node pool: a pop from the thread's cache) and
 //   one CAS. erase: two CASes (mark, unlink) and one retire (batched per
 //   thread: one CAS per 32 on the domain's per-node list, plus a scan
-//   amortised over >= 1000 retires).
+//   amortised over >= 4000 retires, the default min_threshold).
 //   Memory: per key sizeof(Key) + 8 (next) + 32 (hazard-pointer header),
 //   rounded to alignment.
 //
