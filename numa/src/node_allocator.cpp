@@ -436,10 +436,7 @@ void* node_pool::impl::allocate_slow() {
     return one.items[0];
   }
   if (c->count == 0) refill(*c);
-  void* const p = c->items[--c->count];
-  if (c->count >= detail::pool_prefetch_distance)
-    quiesce::detail::base::prefetch_for_write(c->items[c->count - detail::pool_prefetch_distance]);
-  return p;
+  return c->pop();
 }
 
 void node_pool::impl::deallocate_slow(void* p) noexcept {

@@ -201,10 +201,22 @@ void install_fork_handlers();  // throws std::bad_alloc (then retry)
 // node_pool); `generation` names the pool they belong to (0: none): a pool
 // destroyed and another built in its slot never sees the old one's objects.
 inline constexpr std::uint32_t pool_cache_capacity = 256;
+// allocate() prefetches for writing the object it will hand out this many
+// allocations later (numa/README.md, "The per-thread cache").
+inline constexpr std::uint32_t pool_prefetch_distance = 4;
 struct pool_cache {
   std::uint64_t generation = 0;
   std::uint32_t count = 0;
   void* items[pool_cache_capacity];
+
+  // Takes the top object (precondition: count != 0) and prefetches for
+  // writing the one pool_prefetch_distance below it: the inline allocate()
+  // and the slow path both pop this way.
+  void* pop() noexcept {
+    void* const p = items[--count];
+    if (count >= pool_prefetch_distance) quiesce::detail::base::prefetch_for_write(items[count - pool_prefetch_distance]);
+    return p;
+  }
 };
 // The calling thread's caches, indexed by pool slot: [data, data + size).
 // {nullptr, 0} until the thread's first slow-path call creates them, and
@@ -217,9 +229,6 @@ struct pool_cache_view {
   std::size_t size = 0;
 };
 inline constinit thread_local pool_cache_view tl_pool_caches{};
-// allocate() prefetches for writing the object it will hand out this many
-// allocations later (numa/README.md, "The per-thread cache").
-inline constexpr std::uint32_t pool_prefetch_distance = 4;
 }  // namespace detail
 
 template <class T>
@@ -281,12 +290,7 @@ class node_pool {
     const detail::pool_cache_view v = detail::tl_pool_caches;
     if (inline_slot_ < v.size) [[likely]] {
       detail::pool_cache& c = v.data[inline_slot_];
-      if (c.generation == generation_ && c.count != 0) [[likely]] {
-        void* const p = c.items[--c.count];
-        if (c.count >= detail::pool_prefetch_distance)
-          quiesce::detail::base::prefetch_for_write(c.items[c.count - detail::pool_prefetch_distance]);
-        return p;
-      }
+      if (c.generation == generation_ && c.count != 0) [[likely]] return c.pop();
     }
     return allocate_outline();
   }
