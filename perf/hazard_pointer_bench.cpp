@@ -23,7 +23,7 @@
 //                         included (every scan's membarrier and deleters):
 //     quiesce_new         new + hazard_pointer_obj_base::retire, default domain
 //     quiesce_node_pool   the lock-free structures' node allocator + retire
-//     ck_hp               malloc + ck_hp_free (threshold 4000, as ours)
+//     ck_hp               malloc + ck_hp_free (threshold as ours, checked below)
 //     rcu_call_rcu        new + quiesce::rcu_obj_base::retire (call_rcu; the
 //                         deleter runs on liburcu's worker thread)
 //   heavy_fence/<case>    the membarrier a scan issues, the process alone
@@ -54,11 +54,16 @@
 
 #include "bench_batch.hpp"
 #include "bench_placement.hpp"
+#include "peers/ck_hp_peers.h"  // CK_HP_PEER_THRESHOLD
 #include "peers/hazard_pointer_ck_peer.h"
 
 namespace {
 
 constexpr std::int64_t kBatch = 256;
+
+// Every ck_hp peer scans at quiesce's default threshold (like with like).
+static_assert(CK_HP_PEER_THRESHOLD == quiesce::hazard_pointer_domain::options{}.min_threshold,
+              "perf/peers/ck_hp_peers.h: CK_HP_PEER_THRESHOLD must equal quiesce's default min_threshold");
 
 struct object : quiesce::hazard_pointer_obj_base<object> {
   std::uint64_t value = 1;
@@ -270,10 +275,10 @@ void BM_heavy_fence(benchmark::State& st, bool other_thread_running) {
   std::thread t;
   if (other_thread_running) {
     t = std::thread([&spinner] {
+      quiesce::perf::pin_thread(pthread_self(), quiesce::perf::g_cpus.helper);
       spinner.store(1, std::memory_order_release);
       while (spinner.load(std::memory_order_acquire) != 2) quiesce::detail::base::cpu_relax();
     });
-    quiesce::perf::pin_thread(t.native_handle(), quiesce::perf::g_cpus.helper);
     while (spinner.load(std::memory_order_acquire) != 1) quiesce::detail::base::cpu_relax();
   }
   bool ok = true;

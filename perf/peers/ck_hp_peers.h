@@ -8,7 +8,8 @@
  * unregistered at its exit so a later thread recycles it with its pending
  * list); dequeued nodes go to ck_hp_free() and are free()d by ck_hp_reclaim
  * once no hazard names them, a scan every CK_HP_PEER_THRESHOLD frees (the
- * same floor as quiesce's domains). Nodes come from malloc, values are
+ * same floor as quiesce's domains; perf/hazard_pointer_bench.cpp checks it
+ * at compile time; perf/peers/hazard_pointer_ck_peer.c uses it too). Nodes come from malloc, values are
  * uint64_t. Each function runs a whole batch of operations, as the C++
  * peers' batch functions in the benchmark do (also not inlined), so a call
  * costs once per batch and every peer's operations are inline inside it.

@@ -1,6 +1,8 @@
 /* perf/hazard_pointer_ck_peer.c — see hazard_pointer_ck_peer.h. */
 #include "hazard_pointer_ck_peer.h"
 
+#include "ck_hp_peers.h" /* CK_HP_PEER_THRESHOLD */
+
 #include <ck_hp.h>
 #include <ck_pr.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@ void ckhp_thread_init(void) {
   if (!ck_pr_load_int(&hp_ready)) {
     /* Benchmarks register threads one after another from one setup thread
      * first, so a plain once-check suffices here. */
-    ck_hp_init(&hp, 1, 4000, destroy);
+    ck_hp_init(&hp, 1, CK_HP_PEER_THRESHOLD, destroy);
     ck_pr_store_int(&hp_ready, 1);
   }
   if (record == NULL) {

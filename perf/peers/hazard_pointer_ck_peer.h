@@ -7,8 +7,8 @@
  * batch and ck's inline functions are inlined inside it.
  *
  *   ckhp_thread_init()       registers the calling thread's ck_hp record
- *                            (1 hazard slot; threshold 4000 as quiesce's
- *                            min_threshold; destructor free())
+ *                            (1 hazard slot; threshold CK_HP_PEER_THRESHOLD,
+ *                            quiesce's min_threshold; destructor free())
  *   ckhp_protect_batch(n)    n protect+clear pairs: load the source, ck_hp_set_fence
  *                            (a store and a full fence), re-load and compare,
  *                            ck_hp_clear; returns a checksum
