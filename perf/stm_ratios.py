@@ -18,8 +18,9 @@ Targets, 2 threads, stm / account_mutex (packed, like with like): at least
 1.0x on 1024 accounts and 0.8x on 16 contended accounts (PASS/MISS lines
 under the table), judged on the paired rows transfer_2t_paired/N where the
 JSON has them, otherwise on the table's medians. Every other ratio is
-printed too, including the ones the STM loses. Standard library only. Exit status: 0, or 1 with --strict when a
-target is missed; 2 on unreadable input.
+printed too, including the ones the STM loses. Standard library only.
+Exit status: 0, or 1 with --strict when a target is missed; 2 on
+unreadable input.
 
 Example:
   build/main/perf/stm_bench --benchmark_repetitions=5 --benchmark_min_time=0.1 \\
