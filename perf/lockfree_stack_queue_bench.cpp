@@ -10,7 +10,10 @@
 //                            freed by urcu_memb_call_rcu (perf/peers/urcu_lfs_peer.c, C)
 //           ck_hp_stack      Concurrency Kit 0.7.1 ck_hp_stack with ck_hp reclamation
 //                            (perf/peers/ck_hp_peers.c, C)
+//           quiesce_treiber_own_domain  the same on a hazard-pointer domain of its
+//                            own (pairs only; information, not a peer)
 //   queue:  quiesce_ms       quiesce::lockfree::ms_queue<uint64_t>, default domain
+//           quiesce_ms_own_domain  the same on a domain of its own (pairs only; information)
 //           boost_lockfree   boost::lockfree::queue<uint64_t> (MS queue, tagged pointers,
 //                            freelist, 1024 preallocated)
 //           tbb              tbb::concurrent_queue<uint64_t> (oneTBB 2021.8; not lock-free:
@@ -143,23 +146,35 @@ C& quiesce_container() {
   static C c;
   return c;
 }
+// The same structure on a hazard-pointer domain of its own (built before
+// the structure, destroyed after it): the _own_domain rows.
 template <class C>
+C& own_domain_container() {
+  static quiesce::hazard_pointer_domain dom;
+  static C c(dom);
+  return c;
+}
+template <class C, C& (*Get)()>
 struct quiesce_push {
-  void operator()(std::uint64_t v) const { quiesce_container<C>().push(v); }
+  void operator()(std::uint64_t v) const { Get().push(v); }
 };
-template <class C>
+template <class C, C& (*Get)()>
 struct quiesce_pop {
   bool operator()(std::uint64_t& v) const {
-    std::optional<std::uint64_t> r = quiesce_container<C>().pop();
+    std::optional<std::uint64_t> r = Get().pop();
     if (!r) return false;
     v = *r;
     return true;
   }
 };
-template <class C>
-using quiesce_peer = batch_peer<quiesce_push<C>, quiesce_pop<C>>;
+template <class C, C& (*Get)() = quiesce_container<C>>
+using quiesce_peer = batch_peer<quiesce_push<C, Get>, quiesce_pop<C, Get>>;
 using quiesce_treiber = quiesce_peer<quiesce::lockfree::treiber_stack<std::uint64_t>>;
 using quiesce_ms = quiesce_peer<quiesce::lockfree::ms_queue<std::uint64_t>>;
+using quiesce_treiber_own = quiesce_peer<quiesce::lockfree::treiber_stack<std::uint64_t>,
+                                         own_domain_container<quiesce::lockfree::treiber_stack<std::uint64_t>>>;
+using quiesce_ms_own = quiesce_peer<quiesce::lockfree::ms_queue<std::uint64_t>,
+                                    own_domain_container<quiesce::lockfree::ms_queue<std::uint64_t>>>;
 
 // The one C a peer's threads share, on cache lines of its own, built from
 // Args.
@@ -374,10 +389,14 @@ void bm_mixed(benchmark::State& st) {
   BENCHMARK(bm_mixed<PEER>)->Name(KIND "/mixed/" NAME)->Threads(2)->UseRealTime();
 
 QUIESCE_STACK_QUEUE_BENCH("stack", "quiesce_treiber", quiesce_treiber)
+// Information: the one-thread cost of a domain of its own (no batch of
+// retires; the thread's second set of operation records).
+BENCHMARK(bm_pairs<quiesce_treiber_own>)->Name("stack/pairs/quiesce_treiber_own_domain");
 QUIESCE_STACK_QUEUE_BENCH("stack", "boost_lockfree", boost_lockfree_stack)
 QUIESCE_STACK_QUEUE_BENCH("stack", "urcu_lfs", urcu_lfs)
 QUIESCE_STACK_QUEUE_BENCH("stack", "ck_hp_stack", ck_stack_peer)
 QUIESCE_STACK_QUEUE_BENCH("queue", "quiesce_ms", quiesce_ms)
+BENCHMARK(bm_pairs<quiesce_ms_own>)->Name("queue/pairs/quiesce_ms_own_domain");
 QUIESCE_STACK_QUEUE_BENCH("queue", "boost_lockfree", boost_lockfree_queue)
 QUIESCE_STACK_QUEUE_BENCH("queue", "tbb", tbb_queue)
 QUIESCE_STACK_QUEUE_BENCH("queue", "moodycamel_cq", moodycamel_queue)

@@ -8,6 +8,8 @@ and for the queue, one Markdown table: throughput (million push+pop
 operations per second, median items_per_second) of quiesce and of every peer
 in each workload (pairs: 1 thread; prod_cons: 1 producer + 1 consumer;
 mixed: 2 threads each pushing and popping), and quiesce / peer for each peer.
+Below each table, for information: the structure on a hazard-pointer domain
+of its own (pairs only), and its rate over the default domain's.
 
 Target (issue 4): quiesce >= 1.0x the best Debian peer whose guarantees are
 comparable, in every workload. "Comparable" here means a lock-free
@@ -49,6 +51,7 @@ WORKLOADS = [
 STRUCTURES = {
     "stack": {
         "ours": ("quiesce_treiber", "quiesce::lockfree::treiber_stack"),
+        "own_domain": "quiesce_treiber_own_domain",
         "peers": [
             ("boost_lockfree", "boost::lockfree::stack", True,
              "lock-free (tagged pointers); T copyable; nodes recycled through its freelist, "
@@ -62,6 +65,7 @@ STRUCTURES = {
     },
     "queue": {
         "ours": ("quiesce_ms", "quiesce::lockfree::ms_queue"),
+        "own_domain": "quiesce_ms_own_domain",
         "peers": [
             ("boost_lockfree", "boost::lockfree::queue", True,
              "lock-free MS queue (tagged pointers); T trivially copyable, assignable and "
@@ -123,6 +127,18 @@ def table(kind, spec, r, lines):
                 misses.append(f"{kind} {wl}: {r:.2f}x {best_label}")
         lines.append(f"| {wl} ({wl_label}) | " + " | ".join(cells) + f" | {best} | {verdict} |")
     lines.append("")
+    own_key = spec.get("own_domain")
+    own_name = f"{kind}/pairs/{own_key}" if own_key else None
+    if own_name in medians or own_name in errors:
+        label = f"- information, not a target: {ours_label} on a hazard-pointer domain of its own, 1 thread (pairs): "
+        own = mops(medians, own_name)
+        if own is None:
+            lines.append(label + errors.get(own_name, "not measured"))
+        else:
+            default = mops(medians, f"{kind}/pairs/{ours_key}")
+            lines.append(label + f"{fmt(own)} M operations/s, {fmt_ratio(ratio(own, default))} the default "
+                         "domain's (the thread's second set of operation records; each retire one CAS, no batch)")
+        lines.append("")
     lines.append("Peers' guarantees (\"(info)\": not comparable, not counted in the target):")
     lines.append("")
     for _, label, comp, what in peers:

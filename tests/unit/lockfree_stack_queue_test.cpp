@@ -556,6 +556,187 @@ TEST(OperationRecords, UsableAfterTheThreadsExitHook) {
   EXPECT_TRUE(s.empty());
 }
 
+// ---- the operation records of other domains (thread_cache::other_ops) --------
+//
+// Each test runs on a thread of its own, so the thread's sets start empty.
+
+namespace {
+template <class F>
+void on_fresh_thread(F f) {
+  std::thread(std::move(f)).join();
+}
+// The calling thread's set of dom's operation records, or null.
+const quiesce::detail::hp::thread_cache::op_set* set_of(const hazard_pointer_domain& dom) {
+  for (const auto& set : quiesce::detail::hp::tls_cache.other_ops)
+    if (set.domain == quiesce::detail::hp::domain_id(dom)) return &set;
+  return nullptr;
+}
+bool holds_set(const hazard_pointer_domain& dom) { return set_of(dom) != nullptr; }
+bool set_idle(const hazard_pointer_domain& dom) {  // free, and every protection cleared
+  const auto* set = set_of(dom);
+  if (set == nullptr || !set->free) return false;
+  for (const auto* r : set->recs)
+    if (r->ptr.load() != nullptr) return false;
+  return true;
+}
+}  // namespace
+
+// Structures on a domain of their own borrow a set of the thread's
+// operation records: after the first operation the domain's records stop
+// growing, however many operations follow.
+TEST(OperationRecords, AnotherDomainsOperationsBorrowASetOfRecords) {
+  on_fresh_thread([] {
+    hazard_pointer_domain dom;
+    {
+      ms_queue<int> q(dom);
+      treiber_stack<int> s(dom);
+      q.push(-1);
+      s.push(-1);
+      EXPECT_TRUE(holds_set(dom));
+      EXPECT_TRUE(set_idle(dom));
+      const std::size_t records = dom.stats().hazard_records;
+      for (int i = 0; i < 10000; ++i) {
+        q.push(i);
+        s.push(i);
+        ASSERT_EQ(q.pop(), i - 1);
+        ASSERT_EQ(s.pop(), i);
+      }
+      EXPECT_EQ(dom.stats().hazard_records, records);
+      EXPECT_TRUE(holds_set(dom));
+      EXPECT_TRUE(set_idle(dom));
+      EXPECT_EQ(q.pop(), 9999);
+      EXPECT_EQ(s.pop(), -1);
+    }
+    quiesce::hazard_pointer_cleanup(dom);
+    const auto st = dom.stats();
+    EXPECT_EQ(st.reclaimed, st.retired);
+  });
+}
+
+// Domains destroyed while a thread holds sets of their records: the records
+// went with them, and the thread must not touch them (the pool unmaps them,
+// and AddressSanitizer watches too) — neither when it needs a set for another
+// domain, which then takes a dead domain's place, nor at its exit.
+TEST(OperationRecords, ADestroyedDomainsSetIsDroppedUntouched) {
+  constexpr int sets = quiesce::detail::hp::thread_cache::other_op_sets;
+  on_fresh_thread([] {
+    for (int i = 0; i < sets; ++i) {  // every set taken, each domain then destroyed
+      hazard_pointer_domain dom;
+      ms_queue<int> q(dom);
+      q.push(i);
+      EXPECT_EQ(q.pop(), i);
+      EXPECT_TRUE(holds_set(dom));
+    }
+    hazard_pointer_domain next;
+    treiber_stack<int> s(next);
+    s.push(2);
+    EXPECT_EQ(s.pop(), 2);  // (a Treiber push protects nothing: the pop is the first operation with records)
+    EXPECT_TRUE(holds_set(next));
+    EXPECT_TRUE(set_idle(next));
+  });
+  on_fresh_thread([] {  // destroyed, then the thread exits
+    hazard_pointer_domain dom;
+    ms_queue<int> q(dom);
+    q.push(3);
+    EXPECT_EQ(q.pop(), 3);
+    EXPECT_TRUE(holds_set(dom));
+  });
+}
+
+// While every set holds a live domain's records, one more domain's
+// operations take records the ordinary way (and give them back), and the
+// sets stay as they were.
+TEST(OperationRecords, ADomainBeyondTheSetsTakesRecordsTheOrdinaryWay) {
+  constexpr int sets = quiesce::detail::hp::thread_cache::other_op_sets;
+  on_fresh_thread([] {
+    std::vector<std::unique_ptr<hazard_pointer_domain>> held;
+    std::vector<std::unique_ptr<ms_queue<int>>> queues;
+    for (int i = 0; i < sets; ++i) {
+      held.push_back(std::make_unique<hazard_pointer_domain>());
+      queues.push_back(std::make_unique<ms_queue<int>>(*held.back()));
+      queues.back()->push(i);
+      EXPECT_TRUE(holds_set(*held.back()));
+    }
+    hazard_pointer_domain beyond;
+    ms_queue<int> qb(beyond);
+    for (int i = 0; i < 1000; ++i) {
+      qb.push(i);
+      ASSERT_EQ(qb.pop(), i);
+    }
+    EXPECT_FALSE(holds_set(beyond));
+    // Every record the extra domain handed out is free again: it did not
+    // grow past one operation's records plus the thread's cache.
+    EXPECT_LE(beyond.stats().hazard_records,
+              static_cast<std::size_t>(quiesce::detail::hp::thread_cache::op_slots +
+                                       quiesce::detail::hp::thread_cache::capacity));
+    for (int i = 0; i < sets; ++i) {
+      EXPECT_TRUE(set_idle(*held[static_cast<std::size_t>(i)]));
+      EXPECT_EQ(queues[static_cast<std::size_t>(i)]->pop(), i);
+    }
+    queues.clear();  // before their domains
+  });
+}
+
+// An operation on the same other domain nested in one that holds its set
+// (an element's destructor run inside the pop) takes records of its own and
+// leaves the outer protections in place.
+struct nests_in_domain {
+  static inline ms_queue<int>* inner = nullptr;
+  static inline const hazard_pointer_domain* dom = nullptr;
+  static inline bool saw_lent = false;
+  static inline bool outer_intact = false;
+  static inline bool inner_right = false;
+  int v;
+  explicit nests_in_domain(int x) : v(x) {}
+  nests_in_domain(nests_in_domain&& o) noexcept : v(o.v) {}
+  ~nests_in_domain() {
+    if (inner == nullptr) return;
+    const auto* set = set_of(*dom);
+    saw_lent = set != nullptr && !set->free;
+    inner->push(v);
+    inner_right = inner->pop() == v;
+    outer_intact = set != nullptr && set->recs[0]->ptr.load() != nullptr && set->recs[1]->ptr.load() != nullptr;
+  }
+};
+
+TEST(OperationRecords, AnOperationNestedOnTheSameOtherDomainTakesItsOwn) {
+  on_fresh_thread([] {
+    hazard_pointer_domain dom;
+    ms_queue<int> inner(dom);
+    ms_queue<nests_in_domain> q(dom);
+    q.push(nests_in_domain(9));
+    nests_in_domain::inner = &inner;
+    nests_in_domain::dom = &dom;
+    std::optional<nests_in_domain> got = q.pop();
+    nests_in_domain::inner = nullptr;
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->v, 9);
+    EXPECT_TRUE(nests_in_domain::saw_lent);
+    EXPECT_TRUE(nests_in_domain::inner_right);
+    EXPECT_TRUE(nests_in_domain::outer_intact);
+    EXPECT_TRUE(holds_set(dom));
+    EXPECT_TRUE(set_idle(dom));
+  });
+}
+
+// A thread's set goes back to its live domain when the thread exits: 40
+// threads, one after another, do not grow the domain's records.
+TEST(OperationRecords, AnotherDomainsSetGoesBackAtExit) {
+  hazard_pointer_domain dom;
+  ms_queue<int> q(dom);
+  on_fresh_thread([&] { q.push(0); });
+  const std::size_t before = dom.stats().hazard_records;
+  for (int i = 1; i <= 40; ++i) {
+    on_fresh_thread([&, i] {
+      q.push(i);
+      EXPECT_EQ(q.pop(), i - 1);
+    });
+  }
+  const std::size_t grown = dom.stats().hazard_records - before;
+  const std::size_t nodes = quiesce::numa::topology::system().nodes().size();
+  EXPECT_LE(grown, nodes * quiesce::detail::hp::thread_cache::op_slots);
+}
+
 // ---- ASan poisoning of reclaimed nodes ----------------------------------------
 
 // Records the address of the last element constructed in place (by emplace,

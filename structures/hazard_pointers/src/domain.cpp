@@ -81,6 +81,42 @@ bool op_setup() {
   return true;
 }
 
+thread_cache::op_set* other_op_setup(hazard_pointer_domain& dom) {
+  thread_cache& c = tls_cache;
+  const std::uint64_t id = domain_access::of(dom).id;
+  for (thread_cache::op_set& set : c.other_ops) {
+    if (set.domain == id) return set.free ? &set : nullptr;  // null: lent to the operation this one is nested in
+  }
+  if (c.exited) return nullptr;  // its exit hook ran: nothing would hand the records back
+  auto empty = [&c]() -> thread_cache::op_set* {
+    for (thread_cache::op_set& set : c.other_ops)
+      if (set.domain == 0) return &set;
+    return nullptr;
+  };
+  thread_cache::op_set* set = empty();
+  if (set == nullptr) {
+    // Every set holds another domain's records, kept while it lives.
+    // Asking which still do costs the registry's mutex, so it is asked only
+    // once some domain was destroyed since this thread last found them all
+    // live (a stale count only sends this operation the ordinary way).
+    if (domains_destroyed.load(std::memory_order_relaxed) == c.other_ops_destroyed) return nullptr;
+    std::lock_guard lk(registry_mu);
+    c.other_ops_destroyed = domains_destroyed.load(std::memory_order_relaxed);  // written under registry_mu
+    for (thread_cache::op_set& s : c.other_ops) {
+      // A lent set's domain lives (an operation on it is running).
+      if (s.free && !is_live(s.domain)) s = thread_cache::op_set{};  // its records went with it: not touched
+    }
+    set = empty();
+    if (set == nullptr) return nullptr;
+  }
+  // The first record taken installs the exit hook if none is (acquire_slow).
+  // May throw std::bad_alloc: the set stays empty.
+  acquire_records(set->recs, thread_cache::op_slots, &dom);
+  set->domain = id;
+  set->free = true;
+  return set;
+}
+
 void release_slow(record* r) noexcept {
   if (tls_cache.open) {
     thread_cache::entry* e = entry_for(r->domain_id, true);
@@ -146,14 +182,15 @@ void misuse_retire(const char* what) noexcept {
 hazard_pointer_domain::hazard_pointer_domain() : hazard_pointer_domain(options{}) {}
 
 hazard_pointer_domain::hazard_pointer_domain(options opt)
-    : impl_(std::make_unique<impl>(detail::hp::next_id.fetch_add(1, std::memory_order_relaxed), opt.min_threshold)) {
+    : impl_(std::make_unique<impl>(detail::hp::next_id.fetch_add(1, std::memory_order_relaxed), opt.min_threshold)),
+      id_(impl_->id) {
   detail::hp::init_fences();
   std::lock_guard lk(detail::hp::registry_mu);
   detail::hp::live_ids().push_back(impl_->id);
 }
 
 hazard_pointer_domain::hazard_pointer_domain(default_tag)
-    : impl_(std::make_unique<impl>(detail::hp::default_domain_id, options{}.min_threshold)) {
+    : impl_(std::make_unique<impl>(detail::hp::default_domain_id, options{}.min_threshold)), id_(impl_->id) {
   detail::hp::init_fences();
 }
 
@@ -163,6 +200,9 @@ hazard_pointer_domain::~hazard_pointer_domain() {
     std::lock_guard lk(detail::hp::registry_mu);
     auto& v = detail::hp::live_ids();
     v.erase(std::remove(v.begin(), v.end(), impl_->id), v.end());
+    // Threads holding a set of its operation records drop it when they
+    // next need the set (other_op_setup) or at their exit.
+    detail::hp::domains_destroyed.fetch_add(1, std::memory_order_relaxed);
   }
   for (int n = 0; n < impl_->slots; ++n) {
     for (auto* r = impl_->records[n].head.load(std::memory_order_acquire); r != nullptr; r = r->next) {

@@ -80,6 +80,8 @@ extern std::mutex registry_mu;  // guards live_ids() and live_impls()
 std::vector<std::uint64_t>& live_ids();
 std::vector<domain_impl*>& live_impls();
 extern std::atomic<std::uint64_t> next_id;
+// Domains destroyed so far (incremented under registry_mu; other_op_setup()).
+extern std::atomic<std::uint64_t> domains_destroyed;
 bool is_live(std::uint64_t id);  // registry_mu held
 void release_to_domain(record* r) noexcept;
 // Empties a cache entry (records back to their domain).

@@ -26,6 +26,7 @@ constinit quiesce::detail::base::immortal<std::vector<std::uint64_t>> g_live_ids
 }  // namespace
 std::vector<std::uint64_t>& live_ids() { return g_live_ids.value; }
 std::atomic<std::uint64_t> next_id{default_domain_id + 1};
+std::atomic<std::uint64_t> domains_destroyed{0};
 
 // Every domain's impl (the default one included), for the fork handlers;
 // guarded by registry_mu.
@@ -84,6 +85,18 @@ struct exit_hook {
       tls_cache.op_ready = false;
       tls_cache.op_free = false;
       for (record*& r : tls_cache.op) release_to_domain(std::exchange(r, nullptr));
+    }
+    // Other domains' operation records, back to each that still lives (a
+    // destroyed domain freed them: not touched).
+    bool held = false;
+    for (const thread_cache::op_set& set : tls_cache.other_ops) held = held || set.domain != 0;
+    if (held) {
+      std::lock_guard lk(registry_mu);
+      for (thread_cache::op_set& set : tls_cache.other_ops) {
+        if (set.domain != 0 && is_live(set.domain))
+          for (record* r : set.recs) release_to_domain(r);
+        set = thread_cache::op_set{};
+      }
     }
   }
 };

@@ -280,8 +280,13 @@ class hazard_pointer_domain {
   struct default_tag {};
   explicit hazard_pointer_domain(default_tag);
   friend struct detail::hp::domain_access;
+  friend std::uint64_t detail::hp::domain_id(const hazard_pointer_domain&) noexcept;
   std::unique_ptr<impl> impl_;
+  std::uint64_t id_;  // impl_'s id, inline for the operation records (detail::hp::op_hazards)
 };
+
+// detail/hp.hpp declares it; defined here, where the class is complete.
+inline std::uint64_t detail::hp::domain_id(const hazard_pointer_domain& dom) noexcept { return dom.id_; }
 
 // The process-wide default domain. Never destroyed. Any thread, noexcept:
 // built on first use, and running out of memory while it is built is fatal

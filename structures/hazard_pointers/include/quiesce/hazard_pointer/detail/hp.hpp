@@ -130,6 +130,21 @@ struct thread_cache {
   record* op[op_slots] = {};
   bool op_ready = false;
   bool op_free = false;
+  // Operation records of other domains: a set for each of the first
+  // other_op_sets other domains a structure's operation used on this thread
+  // (other_op_setup()), lent the same way and kept while the domain lives.
+  // domain: its id (0: none; ids are never reused, so once the domain is
+  // destroyed its id matches no live domain's and its records, freed with
+  // it, are never touched again); free as op_free.
+  struct op_set {
+    std::uint64_t domain = 0;
+    record* recs[op_slots] = {};
+    bool free = false;
+  };
+  static constexpr int other_op_sets = 3;
+  op_set other_ops[other_op_sets] = {};
+  // domains_destroyed when this thread last found every held set's domain live.
+  std::uint64_t other_ops_destroyed = 0;
 };
 inline constinit thread_local thread_cache tls_cache{};
 
@@ -259,19 +274,33 @@ inline void acquire_records(record** out, int n, hazard_pointer_domain* dom) {
 // nested in another) or cannot be had: the thread is past its exit hook.
 // Throws std::bad_alloc when no record can be had (nothing changed then).
 bool op_setup();
+// op_setup() for another domain: the thread's set of dom's operation
+// records if they are free now, claiming them when the thread holds none of
+// dom's and has a set to spare (an empty one, or one of a domain destroyed
+// since). Null when they are lent, when every set holds another live
+// domain's (a thread that alternates between more domains than that takes
+// no lock per operation: the sets are kept), or the thread is past its exit
+// hook. Throws std::bad_alloc when no record can be had (nothing changed
+// then).
+thread_cache::op_set* other_op_setup(hazard_pointer_domain& dom);
+// dom's id (defined in <quiesce/hazard_pointer.hpp>, where the class is
+// complete; this header is only included from there).
+inline std::uint64_t domain_id(const hazard_pointer_domain& dom) noexcept;
 
 // The hazard pointers of one lock-free-structure operation (a push, a pop, a
 // lookup): N records that protect nodes from the start of the operation to
 // its end, in the structure's own code only (never handed to the caller,
-// never moved to another thread). For the default domain they are the
-// thread's operation records, lent with one thread-local flag: making and
-// dropping them costs a flag store each, where N hazard_pointer objects pay
-// a pop and a push on the record cache each (why it matters:
-// structures/hazard_pointers/README.md, "Operation records"). The
-// flag makes the loan exclusive: an operation nested in another (a deleter a
-// scan runs inside a retire may use a structure too) finds it set and takes
-// N records the ordinary way, as it does for another domain or on a thread
-// past its exit hook. Like folly's hazptr_local/hazptr_array (the idea, not
+// never moved to another thread). They are the thread's operation records,
+// lent with one thread-local flag: making and dropping them costs a flag
+// store each, where N hazard_pointer objects pay a pop and a push on the
+// record cache each (why it matters: structures/hazard_pointers/README.md,
+// "Operation records"). A thread holds one set for the default domain and
+// one for each of the first thread_cache::other_op_sets other domains it
+// operates on (while they live); a domain beyond those takes records the
+// ordinary way. The flag makes the loan exclusive: an operation
+// nested in another (a deleter a scan runs inside a retire may use a
+// structure too) finds it set and takes N records the ordinary way, as a
+// thread past its exit hook does. Like folly's hazptr_local/hazptr_array (the idea, not
 // the code), with the reentrancy that those leave to the caller checked here.
 template <int N>
 class op_hazards {
@@ -281,9 +310,22 @@ class op_hazards {
   // dom: the structure's domain, null for the default one. Throws
   // std::bad_alloc when records cannot be had (nothing is held then).
   explicit op_hazards(hazard_pointer_domain* dom) {
-    if (dom == nullptr && tls_cache.op_free) [[likely]] {
-      lend();
-      return;
+    thread_cache& c = tls_cache;
+    if (dom == nullptr) {
+      if (c.op_free) [[likely]] {
+        lend(c.op, c.op_free);
+        return;
+      }
+    } else {
+      const std::uint64_t id = domain_id(*dom);
+      for (thread_cache::op_set& set : c.other_ops) {
+        if (set.domain != id) continue;
+        if (set.free) [[likely]] {
+          lend(set.recs, set.free);
+          return;
+        }
+        break;
+      }
     }
     take(dom);
   }
@@ -291,9 +333,9 @@ class op_hazards {
   // happen-before a scanner that sees null), then ends the loan or returns
   // the records.
   ~op_hazards() {
-    if (lent_) [[likely]] {
+    if (loan_ != nullptr) [[likely]] {
       for (int i = 0; i < N; ++i) rec_[i]->ptr.store(nullptr, std::memory_order_release);
-      tls_cache.op_free = true;
+      *loan_ = true;
     } else {
       for (int i = 0; i < N; ++i) release(rec_[i]);
     }
@@ -325,26 +367,33 @@ class op_hazards {
   }
 
  private:
-  // Not lent: the first operation on this thread (claims the operation
-  // records, then lends them), a nested operation, another domain, or a
-  // thread past its exit hook (N records from the cache or the domain).
+  // Not lent: the first operation on this thread with the domain (claims
+  // the operation records, then lends them), a nested operation, a domain
+  // with no set to spare, or a thread past its exit hook (N records from
+  // the cache or the domain).
   [[gnu::noinline]] void take(hazard_pointer_domain* dom) {
-    if (dom == nullptr && op_setup()) {
-      lend();
+    thread_cache& c = tls_cache;
+    if (dom == nullptr) {
+      if (op_setup()) {
+        lend(c.op, c.op_free);
+        return;
+      }
+    } else if (thread_cache::op_set* set = other_op_setup(*dom)) {
+      lend(set->recs, set->free);
       return;
     }
     acquire_records(rec_, N, dom);
   }
-  // Borrows the thread's operation records (they are free).
-  void lend() noexcept {
-    thread_cache& c = tls_cache;
-    c.op_free = false;
-    for (int i = 0; i < N; ++i) rec_[i] = c.op[i];
-    lent_ = true;
+  // Borrows a set of the thread's operation records (they are free): `free`
+  // is their flag, set again by the destructor.
+  void lend(record* const (&recs)[thread_cache::op_slots], bool& free) noexcept {
+    free = false;
+    for (int i = 0; i < N; ++i) rec_[i] = recs[i];
+    loan_ = &free;
   }
 
   record* rec_[N];
-  bool lent_ = false;
+  bool* loan_ = nullptr;  // the lent set's flag; null: records taken the ordinary way
 };
 
 }  // namespace quiesce::detail::hp
