@@ -297,11 +297,11 @@ inline std::uint64_t domain_id(const hazard_pointer_domain& dom) noexcept;
 // "Operation records"). A thread holds one set for the default domain and
 // one for each of the first thread_cache::other_op_sets other domains it
 // operates on (while they live); a domain beyond those takes records the
-// ordinary way. The flag makes the loan exclusive: an operation
-// nested in another (a deleter a scan runs inside a retire may use a
-// structure too) finds it set and takes N records the ordinary way, as a
-// thread past its exit hook does. Like folly's hazptr_local/hazptr_array (the idea, not
-// the code), with the reentrancy that those leave to the caller checked here.
+// ordinary way. The flag makes the loan exclusive: an operation nested in
+// another (a deleter a scan runs inside a retire may use a structure too)
+// finds it set and takes N records the ordinary way, as a thread past its
+// exit hook does. Like folly's hazptr_local/hazptr_array (the idea, not the
+// code), with the reentrancy that those leave to the caller checked here.
 template <int N>
 class op_hazards {
   static_assert(N >= 1 && N <= thread_cache::op_slots, "op_hazards<N>: 1 <= N <= thread_cache::op_slots");
