@@ -737,6 +737,31 @@ TEST(OperationRecords, AnotherDomainsSetGoesBackAtExit) {
   EXPECT_LE(grown, nodes * quiesce::detail::hp::thread_cache::op_slots);
 }
 
+// Threads whose exit hooks run while their domain is being destroyed: each
+// hook either hands its set back before the destructor takes the domain out
+// of the registry or finds it gone and leaves the freed records alone (both
+// under the registry's mutex). Run under TSan and ASan in CI.
+TEST(OperationRecords, ThreadsExitWhileTheirDomainIsDestroyed) {
+  constexpr int threads = 4;
+  for (int round = 0; round < 25; ++round) {
+    auto dom = std::make_unique<hazard_pointer_domain>();
+    auto q = std::make_unique<ms_queue<int>>(*dom);
+    std::atomic<int> done{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t) {
+      ts.emplace_back([&q, &done, t] {
+        q->push(t);
+        (void)q->pop();
+        done.fetch_add(1, std::memory_order_release);  // then the thread's exit hooks run
+      });
+    }
+    while (done.load(std::memory_order_acquire) < threads) std::this_thread::yield();
+    q.reset();
+    dom.reset();  // while the threads may still be in their exit hooks
+    for (auto& th : ts) th.join();
+  }
+}
+
 // ---- ASan poisoning of reclaimed nodes ----------------------------------------
 
 // Records the address of the last element constructed in place (by emplace,
