@@ -390,7 +390,7 @@ void bm_mixed(benchmark::State& st) {
 
 QUIESCE_STACK_QUEUE_BENCH("stack", "quiesce_treiber", quiesce_treiber)
 // Information: the one-thread cost of a domain of its own (no batch of
-// retires; the thread's second set of operation records).
+// retires; the thread's set of operation records for that domain).
 BENCHMARK(bm_pairs<quiesce_treiber_own>)->Name("stack/pairs/quiesce_treiber_own_domain");
 QUIESCE_STACK_QUEUE_BENCH("stack", "boost_lockfree", boost_lockfree_stack)
 QUIESCE_STACK_QUEUE_BENCH("stack", "urcu_lfs", urcu_lfs)

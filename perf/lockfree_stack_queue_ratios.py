@@ -137,7 +137,8 @@ def table(kind, spec, r, lines):
         else:
             default = mops(medians, f"{kind}/pairs/{ours_key}")
             lines.append(label + f"{fmt(own)} M operations/s, {fmt_ratio(ratio(own, default))} the default "
-                         "domain's (a set of the thread's operation records, lent as the default domain's are; each retire one CAS, no batch)")
+                         "domain's (a set of the thread's operation records, lent as the default domain's are; "
+                         "each retire one CAS, no batch)")
         lines.append("")
     lines.append("Peers' guarantees (\"(info)\": not comparable, not counted in the target):")
     lines.append("")

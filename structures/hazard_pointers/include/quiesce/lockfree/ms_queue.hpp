@@ -73,10 +73,10 @@
 //   one; with more elements queued it reads the element's successor link
 //   instead (see pop). The three CASes are most of a push + pop.
 //   On a domain of its own (the constructor's argument): the same
-//   operation records, from the thread's second set (the first other
-//   domain the thread operates on, while it lives; a third domain's
-//   operations take records from the thread's record cache), and each
-//   retire is one CAS on the domain's list (no batch).
+//   operation records, from the thread's set for that domain (one each for
+//   the first thread_cache::other_op_sets other domains it operates on;
+//   see detail::hp::op_hazards), and each retire is one CAS on the
+//   domain's list (no batch).
 //
 // Exceptions
 //   push/emplace: if allocation or T's constructor throws, the queue is

@@ -52,10 +52,10 @@
 //   to the pool). The two CASes on head_ are most of a push + pop.
 //   pop on an empty stack: one load, no hazard pointer.
 //   On a domain of its own (the constructor's argument): the same
-//   operation records, from the thread's second set (the first other
-//   domain the thread operates on, while it lives; a third domain's
-//   operations take records from the thread's record cache), and each
-//   retire is one CAS on the domain's list (no batch).
+//   operation records, from the thread's set for that domain (one each for
+//   the first thread_cache::other_op_sets other domains it operates on;
+//   see detail::hp::op_hazards), and each retire is one CAS on the
+//   domain's list (no batch).
 //   A failed CAS is retried at once: backoff on a failed CAS showed no
 //   clear gain on 2 vCPUs, so there is none; elimination is not worth it
 //   below many cores.
