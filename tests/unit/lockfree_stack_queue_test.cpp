@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <latch>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -240,6 +241,10 @@ TEST_F(TreiberStackLifetimes, DestructorDestroysRemainingElements) {
   {
     hazard_pointer_domain dom;
     {
+      // A hazard pointer held beside the stack: the thread is not the
+      // domain's only holder of records, so pops retire their nodes (the
+      // one-holder case frees them at once: SoleHolder below).
+      quiesce::hazard_pointer held = quiesce::make_hazard_pointer(dom);
       treiber_stack<counted> s(dom);
       EXPECT_EQ(&s.domain(), &dom);
       for (int i = 0; i < 100; ++i) s.emplace(i);
@@ -258,6 +263,7 @@ TEST_F(TreiberStackLifetimes, DestructorDestroysRemainingElements) {
     EXPECT_EQ(g_live.load(), 0);  // the destructor freed the 60 remaining nodes
     const auto st = dom.stats();
     EXPECT_EQ(st.retired, 40u);
+    EXPECT_EQ(st.freed_at_once, 0u);
     EXPECT_EQ(st.unreclaimed, 0u);
   }
   EXPECT_EQ(g_live.load(), 0);
@@ -268,6 +274,7 @@ TEST_F(TreiberStackLifetimes, RetiredNodesAreFreedByTheDomainAfterTheStack) {
   {
     hazard_pointer_domain dom;
     {
+      quiesce::hazard_pointer held = quiesce::make_hazard_pointer(dom);  // pops retire (as above)
       treiber_stack<counted> s(dom);
       for (int i = 0; i < 10; ++i) s.emplace(i);
       for (int i = 0; i < 10; ++i) ASSERT_TRUE(s.pop());
@@ -370,6 +377,7 @@ TEST_F(MsQueueLifetimes, DestructorDestroysRemainingElements) {
   {
     hazard_pointer_domain dom;
     {
+      quiesce::hazard_pointer held = quiesce::make_hazard_pointer(dom);  // pops retire (see the stack's)
       ms_queue<counted> q(dom);
       for (int i = 0; i < 100; ++i) q.emplace(i);
       for (int i = 0; i < 40; ++i) ASSERT_EQ(q.pop()->value(), i);
@@ -379,6 +387,7 @@ TEST_F(MsQueueLifetimes, DestructorDestroysRemainingElements) {
     quiesce::hazard_pointer_cleanup(dom);
     const auto st = dom.stats();
     EXPECT_EQ(st.retired, 40u);  // the 40 old dummies
+    EXPECT_EQ(st.freed_at_once, 0u);
     EXPECT_EQ(st.unreclaimed, 0u);
   }
   EXPECT_EQ(g_live.load(), 0);
@@ -439,7 +448,251 @@ TEST(StackAndQueue, ManyStructuresShareADomain) {
   }
   quiesce::hazard_pointer_cleanup(dom);
   const auto st = dom.stats();
-  EXPECT_EQ(st.retired, 50u * 20u);
+  // One thread alone with the domain: every popped node was freed at once,
+  // and the destructors freed the rest.
+  EXPECT_EQ(st.freed_at_once, 50u * 20u);
+  EXPECT_EQ(st.retired, 0u);
+  EXPECT_EQ(st.reclaimed, st.retired);
+}
+
+// ---- one holder of the domain's records: pops free at once -----------------
+//
+// op_hazards::sole_holder(): a pop on a thread that holds every record
+// claimed from the domain frees the node it unlinked at once (counted in
+// stats().freed_at_once) instead of retiring it; a record held anywhere else
+// (another thread's operation records or cache, a hazard_pointer, a nested
+// operation's records) sends the node through retire.
+
+using SoleHolder = Lifetimes;
+
+TEST_F(SoleHolder, AThreadAloneFreesPoppedNodesAtOnce) {
+  hazard_pointer_domain dom;
+  {
+    treiber_stack<counted> s(dom);
+    ms_queue<counted> q(dom);
+    for (int i = 0; i < 10; ++i) {
+      s.emplace(i);
+      q.emplace(i);
+    }
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_EQ(s.pop()->value(), 9 - i);
+      ASSERT_EQ(q.pop()->value(), i);
+    }
+    // 6 + 6 queued. The stack's moved-from elements died with their nodes
+    // inside the pops (retired, they would live until a scan: 16).
+    EXPECT_EQ(g_live.load(), 12);
+    const auto st = dom.stats();
+    EXPECT_EQ(st.freed_at_once, 8u);
+    EXPECT_EQ(st.retired, 0u);
+  }
+  EXPECT_EQ(g_live.load(), 0);
+}
+
+// Pushes and pops 5 on each, checking the values; returns nothing.
+void five_rounds(treiber_stack<int>& s, ms_queue<int>& q) {
+  for (int i = 0; i < 5; ++i) {
+    s.push(i);
+    q.push(i);
+  }
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(s.pop(), 4 - i);
+    ASSERT_EQ(q.pop(), i);
+  }
+}
+
+TEST_F(SoleHolder, AnotherThreadsOperationRecordsSendPopsThroughRetire) {
+  hazard_pointer_domain dom;
+  treiber_stack<int> s(dom);
+  ms_queue<int> q(dom);
+  std::latch holding(1), done(1);
+  std::thread other([&] {
+    q.push(-1);  // a queue push protects the tail: the thread claims its operation records
+    holding.count_down();
+    done.wait();
+  });
+  holding.wait();
+  ASSERT_EQ(q.pop(), -1);
+  ASSERT_NO_FATAL_FAILURE(five_rounds(s, q));
+  auto st = dom.stats();
+  EXPECT_EQ(st.retired, 11u);
+  EXPECT_EQ(st.freed_at_once, 0u);
+  done.count_down();
+  other.join();  // its exit hook hands its records back: this thread is alone now
+  ASSERT_NO_FATAL_FAILURE(five_rounds(s, q));
+  st = dom.stats();
+  EXPECT_EQ(st.retired, 11u);
+  EXPECT_EQ(st.freed_at_once, 10u);
+}
+
+TEST_F(SoleHolder, ARecordCachedOnAnotherThreadCounts) {
+  hazard_pointer_domain dom;
+  treiber_stack<int> s(dom);
+  ms_queue<int> q(dom);
+  std::latch cached(1), done(1);
+  std::thread other([&] {
+    { quiesce::hazard_pointer hp = quiesce::make_hazard_pointer(dom); }  // the record stays in its cache
+    cached.count_down();
+    done.wait();
+  });
+  cached.wait();
+  ASSERT_NO_FATAL_FAILURE(five_rounds(s, q));
+  EXPECT_EQ(dom.stats().retired, 10u);
+  EXPECT_EQ(dom.stats().freed_at_once, 0u);
+  done.count_down();
+  other.join();
+}
+
+TEST_F(SoleHolder, AHazardPointerOfThisThreadOrHandedToAnotherCounts) {
+  hazard_pointer_domain dom;
+  treiber_stack<int> s(dom);
+  ms_queue<int> q(dom);
+  quiesce::hazard_pointer mine = quiesce::make_hazard_pointer(dom);
+  ASSERT_NO_FATAL_FAILURE(five_rounds(s, q));
+  EXPECT_EQ(dom.stats().retired, 10u);
+  // Handed to another thread, which holds it: the record is no longer in
+  // this thread's hands, and still counts.
+  std::latch holding(1), done(1);
+  std::thread other([&, hp = std::move(mine)]() mutable {
+    holding.count_down();
+    done.wait();
+    hp = quiesce::hazard_pointer();  // hands the record back to the domain
+  });
+  holding.wait();
+  ASSERT_NO_FATAL_FAILURE(five_rounds(s, q));
+  EXPECT_EQ(dom.stats().retired, 20u);
+  done.count_down();
+  other.join();
+  ASSERT_NO_FATAL_FAILURE(five_rounds(s, q));
+  EXPECT_EQ(dom.stats().retired, 20u);
+  EXPECT_EQ(dom.stats().freed_at_once, 10u);
+}
+
+// An element whose destructor pops from a stack of the same domain: the pop
+// nested in the outer one takes records the ordinary way and retires its
+// node (the outer pop still protects nodes); the outer pop, once the
+// destructor returned, frees its own at once.
+struct pops_inner {
+  static inline treiber_stack<int>* inner = nullptr;
+  static inline int inner_pops = 0;
+  int v;
+  explicit pops_inner(int x) : v(x) {}
+  pops_inner(pops_inner&& o) noexcept : v(o.v) {}
+  pops_inner& operator=(pops_inner&&) = delete;
+  ~pops_inner() {
+    if (inner != nullptr && inner->pop()) ++inner_pops;
+  }
+};
+
+TEST_F(SoleHolder, APopNestedInAPopRetires) {
+  hazard_pointer_domain dom;
+  treiber_stack<int> inner(dom);
+  ms_queue<pops_inner> q(dom);
+  inner.push(1);
+  q.emplace(2);
+  pops_inner::inner = &inner;
+  pops_inner::inner_pops = 0;
+  std::optional<pops_inner> got = q.pop();  // destroys the moved-from element inside
+  pops_inner::inner = nullptr;
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->v, 2);
+  EXPECT_EQ(pops_inner::inner_pops, 1);
+  const auto st = dom.stats();
+  EXPECT_EQ(st.retired, 1u);        // the inner stack's node
+  EXPECT_EQ(st.freed_at_once, 1u);  // the queue's old dummy
+}
+
+// A stack's pushes protect nothing, so producers hold no records: one
+// consumer popping while they push is the only holder, and frees every node
+// at once (the ABA a reused address could cause is harmless to a push: its
+// CAS only links the new node before whatever node is at the head).
+TEST_F(SoleHolder, StackProducersHoldNoRecords) {
+  hazard_pointer_domain dom;
+  treiber_stack<int> s(dom);
+  constexpr int n = 20000;
+  std::vector<int> seen(2 * n, 0);
+  std::latch go(3);
+  std::vector<std::thread> producers;
+  for (int p = 0; p < 2; ++p) {
+    producers.emplace_back([&, p] {
+      go.arrive_and_wait();
+      for (int i = 0; i < n; ++i) s.push(p * n + i);
+    });
+  }
+  go.arrive_and_wait();
+  for (int popped = 0; popped < 2 * n;) {
+    if (std::optional<int> v = s.pop()) {
+      ASSERT_TRUE(*v >= 0 && *v < 2 * n);
+      ++seen[static_cast<std::size_t>(*v)];
+      ++popped;
+    } else {
+      std::this_thread::yield();  // not synchronisation: lets the producers run
+    }
+  }
+  for (auto& t : producers) t.join();
+  for (int c : seen) ASSERT_EQ(c, 1);
+  EXPECT_EQ(dom.stats().freed_at_once, static_cast<std::uint64_t>(2 * n));
+  EXPECT_EQ(dom.stats().retired, 0u);
+}
+
+// Threads that claim records while one pops alone: each newcomer's claim
+// (counted, then fenced) and the popper's check after its CAS see each
+// other, so no node a newcomer can reach is freed under it. Every value
+// comes out exactly once, every node is freed once (retired or at once), and
+// under AddressSanitizer a read of a freed node is a report.
+TEST_F(SoleHolder, ThreadsComingAndGoingWhileOnePops) {
+  hazard_pointer_domain dom(hazard_pointer_domain::options{.min_threshold = 8});
+  constexpr int main_rounds = 60000, helpers = 30, helper_rounds = 400;
+  constexpr int total = main_rounds + helpers * helper_rounds;
+  std::vector<std::atomic<int>> seen_q(total), seen_s(total);
+  std::atomic<std::uint64_t> pops{0};
+  {
+    ms_queue<counted> q(dom);
+    treiber_stack<counted> s(dom);
+    auto pop_both = [&] {
+      if (auto v = q.pop()) {
+        seen_q[static_cast<std::size_t>(v->value())].fetch_add(1);
+        pops.fetch_add(1);
+      }
+      if (auto v = s.pop()) {
+        seen_s[static_cast<std::size_t>(v->value())].fetch_add(1);
+        pops.fetch_add(1);
+      }
+    };
+    std::atomic<bool> started{false};
+    std::thread helpers_thread([&] {
+      while (!started.load()) std::this_thread::yield();  // not synchronisation: starts them under way
+      for (int h = 0; h < helpers; ++h) {
+        std::thread([&, h] {
+          for (int i = 0; i < helper_rounds; ++i) {
+            const int id = main_rounds + h * helper_rounds + i;
+            q.emplace(id);
+            s.emplace(id);
+            pop_both();
+          }
+        }).join();
+      }
+    });
+    for (int i = 0; i < main_rounds; ++i) {
+      q.emplace(i);
+      s.emplace(i);
+      pop_both();
+      if (i == 100) started.store(true);
+    }
+    helpers_thread.join();
+    for (;;) {  // what is left, on this thread alone
+      const std::uint64_t before = pops.load();
+      pop_both();
+      if (pops.load() == before) break;
+    }
+  }
+  for (int i = 0; i < total; ++i) {
+    ASSERT_EQ(seen_q[static_cast<std::size_t>(i)].load(), 1) << "queue value " << i;
+    ASSERT_EQ(seen_s[static_cast<std::size_t>(i)].load(), 1) << "stack value " << i;
+  }
+  quiesce::hazard_pointer_cleanup(dom);
+  EXPECT_EQ(g_live.load(), 0);  // the retired stack nodes' moved-from elements died in the cleanup
+  const auto st = dom.stats();
+  EXPECT_EQ(st.retired + st.freed_at_once, pops.load());
   EXPECT_EQ(st.reclaimed, st.retired);
 }
 
@@ -802,12 +1055,19 @@ TEST(StackAndQueue, ReclaimedStoragePoisonedUnderAsan) {
   }
   {
     treiber_stack<where> s(dom);
-    s.emplace(3);
+    {
+      quiesce::hazard_pointer held = quiesce::make_hazard_pointer(dom);  // not the only holder: pops retire
+      s.emplace(3);
+      const void* in_node = where::last;
+      EXPECT_EQ(s.pop()->v, 3u);
+      EXPECT_FALSE(poisoned(in_node));  // retired, not yet reclaimed: still readable
+      quiesce::hazard_pointer_cleanup(dom);
+      EXPECT_TRUE(poisoned(in_node));  // reclaimed
+    }
+    s.emplace(4);  // the only holder now: the pop frees the node at once
     const void* in_node = where::last;
-    EXPECT_EQ(s.pop()->v, 3u);
-    EXPECT_FALSE(poisoned(in_node));  // retired, not yet reclaimed: still readable
-    quiesce::hazard_pointer_cleanup(dom);
-    EXPECT_TRUE(poisoned(in_node));  // reclaimed
+    EXPECT_EQ(s.pop()->v, 4u);
+    EXPECT_TRUE(poisoned(in_node));
     for (int i = 0; i < 100; ++i) {  // the pool hands the memory out again: unpoisoned
       s.emplace(static_cast<std::uint64_t>(i));
       EXPECT_FALSE(poisoned(where::last));

@@ -293,6 +293,7 @@ hazard_pointer_domain_stats hazard_pointer_domain::stats() const {
   s.retired = retired;
   s.reclaimed = reclaimed;
   s.unreclaimed = retired - reclaimed;
+  s.freed_at_once = holders_.freed_at_once.load(std::memory_order_relaxed);
   s.scans = im.ctr.scans.load(std::memory_order_relaxed);
   s.reclaimed_on_home_node = im.ctr.home.load(std::memory_order_relaxed);
   s.reclaimed_off_node = im.ctr.off.load(std::memory_order_relaxed);

@@ -219,6 +219,19 @@ struct domain_impl {
   // written on every protect: it belongs next to its writer), so a domain
   // holds at most, per node, the peak number of records its threads held.
   record* claim(hazard_pointer_domain* self) {
+    // Counted before this thread can read a structure with the record, and
+    // fenced: op_hazards::sole_holder() pairs with it.
+    std::atomic<std::int64_t>& out = detail::hp::holders_of(*self).out;
+    out.fetch_add(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    try {
+      return claim_counted(self);
+    } catch (...) {
+      out.fetch_sub(1, std::memory_order_relaxed);
+      throw;
+    }
+  }
+  record* claim_counted(hazard_pointer_domain* self) {
     int mine = slot(numa::current_node());  // exact: records are placed by it
     if (!numa::topology::system().has_node(mine)) mine = fallback_node;
     node_records& nr = records[mine];

@@ -49,6 +49,9 @@ bool is_live(std::uint64_t id) {  // registry_mu held
 void release_to_domain(record* r) noexcept {
   r->in_use.store(false, std::memory_order_release);
   r->node_free->fetch_add(1, std::memory_order_relaxed);
+  // Release: the thread's reads under the record's protections happen-before
+  // a sole_holder() that reads the lower count and frees what it unlinked.
+  holders_of(*r->domain).out.fetch_sub(1, std::memory_order_release);
 }
 
 // Empties entry e (records back to their domain). Default-domain entries need

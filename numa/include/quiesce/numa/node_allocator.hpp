@@ -298,7 +298,7 @@ class node_pool {
   // given back already. Any thread (not only the allocating one). Common
   // case (inline): no lock, no atomic, a push on the thread's cache; a full
   // cache trades half under the mutex.
-  void deallocate(void* p) noexcept {
+  [[gnu::always_inline]] void deallocate(void* p) noexcept {
     const detail::pool_cache_view v = detail::tl_pool_caches;
     if (inline_slot_ < v.size) [[likely]] {
       detail::pool_cache& c = v.data[inline_slot_];

@@ -182,6 +182,10 @@ struct hazard_pointer_domain_stats {
   std::size_t threshold = 0;             // T = max(min_threshold, 2H)
   std::uint64_t retired = 0;             // objects retired so far
   std::uint64_t reclaimed = 0;           // deleters run so far
+  // Nodes lockfree::treiber_stack and ms_queue freed at once instead of
+  // retiring them: popped on a thread that held the domain's only hazard
+  // records (op_hazards::sole_holder in detail/hp.hpp). Not in retired.
+  std::uint64_t freed_at_once = 0;
   std::uint64_t unreclaimed = 0;         // retired - reclaimed (pending)
   std::uint64_t scans = 0;               // scans that read the hazards
   std::uint64_t reclaimed_on_home_node = 0;  // freed by a thread running on the object's node
@@ -281,12 +285,17 @@ class hazard_pointer_domain {
   explicit hazard_pointer_domain(default_tag);
   friend struct detail::hp::domain_access;
   friend std::uint64_t detail::hp::domain_id(const hazard_pointer_domain&) noexcept;
+  friend detail::hp::record_holders& detail::hp::holders_of(hazard_pointer_domain&) noexcept;
   std::unique_ptr<impl> impl_;
   std::uint64_t id_;  // impl_'s id, inline for the operation records (detail::hp::op_hazards)
+  detail::hp::record_holders holders_;  // inline for op_hazards::sole_holder()
 };
 
 // detail/hp.hpp declares it; defined here, where the class is complete.
 inline std::uint64_t detail::hp::domain_id(const hazard_pointer_domain& dom) noexcept { return dom.id_; }
+inline detail::hp::record_holders& detail::hp::holders_of(hazard_pointer_domain& dom) noexcept {
+  return dom.holders_;
+}
 
 // The process-wide default domain. Never destroyed. Any thread, noexcept:
 // built on first use, and running out of memory while it is built is fatal

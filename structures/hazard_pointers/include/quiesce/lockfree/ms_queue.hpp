@@ -38,9 +38,12 @@
 //       and only it, moves the value out and destroys it in place (so a
 //       dummy never holds a value);
 //     * the old dummy is retired; it is freed once no hazard pointer names
-//       it. A node is thus retired only after it stopped being the dummy, and
-//       its storage holds no value by then: the node's destructor need not
-//       know whether a value is present.
+//       it (at once, without a retire, when the popping thread holds the
+//       domain's only hazard records: then no other thread can name it; see
+//       detail::hp::op_hazards::sole_holder). A node is thus retired only
+//       after it stopped being the dummy, and its storage holds no value by
+//       then: the node's destructor need not know whether a value is
+//       present.
 //   Between the winning CAS and the move, the new dummy stays protected by
 //   the consumer's second hazard pointer: another consumer may already have
 //   dequeued past it and retired it, but it cannot be freed before the
@@ -68,7 +71,10 @@
 //   fallback), two CASes (link, tail swing).
 //   pop: two operation records (one flag), two protects, one CAS on head_, T's move, a
 //   retire (into the thread's batch: one CAS per 32 on the domain's
-//   per-node retired list, plus the amortised scan). It reads tail_ (the
+//   per-node retired list, plus the amortised scan), or, when the thread
+//   holds the domain's only hazard records, the old dummy back to the pool
+//   at once (two thread-local loads and one of the domain's record count;
+//   detail::hp::op_hazards::sole_holder). It reads tail_ (the
 //   line every push writes) only when the element it takes is the last
 //   one; with more elements queued it reads the element's successor link
 //   instead (see pop). The three CASes are most of a push + pop.
@@ -236,12 +242,14 @@ class ms_queue {
       // Release on success: carries "tail_ is beyond h" to the next pop that
       // reads next from head_ (see the tail load above). Relaxed on failure:
       // start over.
-      if (head_.compare_exchange_strong(h, next, std::memory_order_release, std::memory_order_relaxed)) break;
+      // seq_cst on success: also orders the CAS before finish_pop's
+      // sole_holder() load (see op_hazards::sole_holder).
+      if (head_.compare_exchange_strong(h, next, std::memory_order_seq_cst, std::memory_order_relaxed)) break;
     }
     // next is the new dummy; its value is ours alone. Move it out, then
-    // destroy it in place and retire h (also if T's move throws); the
-    // protections (hz, declared first) are cleared last.
-    finish_pop done{h, next, dom_};
+    // destroy it in place and free or retire h (also if T's move throws);
+    // the protections (hz, declared first) are cleared last.
+    finish_pop done{h, next, dom_, hz};
     return std::optional<T>(std::in_place, std::move(next->value));
   }
 
@@ -299,17 +307,21 @@ class ms_queue {
   };
 
   // Runs when pop() returns or throws: destroys the value left in the new
-  // dummy and retires the old one.
+  // dummy, then frees the old one at once if no other thread holds a record
+  // of the domain (then none can protect it: op_hazards::sole_holder), and
+  // retires it otherwise.
   struct finish_pop {
     node* old_dummy;
     node* new_dummy;
     detail::lockfree::domain_choice dom;
-    finish_pop(node* o, node* n, detail::lockfree::domain_choice d) noexcept : old_dummy(o), new_dummy(n), dom(d) {}
+    const detail::hp::op_hazards<2>& hz;
+    finish_pop(node* o, node* n, detail::lockfree::domain_choice d, const detail::hp::op_hazards<2>& z) noexcept
+        : old_dummy(o), new_dummy(n), dom(d), hz(z) {}
     finish_pop(const finish_pop&) = delete;
     finish_pop& operator=(const finish_pop&) = delete;
     ~finish_pop() {
       new_dummy->destroy_value();
-      dom.retire(old_dummy);
+      dom.free_or_retire(old_dummy, hz);
     }
   };
 

@@ -34,7 +34,10 @@
 //   the pushing thread's NUMA node (lockfree/detail/node_alloc.hpp); a popped
 //   node is retired to the hazard-pointer domain and freed once no hazard
 //   pointer names it (so a domain holds at most its bound of unreclaimed
-//   nodes, see <quiesce/hazard_pointer.hpp>). The destructor frees every node
+//   nodes, see <quiesce/hazard_pointer.hpp>), or freed at once when the
+//   popping thread holds the domain's only hazard records (pushes hold
+//   none: a single consumer frees every node at once; see
+//   detail::hp::op_hazards::sole_holder). The destructor frees every node
 //   still on the stack (and so destroys their elements).
 //
 // Costs (in instructions; the measured figures against every peer are
@@ -46,10 +49,13 @@
 //   pop: the thread's operation record (a thread-local flag set and
 //   cleared; see detail::hp::op_hazards), one protect (a
 //   store and a compiler barrier before the validating load; a full fence
-//   instead under the fence fallback), one CAS on head_, T's move, a retire
-//   into the thread's batch (one CAS per 32 retires on the domain's per-node
-//   list, plus the amortised scan and the deleter, which returns the node
-//   to the pool). The two CASes on head_ are most of a push + pop.
+//   instead under the fence fallback), one CAS on head_, T's move, and,
+//   when the thread holds the domain's only records (two thread-local loads
+//   and one of the domain's record count), the node back to the pool at
+//   once; otherwise a retire into the thread's batch (one CAS per 32
+//   retires on the domain's per-node list, plus the amortised scan and the
+//   deleter, which returns the node to the pool). The two CASes on head_
+//   are most of a push + pop.
 //   pop on an empty stack: one load, no hazard pointer.
 //   On a domain of its own (the constructor's argument): the same
 //   operation records, from the thread's set for that domain (one each for
@@ -144,7 +150,7 @@ class treiber_stack {
   // Removes the top element and returns it, or nullopt when the stack is
   // empty. Lock-free; any thread. Cost: the thread's operation record, a
   // protect (store, compiler barrier, load), a CAS, T's move
-  // constructor and a retire. Linearizes at the successful CAS, or for
+  // constructor and a retire (or the node freed at once: see Costs). Linearizes at the successful CAS, or for
   // nullopt at the load that saw a null head.
   //
   // Why protect-then-validate makes this safe (Michael, TPDS 2004):
@@ -177,12 +183,15 @@ class treiber_stack {
       // acquire in try_protect, and the CAS only has to be atomic. Relaxed
       // on failure: h gets the current head, which the next iteration
       // protects and validates with acquire.
-      if (head_.compare_exchange_weak(h, next, std::memory_order_relaxed, std::memory_order_relaxed)) break;
+      // seq_cst on success: also orders the CAS before finish_pop's
+      // sole_holder() load (see op_hazards::sole_holder).
+      if (head_.compare_exchange_weak(h, next, std::memory_order_seq_cst, std::memory_order_relaxed)) break;
     }
-    // h is ours: unlinked by our CAS, so no other pop can return it. Retire
-    // it once the value is out (also when T's move constructor throws);
-    // then hz clears its protection (declared first, destroyed last).
-    retire_on_exit done{h, dom_};
+    // h is ours: unlinked by our CAS, so no other pop can return it. Free or
+    // retire it once the value is out (also when T's move constructor
+    // throws); then hz clears its protection (declared first, destroyed
+    // last).
+    finish_pop done{h, dom_, hz};
     return std::optional<T>(std::in_place, std::move(h->value));
   }
 
@@ -225,14 +234,18 @@ class treiber_stack {
     };
   };
 
-  // Retires the popped node when pop() returns or throws.
-  struct retire_on_exit {
+  // When pop() returns or throws: frees the popped node at once if no other
+  // thread holds a record of the domain (then none can protect it:
+  // op_hazards::sole_holder), and retires it otherwise.
+  struct finish_pop {
     node* n;
     detail::lockfree::domain_choice dom;
-    retire_on_exit(node* nn, detail::lockfree::domain_choice d) noexcept : n(nn), dom(d) {}
-    retire_on_exit(const retire_on_exit&) = delete;
-    retire_on_exit& operator=(const retire_on_exit&) = delete;
-    ~retire_on_exit() { dom.retire(n); }
+    const detail::hp::op_hazards<1>& hz;
+    finish_pop(node* nn, detail::lockfree::domain_choice d, const detail::hp::op_hazards<1>& z) noexcept
+        : n(nn), dom(d), hz(z) {}
+    finish_pop(const finish_pop&) = delete;
+    finish_pop& operator=(const finish_pop&) = delete;
+    ~finish_pop() { dom.free_or_retire(n, hz); }
   };
 
   // The top of the stack, alone on its block so that the CAS-heavy line is

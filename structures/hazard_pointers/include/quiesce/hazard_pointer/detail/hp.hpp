@@ -286,6 +286,20 @@ thread_cache::op_set* other_op_setup(hazard_pointer_domain& dom);
 // dom's id (defined in <quiesce/hazard_pointer.hpp>, where the class is
 // complete; this header is only included from there).
 inline std::uint64_t domain_id(const hazard_pointer_domain& dom) noexcept;
+// What op_hazards::sole_holder() reads, one per domain (in the domain
+// object, defined there too). `out`: records claimed from the domain and
+// not handed back; every claim adds one before the claiming thread reads
+// any structure (then a seq_cst fence), every hand-back takes one off
+// (release, after the record's protection was cleared). Written only when
+// records are claimed or handed back (threads keep theirs cached).
+// `freed_at_once`: nodes freed instead of retired (stats()); written only by
+// the sole holder (a load and a store: two sole holders of one domain are
+// ordered by the `out` count that each saw drop to its own records).
+struct record_holders {
+  std::atomic<std::int64_t> out{0};
+  std::atomic<std::uint64_t> freed_at_once{0};
+};
+inline record_holders& holders_of(hazard_pointer_domain& dom) noexcept;
 
 // The hazard pointers of one lock-free-structure operation (a push, a pop, a
 // lookup): N records that protect nodes from the start of the operation to
@@ -342,6 +356,46 @@ class op_hazards {
   }
   op_hazards(const op_hazards&) = delete;
   op_hazards& operator=(const op_hazards&) = delete;
+
+  // True when no other thread holds a record of this operation's domain:
+  // every record claimed from it and not handed back is this lent set or
+  // one of the calling thread's idle cached records (a hazard_pointer the
+  // thread holds, or a record it passed to another thread, makes it false).
+  // Then nothing outside this thread can protect a node, and a node this
+  // operation unlinked (before the call, by a seq_cst RMW: ms_queue's and
+  // treiber_stack's pop CAS) can be freed at once instead of retired: a
+  // thread that claims a record later adds to the count and fences before
+  // it reads the structure (domain_impl::claim), so of the two the count's
+  // load here or that thread's read of the structure sees the other (the
+  // store-load pairing of Dekker's algorithm). False for records taken the
+  // ordinary way (a nested operation may have let go of its records while
+  // an outer one still protects the node) and inside a scan's deleters.
+  // Cost: a load of the thread's cache entry count and one of the domain's
+  // count (a line written only when records are claimed or handed back).
+  [[nodiscard]] bool sole_holder() const noexcept {
+    const thread_cache& c = tls_cache;
+    if (loan_ == nullptr || c.scan_depth != 0) return false;
+    const record* r = rec_[0];
+    std::int64_t mine = thread_cache::op_slots;
+    if (r->domain_id == default_domain_id) {
+      mine += c.e[0].count;
+    } else {
+      for (int i = 1; i < thread_cache::entries; ++i) {
+        if (c.e[i].domain_id == r->domain_id) {
+          mine += c.e[i].count;
+          break;
+        }
+      }
+    }
+    // seq_cst: ordered after the caller's seq_cst CAS (see above).
+    return holders_of(*r->domain).out.load(std::memory_order_seq_cst) == mine;
+  }
+  // Counts a node freed at once after sole_holder() returned true (the
+  // domain's stats().freed_at_once).
+  void count_freed_at_once() const noexcept {
+    std::atomic<std::uint64_t>& n = holders_of(*rec_[0]->domain).freed_at_once;
+    n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
 
   // As hazard_pointer::protect / try_protect, with record i.
   template <class T>

@@ -9,6 +9,7 @@
 #define QUIESCE_LOCKFREE_DETAIL_DOMAIN_CHOICE_HPP
 
 #include <quiesce/hazard_pointer.hpp>
+#include <quiesce/lockfree/detail/node_alloc.hpp>
 
 namespace quiesce::detail::lockfree {
 
@@ -31,6 +32,20 @@ class domain_choice {
       n->retire(*d_);
     } else {
       n->retire();
+    }
+  }
+  // A node the caller's pop just unlinked (by a seq_cst CAS, after which
+  // nothing reachable names it): freed at once (node_deleter) when the
+  // operation's thread holds the domain's only records, so that no other
+  // thread can protect it (op_hazards::sole_holder: the one-thread case
+  // pays no retire, scan or deferred free), else retired.
+  template <class Node, int N>
+  void free_or_retire(Node* n, const detail::hp::op_hazards<N>& hz) const noexcept {
+    if (hz.sole_holder()) {
+      node_deleter<Node>{}(n);
+      hz.count_freed_at_once();
+    } else {
+      retire(n);
     }
   }
   [[nodiscard]] hazard_pointer_domain& get() const noexcept {
