@@ -368,27 +368,28 @@ class op_hazards {
   // it reads the structure (domain_impl::claim), so of the two the count's
   // load here or that thread's read of the structure sees the other (the
   // store-load pairing of Dekker's algorithm). False for records taken the
-  // ordinary way (a nested operation may have let go of its records while
-  // an outer one still protects the node) and inside a scan's deleters.
+  // ordinary way (a nested operation: the outer one still protects nodes;
+  // its records are not in the count's "mine" anyway).
   // Cost: a load of the thread's cache entry count and one of the domain's
   // count (a line written only when records are claimed or handed back).
   [[nodiscard]] bool sole_holder() const noexcept {
+    if (loan_ == nullptr) return false;
     const thread_cache& c = tls_cache;
-    if (loan_ == nullptr || c.scan_depth != 0) return false;
     const record* r = rec_[0];
-    std::int64_t mine = thread_cache::op_slots;
-    if (r->domain_id == default_domain_id) {
-      mine += c.e[0].count;
+    // seq_cst: ordered after the caller's seq_cst CAS (see above).
+    const std::int64_t out = holders_of(*r->domain).out.load(std::memory_order_seq_cst);
+    int cached = 0;  // the thread's idle records of the domain
+    if (loan_ == &c.op_free) {
+      cached = c.e[0].count;
     } else {
       for (int i = 1; i < thread_cache::entries; ++i) {
         if (c.e[i].domain_id == r->domain_id) {
-          mine += c.e[i].count;
+          cached = c.e[i].count;
           break;
         }
       }
     }
-    // seq_cst: ordered after the caller's seq_cst CAS (see above).
-    return holders_of(*r->domain).out.load(std::memory_order_seq_cst) == mine;
+    return out == thread_cache::op_slots + cached;
   }
   // Counts a node freed at once after sole_holder() returned true (the
   // domain's stats().freed_at_once).
