@@ -40,6 +40,9 @@ HEADER_NOTES = [
     "time (preemption by other processes excluded), the 2-thread workloads in real time.",
     "On a noisy 2-vCPU VM read ratios from one run; 2-thread figures depend on how the "
     "vCPUs' timeslices line up.",
+    "quiesce's pops free the node at once when the popping thread holds the domain's only "
+    "hazard records (pairs; prod_cons of the stack, whose producer holds none) and retire it "
+    "otherwise (structures/hazard_pointers/README.md, \"Freed at once\").",
 ]
 WORKLOADS = [
     ("pairs", "1 thread: push then pop"),
@@ -138,7 +141,7 @@ def table(kind, spec, r, lines):
             default = mops(medians, f"{kind}/pairs/{ours_key}")
             lines.append(label + f"{fmt(own)} M operations/s, {fmt_ratio(ratio(own, default))} the default "
                          "domain's (a set of the thread's operation records, lent as the default domain's are; "
-                         "each retire one CAS, no batch)")
+                         "alone with the domain, its pops free at once as the default domain's do)")
         lines.append("")
     lines.append("Peers' guarantees (\"(info)\": not comparable, not counted in the target):")
     lines.append("")
