@@ -431,10 +431,14 @@ TEST(StackAndQueue, HandOffBetweenThreads) {
 }
 
 // Many short-lived structures in one domain: every node of every one of them
-// is accounted for.
+// is accounted for. Rounds 0..24 hold a hazard pointer beside them, so their
+// pops retire (and scans run every 16 retires); rounds 25..49 run with the
+// thread alone with the domain, so their pops free at once.
 TEST(StackAndQueue, ManyStructuresShareADomain) {
   hazard_pointer_domain dom(hazard_pointer_domain::options{.min_threshold = 16});
+  quiesce::hazard_pointer held = quiesce::make_hazard_pointer(dom);
   for (int round = 0; round < 50; ++round) {
+    if (round == 25) held = quiesce::hazard_pointer();  // hands the record back
     treiber_stack<int> s(dom);
     ms_queue<int> q(dom);
     for (int i = 0; i < 20; ++i) {
@@ -448,11 +452,10 @@ TEST(StackAndQueue, ManyStructuresShareADomain) {
   }
   quiesce::hazard_pointer_cleanup(dom);
   const auto st = dom.stats();
-  // One thread alone with the domain: every popped node was freed at once,
-  // and the destructors freed the rest.
-  EXPECT_EQ(st.freed_at_once, 50u * 20u);
-  EXPECT_EQ(st.retired, 0u);
+  EXPECT_EQ(st.retired, 25u * 20u);
+  EXPECT_EQ(st.freed_at_once, 25u * 20u);
   EXPECT_EQ(st.reclaimed, st.retired);
+  EXPECT_GT(st.scans, 0u);
 }
 
 // ---- one holder of the domain's records: pops free at once -----------------
