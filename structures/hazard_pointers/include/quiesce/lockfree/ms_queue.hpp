@@ -239,11 +239,11 @@ class ms_queue {
           continue;
         }
       }
-      // Release on success: carries "tail_ is beyond h" to the next pop that
-      // reads next from head_ (see the tail load above). Relaxed on failure:
-      // start over.
-      // seq_cst on success: also orders the CAS before finish_pop's
-      // sole_holder() load (see op_hazards::sole_holder).
+      // On success, release carries "tail_ is beyond h" to the next pop
+      // that reads next from head_ (see the tail load above), and seq_cst
+      // orders the CAS before finish_pop's sole_holder() load (see
+      // op_hazards::sole_holder; on x86 the same instruction). Relaxed on
+      // failure: start over.
       if (head_.compare_exchange_strong(h, next, std::memory_order_seq_cst, std::memory_order_relaxed)) break;
     }
     // next is the new dummy; its value is ours alone. Move it out, then

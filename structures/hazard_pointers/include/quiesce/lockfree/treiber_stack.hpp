@@ -150,8 +150,9 @@ class treiber_stack {
   // Removes the top element and returns it, or nullopt when the stack is
   // empty. Lock-free; any thread. Cost: the thread's operation record, a
   // protect (store, compiler barrier, load), a CAS, T's move
-  // constructor and a retire (or the node freed at once: see Costs). Linearizes at the successful CAS, or for
-  // nullopt at the load that saw a null head.
+  // constructor and a retire (or the node freed at once: see Costs).
+  // Linearizes at the successful CAS, or for nullopt at the load that saw a
+  // null head.
   //
   // Why protect-then-validate makes this safe (Michael, TPDS 2004):
   // before touching *h, pop publishes h in a hazard pointer and re-reads
@@ -179,12 +180,12 @@ class treiber_stack {
       // and next are visible). On a mismatch h holds the new head.
       if (!hz.try_protect(0, h, head_)) continue;
       node* next = h->next;
-      // Relaxed on success: everything read from h was made visible by the
-      // acquire in try_protect, and the CAS only has to be atomic. Relaxed
-      // on failure: h gets the current head, which the next iteration
-      // protects and validates with acquire.
-      // seq_cst on success: also orders the CAS before finish_pop's
-      // sole_holder() load (see op_hazards::sole_holder).
+      // seq_cst on success: everything read from h was made visible by the
+      // acquire in try_protect, so the CAS itself needs no ordering but this
+      // one: before finish_pop's sole_holder() load (see
+      // op_hazards::sole_holder; on x86 the same instruction). Relaxed on
+      // failure: h gets the current head, which the next iteration protects
+      // and validates with acquire.
       if (head_.compare_exchange_weak(h, next, std::memory_order_seq_cst, std::memory_order_relaxed)) break;
     }
     // h is ours: unlinked by our CAS, so no other pop can return it. Free or

@@ -368,8 +368,9 @@ class op_hazards {
   // it reads the structure (domain_impl::claim), so of the two the count's
   // load here or that thread's read of the structure sees the other (the
   // store-load pairing of Dekker's algorithm). False for records taken the
-  // ordinary way (a nested operation: the outer one still protects nodes;
-  // its records are not in the count's "mine" anyway).
+  // ordinary way (an operation nested in another, whose protections still
+  // stand: the records it took are counted out but are neither the lent
+  // set nor idle in the cache, so the counts could not match anyway).
   // Cost: a load of the thread's cache entry count and one of the domain's
   // count (a line written only when records are claimed or handed back).
   [[nodiscard]] bool sole_holder() const noexcept {
