@@ -64,10 +64,7 @@ void fork_child() noexcept {
       for (record* r = im->records[n].head.load(std::memory_order_relaxed); r != nullptr; r = r->next) {
         if (r->owner_tid.load(std::memory_order_relaxed) == me) continue;
         r->ptr.store(nullptr, std::memory_order_relaxed);
-        if (r->in_use.exchange(false, std::memory_order_relaxed)) {
-          r->node_free->fetch_add(1, std::memory_order_relaxed);
-          holders_of(*r->domain).out.fetch_sub(1, std::memory_order_relaxed);
-        }
+        if (r->in_use.load(std::memory_order_relaxed)) release_to_domain(r);
       }
       im->stall_by_node[static_cast<std::size_t>(n)].clear();
       im->retired[n].stall_watch.store(false, std::memory_order_relaxed);

@@ -115,10 +115,7 @@ void ensure_hook() {
 // The cache entry for a domain id: entry 0 for the default domain, the
 // matching entry, or (when `claim`) a free entry, evicting entry 3.
 thread_cache::entry* entry_for(std::uint64_t id, bool claim) noexcept {
-  if (id == default_domain_id) return &tls_cache.e[0];
-  for (int i = 1; i < thread_cache::entries; ++i) {
-    if (tls_cache.e[i].domain_id == id) return &tls_cache.e[i];
-  }
+  if (thread_cache::entry* e = cached_entry(id)) return e;
   if (!claim) return nullptr;
   for (int i = 1; i < thread_cache::entries; ++i) {
     if (tls_cache.e[i].domain_id == 0) {

@@ -234,6 +234,18 @@ inline void retire_fast(hazard_pointer_domain& dom, retired_header* h) noexcept 
   }
 }
 
+// The thread's cache entry for domain id: entry 0 for the default domain,
+// else the entry that holds id's records, or null (entry_for() in src/ also
+// claims one).
+inline thread_cache::entry* cached_entry(std::uint64_t id) noexcept {
+  thread_cache& c = tls_cache;
+  if (id == default_domain_id) return &c.e[0];
+  for (int i = 1; i < thread_cache::entries; ++i) {
+    if (c.e[i].domain_id == id) return &c.e[i];
+  }
+  return nullptr;
+}
+
 // The fast path of make_hazard_pointer() for the default domain: pop the
 // thread's cache, no atomic operation, no shared write.
 inline record* acquire_default() {
@@ -375,22 +387,11 @@ class op_hazards {
   // count (a line written only when records are claimed or handed back).
   [[nodiscard]] bool sole_holder() const noexcept {
     if (loan_ == nullptr) return false;
-    const thread_cache& c = tls_cache;
     const record* r = rec_[0];
     // seq_cst: ordered after the caller's seq_cst CAS (see above).
     const std::int64_t out = holders_of(*r->domain).out.load(std::memory_order_seq_cst);
-    int cached = 0;  // the thread's idle records of the domain
-    if (loan_ == &c.op_free) {
-      cached = c.e[0].count;
-    } else {
-      for (int i = 1; i < thread_cache::entries; ++i) {
-        if (c.e[i].domain_id == r->domain_id) {
-          cached = c.e[i].count;
-          break;
-        }
-      }
-    }
-    return out == thread_cache::op_slots + cached;
+    const thread_cache::entry* e = cached_entry(r->domain_id);  // the thread's idle records of the domain
+    return out == thread_cache::op_slots + (e != nullptr ? e->count : 0);
   }
   // Counts a node freed at once after sole_holder() returned true (the
   // domain's stats().freed_at_once).
