@@ -58,6 +58,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_pair.hpp"
 #include "bench_placement.hpp"
 #include "bench_stats.hpp"
 
@@ -189,6 +190,8 @@ Bank& bank() {
 }
 
 using quiesce::perf::place_thread;  // perf/bench_placement.hpp
+using quiesce::perf::segment_job;   // perf/bench_pair.hpp
+using quiesce::perf::segment_pair;
 
 template <class Bank, std::size_t N>
 void bm_transfer(benchmark::State& st) {
@@ -232,67 +235,6 @@ void bm_audit(benchmark::State& st) {
 
 constexpr std::int64_t kPairSegment = 100'000;  // transfers per thread per segment
 constexpr int kPairs = 7;                       // pairs (iterations) per repetition
-
-// A helper thread pinned to the helper CPU that runs each segment's second
-// half while the measuring thread runs the first. run(f) returns the
-// seconds from the start until both have run f(thread index).
-class alignas(128) segment_pair {
- public:
-  segment_pair() : helper_([this] { helper_loop(); }) {}
-  ~segment_pair() {
-    round_.store(-1, std::memory_order_release);
-    helper_.join();
-  }
-  segment_pair(const segment_pair&) = delete;
-  segment_pair& operator=(const segment_pair&) = delete;
-  [[nodiscard]] bool pinned() {
-    while (state_.load(std::memory_order_acquire) == 0) std::this_thread::yield();
-    return state_.load(std::memory_order_acquire) == 1;
-  }
-  template <class F>
-  double run(F& f) {
-    job_ = [](void* p, int t) { (*static_cast<F*>(p))(t); };
-    arg_ = &f;
-    const int r = ++rounds_;
-    const auto t0 = std::chrono::steady_clock::now();
-    round_.store(r, std::memory_order_release);  // publishes job_ and arg_
-    f(0);
-    while (finished_.load(std::memory_order_acquire) != r) quiesce::detail::base::cpu_relax();
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
-    return took.count();
-  }
-
- private:
-  void helper_loop() {
-    state_.store(quiesce::perf::pin_thread(pthread_self(), quiesce::perf::g_cpus.helper) ? 1 : 2,
-                 std::memory_order_release);
-    for (int seen = 0;;) {
-      int r;
-      while ((r = round_.load(std::memory_order_acquire)) == seen) quiesce::detail::base::cpu_relax();
-      if (r < 0) return;
-      seen = r;
-      job_(arg_, 1);
-      finished_.store(r, std::memory_order_release);
-    }
-  }
-
-  void (*job_)(void*, int) = nullptr;
-  void* arg_ = nullptr;
-  int rounds_ = 0;
-  alignas(128) std::atomic<int> round_{0};
-  alignas(128) std::atomic<int> finished_{0};
-  alignas(128) std::atomic<int> state_{0};  // 1: pinned, 2: could not pin
-  std::thread helper_;  // last: starts after the members above exist
-};
-
-// A segment half's closure on a 128-byte block of its own (see
-// bm_transfer_paired).
-template <class F>
-struct alignas(128) segment_job {
-  explicit segment_job(F f) : f(std::move(f)) {}
-  void operator()(int t) { f(t); }
-  F f;
-};
 
 template <std::size_t N>
 void bm_transfer_paired(benchmark::State& st) {
