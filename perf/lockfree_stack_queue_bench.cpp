@@ -302,6 +302,20 @@ struct run_state {
   padded_counter consumed_batches;  // prod_cons: written by the consumer only
   padded_counter pushed_sum[2];     // per thread, written by that thread only
   padded_counter popped_sum[2];
+
+  // Zeroes every counter, before a run's (or a segment's) threads start.
+  void reset() noexcept {
+    consumed_batches.v.store(0, std::memory_order_relaxed);
+    for (auto& c : pushed_sum) c.v.store(0, std::memory_order_relaxed);
+    for (auto& c : popped_sum) c.v.store(0, std::memory_order_relaxed);
+  }
+  // Both threads' sums, once they are done (their end is ordered before).
+  std::uint64_t pushed() const noexcept {
+    return pushed_sum[0].v.load(std::memory_order_relaxed) + pushed_sum[1].v.load(std::memory_order_relaxed);
+  }
+  std::uint64_t popped() const noexcept {
+    return popped_sum[0].v.load(std::memory_order_relaxed) + popped_sum[1].v.load(std::memory_order_relaxed);
+  }
 };
 run_state g_run;
 
@@ -315,10 +329,17 @@ constexpr std::uint64_t first_value(int thread, std::uint64_t batch) {
 
 using quiesce::perf::place_thread;  // perf/bench_placement.hpp
 
+constexpr const char* kLostOrDuplicated = "values lost or duplicated: popped sum differs from pushed sum";
+
+// Whether the values popped, plus those `drain` still finds, sum to those
+// pushed.
+bool sums_match(std::uint64_t pushed, std::uint64_t popped, std::uint64_t (*drain)()) {
+  return pushed == popped + drain();
+}
+
 template <class Peer>
 void check_sums(benchmark::State& st, std::uint64_t pushed, std::uint64_t popped) {
-  popped += Peer::drain();
-  if (pushed != popped) st.SkipWithError("values lost or duplicated: popped sum differs from pushed sum");
+  if (!sums_match(pushed, popped, &Peer::drain)) st.SkipWithError(kLostOrDuplicated);
 }
 
 // 1 thread: push then pop, kBatch pairs per iteration.
@@ -341,11 +362,7 @@ template <class Peer>
 void bm_prod_cons(benchmark::State& st) {
   if (!place_thread(st, true)) return;
   const int t = st.thread_index();
-  if (t == 0) {
-    g_run.consumed_batches.v.store(0, std::memory_order_relaxed);
-    for (auto& c : g_run.pushed_sum) c.v.store(0, std::memory_order_relaxed);
-    for (auto& c : g_run.popped_sum) c.v.store(0, std::memory_order_relaxed);
-  }
+  if (t == 0) g_run.reset();
   std::uint64_t batch = 0, sum = 0;
   for (auto _ : st) {
     if (t == 0) {
@@ -364,10 +381,7 @@ void bm_prod_cons(benchmark::State& st) {
       g_run.consumed_batches.v.store(++batch, std::memory_order_release);
     }
   }
-  if (t == 0) {
-    check_sums<Peer>(st, g_run.pushed_sum[0].v.load(std::memory_order_relaxed),
-                     g_run.popped_sum[1].v.load(std::memory_order_relaxed));
-  }
+  if (t == 0) check_sums<Peer>(st, g_run.pushed(), g_run.popped());
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * kBatch));  // pushes (t0) + pops (t1)
 }
 
@@ -376,10 +390,7 @@ template <class Peer>
 void bm_mixed(benchmark::State& st) {
   if (!place_thread(st, true)) return;
   const int t = st.thread_index();
-  if (t == 0) {
-    for (auto& c : g_run.pushed_sum) c.v.store(0, std::memory_order_relaxed);
-    for (auto& c : g_run.popped_sum) c.v.store(0, std::memory_order_relaxed);
-  }
+  if (t == 0) g_run.reset();
   std::uint64_t batch = 0, pushed = 0, popped = 0;
   for (auto _ : st) {
     const std::uint64_t first = first_value(t, batch++);
@@ -388,13 +399,7 @@ void bm_mixed(benchmark::State& st) {
     g_run.pushed_sum[t].v.store(pushed, std::memory_order_relaxed);
     g_run.popped_sum[t].v.store(popped, std::memory_order_relaxed);
   }
-  if (t == 0) {
-    check_sums<Peer>(st,
-                     g_run.pushed_sum[0].v.load(std::memory_order_relaxed) +
-                         g_run.pushed_sum[1].v.load(std::memory_order_relaxed),
-                     g_run.popped_sum[0].v.load(std::memory_order_relaxed) +
-                         g_run.popped_sum[1].v.load(std::memory_order_relaxed));
-  }
+  if (t == 0) check_sums<Peer>(st, g_run.pushed(), g_run.popped());
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * 2 * kBatch));
 }
 
@@ -492,11 +497,7 @@ double thread_cpu_seconds() {
 // differ (a value lost or duplicated).
 double run_segment(segment& seg, const impl_fns& fns, quiesce::perf::segment_pair* pair) {
   seg.fns = &fns;
-  g_run.consumed_batches.v.store(0, std::memory_order_relaxed);
-  for (int t = 0; t < 2; ++t) {
-    g_run.pushed_sum[t].v.store(0, std::memory_order_relaxed);
-    g_run.popped_sum[t].v.store(0, std::memory_order_relaxed);
-  }
+  g_run.reset();
   double secs;
   if (pair == nullptr) {
     const double t0 = thread_cpu_seconds();
@@ -505,13 +506,9 @@ double run_segment(segment& seg, const impl_fns& fns, quiesce::perf::segment_pai
   } else {
     secs = pair->run(seg);  // its release store publishes the resets above
   }
-  std::uint64_t pushed = 0, popped = fns.drain();
-  for (int t = 0; t < 2; ++t) {
-    pushed += g_run.pushed_sum[t].v.load(std::memory_order_relaxed);
-    popped += g_run.popped_sum[t].v.load(std::memory_order_relaxed);
-  }
+  const bool ok = sums_match(g_run.pushed(), g_run.popped(), fns.drain);
   if (fns.settle != nullptr) fns.settle();
-  return pushed == popped ? secs : -1.0;
+  return ok ? secs : -1.0;
 }
 
 // impls[0] is quiesce's structure, the rest its comparable peers.
@@ -529,29 +526,28 @@ void bm_paired(benchmark::State& st) {
   }
   segment seg;
   seg.w = W;
+  quiesce::perf::segment_pair* const helper = pair ? &*pair : nullptr;
+  double secs[N];
+  // Implementation i's segment into secs[i]; false, the run skipped, when
+  // its sums differ.
+  auto run = [&](std::size_t i) {
+    secs[i] = run_segment(seg, Impls[i], helper);
+    if (secs[i] >= 0) return true;
+    st.SkipWithError(kLostOrDuplicated);
+    return false;
+  };
   // One untimed round first: every implementation's pools, freelists and
   // thread records exist before the first timed segment.
-  for (std::size_t i = 0; i < N; ++i) {
-    if (run_segment(seg, Impls[i], pair ? &*pair : nullptr) < 0) {
-      st.SkipWithError("values lost or duplicated: popped sum differs from pushed sum");
-      return;
-    }
-  }
+  for (std::size_t i = 0; i < N; ++i)
+    if (!run(i)) return;
   std::vector<std::vector<double>> vs(N);  // [0]: over the fastest peer; [i]: over peer i
   std::size_t round = 0;
   for (auto _ : st) {
     // The order rotates, and runs backwards every other lap of N rounds, so
     // that each implementation follows each other one in turn.
-    double secs[N];
     const bool backwards = (round / N) % 2 == 1;
-    for (std::size_t k = 0; k < N; ++k) {
-      const std::size_t i = (round + (backwards ? N - k : k)) % N;
-      secs[i] = run_segment(seg, Impls[i], pair ? &*pair : nullptr);
-      if (secs[i] < 0) {
-        st.SkipWithError("values lost or duplicated: popped sum differs from pushed sum");
-        return;
-      }
-    }
+    for (std::size_t k = 0; k < N; ++k)
+      if (!run((round + (backwards ? N - k : k)) % N)) return;
     ++round;
     double best = secs[1];
     for (std::size_t i = 1; i < N; ++i) {

@@ -17,10 +17,10 @@ comparable, in every workload. Judged on the paired rows
 back to back on the same pinned threads, order rotating; counter vs_best,
 the median over iterations of quiesce's rate over the fastest peer's of the
 iteration), printed in a table under each structure's; where the JSON has
-no paired row for a workload, on the table's per-implementation medians. "Comparable" here means a lock-free
-multi-producer multi-consumer structure that takes its memory back or keeps
-it type-stable (boost::lockfree, liburcu's cds_lfs with RCU, ck_hp_stack,
-ck_hp_fifo). tbb::concurrent_queue (not lock-free: spin-waits inside
+no paired row for a workload, on the table's per-implementation medians.
+"Comparable" here means a lock-free multi-producer multi-consumer
+structure that takes its memory back or keeps it type-stable
+(boost::lockfree, liburcu's cds_lfs with RCU, ck_hp_stack, ck_hp_fifo). tbb::concurrent_queue (not lock-free: spin-waits inside
 micro-queues) and liburcu's cds_wfcq (dequeue under a mutex) are reported
 for information and marked so. Every ratio is printed, lost or won.
 
