@@ -45,7 +45,9 @@
 // queue" and the main job's out/lockfree_stack_queue_ratios.md)
 //   push: a node from the thread's node-pool cache (an inline load finds
 //   the pool; no lock, no atomic RMW in the common case), T's construction,
-//   one CAS on head_.
+//   one CAS on head_. The node's stores are T, the link and two header
+//   fields (home node, retired flag; detail::hp::retired_header leaves the
+//   rest to the retire): the CAS waits for them to drain (x86-64).
 //   pop: the thread's operation record (a thread-local flag set and
 //   cleared; see detail::hp::op_hazards), one protect (a
 //   store and a compiler barrier before the validating load; a full fence
@@ -240,7 +242,7 @@ class treiber_stack {
 
     // Unpoisons recycled memory before the fields below are built.
     [[no_unique_address]] detail::lockfree::unpoison_on_construct unpoison_{this, sizeof(node)};
-    node* next = nullptr;  // written before the push CAS publishes the node, then immutable
+    node* next;  // set by emplace before its CAS publishes the node, then immutable
     union {
       T value;  // alive from construction until ~node (moved-from after a pop)
     };

@@ -83,11 +83,17 @@ struct retired_header {
   retired_header& operator=(const retired_header&) noexcept { return *this; }
   ~retired_header() = default;
 
-  retired_header* next = nullptr;                       // retired-list link
-  const void* key = nullptr;                            // the address hazards name
-  void (*reclaim)(retired_header*) noexcept = nullptr;  // runs the deleter
-  std::int32_t node = 0;                                // node that owns the memory
-  std::atomic<std::uint32_t> state{0};                  // 0 live, 1 retired (checks)
+  // next, key and reclaim are left unset until the object is retired: the
+  // retire writes key and reclaim (hazard_pointer_obj_base::prepare) and the
+  // list it joins writes next, before anything reads them. A node of
+  // treiber_stack or ms_queue is built on every push, and each store made
+  // before the push's CAS is one more the CAS waits to drain (x86-64), so
+  // the constructor writes only node and state.
+  retired_header* next;                        // retired-list link (set by the retire)
+  const void* key;                             // the address hazards name (set by the retire)
+  void (*reclaim)(retired_header*) noexcept;   // runs the deleter (set by the retire)
+  std::int32_t node = 0;                       // node that owns the memory
+  std::atomic<std::uint32_t> state{0};         // 0 live, 1 retired (checks)
 };
 
 // Ids: the default domain is 1; others count up from 2 and are never reused.
