@@ -172,6 +172,50 @@ TEST(HazardPointer, CopiedObjectIsANewUnretiredObject) {
   EXPECT_EQ(deleted.load(), 2);
 }
 
+// An object built in memory that held other bytes before, as pool memory
+// does: its header's retire fields (the address hazards name, the deleter,
+// the list link) are whatever was there, since the constructor writes only
+// the home node and the retired flag (detail::hp::retired_header).
+struct recycled;
+struct recycled_deleter {
+  std::atomic<int>* calls = nullptr;
+  void operator()(recycled* p) const;
+};
+struct recycled : quiesce::hazard_pointer_obj_base<recycled, recycled_deleter> {
+  int value = 0;
+};
+void recycled_deleter::operator()(recycled* p) const {
+  calls->fetch_add(1, std::memory_order_relaxed);
+  p->~recycled();
+  ::operator delete(p);
+}
+recycled* make_in_dirty_memory() {
+  void* mem = ::operator new(sizeof(recycled));
+  std::memset(mem, 0xA5, sizeof(recycled));
+  return new (mem) recycled;
+}
+
+// The retire writes every header field a scan reads: objects built over
+// 0xA5 bytes are freed once each, the protected one kept, in the default
+// domain (the thread's batch) and in a domain of its own (one CAS each).
+TEST(HazardPointer, RetireDoesNotRelyOnTheHeadersPreviousBytes) {
+  hazard_pointer_domain own;
+  for (hazard_pointer_domain* dom : {&quiesce::hazard_pointer_default_domain(), &own}) {
+    std::atomic<int> calls{0};
+    std::vector<recycled*> objs;
+    for (int i = 0; i < 50; ++i) objs.push_back(make_in_dirty_memory());
+    auto h = make_hazard_pointer(*dom);
+    h.reset_protection(objs[7]);
+    for (recycled* o : objs) o->retire(*dom, recycled_deleter{&calls});
+    quiesce::hazard_pointer_cleanup(*dom);
+    EXPECT_EQ(calls.load(), 49);
+    EXPECT_EQ(objs[7]->value, 0);  // kept: still readable
+    h.reset_protection();
+    quiesce::hazard_pointer_cleanup(*dom);
+    EXPECT_EQ(calls.load(), 50);
+  }
+}
+
 TEST(HazardPointerDomain, OwnDomainReclaimsOnCleanupAndDestruction) {
   std::atomic<int> deleted{0};
   {
