@@ -29,6 +29,12 @@
 //   transfer_2t/<n>/<peer>   2 threads transferring at once (16 accounts:
 //                            a conflict in ~1 of 4 pairs of transfers
 //                            overlapping in time; 1024: rare); real time
+//   transfer_2t_aborts/<n>   information: the STM's 2-thread transfers with
+//                            each function run counted; per commit, runs
+//                            aborted inside a read (an exception) and
+//                            runs retried after a failed commit
+//   abort_cost_1t            information: one internal abort and one
+//                            read-only run of a one-tvar transaction (ns)
 //   audit_1t/16/<peer>       1 thread: sum all 16 accounts consistently (STM:
 //                            a read-only transaction; global_mutex: under
 //                            the lock; account_mutex: all 16 locked in order)
@@ -54,6 +60,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "bench_pair.hpp"
@@ -288,6 +295,79 @@ void bm_transfer_paired(benchmark::State& st) {
   st.counters["pairs"] = static_cast<double>(ratios.size());
 }
 
+// ---- where the STM's retries come from (information) ----------------------
+// transfer_2t_aborts/N: the STM's two-thread transfers on N accounts (a bank
+// of its own, packed), each function run counted twice: when it starts and
+// when it returns. A run that starts and does not return ended in a read
+// that found the snapshot broken (the internal abort: an exception thrown
+// and caught); one that returns and then is run again failed its commit (a
+// lock or a version had moved: no exception). Counters, per committed
+// transfer: aborted_in_read and retried_at_commit. The counting adds two
+// stores to each run, so these rows' rates are not the table's.
+// abort_cost_1t: one thread, a read-only transaction of one tvar whose first
+// run throws the internal abort after its read and whose second commits: an
+// internal abort (the throw, the catch in atomically(), the first back-off)
+// plus a read-only transaction, in ns per iteration (CPU time), beside
+// transfer_1t/16/stm's ns per committed transfer.
+
+// One thread's counts, on a block of its own.
+struct alignas(128) run_counts {
+  std::uint64_t started = 0, returned = 0, committed = 0;
+};
+
+template <std::size_t N>
+void bm_transfer_aborts(benchmark::State& st) {
+  if (!place_thread(st, true)) return;
+  static stm_bank b{N};
+  static run_counts counts[2];
+  run_counts& c = counts[st.thread_index()];
+  c = run_counts{};
+  xorshift rng{0x2545F4914F6CDD1Dull * static_cast<std::uint64_t>(st.thread_index() + 1)};
+  for (auto _ : st) {
+    const move m = pick(rng, N);
+    quiesce::atomically([&](quiesce::transaction& tx) {
+      ++c.started;
+      const std::int64_t x = tx.read(b.cell(m.from));
+      const std::int64_t y = tx.read(b.cell(m.to));
+      tx.write(b.cell(m.from), x - m.amount);
+      tx.write(b.cell(m.to), y + m.amount);
+      ++c.returned;
+    });
+    ++c.committed;
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()));
+  // After the stop barrier: both threads' counts are final.
+  if (st.thread_index() != 0) return;
+  if (b.total() != kInitial * static_cast<std::int64_t>(N)) {
+    st.SkipWithError("the total changed: a transfer was lost or torn");
+    return;
+  }
+  const run_counts all{counts[0].started + counts[1].started, counts[0].returned + counts[1].returned,
+                       counts[0].committed + counts[1].committed};
+  const double commits = all.committed != 0 ? static_cast<double>(all.committed) : 1.0;
+  st.counters["aborted_in_read"] = static_cast<double>(all.started - all.returned) / commits;
+  st.counters["retried_at_commit"] = static_cast<double>(all.returned - all.committed) / commits;
+}
+
+void bm_abort_cost(benchmark::State& st) {
+  if (!place_thread(st, false)) return;
+  static quiesce::tvar<std::int64_t> cell{kInitial};
+  std::int64_t seen = 0;
+  for (auto _ : st) {
+    bool first = true;
+    seen += quiesce::atomically([&](quiesce::transaction& tx) {
+      const std::int64_t v = tx.read(cell);
+      // The internal abort, as a read that finds the snapshot broken
+      // throws it (stm.hpp's transaction::abort_conflict): caught in
+      // atomically(), which runs the function again.
+      if (std::exchange(first, false)) throw quiesce::detail::stm::conflict{};
+      return v;
+    });
+  }
+  benchmark::DoNotOptimize(seen);
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()));
+}
+
 #define QUIESCE_STM_BENCH(N, NAME, BANK)                                                              \
   BENCHMARK(bm_transfer<BANK, N>)->Name("transfer_1t/" #N "/" NAME);                                \
   BENCHMARK(bm_transfer<BANK, N>)->Name("transfer_2t/" #N "/" NAME)->Threads(2)->UseRealTime();
@@ -304,6 +384,9 @@ QUIESCE_STM_BENCH(1024, "stm_padded", stm_padded_bank)
 QUIESCE_STM_BENCH(1024, "account_mutex_padded", account_mutex_padded_bank)
 BENCHMARK(bm_transfer_paired<16>)->Name("transfer_2t_paired/16")->Iterations(kPairs)->UseRealTime();
 BENCHMARK(bm_transfer_paired<1024>)->Name("transfer_2t_paired/1024")->Iterations(kPairs)->UseRealTime();
+BENCHMARK(bm_transfer_aborts<16>)->Name("transfer_2t_aborts/16")->Threads(2)->UseRealTime();
+BENCHMARK(bm_transfer_aborts<1024>)->Name("transfer_2t_aborts/1024")->Threads(2)->UseRealTime();
+BENCHMARK(bm_abort_cost)->Name("abort_cost_1t");
 BENCHMARK(bm_audit<stm_bank, 16>)->Name("audit_1t/16/stm");
 BENCHMARK(bm_audit<global_mutex_bank, 16>)->Name("audit_1t/16/global_mutex");
 BENCHMARK(bm_audit<account_mutex_bank, 16>)->Name("audit_1t/16/account_mutex");

@@ -18,7 +18,12 @@ Targets, 2 threads, stm / account_mutex (packed, like with like): at least
 1.0x on 1024 accounts and 0.8x on 16 contended accounts (PASS/MISS lines
 under the table), judged on the paired rows transfer_2t_paired/N where the
 JSON has them, otherwise on the table's medians. Every other ratio is
-printed too, including the ones the STM loses. Standard library only.
+printed too, including the ones the STM loses. Under the targets, for
+information: where the two-thread retries come from (transfer_2t_aborts/N:
+runs aborted inside a read, with an exception, and runs retried after a
+failed commit, per 1,000 commits) and the exceptions' share of each
+thread's time (with abort_cost_1t, one internal abort's cost). Standard
+library only.
 Exit status: 0, or 1 with --strict when a target is missed; 2 on
 unreadable input.
 
@@ -47,6 +52,41 @@ TARGETS = [("transfer_2t/1024", 1.0), ("transfer_2t/16", 0.8)]
 def mops(medians, name):
     v = medians.get(name, {}).get("items_per_second")
     return None if v is None else v / 1e6
+
+
+def abort_lines(medians):
+    """Information: where the two-thread transfers' retries come from
+    (transfer_2t_aborts/N) and what one internal abort costs
+    (abort_cost_1t); empty when the JSON has neither."""
+    cost = medians.get("abort_cost_1t", {}).get("items_per_second")
+    abort_ns = 1e9 / cost if cost else None
+    rows = []
+    for n in (16, 1024):
+        m = medians.get(f"transfer_2t_aborts/{n}")
+        if not m or "aborted_in_read" not in m or "retried_at_commit" not in m:
+            continue
+        in_read, at_commit = m["aborted_in_read"], m["retried_at_commit"]
+        share = "-"
+        rate = m.get("items_per_second")
+        if abort_ns is not None and rate:
+            # Each of the two threads spends 2 / rate seconds per transfer.
+            share = f"{100.0 * in_read * abort_ns / (2e9 / rate):.1f}%"
+        rows.append(f"| {n} | {1000.0 * in_read:.2f} | {1000.0 * at_commit:.1f} | {share} |")
+    if not rows:
+        return []
+    out = ["Where the STM's two-thread retries come from (information, transfer_2t_aborts/N: every run of "
+           "the transfer function counted; its rate is not the table's). A run aborted in a read ends in "
+           "the internal abort, an exception thrown and caught; a run retried at commit returned and found "
+           "a lock or a version moved, with no exception. The last column is the exceptions' share of "
+           "each thread's time: runs aborted in a read per transfer, times one internal abort's cost "
+           + (f"({fmt(abort_ns)} ns, abort_cost_1t: an abort plus a read-only run)" if abort_ns is not None
+              else "(abort_cost_1t: not in this JSON)")
+           + ", over each thread's time per transfer: at most what aborts without an exception could save.",
+           "",
+           "| accounts | aborted in a read, per 1,000 commits | retried at commit, per 1,000 commits "
+           "| exceptions' share of each thread's time |",
+           "| ---: | ---: | ---: | ---: |"]
+    return out + rows + [""]
 
 
 def main():
@@ -95,6 +135,7 @@ def main():
         if verdict != "PASS":
             misses.append(line)
     lines.append("")
+    lines += abort_lines(medians)
     lines += misses_section(misses, "## Targets missed", "All targets met.")
     return finish(lines, args, misses)
 

@@ -52,5 +52,36 @@ class TwoThreadTargets(unittest.TestCase):
         self.assertEqual(status, 1, text)
 
 
+class WhereTheRetriesComeFrom(unittest.TestCase):
+    def test_counts_per_thousand_commits_and_the_exceptions_share(self):
+        # 20 M transfers/s over both threads: 100 ns of each thread's time
+        # per transfer; one abort costs 1,000 ns; 5 aborts in a read per
+        # 1,000 commits: 5 ns of each 100, 5.0%.
+        rows = transfers(9, 10, paired=0.9) + [
+            row("transfer_2t_aborts/16/real_time/threads:2", items_per_second=20e6,
+                aborted_in_read=0.005, retried_at_commit=0.05),
+            row("transfer_2t_aborts/1024/real_time/threads:2", items_per_second=50e6,
+                aborted_in_read=0.0, retried_at_commit=0.002),
+            row("abort_cost_1t", items_per_second=1e6),
+        ]
+        status, text = run_ratio_script("stm_ratios.py", rows)
+        self.assertIn("| 16 | 5.00 | 50.0 | 5.0% |", text)
+        self.assertIn("| 1024 | 0.00 | 2.0 | 0.0% |", text)
+        self.assertIn("(1000.00 ns, abort_cost_1t", text)
+        self.assertEqual(status, 1, text)  # the targets still decide the status
+
+    def test_without_the_abort_cost_the_share_is_not_guessed(self):
+        rows = transfers(9, 10, paired=0.9) + [
+            row("transfer_2t_aborts/16/real_time/threads:2", items_per_second=20e6,
+                aborted_in_read=0.005, retried_at_commit=0.05)]
+        _, text = run_ratio_script("stm_ratios.py", rows)
+        self.assertIn("| 16 | 5.00 | 50.0 | - |", text)
+        self.assertIn("(abort_cost_1t: not in this JSON)", text)
+
+    def test_without_the_rows_there_is_no_section(self):
+        _, text = run_ratio_script("stm_ratios.py", transfers(9, 10, paired=0.9))
+        self.assertNotIn("Where the STM's two-thread retries come from", text)
+
+
 if __name__ == "__main__":
     unittest.main()

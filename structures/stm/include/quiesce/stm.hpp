@@ -132,8 +132,9 @@
 //   thread of read-only transactions does not, so readers do not take lines
 //   from each other.
 //   A snapshot extension is a re-read of the read set's lock words. An
-//   abort throws and catches an internal exception (thousands of
-//   instructions in the unwinder). Memory: 8 KiB per thread
+//   abort in a read throws and catches an internal exception (thousands of
+//   instructions in the unwinder; perf/stm_bench's abort_cost_1t); a
+//   failed commit retries without one. Memory: 8 KiB per thread
 //   that uses the STM (the snapshot's 1,024 counts), plus the logs.
 //
 // Synchronisation table (who must synchronise with whom)
