@@ -1078,4 +1078,112 @@ TEST(StackAndQueue, ReclaimedStoragePoisonedUnderAsan) {
   }
 }
 
+// ---- The spare node (lockfree/detail/node_alloc.hpp) ------------------------
+// A thread keeps the last structure node it freed for its next allocation
+// of the same pool on the same NUMA node. These tests use node types of
+// their own pool family (fresh pools no other test touches).
+
+struct spare_family {};
+struct small_node : quiesce::detail::lockfree::pool_node<small_node, spare_family> {
+  explicit small_node(quiesce::detail::lockfree::at_home h) noexcept : pool_node(h) {}
+  long payload[2] = {};
+};
+struct large_node : quiesce::detail::lockfree::pool_node<large_node, spare_family> {
+  explicit large_node(quiesce::detail::lockfree::at_home h) noexcept : pool_node(h) {}
+  long payload[12] = {};
+};
+static_assert(sizeof(small_node) != sizeof(large_node));  // two pools
+
+void* spare_now() { return quiesce::detail::hp::tls_cache.spare; }
+// Installs the calling thread's exit hook (the first hazard pointer does)
+// without freeing a structure node.
+void open_exit_hook() {
+  (void)quiesce::make_hazard_pointer();
+  ASSERT_TRUE(quiesce::detail::hp::tls_cache.open);
+  ASSERT_EQ(spare_now(), nullptr);
+}
+
+TEST(SpareNode, AFreedNodeServesTheNextAllocationOfItsPoolOnly) {
+  using quiesce::detail::lockfree::new_node;
+  using quiesce::detail::lockfree::node_deleter;
+  on_fresh_thread([] {
+    open_exit_hook();
+    small_node* a = new_node<small_node>();
+    node_deleter<small_node>{}(a);
+    EXPECT_EQ(spare_now(), a);  // kept
+    large_node* b = new_node<large_node>();  // another pool's allocation: not given the small node
+    EXPECT_NE(static_cast<void*>(b), static_cast<void*>(a));
+    EXPECT_EQ(spare_now(), a);
+    small_node* c = new_node<small_node>();  // its pool's: given it
+    EXPECT_EQ(c, a);
+    EXPECT_EQ(spare_now(), nullptr);
+    node_deleter<large_node>{}(b);  // kept
+    node_deleter<small_node>{}(c);  // one spare at most: to its pool
+    EXPECT_EQ(spare_now(), b);
+    large_node* d = new_node<large_node>();
+    EXPECT_EQ(d, b);
+    node_deleter<large_node>{}(d);
+  });
+}
+
+TEST(SpareNode, KeptOnlyWhileTheExitHookIsInstalledAndForItsHomeNodeOnly) {
+  using quiesce::detail::lockfree::keep_spare;
+  using quiesce::detail::lockfree::node_pool_for;
+  using quiesce::detail::lockfree::take_spare;
+  on_fresh_thread([] {
+    quiesce::numa::node_pool& pool = node_pool_for<small_node>(0);
+    void* m = pool.allocate();
+    ASSERT_FALSE(quiesce::detail::hp::tls_cache.open);
+    EXPECT_FALSE(keep_spare<small_node>(m, 0));  // no exit hook yet: nothing would hand it back
+    open_exit_hook();
+    ASSERT_TRUE(keep_spare<small_node>(m, 1));  // memory of node 1 (as if freed by a node-1 thread's pop)
+    EXPECT_EQ(take_spare<small_node>(0), nullptr);  // an allocation for node 0 does not get it
+    EXPECT_EQ(take_spare<large_node>(1), nullptr);  // nor one of another pool
+    EXPECT_EQ(take_spare<small_node>(1), m);
+    EXPECT_EQ(spare_now(), nullptr);
+    pool.deallocate(m);
+  });
+}
+
+// The exit hook hands the spare back to its pool: a thread that exits with
+// one leaks nothing. The pool (a family of its own, so fresh) then holds in
+// its shared list only what the exiting thread's caches held, and a new
+// thread's first allocations (its empty cache fills from the shared list
+// first) come across the spare. Without the hand-back it is never seen
+// again.
+struct exit_family {};
+struct exit_node : quiesce::detail::lockfree::pool_node<exit_node, exit_family> {
+  explicit exit_node(quiesce::detail::lockfree::at_home h) noexcept : pool_node(h) {}
+  long payload[3] = {};
+};
+
+TEST(SpareNode, AThreadsExitHandsItsSpareBackToThePool) {
+  using quiesce::detail::lockfree::new_node;
+  using quiesce::detail::lockfree::node_deleter;
+  using quiesce::detail::lockfree::node_pool_for;
+  void* kept = nullptr;
+  int home = 0;
+  on_fresh_thread([&] {
+    open_exit_hook();
+    exit_node* n = new_node<exit_node>();
+    home = n->home_node();
+    node_deleter<exit_node>{}(n);
+    ASSERT_EQ(spare_now(), n);
+    kept = n;
+  });
+  ASSERT_NE(kept, nullptr);
+  on_fresh_thread([&] {
+    quiesce::numa::node_pool& pool = node_pool_for<exit_node>(home);
+    std::vector<void*> got;
+    bool seen = false;
+    // Bounded: the shared list holds at most one cache's worth (256).
+    for (int i = 0; i < 4096 && !seen; ++i) {
+      got.push_back(pool.allocate());
+      seen = got.back() == kept;
+    }
+    EXPECT_TRUE(seen) << "the exited thread's spare node never came back from its pool";
+    for (void* p : got) pool.deallocate(p);
+  });
+}
+
 }  // namespace

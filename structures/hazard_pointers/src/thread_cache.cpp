@@ -79,6 +79,9 @@ struct exit_hook {
   ~exit_hook() {
     tls_cache.open = false;
     tls_cache.exited = true;
+    // The spare structure node, back to its pool (no new one is kept from
+    // here on: `open` is false).
+    if (void* p = std::exchange(tls_cache.spare, nullptr)) tls_cache.spare_pool->free(p, tls_cache.spare_home);
     flush_retired();
     for (int i = 0; i < thread_cache::entries; ++i) flush_entry(tls_cache.e[i], i == 0);
     // The operation records (no operation runs now: this hook runs after

@@ -57,13 +57,19 @@
 //   pushes ordered by happens-before are popped in that order. Memory: one
 //   node per element plus the dummy (32-byte hazard-pointer header, the
 //   link, storage for T), allocated on the pushing thread's NUMA node
-//   (lockfree/detail/node_alloc.hpp). The destructor destroys the remaining
-//   elements and frees every node still linked.
+//   (lockfree/detail/node_alloc.hpp); a freed node goes back to its pool,
+//   or stays with the freeing thread as its spare (at most one per thread,
+//   of any structure; handed back at the thread's exit) for the thread's
+//   next push. The destructor destroys the remaining elements and frees
+//   every node still linked.
 //
 // Costs (in instructions; the measured figures against every peer are
 // perf/lockfree_stack_queue_bench's, in structures/hazard_pointers/README.md's "Lock-free stack and
 // queue" and the main job's out/lockfree_stack_queue_ratios.md)
-//   push: a node from the thread's node-pool cache (an inline load finds
+//   push: the thread's spare node when its last free kept one of this
+//   node type's pool and NUMA node (a one-thread pop then push: one
+//   thread-local load and one store; detail/node_alloc.hpp's keep_spare),
+//   else a node from the thread's node-pool cache (an inline load finds
 //   the pool; no lock, no atomic RMW in the common case), the thread's
 //   operation record (a thread-local flag set and cleared; see
 //   detail::hp::op_hazards), one protect (a store and a compiler barrier

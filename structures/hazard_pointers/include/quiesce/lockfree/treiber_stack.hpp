@@ -37,13 +37,19 @@
 //   nodes, see <quiesce/hazard_pointer.hpp>), or freed at once when the
 //   popping thread holds the domain's only hazard records (pushes hold
 //   none: a single consumer frees every node at once; see
-//   detail::hp::op_hazards::sole_holder). The destructor frees every node
-//   still on the stack (and so destroys their elements).
+//   detail::hp::op_hazards::sole_holder). A freed node goes back to its
+//   pool, or stays with the freeing thread as its spare (at most one per
+//   thread, of any structure; handed back at the thread's exit) for the
+//   thread's next push. The destructor frees every node still on the stack
+//   (and so destroys their elements).
 //
 // Costs (in instructions; the measured figures against every peer are
 // perf/lockfree_stack_queue_bench's, in structures/hazard_pointers/README.md's "Lock-free stack and
 // queue" and the main job's out/lockfree_stack_queue_ratios.md)
-//   push: a node from the thread's node-pool cache (an inline load finds
+//   push: the thread's spare node when its last free kept one of this
+//   node type's pool and NUMA node (a one-thread pop then push: one
+//   thread-local load and one store; detail/node_alloc.hpp's keep_spare),
+//   else a node from the thread's node-pool cache (an inline load finds
 //   the pool; no lock, no atomic RMW in the common case), T's construction,
 //   one CAS on head_. The node's stores are T, the link and two header
 //   fields (home node, retired flag; detail::hp::retired_header leaves the

@@ -99,6 +99,13 @@ struct retired_header {
 // Ids: the default domain is 1; others count up from 2 and are never reused.
 inline constexpr std::uint64_t default_domain_id = 1;
 
+// Which pool a spare node (thread_cache::spare) goes back to: one constant
+// per pool type (lockfree/detail/node_alloc.hpp, spare_kind_of), whose
+// address is the key a new node compares.
+struct spare_kind {
+  void (*free)(void* p, int home) noexcept;  // back to its pool on `home`
+};
+
 // The per-thread cache of hazard records. Entry 0 always belongs to the
 // default domain; entries 1..3 to other domains, keyed by id (a stale entry
 // of a destroyed domain never matches a live one). Trivially destructible so
@@ -136,6 +143,15 @@ struct thread_cache {
   record* op[op_slots] = {};
   bool op_ready = false;
   bool op_free = false;
+  // The lock-free structures' spare node (lockfree/detail/node_alloc.hpp):
+  // one freed structure node kept on this thread, ready for the thread's
+  // next new node of the same pool on the same NUMA node, so that a free
+  // followed by an allocation (a one-thread pop then push) skips the pool's
+  // cache. Kept only while `open` (the exit hook hands it back to its pool,
+  // through spare_pool->free); null: none.
+  void* spare = nullptr;
+  const spare_kind* spare_pool = nullptr;  // the pool it belongs to (set with spare)
+  int spare_home = 0;                      // its home node (set with spare)
   // Operation records of other domains: a set for each of the first
   // other_op_sets other domains a structure's operation used on this thread
   // (other_op_setup()), lent the same way and kept while the domain lives.

@@ -11,7 +11,9 @@
 // re-used, never returned to the system; a pool's per-thread caches make an
 // allocate+free pair a pop and a push on the thread's cache, no atomic
 // operation (perf/numa_bench alloc_free/node_pool measures it against malloc:
-// out/numa_ratios.md).
+// out/numa_ratios.md), and a node freed and then allocated again on one
+// thread skips even that: the thread keeps it as its spare (keep_spare,
+// below).
 //
 // The node's home node is recorded in its hazard_pointer_obj_base header
 // (set_home_node), so retired nodes go to their node's retired list and are
@@ -115,6 +117,51 @@ inline numa::node_pool& node_pool_for(int node) {
   return pool_for<sizeof(Node), alignof(Node), typename pool_family_of<Node>::type>(node);
 }
 
+// The spare node (detail::hp::thread_cache::spare): the last structure node
+// this thread freed, kept aside while the thread's next allocation may want
+// it. A one-thread pop then push (a request queue drained and refilled by
+// one worker, a free list) then reuses the node with one thread-local load
+// and one store each way, where the pool's cache (numa::node_pool::allocate)
+// first finds its pool for the node (pool_slots), then its thread cache
+// (slot, generation, count). One node per thread at most, of any pool: a
+// free keeps its node only when the slot is empty, an allocation takes the
+// spare only when it belongs to the same pool (the key: spare_kind_of's
+// address) and to the NUMA node the allocation is for, so placement is as
+// without it. The thread's exit hook hands it back (thread_cache.cpp).
+template <std::size_t Size, std::size_t Align, class Family>
+void spare_free(void* p, int home) noexcept {
+  pool_for<Size, Align, Family>(home).deallocate(p);  // the pool exists: p came from it
+}
+template <std::size_t Size, std::size_t Align, class Family>
+inline constexpr detail::hp::spare_kind spare_kind_of{&spare_free<Size, Align, Family>};
+template <class Node>
+inline constexpr const detail::hp::spare_kind* spare_key =
+    &spare_kind_of<sizeof(Node), alignof(Node), typename pool_family_of<Node>::type>;
+
+// The spare if it is Node's pool's on `node` (then taken), else null.
+template <class Node>
+inline void* take_spare(int node) noexcept {
+  detail::hp::thread_cache& c = detail::hp::tls_cache;
+  void* const p = c.spare;
+  if (p == nullptr || c.spare_pool != spare_key<Node> || c.spare_home != node) return nullptr;
+  c.spare = nullptr;
+  return p;
+}
+// Keeps n (Node's memory, destroyed, home `node`) as the spare if there is
+// none and the thread's exit hook is installed and has not run; else false.
+template <class Node>
+inline bool keep_spare(void* n, int node) noexcept {
+  detail::hp::thread_cache& c = detail::hp::tls_cache;
+  if (c.spare != nullptr || !c.open) return false;
+  // Written only when they change: a one-thread pop then push frees and
+  // takes the same kind of node on the same node again and again, and every
+  // store here is one the next push's CAS waits to drain (x86-64).
+  if (c.spare_pool != spare_key<Node>) c.spare_pool = spare_key<Node>;
+  if (c.spare_home != node) c.spare_home = node;
+  c.spare = n;
+  return true;
+}
+
 // The first argument of a node constructor that takes its home node (the
 // node its memory is on) from new_node, so that the hazard-pointer header
 // need not look the thread's node up a second time (pool_node(at_home)).
@@ -129,7 +176,8 @@ struct at_home {
 template <class Node, class... Args>
 Node* new_node(Args&&... args) {
   const int node = detail::hp::this_thread_node();
-  void* mem = node_pool_for<Node>(node).allocate();
+  void* mem = take_spare<Node>(node);
+  if (mem == nullptr) mem = node_pool_for<Node>(node).allocate();
   Node* n;
   try {
     if constexpr (std::is_constructible_v<Node, at_home, Args&&...>) {
@@ -145,7 +193,8 @@ Node* new_node(Args&&... args) {
   return n;
 }
 
-// Destroys a node made by new_node and returns its memory to its home pool.
+// Destroys a node made by new_node and returns its memory to its home pool
+// (or keeps it as the thread's spare node, see keep_spare).
 // Used directly (destructors, nodes never published) and as the deleter
 // hazard pointers run after retire.
 template <class Node>
@@ -153,6 +202,7 @@ struct node_deleter {
   void operator()(Node* n) const noexcept {
     const int node = n->home_node();
     n->~Node();
+    if (keep_spare<Node>(n, node)) return;
     node_pool_for<Node>(node).deallocate(n);
   }
 };
