@@ -129,6 +129,107 @@ TEST(RcuDomain, ForeignLiburcuRegistrationIsLeftAlone) {
   t.join();
 }
 
+// memb's read side has a fast path for threads quiesce registered
+// (detail::rcu::memb_fast_reader in flavor.hpp); a thread registered through
+// liburcu directly takes liburcu's own path, because quiesce could not see
+// that registration end. Once it ends, a guard must register the thread
+// again, not take the fast path on an unregistered thread.
+TEST(RcuDomain, ForeignRegistrationKeepsLiburcusPathAndAGuardRegistersAfterIt) {
+  using memb = quiesce::rcu_flavor::memb;
+  std::thread t([] {
+    urcu_memb_register_thread();
+    {
+      quiesce::rcu_read_guard g;
+      EXPECT_TRUE(quiesce::rcu_domain::read_ongoing());
+      EXPECT_FALSE(quiesce::detail::rcu::memb_fast_reader) << "fast path for a registration quiesce cannot see end";
+    }
+    EXPECT_FALSE(quiesce::rcu_domain::read_ongoing());
+    urcu_memb_unregister_thread();
+    ASSERT_FALSE(memb::registered());
+    {
+      quiesce::rcu_read_guard g;
+      EXPECT_TRUE(memb::registered()) << "a guard after the foreign registration ended did not register the thread";
+      EXPECT_TRUE(quiesce::rcu_domain::read_ongoing());
+    }
+    EXPECT_FALSE(quiesce::rcu_domain::read_ongoing());
+  });
+  t.join();
+  quiesce::rcu_synchronize();  // the thread exited registered (implicitly): nothing waits for it
+}
+
+// The fast path comes and goes with quiesce's registration of the thread.
+TEST(RcuDomain, MembFastPathFollowsQuiescesRegistration) {
+  using memb = quiesce::rcu_flavor::memb;
+  std::thread t([] {
+    EXPECT_FALSE(quiesce::detail::rcu::memb_fast_reader);
+    {
+      quiesce::rcu_thread_registration<> reg;
+      EXPECT_EQ(quiesce::detail::rcu::memb_fast_reader, urcu_memb_has_sys_membarrier != 0);
+      quiesce::rcu_read_guard g;
+      EXPECT_TRUE(quiesce::rcu_domain::read_ongoing());
+    }
+    EXPECT_FALSE(memb::registered());
+    EXPECT_FALSE(quiesce::detail::rcu::memb_fast_reader) << "the fast path outlived the registration";
+    {
+      quiesce::rcu_read_guard g;  // registers implicitly
+      EXPECT_TRUE(memb::registered());
+      EXPECT_EQ(quiesce::detail::rcu::memb_fast_reader, urcu_memb_has_sys_membarrier != 0);
+    }
+  });
+  t.join();
+}
+
+#ifndef CONFIG_RCU_FORCE_SYS_MEMBARRIER
+// Without membarrier() liburcu's readers need a full fence at each end of a
+// section (urcu_memb_smp_mb_slave); the fast path, which has none, must
+// stay off. urcu_memb_has_sys_membarrier is liburcu's, set when it loads;
+// the test clears it only while no grace period runs, and only for a thread
+// that registers after it.
+TEST(RcuDomain, WithoutMembarrierTheGuardKeepsLiburcusFences) {
+  const int saved = urcu_memb_has_sys_membarrier;
+  urcu_memb_has_sys_membarrier = 0;
+  std::thread t([] {
+    {
+      quiesce::rcu_read_guard g;
+      EXPECT_TRUE(quiesce::rcu_flavor::memb::registered());
+      EXPECT_TRUE(quiesce::rcu_domain::read_ongoing());
+      EXPECT_FALSE(quiesce::detail::rcu::memb_fast_reader) << "fast path (no fence) without membarrier()";
+    }
+    EXPECT_FALSE(quiesce::rcu_domain::read_ongoing());
+  });
+  t.join();
+  urcu_memb_has_sys_membarrier = saved;
+}
+#endif
+
+// A reader that liburcu registered (liburcu's own lock and unlock) holds up
+// grace periods as one on the fast path does (SynchronizeWaitsForPreExistingReader).
+TEST(RcuDomain, SynchronizeWaitsForAForeignRegisteredReader) {
+  std::atomic<int> stage{0};
+  std::atomic<bool> reader_left{false};
+  std::atomic<bool> saw_reader_left{false};
+  std::thread reader([&] {
+    urcu_memb_register_thread();
+    {
+      quiesce::rcu_read_guard g;
+      stage = 1;
+      while (stage.load() != 2) std::this_thread::yield();
+      for (int i = 0; i < 1000; ++i) std::this_thread::yield();
+      reader_left = true;
+    }
+    urcu_memb_unregister_thread();
+  });
+  std::thread writer([&] {
+    while (stage.load() != 1) std::this_thread::yield();
+    stage = 2;
+    quiesce::rcu_synchronize();
+    saw_reader_left = reader_left.load();
+  });
+  reader.join();
+  writer.join();
+  EXPECT_TRUE(saw_reader_left) << "synchronize() returned while a pre-existing reader was inside";
+}
+
 TEST(RcuDomain, GuardCtadPicksTheDomain) {
   quiesce::rcu_read_guard g{quiesce::rcu_mb()};
   static_assert(std::is_same_v<decltype(g), quiesce::rcu_read_guard<rcu_mb_domain>>);

@@ -99,6 +99,10 @@ template <class F>
 void do_register() {
   std::lock_guard lk(registry_mutex());
   F::register_thread();
+  // Registered by quiesce (do_register's callers checked that liburcu had
+  // not registered the thread): memb's read side may take its fast path,
+  // which relies on membarrier() (see flavor.hpp).
+  if constexpr (std::is_same_v<F, rcu_flavor::memb>) memb_fast_reader = urcu_memb_has_sys_membarrier != 0;
   if constexpr (!std::is_same_v<F, rcu_flavor::bp>)
     registry().push_back({F::index, pthread_self(), static_cast<pid_t>(::gettid()), F::reader_ctr(),
                           F::reader_node()});
@@ -119,6 +123,7 @@ void do_unregister() {
                            return e.flavor == F::index && pthread_equal(e.thread, self);
                          }),
           r.end());
+  if constexpr (std::is_same_v<F, rcu_flavor::memb>) memb_fast_reader = false;
   F::unregister_thread();
 }
 
@@ -134,6 +139,13 @@ void register_implicitly() noexcept {
   ++r.refs;
   note_flavor_used(F::index);
 }
+
+template <class F>
+void read_lock_slow() noexcept {
+  if (!F::registered()) register_implicitly<F>();
+  F::read_lock();  // liburcu's inline lock (urcu_memb_smp_mb_slave() tests membarrier())
+}
+template void read_lock_slow<rcu_flavor::memb>() noexcept;
 
 template <class F>
 void registration_acquire() noexcept {

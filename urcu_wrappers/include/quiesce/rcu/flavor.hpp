@@ -28,6 +28,20 @@
 
 #include <quiesce/rcu/detail/liburcu.hpp>
 
+namespace quiesce::detail::rcu {
+// True while quiesce holds the calling thread's liburcu-memb registration
+// (taken implicitly by a guard, or by an rcu_thread_registration) and
+// liburcu found membarrier() (urcu_memb_has_sys_membarrier, fixed when
+// liburcu is loaded). The memb read side then takes its fast path
+// (rcu_flavor::memb::try_read_lock_fast): this one thread-local test stands
+// for both liburcu's "registered?" and its "membarrier?", so a guard that
+// registers threads on first use costs what liburcu's inline pair costs.
+// Set and cleared with the registration (urcu_wrappers/src/rcu_domain.cpp),
+// never for a thread the user registered through liburcu directly: quiesce
+// could not see that registration end.
+inline constinit thread_local bool memb_fast_reader = false;
+}  // namespace quiesce::detail::rcu
+
 namespace quiesce::rcu_flavor {
 
 // The default flavour: memory barriers on the grace-period side only, via
@@ -42,9 +56,54 @@ struct memb {
 #if QUIESCE_TSAN
   [[gnu::always_inline]] static void read_lock() noexcept { detail::rcu::urcu_exported::memb_read_lock(); }
   [[gnu::always_inline]] static void read_unlock() noexcept { detail::rcu::urcu_exported::memb_read_unlock(); }
+  static constexpr bool has_fast_read_lock = false;
 #else
   [[gnu::always_inline]] static void read_lock() noexcept { _urcu_memb_read_lock(); }
-  [[gnu::always_inline]] static void read_unlock() noexcept { _urcu_memb_read_unlock(); }
+
+  // liburcu's memb read side (_urcu_memb_read_lock/_unlock in
+  // <urcu/static/urcu-memb.h>, the same in 0.13 and 0.15) with its
+  // "membarrier?" test (a load of the global urcu_memb_has_sys_membarrier,
+  // three per section) replaced by the thread's detail::rcu::memb_fast_reader,
+  // which also answers "registered?". The protocol is liburcu's: the
+  // outermost lock copies the grace-period counter (urcu_memb_gp.ctr) into
+  // the thread's reader counter, nesting adds URCU_GP_COUNT, the outermost
+  // unlock takes it off again and wakes a waiting synchronize_rcu. With
+  // membarrier() the reader needs only compiler barriers: synchronize_rcu's
+  // membarrier() orders every reader's section against the grace period.
+  static constexpr bool has_fast_read_lock = true;
+  // Enters a section and returns true, or returns false having done nothing
+  // when the outermost lock of a thread without memb_fast_reader needs the
+  // slow path (register if needed, then liburcu's own lock).
+  [[gnu::always_inline]] static bool try_read_lock_fast() noexcept {
+    cmm_barrier();
+    unsigned long* const ctr = &URCU_TLS(urcu_memb_reader).ctr;
+    const unsigned long tmp = __atomic_load_n(ctr, __ATOMIC_RELAXED);
+    if (tmp & URCU_GP_CTR_NEST_MASK) {  // nested: the outer lock registered the thread
+      __atomic_store_n(ctr, tmp + URCU_GP_COUNT, __ATOMIC_RELAXED);
+      return true;
+    }
+    if (!detail::rcu::memb_fast_reader) [[unlikely]] return false;
+    __atomic_store_n(ctr, __atomic_load_n(&urcu_memb_gp.ctr, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+    cmm_barrier();  // liburcu's urcu_memb_smp_mb_slave() with membarrier()
+    return true;
+  }
+  [[gnu::always_inline]] static void read_unlock() noexcept {
+    unsigned long* const ctr = &URCU_TLS(urcu_memb_reader).ctr;
+    const unsigned long tmp = __atomic_load_n(ctr, __ATOMIC_RELAXED);
+    if ((tmp & URCU_GP_CTR_NEST_MASK) == URCU_GP_COUNT) [[likely]] {  // outermost
+      if (!detail::rcu::memb_fast_reader) [[unlikely]] {
+        _urcu_memb_read_unlock();  // registered through liburcu, or no membarrier(): liburcu's own
+        return;
+      }
+      cmm_barrier();
+      __atomic_store_n(ctr, tmp - URCU_GP_COUNT, __ATOMIC_RELAXED);
+      cmm_barrier();
+      urcu_common_wake_up_gp(&urcu_memb_gp);
+    } else {
+      __atomic_store_n(ctr, tmp - URCU_GP_COUNT, __ATOMIC_RELAXED);
+    }
+    cmm_barrier();  // as liburcu: the compiler does not move the unlock past what follows
+  }
 #endif
   [[gnu::always_inline]] static bool read_ongoing() noexcept { return _urcu_memb_read_ongoing() != 0; }
   [[gnu::always_inline]] static bool registered() noexcept { return URCU_TLS(urcu_memb_reader).registered != 0; }

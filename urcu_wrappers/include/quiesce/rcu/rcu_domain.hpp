@@ -33,10 +33,12 @@
 //   guard enter+exit: memb and bp: on entry a load of the grace-period
 //   counter stored into the thread's reader record, on exit a store to it
 //   and a load of the writers' wake-up word; compiler barriers only (the
-//   writer's membarrier() stands in for the fences). memb adds one TLS load
-//   and branch for the registration test, none when the guard is given the
-//   thread's registration: then it is exactly liburcu's inline pair. qsbr:
-//   nothing; mb: two full fences.
+//   writer's membarrier() stands in for the fences). memb tests one
+//   thread-local flag at each end where liburcu's inline pair loads the
+//   global "membarrier()?" word three times, and the flag also answers
+//   "registered?" (flavor.hpp, memb); bp adds liburcu's own registration
+//   test. Given the thread's registration, the guard's lock is exactly
+//   liburcu's inline lock. qsbr: nothing; mb: two full fences.
 //   rcu_synchronize: memb and bp one membarrier() system call per phase
 //   plus waiting for the readers; qsbr and mb wait for each reader's next
 //   quiescent state or fence; with no reader, a scan of the registry.
@@ -89,6 +91,10 @@ namespace detail::rcu {
 
 // ---- implemented in urcu_wrappers/src/rcu_domain.cpp, for the four flavours ----
 template <class F> void register_implicitly() noexcept;
+// The outermost read lock of a thread without the flavour's fast path
+// (rcu_flavor::memb::try_read_lock_fast): registers it if needed, then
+// liburcu's inline lock. Out of line: the guard's inline path stays small.
+template <class F> void read_lock_slow() noexcept;
 template <class F> void registration_acquire() noexcept;
 template <class F> void registration_release() noexcept;
 template <class F> void synchronize(basic_rcu_domain<F>&) noexcept;
@@ -251,7 +257,11 @@ void run_reclaim(rcu_head* head) noexcept;
 // Thread contract per flavour:
 //   memb, mb: a thread that is not registered is registered on its first
 //             lock() (one-time: quiesce's and liburcu's registry mutexes)
-//             and unregistered when it exits.
+//             and unregistered when it exits. A thread may also register
+//             through liburcu itself (quiesce then leaves the registration
+//             to it), but a thread quiesce registered must not be
+//             unregistered through liburcu (urcu_memb_unregister_thread):
+//             memb's fast read path relies on quiesce seeing it end.
 //   bp:       liburcu registers the thread inside read_lock itself.
 //   qsbr:     threads must be registered (rcu_thread_registration) and online;
 //             a guard in an offline/unregistered thread is fatal in checks
@@ -275,10 +285,16 @@ class basic_rcu_domain {
   // it (compiler barrier; memb/bp pair with the membarrier() in
   // synchronize, mb with its own full fence).
   [[gnu::always_inline]] static void read_lock() noexcept {
-    if constexpr (Flavor::implicit_registration) {
-      if (!Flavor::registered()) [[unlikely]] detail::rcu::register_implicitly<Flavor>();
+    if constexpr (requires { requires Flavor::has_fast_read_lock; }) {
+      // memb: one thread-local test answers "registered?" and "membarrier?"
+      // (detail::rcu::memb_fast_reader in flavor.hpp).
+      if (!Flavor::try_read_lock_fast()) [[unlikely]] detail::rcu::read_lock_slow<Flavor>();
+    } else {
+      if constexpr (Flavor::implicit_registration) {
+        if (!Flavor::registered()) [[unlikely]] detail::rcu::register_implicitly<Flavor>();
+      }
+      read_lock_registered();
     }
-    read_lock_registered();
   }
   // read_lock() for a thread known to be registered (it holds an
   // rcu_thread_registration of this domain): no registration test.
@@ -548,10 +564,14 @@ class rcu_thread_registration;
 //   quiesce::rcu_read_guard g;                        // default (memb) domain
 //   quiesce::rcu_read_guard q{quiesce::rcu_qsbr()};   // QSBR domain
 //   quiesce::rcu_read_guard r{registration};          // registered thread: no check
-// The default constructor tests "is this thread registered?" (one TLS load
-// and branch: perf/rcu_bench read/memb/quiesce_guard vs liburcu_inline). Threads holding an rcu_thread_registration can pass it as
-// proof and skip the test: the section then costs exactly liburcu's inline
-// read lock (read/memb/quiesce_guard_registered).
+// The default constructor registers the thread on first use. For memb the
+// "registered?" test is the test liburcu's inline lock makes anyway
+// ("membarrier()?"), one thread-local flag (rcu_flavor::memb, flavor.hpp;
+// urcu_wrappers/README.md, "The read side's cost"); mb tests liburcu's
+// registered bit (one TLS load and branch). perf/rcu_bench
+// read/<flavour>/quiesce_guard vs liburcu_inline. Threads holding an
+// rcu_thread_registration can pass it as proof: the lock is then exactly
+// liburcu's inline read lock (read/memb/quiesce_guard_registered).
 template <class Domain = rcu_domain>
 class [[nodiscard]] rcu_read_guard {
   static_assert(rcu_domain_type<Domain>, "rcu_read_guard<D>: D must be a quiesce RCU domain type");
