@@ -20,6 +20,10 @@
 //                                    the per-pair time ratios
 //   read/memb/registered_paired      the same for the guard given the
 //                                    thread's registration
+//   read/{memb,qsbr}/shared_mutex_paired  the lock targets' measurement: the
+//                                    same pairing of the guard's sections with
+//                                    read/std/shared_mutex's (bm_lock_paired);
+//                                    counter shared_mutex_vs_guard
 //     Each iteration runs 16 sections, unrolled; every section does the same
 //     relaxed load of one global and hands it to benchmark::DoNotOptimize, so
 //     the guard and the inline pair compile to the same loop apart from the
@@ -323,6 +327,57 @@ void bm_read_paired(benchmark::State& st) {
   st.counters["loops_per_segment"] = static_cast<double>(loops);
 }
 
+// The read side against std::shared_mutex, paired in the same way: every
+// iteration times one segment of the guard's sections and one of
+// shared_mutex_section's (lock_shared + unlock_shared around the same
+// payload load), the same number of sections, back to back, the order
+// alternating; counter shared_mutex_vs_guard is the median over kPairs of
+// the shared_mutex segment's time over the guard's. rcu_ratios.py judges the
+// lock targets on it: a reference run's memb guard rows once fell in a slow
+// stretch of the VM's clock while the shared_mutex row had not, and the
+// ratio of the two per-variant medians missed where the paired figure held.
+// The loop count is calibrated on the guard (the shorter segment).
+template <class D>
+void bm_lock_paired(benchmark::State& st) {
+  if (!place(st, false)) return;
+  [[maybe_unused]] quiesce::rcu_thread_registration<D> registration;  // before timing, as in the rows above
+  const guard_section<D> guard{};
+  const shared_mutex_section lock{};
+  guard();
+  lock();
+  std::int64_t loops = 1024;
+  if (const double t = time_sections(guard, loops); t > 0)
+    loops = std::clamp(static_cast<std::int64_t>(static_cast<double>(loops) * kSegmentSeconds / t), std::int64_t{64},
+                       std::int64_t{1} << 24);
+  std::vector<double> ratios;
+  ratios.reserve(kPairs);
+  bool guard_first = true;
+  for (auto _ : st) {
+    double g = 0, l = 0;
+    if (guard_first) {
+      g = time_sections(guard, loops);
+      l = time_sections(lock, loops);
+    } else {
+      l = time_sections(lock, loops);
+      g = time_sections(guard, loops);
+    }
+    guard_first = !guard_first;
+    if (g > 0 && l > 0) ratios.push_back(l / g);
+  }
+  if (ratios.empty()) {
+    st.SkipWithError("no pair could be timed (steady_clock did not advance)");
+    return;
+  }
+  st.counters["shared_mutex_vs_guard"] = quiesce::perf::median(ratios);
+  st.counters["pairs"] = static_cast<double>(ratios.size());
+  st.counters["loops_per_segment"] = static_cast<double>(loops);
+}
+
+BENCHMARK(bm_lock_paired<quiesce::rcu_domain>)->Name("read/memb/shared_mutex_paired")->Iterations(kPairs)->UseRealTime();
+BENCHMARK(bm_lock_paired<quiesce::rcu_qsbr_domain>)
+    ->Name("read/qsbr/shared_mutex_paired")
+    ->Iterations(kPairs)
+    ->UseRealTime();
 BENCHMARK(bm_read_paired<quiesce::rcu_domain, liburcu_memb>)->Name("read/memb/paired")->Iterations(kPairs)->UseRealTime();
 BENCHMARK(bm_read_paired<quiesce::rcu_qsbr_domain, liburcu_qsbr>)
     ->Name("read/qsbr/paired")

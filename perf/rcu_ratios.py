@@ -110,22 +110,31 @@ def read_tables(r, lines):
     lines.append(f"## Read side vs std locks (std::shared_mutex lock_shared: {fmt(sm)} ns, "
                  f"std::mutex lock: {fmt(mx)} ns per section)")
     lines.append("")
-    lines.append("| flavour | quiesce guard ns | shared_mutex / guard | target | result | mutex / guard |")
-    lines.append("|---|---:|---:|---:|---|---:|")
+    lines.append("The targets are judged on the paired figure (read/<flavour>/shared_mutex_paired: segments of the "
+                 "guard's and of lock_shared's sections back to back, order alternating, median of the per-pair "
+                 "time ratios) where the JSON has it, otherwise on the ratio of the per-variant medians.")
+    lines.append("")
+    lines.append("| flavour | quiesce guard ns | shared_mutex / guard, medians | shared_mutex / guard, paired "
+                 "| target | result | mutex / guard |")
+    lines.append("|---|---:|---:|---:|---:|---|---:|")
     for fl in FLAVOURS:
         g = r.section_ns(f"read/{fl}/quiesce_guard")
         q, qm = ratio(sm, g), ratio(mx, g)
+        paired = r.get(f"read/{fl}/shared_mutex_paired", "shared_mutex_vs_guard")
+        judged = paired if paired is not None else q
         target = LOCK_TARGETS.get(fl)
         if target is None:
             result, tgt = "-", "-"
-        elif q is None:
+        elif judged is None:
             result, tgt = r.why_missing("read/std/shared_mutex" if sm is None else f"read/{fl}/quiesce_guard"), f">= {target:g}x"
         else:
-            ok = q >= target
+            ok = judged >= target
             if not ok:
-                r.misses.append(f"read/{fl}: shared_mutex/guard {q:.1f}x < {target:g}x")
+                how = "paired" if paired is not None else "medians"
+                r.misses.append(f"read/{fl}: shared_mutex/guard {judged:.1f}x ({how}) < {target:g}x")
             result, tgt = ("PASS" if ok else "MISS"), f">= {target:g}x"
-        lines.append(f"| {fl} | {fmt(g, 3)} | {fmt_ratio(q, 1)} | {tgt} | {result} | {fmt_ratio(qm, 1)} |")
+        lines.append(f"| {fl} | {fmt(g, 3)} | {fmt_ratio(q, 1)} | {fmt_ratio(paired, 1)} | {tgt} | {result} "
+                     f"| {fmt_ratio(qm, 1)} |")
     lines.append("")
 
 

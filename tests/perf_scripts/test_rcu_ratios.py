@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Tests of perf/rcu_ratios.py's read-side target: the guard/inline ratio is
+"""Tests of perf/rcu_ratios.py's read-side targets: the guard/inline ratio is
 judged on the paired measurement (read/<flavour>/paired, counter
-guard_vs_inline) when the JSON has it, whatever the per-variant medians say,
-and on those medians when it has not (an older benchmark). Synthetic inputs
+guard_vs_inline) and the shared_mutex/guard ratio on
+read/<flavour>/shared_mutex_paired (counter shared_mutex_vs_guard) when the
+JSON has them, whatever the per-variant medians say, and on those medians
+when it has not (an older benchmark). Synthetic inputs
 only; standard library only; run directly or by ctest (rcu_ratios_py)."""
 
 import unittest
@@ -55,6 +57,47 @@ class ReadTarget(unittest.TestCase):
         status, text = self.run_script(read_rows(1.2))
         self.assertIn("| 1.200x | n/a | <= 1.10x | MISS |", self.bp_row(text))
         self.assertIn("read/bp: guard/inline 1.200x (medians)", text)
+        self.assertEqual(status, 1, text)
+
+
+
+# The lock targets (std::shared_mutex at least 5x the memb guard, 20x the qsbr
+# guard) are judged on read/<flavour>/shared_mutex_paired (counter
+# shared_mutex_vs_guard) when the JSON has it.
+class LockTarget(unittest.TestCase):
+    def run_script(self, benchmarks):
+        return run_ratio_script("rcu_ratios.py", benchmarks)
+
+    def memb_row(self, text):
+        lines = [l for l in text.splitlines() if l.startswith("| memb | ") and ">= 5x" in l]
+        self.assertEqual(len(lines), 1, text)
+        return lines[0]
+
+    def with_lock_paired(self, memb, qsbr=30.0):
+        # read_rows: shared_mutex 20 ns, every guard 1 ns: medians 20x.
+        rows = read_rows(1.0, paired=1.0)
+        rows.append(row("read/memb/shared_mutex_paired/iterations:31/real_time", shared_mutex_vs_guard=memb, pairs=31))
+        rows.append(row("read/qsbr/shared_mutex_paired/iterations:31/real_time", shared_mutex_vs_guard=qsbr, pairs=31))
+        return rows
+
+    def test_paired_miss_overrides_a_medians_pass(self):
+        status, text = self.run_script(self.with_lock_paired(4.5))
+        self.assertIn("| 20.0x | 4.5x | >= 5x | MISS |", self.memb_row(text))
+        self.assertIn("read/memb: shared_mutex/guard 4.5x (paired) < 5x", text)
+        self.assertEqual(status, 1, text)
+
+    def test_paired_pass_is_a_pass(self):
+        status, text = self.run_script(self.with_lock_paired(6.0))
+        self.assertIn("| 20.0x | 6.0x | >= 5x | PASS |", self.memb_row(text))
+        self.assertEqual(status, 0, text)
+
+    def test_without_the_paired_rows_the_medians_decide(self):
+        rows = read_rows(1.0, paired=1.0)
+        rows = [r for r in rows if r["name"] != "read/std/shared_mutex"]
+        rows.append(row("read/std/shared_mutex", per_section=4e-9))
+        status, text = self.run_script(rows)
+        self.assertIn("| 4.0x | n/a | >= 5x | MISS |", self.memb_row(text))
+        self.assertIn("read/memb: shared_mutex/guard 4.0x (medians) < 5x", text)
         self.assertEqual(status, 1, text)
 
 
