@@ -113,28 +113,20 @@ def build(medians, errors, args):
         lines.append(f"- target unicast >= {TARGET_UNICAST}x the best SPSC peer of the run, "
                      f"{what}: {fmt_ratio(r)} **{verdict}**")
 
-    # Per-event publish, the default consumer: the paired measurement
-    # (unicast_1p1c/paired: the median of per-iteration ratios, each
-    # iteration running the Disruptor and every SPSC peer back to back);
+    # Per event (the default consumer) and in batches of 10: each judged on
+    # the paired measurement (unicast_1p1c/paired: the median of
+    # per-iteration ratios, each iteration running the Disruptor's segments
+    # and every SPSC peer's back to back), when the JSON has its counter;
     # JSON without it (an older bench) falls back to the medians above.
-    paired = medians.get("unicast_1p1c/paired", {}).get("ratio_vs_best_spsc")
-    unpaired = ratio(mops(medians, "unicast_1p1c/disruptor"), best_v)
-    if paired is not None:
-        unicast_target("disruptor, paired", paired)
-        lines.append(f"- information: disruptor / best SPSC peer from the per-implementation medians in the table: "
-                     f"{fmt_ratio(unpaired)}")
-    else:
-        unicast_target("disruptor", unpaired)
-    # Batches of 10: the same paired measurement's second Disruptor segment
-    # (counter batch10_ratio_vs_best_spsc), else the medians.
-    paired10 = medians.get("unicast_1p1c/paired", {}).get("batch10_ratio_vs_best_spsc")
-    unpaired10 = ratio(mops(medians, "unicast_1p1c/disruptor_batch10"), best_v)
-    if paired10 is not None:
-        unicast_target("disruptor_batch10, paired", paired10)
-        lines.append(f"- information: disruptor_batch10 / best SPSC peer from the per-implementation medians in the "
-                     f"table: {fmt_ratio(unpaired10)}")
-    else:
-        unicast_target("disruptor_batch10", unpaired10)
+    for what, counter in (("disruptor", "ratio_vs_best_spsc"), ("disruptor_batch10", "batch10_ratio_vs_best_spsc")):
+        paired = medians.get("unicast_1p1c/paired", {}).get(counter)
+        unpaired = ratio(mops(medians, f"unicast_1p1c/{what}"), best_v)
+        if paired is not None:
+            unicast_target(f"{what}, paired", paired)
+            lines.append(f"- information: {what} / best SPSC peer from the per-implementation medians in the "
+                         f"table: {fmt_ratio(unpaired)}")
+        else:
+            unicast_target(what, unpaired)
     lines.append("- information, not a target (an option that trades latency for batch size): disruptor_spin16 / "
                  "best SPSC peer " + fmt_ratio(ratio(mops(medians, "unicast_1p1c/disruptor_spin16"), best_v)))
     lines.append(f"- best SPSC peer of the run, unicast: {best or 'none measured'}")

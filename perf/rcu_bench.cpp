@@ -284,6 +284,42 @@ template <class Section>
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// The pairing both paired rows below use: calibrates the loop count on
+// `calibrate` (a segment of it lasts about kSegmentSeconds), then per
+// benchmark iteration times one segment of `num`'s sections and one of
+// `den`'s, the same number of loops, back to back, `num` first on even
+// iterations, and sets counter `name` to the median of num's time over
+// den's (plus pairs and loops_per_segment). `calibrate` is one of the two.
+template <class Num, class Den, class Calibrate>
+void run_pairs(benchmark::State& st, const Num& num, const Den& den, const Calibrate& calibrate, const char* name) {
+  std::int64_t loops = 1024;
+  if (const double t = time_sections(calibrate, loops); t > 0)
+    loops = std::clamp(static_cast<std::int64_t>(static_cast<double>(loops) * kSegmentSeconds / t), std::int64_t{64},
+                       std::int64_t{1} << 24);
+  std::vector<double> ratios;
+  ratios.reserve(kPairs);
+  bool num_first = true;
+  for (auto _ : st) {
+    double n = 0, d = 0;
+    if (num_first) {
+      n = time_sections(num, loops);
+      d = time_sections(den, loops);
+    } else {
+      d = time_sections(den, loops);
+      n = time_sections(num, loops);
+    }
+    num_first = !num_first;
+    if (n > 0 && d > 0) ratios.push_back(n / d);
+  }
+  if (ratios.empty()) {
+    st.SkipWithError("no pair could be timed (steady_clock did not advance)");
+    return;
+  }
+  st.counters[name] = quiesce::perf::median(ratios);
+  st.counters["pairs"] = static_cast<double>(ratios.size());
+  st.counters["loops_per_segment"] = static_cast<double>(loops);
+}
+
 // Guard: guard_section<D>, or registered_guard_section<D> (given the
 // thread's registration, as read/memb/quiesce_guard_registered).
 template <class D, class Raw, class Guard = guard_section<D>>
@@ -299,32 +335,7 @@ void bm_read_paired(benchmark::State& st) {
   const inline_section<Raw> raw{};
   guard();  // first uses outside timing (liburcu-bp registers itself here)
   raw();
-  std::int64_t loops = 1024;
-  if (const double t = time_sections(raw, loops); t > 0)
-    loops = std::clamp(static_cast<std::int64_t>(static_cast<double>(loops) * kSegmentSeconds / t), std::int64_t{64},
-                       std::int64_t{1} << 24);
-  std::vector<double> ratios;
-  ratios.reserve(kPairs);
-  bool guard_first = true;
-  for (auto _ : st) {
-    double g = 0, i = 0;
-    if (guard_first) {
-      g = time_sections(guard, loops);
-      i = time_sections(raw, loops);
-    } else {
-      i = time_sections(raw, loops);
-      g = time_sections(guard, loops);
-    }
-    guard_first = !guard_first;
-    if (g > 0 && i > 0) ratios.push_back(g / i);
-  }
-  if (ratios.empty()) {
-    st.SkipWithError("no pair could be timed (steady_clock did not advance)");
-    return;
-  }
-  st.counters["guard_vs_inline"] = quiesce::perf::median(ratios);
-  st.counters["pairs"] = static_cast<double>(ratios.size());
-  st.counters["loops_per_segment"] = static_cast<double>(loops);
+  run_pairs(st, guard, raw, raw, "guard_vs_inline");
 }
 
 // The read side against std::shared_mutex, paired in the same way: every
@@ -345,32 +356,7 @@ void bm_lock_paired(benchmark::State& st) {
   const shared_mutex_section lock{};
   guard();
   lock();
-  std::int64_t loops = 1024;
-  if (const double t = time_sections(guard, loops); t > 0)
-    loops = std::clamp(static_cast<std::int64_t>(static_cast<double>(loops) * kSegmentSeconds / t), std::int64_t{64},
-                       std::int64_t{1} << 24);
-  std::vector<double> ratios;
-  ratios.reserve(kPairs);
-  bool guard_first = true;
-  for (auto _ : st) {
-    double g = 0, l = 0;
-    if (guard_first) {
-      g = time_sections(guard, loops);
-      l = time_sections(lock, loops);
-    } else {
-      l = time_sections(lock, loops);
-      g = time_sections(guard, loops);
-    }
-    guard_first = !guard_first;
-    if (g > 0 && l > 0) ratios.push_back(l / g);
-  }
-  if (ratios.empty()) {
-    st.SkipWithError("no pair could be timed (steady_clock did not advance)");
-    return;
-  }
-  st.counters["shared_mutex_vs_guard"] = quiesce::perf::median(ratios);
-  st.counters["pairs"] = static_cast<double>(ratios.size());
-  st.counters["loops_per_segment"] = static_cast<double>(loops);
+  run_pairs(st, lock, guard, guard, "shared_mutex_vs_guard");
 }
 
 BENCHMARK(bm_lock_paired<quiesce::rcu_domain>)->Name("read/memb/shared_mutex_paired")->Iterations(kPairs)->UseRealTime();
